@@ -1,0 +1,361 @@
+"""The system catalog: a DuckDB database of interfaces, agents, hardware, clusters and
+profiles, read through one API.
+
+This is the only module that speaks SQL. The binder and planner call the methods
+below and get frozen dataclasses back; rows are read once and kept in memory, because
+planning asks the same questions thousands of times.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+
+from . import expressions
+from .types import Type, parse_type
+
+SCHEMA_VERSION = 1
+
+# Seed files in load order (parents before children, for the foreign keys).
+SEED_TABLES: tuple[str, ...] = (
+    "interfaces",
+    "interface_knobs",
+    "agents",
+    "hardware",
+    "clusters",
+    "profiles",
+    "statistics",
+)
+
+
+@dataclass(frozen=True)
+class InterfaceParam:
+    name: str
+    type: Type
+    variadic: bool
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str
+    default: float
+    domain: tuple[float, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Interface:
+    """A typed agent interface: ``scene_detection(video VIDEO) -> LIST<SCENE>``."""
+
+    name: str
+    description: str
+    params: tuple[InterfaceParam, ...]
+    output: Type
+    cardinality: str
+    output_attrs: tuple[tuple[str, str], ...]
+    partitionable: bool
+    examples: str
+    knobs: tuple[Knob, ...]
+
+    def knob(self, name: str) -> Knob | None:
+        return next((k for k in self.knobs if k.name == name), None)
+
+    def signature(self) -> str:
+        args = ", ".join(f"{p.name} {p.type}{'...' if p.variadic else ''}" for p in self.params)
+        return f"{self.name}({args}) -> {self.output}"
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    interface: str
+    kind: str
+    model: str
+    description: str
+    quality: float
+    quality_source: str
+    baseline: bool
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """One unit of hardware: a GPU or a CPU core; power and price are per unit."""
+
+    name: str
+    kind: str
+    description: str
+    memory_gb: float
+    active_w: float
+    idle_w: float
+    usd_per_hour: float
+    source: str
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.kind == "gpu"
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    node: str
+    count: int
+    hardware: str
+    units: int
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    description: str
+    nodes: tuple[ClusterNode, ...]
+
+    def machines(self) -> tuple[tuple[str, dict[str, int]], ...]:
+        """Each machine as (machine id, {hardware: units}), in a stable order."""
+        per_node: dict[str, dict[str, int]] = {}
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            per_node.setdefault(n.node, {})[n.hardware] = n.units
+            counts[n.node] = n.count
+        out = []
+        for node in sorted(per_node):
+            for i in range(counts[node]):
+                out.append((f"{node}#{i}", dict(sorted(per_node[node].items()))))
+        return tuple(out)
+
+    def capacity(self, hardware: str) -> int:
+        return sum(n.count * n.units for n in self.nodes if n.hardware == hardware)
+
+    def hardware_names(self) -> tuple[str, ...]:
+        return tuple(sorted({n.hardware for n in self.nodes}))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Latency model of one agent instance on ``units`` units of ``hardware``."""
+
+    agent: str
+    hardware: str
+    units: int
+    setup_s: float
+    per_item_s: float
+    per_media_s: float
+    utilisation: float
+    source: str
+
+    def call_seconds(self, media_s: float) -> float:
+        """Seconds for one call on an item carrying ``media_s`` seconds of audio/video."""
+        return self.per_item_s + self.per_media_s * media_s
+
+
+@dataclass(frozen=True)
+class Statistic:
+    key: str
+    value: float
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    description: str
+    body: str
+
+
+class CatalogError(ValueError):
+    """A catalog file or seed row is invalid."""
+
+
+def _seed_dir() -> Any:
+    return resources.files(__package__).joinpath("seed")
+
+
+class Catalog:
+    """The catalog API. ``Catalog()`` is an in-memory catalog loaded with the seed data."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._db = duckdb.connect(str(path) if path else ":memory:")
+        if not self._has_schema():
+            self._create()
+        self._load_cache()
+
+    # -- construction -----------------------------------------------------------
+    def _has_schema(self) -> bool:
+        rows = self._db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'catalog_meta'"
+        ).fetchone()
+        return bool(rows and rows[0])
+
+    def _create(self) -> None:
+        schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+        self._db.execute("BEGIN TRANSACTION")
+        self._db.execute(schema)
+        self._db.execute("INSERT INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        for table in SEED_TABLES:
+            self._insert_csv(table, _seed_dir().joinpath(f"{table}.csv").read_text(encoding="utf-8"))
+        self._insert_templates(_seed_dir().joinpath("templates.job").read_text(encoding="utf-8"))
+        self._db.execute("COMMIT")
+
+    def _insert_csv(self, table: str, text: str) -> None:
+        rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+        if not rows:
+            return
+        columns = list(rows[0].keys())
+        marks = ", ".join("?" for _ in columns)
+        values = [[(r[c] if r[c] != "" else None) for c in columns] for r in rows]
+        try:
+            self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+        except duckdb.Error as exc:
+            raise CatalogError(f"seed table {table}: {exc}") from exc
+
+    def _insert_templates(self, text: str) -> None:
+        # The templates are CREATE WORKFLOW statements in the job language itself.
+        from ..grammar import ast as job_ast
+        from ..grammar.parser import parse
+
+        script = parse(text, "catalog/seed/templates.job")
+        for stmt in script.statements:
+            if isinstance(stmt, job_ast.CreateWorkflow):
+                body = stmt.span.text
+                self._db.execute(
+                    "INSERT INTO workflow_templates VALUES (?, ?, ?)", [stmt.name, stmt.description or "", body]
+                )
+
+    def _rows(self, query: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(query, list(params)).fetchall()
+
+    def _load_cache(self) -> None:
+        knobs: dict[str, list[Knob]] = {}
+        for iface, knob, default, domain, desc in self._rows(
+            "SELECT interface, knob, default_value, domain, description FROM interface_knobs ORDER BY interface, knob"
+        ):
+            values = tuple(float(v) for v in str(domain).split("|") if v.strip())
+            knobs.setdefault(iface, []).append(Knob(knob, float(default), values, desc))
+        self._interfaces: dict[str, Interface] = {}
+        for name, desc, inputs, output, card, attrs, part, examples in self._rows(
+            "SELECT name, description, inputs, output, cardinality, output_attrs, partitionable, examples "
+            "FROM interfaces ORDER BY name"
+        ):
+            self._interfaces[name] = Interface(
+                name, desc, _parse_params(inputs), parse_type(output), card,
+                _parse_attrs(attrs), bool(part), examples, tuple(knobs.get(name, ())),
+            )
+            expressions.names(card)
+        self._agents: dict[str, Agent] = {
+            r[0]: Agent(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], bool(r[7]))
+            for r in self._rows(
+                "SELECT name, interface, kind, model, description, quality, quality_source, baseline "
+                "FROM agents ORDER BY name"
+            )
+        }
+        self._hardware: dict[str, Hardware] = {
+            r[0]: Hardware(r[0], r[1], r[2], float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7])
+            for r in self._rows(
+                "SELECT name, kind, description, memory_gb, active_w, idle_w, usd_per_hour, source "
+                "FROM hardware ORDER BY name"
+            )
+        }
+        clusters: dict[str, tuple[str, list[ClusterNode]]] = {}
+        for name, node, count, hw, units, desc in self._rows(
+            "SELECT name, node, node_count, hardware, units_per_node, description FROM clusters "
+            "ORDER BY name, node, hardware"
+        ):
+            entry = clusters.setdefault(name, (desc, []))
+            entry[1].append(ClusterNode(node, int(count), hw, int(units)))
+        self._clusters = {n: Cluster(n, d, tuple(nodes)) for n, (d, nodes) in clusters.items()}
+        self._profiles: dict[str, tuple[Profile, ...]] = {}
+        for r in self._rows(
+            "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source "
+            "FROM profiles ORDER BY agent, hardware, units"
+        ):
+            p = Profile(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7])
+            self._profiles[p.agent] = self._profiles.get(p.agent, ()) + (p,)
+        self._statistics = {
+            r[0]: Statistic(r[0], float(r[1]), r[2], r[3])
+            for r in self._rows("SELECT key, value, unit, source FROM statistics ORDER BY key")
+        }
+        self._templates = tuple(
+            Template(*r) for r in self._rows("SELECT name, description, body FROM workflow_templates ORDER BY name")
+        )
+
+    # -- the API ----------------------------------------------------------------
+    def interfaces(self) -> tuple[Interface, ...]:
+        return tuple(self._interfaces.values())
+
+    def interface(self, name: str) -> Interface | None:
+        return self._interfaces.get(name)
+
+    def agents(self, interface: str | None = None) -> tuple[Agent, ...]:
+        return tuple(a for a in self._agents.values() if interface is None or a.interface == interface)
+
+    def agent(self, name: str) -> Agent | None:
+        return self._agents.get(name)
+
+    def hardware(self, name: str) -> Hardware | None:
+        return self._hardware.get(name)
+
+    def all_hardware(self) -> tuple[Hardware, ...]:
+        return tuple(self._hardware.values())
+
+    def cluster(self, name: str) -> Cluster | None:
+        return self._clusters.get(name)
+
+    def clusters(self) -> tuple[Cluster, ...]:
+        return tuple(self._clusters.values())
+
+    def profiles(self, agent: str) -> tuple[Profile, ...]:
+        return self._profiles.get(agent, ())
+
+    def statistic(self, key: str) -> Statistic | None:
+        return self._statistics.get(key)
+
+    def statistics(self) -> tuple[Statistic, ...]:
+        return tuple(self._statistics.values())
+
+    def templates(self) -> tuple[Template, ...]:
+        return self._templates
+
+    def table(self, name: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a catalog table, for SHOW (name from a fixed list)."""
+        if name not in SEED_TABLES + ("workflow_templates",):
+            raise CatalogError(f"no catalog table {name!r}")
+        cur = self._db.execute(f"SELECT * FROM {name} ORDER BY ALL")
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run SQL that the caller has already built and checked (see ``murakkab.catalog.show``)."""
+        cur = self._db.execute(sql, list(params))
+        return [d[0] for d in cur.description], cur.fetchall()
+
+
+@functools.lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The embedded, in-memory catalog (built once per process; it is read-only)."""
+    return Catalog()
+
+
+def _parse_params(text: str) -> tuple[InterfaceParam, ...]:
+    out = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, _, typ = part.partition(" ")
+        variadic = typ.strip().endswith("...")
+        out.append(InterfaceParam(name.strip(), parse_type(typ.strip().removesuffix("...")), variadic))
+    return tuple(out)
+
+
+def _parse_attrs(text: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for part in (p.strip() for p in (text or "").split(";")):
+        if part:
+            key, _, expr = part.partition("=")
+            expressions.names(expr)
+            out.append((key.strip(), expr.strip()))
+    return tuple(out)

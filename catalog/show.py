@@ -1,0 +1,85 @@
+"""SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | WORKFLOWS [FOR x] [WHERE ...].
+
+The WHERE predicate is user text. It is parsed with sqlglot, every node is checked
+against an allow-list (the table's columns, literals, comparisons, AND/OR/NOT, LIKE,
+IN, BETWEEN, IS NULL and a few scalar functions) and re-emitted as DuckDB SQL, so no
+user text ever reaches DuckDB unparsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from ..grammar.diagnostics import MurakkabError, Span, suggestion
+from .catalog import Catalog
+
+# SHOW target -> (table, column the FOR clause filters on)
+TARGETS: dict[str, tuple[str, str | None]] = {
+    "agents": ("agents", "interface"),
+    "hardware": ("hardware", None),
+    "profiles": ("profiles", "agent"),
+    "clusters": ("clusters", None),
+    "interfaces": ("interfaces", None),
+    "workflows": ("workflow_templates", None),
+    "statistics": ("statistics", None),
+}
+
+_ALLOWED_NODES: tuple[type, ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg, exp.Not,
+    exp.And, exp.Or, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In,
+    exp.Is, exp.Between, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Lower, exp.Upper, exp.Abs, exp.Round,
+    exp.Length, exp.Tuple,
+)
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def check_predicate(text: str, columns: list[str], span: Span | None = None) -> str:
+    """Parse, check and re-emit a WHERE predicate as DuckDB SQL."""
+    try:
+        statements = sqlglot.parse(f"SELECT * FROM t WHERE {text}", read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise MurakkabError(f"cannot parse the WHERE predicate: {exc.errors[0]['description'] if exc.errors else exc}",
+                            span) from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Select):
+        raise MurakkabError("a WHERE predicate is one condition, not a statement", span,
+                            "e.g. WHERE kind = 'tool' AND quality > 0.8")
+    where = statements[0].args.get("where")
+    if where is None:
+        raise MurakkabError("empty WHERE predicate", span)
+    predicate = where.this
+    for node in predicate.walk():
+        if not isinstance(node, _ALLOWED_NODES):
+            raise MurakkabError(f"{node.key.upper()} is not allowed in a SHOW predicate", span,
+                                "use columns, literals, comparisons, AND/OR/NOT, LIKE, IN, BETWEEN")
+        if isinstance(node, exp.Column):
+            if node.table or node.name not in columns:
+                raise MurakkabError(f"unknown column '{node.sql()}'", span, suggestion(node.name, columns, "columns"))
+    return predicate.sql(dialect="duckdb")
+
+
+def show(catalog: Catalog, what: str, subject: str | None = None, where: str | None = None,
+         span: Span | None = None, where_span: Span | None = None) -> ShowResult:
+    if what not in TARGETS:
+        raise MurakkabError(f"cannot SHOW '{what}'", span, suggestion(what, TARGETS, "things to show"))
+    table, for_column = TARGETS[what]
+    columns, _ = catalog.query(f"SELECT * FROM {table} LIMIT 0")
+    clauses, params = [], []
+    if subject is not None:
+        if for_column is None:
+            raise MurakkabError(f"SHOW {what.upper()} takes no FOR clause", span)
+        clauses.append(f"{for_column} = ?")
+        params.append(subject)
+    if where is not None:
+        clauses.append(f"({check_predicate(where, columns, where_span or span)})")
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY ALL"
+    cols, rows = catalog.query(sql, params)
+    return ShowResult(cols, rows)

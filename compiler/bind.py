@@ -1,0 +1,544 @@
+"""The binder: resolve a parsed script against the catalog into bound jobs.
+
+Binding may fail (unknown names, type errors, missing inputs) and every failure is a
+:class:`MurakkabError` pointing at the source. Rewriting is separate (``rules/``) and
+must preserve meaning; the binder is where meaning is decided:
+
+- a task written as a name is an interface; a task written as a string is matched to
+  one by the description matcher, with a confidence;
+- arguments are type-checked; passing ``LIST<T>`` where ``T`` is expected makes the
+  task a per-item map (the source of fan-out);
+- each node gets a cardinality estimate from input statistics: probed from the real
+  file, else stated with ``ASSUMING``, else a catalog default (marked as such).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+
+from ..catalog import expressions
+from ..catalog.catalog import Catalog, Interface
+from ..catalog.types import BASE_TYPES, Type, is_subtype, list_of
+from ..grammar import ast
+from ..grammar.diagnostics import MurakkabError, NotSupportedError, Span, suggestion
+from ..grammar.parser import parse
+from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
+                  Slo)
+from .logical import INPUT, INVOKE, MAP, OUTPUT, LogicalPlan, Node, Preference, Stats
+from .matcher import MIN_CONFIDENCE, Matcher
+from .physical.candidates import satisfies
+from .probe import probe_media
+from .units import to_base
+
+MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
+PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
+SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit")
+SOLVERS = ("greedy", "auto")
+FUTURE_SOLVERS = ("ilp", "exhaustive")
+EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    """A SHOW statement, answered by the catalog (``murakkab.catalog.show``)."""
+
+    what: str
+    subject: str | None
+    where: str | None
+    span: Span
+    where_span: Span | None
+
+
+@dataclass(frozen=True)
+class BoundScript:
+    """Everything a script asks for, in order: jobs to plan/run and SHOW requests."""
+
+    actions: tuple[BoundJob | ShowRequest, ...]
+    workflows: tuple[str, ...]
+
+    @property
+    def jobs(self) -> tuple[BoundJob, ...]:
+        return tuple(a for a in self.actions if isinstance(a, BoundJob))
+
+
+@dataclass
+class _Env:
+    """Names visible while binding one workflow body: id -> node."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def add(self, node: Node) -> None:
+        self.nodes[node.id] = node
+        self.order.append(node.id)
+
+
+def compile_script(text: str, name: str = "<string>", catalog: Catalog | None = None,
+                   settings: Settings | None = None) -> BoundScript:
+    """Parse and bind a whole script."""
+    script = parse(text, name)
+    return Binder(catalog or _default()).bind_script(script, settings or Settings())
+
+
+def _default() -> Catalog:
+    from ..catalog.catalog import default_catalog
+
+    return default_catalog()
+
+
+@functools.lru_cache(maxsize=8)
+def _interface_matcher(catalog: Catalog) -> Matcher:
+    return Matcher.build([(i.name, f"{i.name} {i.description} {i.examples}") for i in catalog.interfaces()])
+
+
+@functools.lru_cache(maxsize=8)
+def _template_matcher(catalog: Catalog) -> Matcher:
+    return Matcher.build([(t.name, f"{t.name} {t.description}") for t in catalog.templates()])
+
+
+class Binder:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.workflows: dict[str, ast.CreateWorkflow] = {}
+
+    # -- statements --------------------------------------------------------------
+    def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
+        actions: list[BoundJob | ShowRequest] = []
+        for stmt in script.statements:
+            if isinstance(stmt, ast.CreateWorkflow):
+                self._define(stmt)
+            elif isinstance(stmt, ast.Run):
+                actions.append(self.bind_run(stmt, settings, None))
+            elif isinstance(stmt, ast.Explain):
+                options = self._explain_options(stmt)
+                if isinstance(stmt.statement, ast.PlanFleet):
+                    raise self._fleet_unsupported(stmt.statement)
+                actions.append(self.bind_run(stmt.statement, settings, options))
+            elif isinstance(stmt, ast.SetStmt):
+                settings = self._set(stmt, settings)
+            elif isinstance(stmt, ast.Show):
+                actions.append(ShowRequest(stmt.what, stmt.subject, stmt.where, stmt.span, stmt.where_span))
+            elif isinstance(stmt, ast.PlanFleet):
+                raise self._fleet_unsupported(stmt)
+        return BoundScript(tuple(actions), tuple(self.workflows))
+
+    @staticmethod
+    def _fleet_unsupported(stmt: ast.PlanFleet) -> NotSupportedError:
+        return NotSupportedError(
+            "PLAN FLEET is not supported yet", stmt.span,
+            "fleet planning for request rates is planned; plan one job at a time with RUN or EXPLAIN RUN",
+        )
+
+    def _explain_options(self, stmt: ast.Explain) -> ExplainOptions:
+        fmt = stmt.format or "text"
+        if fmt not in EXPLAIN_FORMATS:
+            raise MurakkabError(f"unknown EXPLAIN format '{fmt}'", stmt.format_span,
+                                suggestion(fmt, EXPLAIN_FORMATS, "formats"))
+        return ExplainOptions(stmt.analyze, stmt.verbose, fmt)
+
+    def _set(self, stmt: ast.SetStmt, settings: Settings) -> Settings:
+        name, value = stmt.name, stmt.value
+        if name not in SETTINGS:
+            raise MurakkabError(f"unknown setting '{name}'", stmt.span, suggestion(name, SETTINGS, "settings"))
+        if name == "solver":
+            solver = _word_or_string(value)
+            if solver in FUTURE_SOLVERS:
+                raise NotSupportedError(f"solver '{solver}' is not supported yet", value.span,
+                                        "use SET solver = 'greedy' (the ILP and exhaustive solvers are planned)")
+            if solver not in SOLVERS:
+                raise MurakkabError(f"unknown solver '{solver}'", value.span, suggestion(solver or "", SOLVERS, "solvers"))
+            return replace(settings, solver=solver)
+        if name == "parallelism":
+            flag = _word_or_string(value)
+            if flag not in ("on", "off", "true", "false"):
+                raise MurakkabError("parallelism is on or off", value.span, "write SET parallelism = off")
+            return replace(settings, parallelism=flag in ("on", "true"))
+        if name == "seed":
+            if not isinstance(value, ast.Quantity) or value.unit or value.value != int(value.value):
+                raise MurakkabError("seed is a whole number", value.span, "write SET seed = 42")
+            return replace(settings, seed=int(value.value))
+        if name == "cluster":
+            cluster = _word_or_string(value) or ""
+            self._check_cluster(cluster, value.span)
+            return replace(settings, cluster=cluster)
+        if not isinstance(value, ast.Quantity):
+            raise MurakkabError("solver_time_limit is a duration", value.span, "write SET solver_time_limit = 10 s")
+        return replace(settings, solver_time_limit_s=to_base(value, "time", "solver_time_limit"))
+
+    def _check_cluster(self, name: str, span: Span | None) -> None:
+        if self.catalog.cluster(name) is None:
+            raise MurakkabError(f"unknown cluster '{name}'", span,
+                                suggestion(name, [c.name for c in self.catalog.clusters()], "clusters"))
+
+    # -- CREATE WORKFLOW -------------------------------------------------------------
+    def _define(self, wf: ast.CreateWorkflow) -> None:
+        if wf.name in self.workflows and not wf.replace:
+            raise MurakkabError(f"workflow '{wf.name}' is already defined", wf.name_span,
+                                "use CREATE OR REPLACE WORKFLOW to redefine it")
+        if self.catalog.interface(wf.name) is not None:
+            raise MurakkabError(f"'{wf.name}' is the name of an interface", wf.name_span,
+                                "choose another name for the workflow")
+        # Bind the body once with default statistics so mistakes surface at the
+        # definition, even if no RUN uses the workflow.
+        inputs = {}
+        for p in wf.params:
+            typ = self._type(p.type)
+            inputs[p.name] = Node(p.name, INPUT, typ, self._default_stats(typ), span=p.span)
+        seen: dict[str, ast.Param] = {}
+        for p in wf.params:
+            if p.name in seen:
+                raise MurakkabError(f"parameter '{p.name}' is declared twice", p.span)
+            seen[p.name] = p
+        self._bind_body(wf, inputs)
+        self.workflows[wf.name] = wf
+
+    def _type(self, ref: ast.TypeRef) -> Type:
+        if ref.name == "LIST":
+            if ref.arg is None:
+                raise MurakkabError("LIST needs an element type", ref.span, "write LIST<VIDEO>")
+            return list_of(self._type(ref.arg))
+        if ref.arg is not None:
+            raise MurakkabError(f"{ref.name} takes no type argument", ref.span, "only LIST<T> is generic")
+        if ref.name not in BASE_TYPES:
+            raise MurakkabError(f"unknown type '{ref.name}'", ref.span,
+                                suggestion(ref.name, BASE_TYPES + ("LIST",), "types"))
+        return Type(ref.name)
+
+    # -- the body of a workflow --------------------------------------------------------
+    def _bind_body(self, wf: ast.CreateWorkflow, inputs: dict[str, Node],
+                   matched: list[tuple[str, str, float]] | None = None) -> LogicalPlan:
+        env = _Env()
+        for node in inputs.values():
+            env.add(node)
+        task_names = {t.name for t in wf.tasks}
+        for task in wf.tasks:
+            if task.name in env.nodes:
+                what = "parameter" if env.nodes[task.name].op == INPUT else "task"
+                raise MurakkabError(f"'{task.name}' is already a {what} of this workflow", task.span,
+                                    "give each task a new name")
+            env.add(self._bind_task(task, env, task_names, matched))
+        returns = []
+        for ref in wf.returns:
+            if ref.name not in env.nodes:
+                raise MurakkabError(f"RETURNS names '{ref.name}', which is not a task or parameter", ref.span,
+                                    suggestion(ref.name, env.order, "names"))
+            returns.append(ref.name)
+        out = env.nodes[returns[0]]
+        env.add(Node("<output>", OUTPUT, out.type, out.stats, tuple(returns), span=wf.span))
+        return LogicalPlan(tuple(env.nodes[i] for i in env.order))
+
+    def _resolve_interface(self, task: ast.Task, matched: list[tuple[str, str, float]] | None) -> Interface:
+        if not task.by_description:
+            iface = self.catalog.interface(task.target)
+            if iface is None:
+                names = [i.name for i in self.catalog.interfaces()]
+                raise MurakkabError(f"unknown interface '{task.target}'", task.target_span,
+                                    suggestion(task.target, names, "interfaces")
+                                    + " (or describe the task in plain words: 'Transcribe the speech')")
+            return iface
+        ranked = _interface_matcher(self.catalog).rank(task.target)
+        best = ranked[0]
+        if best.score < MIN_CONFIDENCE:
+            shown = ", ".join(f"{m.name} ({m.score:.2f})" for m in ranked[:3])
+            raise MurakkabError(
+                f"no interface matches '{task.target}' with enough confidence "
+                f"(best {best.score:.2f} < {MIN_CONFIDENCE})", task.target_span,
+                f"closest: {shown}; name the interface instead, or reword the description")
+        if matched is not None:
+            matched.append((task.name, best.name, best.score))
+        iface = self.catalog.interface(best.name)
+        assert iface is not None
+        return iface
+
+    def _bind_task(self, task: ast.Task, env: _Env, task_names: set[str],
+                   matched: list[tuple[str, str, float]] | None) -> Node:
+        iface = self._resolve_interface(task, matched)
+        args: list[Node] = []
+        for ref in task.args:
+            if ref.name not in env.nodes:
+                if ref.name in task_names:
+                    raise MurakkabError(f"'{ref.name}' is used before it is defined", ref.span,
+                                        "tasks may only read parameters and tasks above them")
+                raise MurakkabError(f"unknown name '{ref.name}'", ref.span,
+                                    suggestion(ref.name, env.order, "parameters and tasks"))
+            args.append(env.nodes[ref.name])
+        over = self._check_args(task, iface, args)
+        knobs = self._knobs(task, iface)
+        prefs = self._preferences(task, iface)
+        stats, out_type = self._estimate(iface, args, over, knobs)
+        return Node(
+            id=task.name, op=MAP if over is not None else INVOKE, type=out_type, stats=stats,
+            inputs=tuple(a.id for a in args), interface=iface.name, over=over.id if over else None,
+            knobs=knobs, prefs=prefs, partitionable=iface.partitionable, description=task.target if task.by_description else None, span=task.span,
+        )
+
+    def _check_args(self, task: ast.Task, iface: Interface, args: list[Node]) -> Node | None:
+        """Match arguments to the signature; return the node a per-item map runs over."""
+        params = iface.params
+        variadic = bool(params) and params[-1].variadic
+        fixed = len(params) - (1 if variadic else 0)
+        if len(args) < fixed or (len(args) > len(params) and not variadic):
+            want = f"at least {fixed}" if variadic else str(len(params))
+            raise MurakkabError(
+                f"{iface.name} takes {want} argument{'s' if want != '1' else ''}, got {len(args)}",
+                task.span, f"signature: {iface.signature()}")
+        over: Node | None = None
+        for i, (ref, arg) in enumerate(zip(task.args, args)):
+            param = params[min(i, len(params) - 1)]
+            if is_subtype(arg.type, param.type):
+                continue
+            if arg.type.is_list and arg.type.elem is not None and is_subtype(arg.type.elem, param.type):
+                if param.variadic:
+                    continue
+                if over is not None:
+                    raise MurakkabError(
+                        f"cannot map {iface.name} over both '{over.id}' and '{arg.id}'", ref.span,
+                        "a task maps over one list; pass the other one whole or split the task")
+                over = arg
+                continue
+            raise MurakkabError(
+                f"'{arg.id}' is {arg.type}, but {iface.name} expects {param.name} {param.type}", ref.span,
+                f"signature: {iface.signature()}")
+        return over
+
+    def _knobs(self, task: ast.Task, iface: Interface) -> tuple[tuple[str, float], ...]:
+        values = {k.name: k.default for k in iface.knobs}
+        for s in task.knobs:
+            knob = iface.knob(s.name)
+            if knob is None:
+                raise MurakkabError(f"{iface.name} has no knob '{s.name}'", s.span,
+                                    suggestion(s.name, [k.name for k in iface.knobs], f"knobs of {iface.name}"))
+            if not isinstance(s.value, ast.Quantity) or s.value.unit is not None:
+                raise MurakkabError(f"knob '{s.name}' takes a plain number", s.value.span,
+                                    f"one of {', '.join(f'{v:g}' for v in knob.domain)}")
+            if knob.domain and s.value.value not in knob.domain:
+                raise MurakkabError(f"{s.value.value:g} is outside the domain of '{s.name}'", s.value.span,
+                                    f"one of {', '.join(f'{v:g}' for v in knob.domain)}")
+            values[s.name] = s.value.value
+        return tuple(sorted(values.items()))
+
+    def _preferences(self, task: ast.Task, iface: Interface) -> tuple[Preference, ...]:
+        prefs = []
+        agents = self.catalog.agents(iface.name)
+        for s in task.prefs:
+            if s.name not in PREFERENCE_KEYS:
+                raise MurakkabError(f"unknown preference '{s.name}'", s.span,
+                                    suggestion(s.name, PREFERENCE_KEYS, "preferences"))
+            pattern = _word_or_string(s.value)
+            if pattern is None:
+                raise MurakkabError(f"preference '{s.name}' takes a name or a quoted pattern", s.value.span)
+            pref = Preference(s.name, pattern if s.name != "device" else pattern.upper())
+            if s.name == "device" and pref.pattern not in ("CPU", "GPU"):
+                raise MurakkabError("device is CPU or GPU", s.value.span, suggestion(pattern, ["CPU", "GPU"], "devices"))
+            if not any(satisfies(self.catalog, a.name, None, pref) for a in agents):
+                raise MurakkabError(
+                    f"no implementation of {iface.name} matches {s.name} = '{pattern}'", s.value.span,
+                    f"implementations: {', '.join(sorted(a.name for a in agents))}")
+            prefs.append(pref)
+        return tuple(prefs)
+
+    # -- cardinality -------------------------------------------------------------------
+    def _stat_env(self) -> dict[str, float]:
+        return {s.key: s.value for s in self.catalog.statistics()}
+
+    def _estimate(self, iface: Interface, args: list[Node], over: Node | None,
+                  knobs: tuple[tuple[str, float], ...]) -> tuple[Stats, Type]:
+        """Output type and cardinality of a task from its inputs' statistics."""
+        source = over if over is not None else (args[0] if args else None)
+        item_attrs = dict(source.stats.attrs) if source is not None else {}
+        env = {**self._stat_env(), **item_attrs, **dict(knobs)}
+        try:
+            per_call = max(0.0, expressions.evaluate(iface.cardinality, env))
+            attrs = tuple((k, expressions.evaluate(e, env)) for k, e in iface.output_attrs)
+        except expressions.ExpressionError as exc:  # a catalog bug, reported as such
+            raise MurakkabError(f"catalog: interface {iface.name}: {exc}") from None
+        origins = {a.stats.origin for a in args}
+        origin = "default" if "default" in origins else "derived"
+        out = iface.output
+        if over is not None:
+            calls = over.stats.items
+            if out.is_list and out.elem is not None:
+                return Stats(calls * per_call, attrs, origin), list_of(out.elem)
+            return Stats(calls, attrs, origin), list_of(out)
+        return Stats(per_call if out.is_list else 1.0, attrs, origin), out
+
+    def _default_stats(self, typ: Type) -> Stats:
+        stats = self._stat_env()
+        elem = typ.elem if typ.is_list and typ.elem is not None else typ
+        items = stats.get("list_length", 1.0) if typ.is_list else 1.0
+        return Stats(items, _default_attrs(elem.name, stats), "default")
+
+    # -- RUN ----------------------------------------------------------------------------
+    def bind_run(self, run: ast.Run, settings: Settings, explain: ExplainOptions | None) -> BoundJob:
+        matched: list[tuple[str, str, float]] = []
+        if run.by_description:
+            wf = self._template_for(run, matched)
+        else:
+            wf = self.workflows.get(run.target)
+            if wf is None:
+                if self.catalog.interface(run.target) is not None:
+                    raise MurakkabError(f"'{run.target}' is an interface, not a workflow", run.target_span,
+                                        "RUN a workflow created with CREATE WORKFLOW, or a description in quotes")
+                raise MurakkabError(f"unknown workflow '{run.target}'", run.target_span,
+                                    suggestion(run.target, self.workflows, "workflows"))
+        inputs = self._bind_inputs(wf, run)
+        plan = self._bind_body(wf, inputs, matched)
+        slos = tuple(self._slo(s) for s in run.slos)
+        goals = tuple(self._goal(o) for o in run.objectives) or (Goal("latency", True), Goal("energy", True))
+        cluster = run.cluster or settings.cluster or DEFAULT_CLUSTER
+        self._check_cluster(cluster, run.cluster_span or run.span)
+        return BoundJob(run.target if not run.by_description else wf.name, wf.name, plan, slos, goals, cluster,
+                        settings, explain, run.span, tuple(matched))
+
+    def _template_for(self, run: ast.Run, matched: list[tuple[str, str, float]]) -> ast.CreateWorkflow:
+        ranked = _template_matcher(self.catalog).rank(run.target)
+        if not ranked or ranked[0].score < MIN_CONFIDENCE:
+            shown = ", ".join(f"{m.name} ({m.score:.2f})" for m in ranked[:3])
+            raise MurakkabError(f"no workflow template matches '{run.target}' with enough confidence",
+                                run.target_span, f"closest: {shown}; write the workflow with CREATE WORKFLOW")
+        best = ranked[0]
+        template = next(t for t in self.catalog.templates() if t.name == best.name)
+        stmt = parse(template.body, f"<template {template.name}>").statements[0]
+        assert isinstance(stmt, ast.CreateWorkflow)
+        matched.append(("<run>", f"template {template.name}", best.score))
+        return stmt
+
+    def _bind_inputs(self, wf: ast.CreateWorkflow, run: ast.Run) -> dict[str, Node]:
+        given = {}
+        for arg in run.args:
+            if arg.name in given:
+                raise MurakkabError(f"input '{arg.name}' is given twice", arg.span)
+            given[arg.name] = arg
+        params = {p.name: p for p in wf.params}
+        for name, arg in given.items():
+            if name not in params:
+                raise MurakkabError(f"{wf.name} has no parameter '{name}'", arg.span,
+                                    suggestion(name, list(params), f"parameters of {wf.name}"))
+        missing = [p.name for p in wf.params if p.name not in given]
+        if missing:
+            raise MurakkabError(f"missing input{'s' if len(missing) > 1 else ''} for {wf.name}: {', '.join(missing)}",
+                                run.target_span, "give every parameter with name => value")
+        nodes = {}
+        for p in wf.params:
+            typ = self._type(p.type)
+            arg = given[p.name]
+            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, arg), span=arg.span)
+        return nodes
+
+    def _input_stats(self, typ: Type, arg: ast.NamedArg) -> Stats:
+        """Statistics of one RUN input: probed, else stated, else default."""
+        value = arg.value
+        elem = typ.elem if typ.is_list and typ.elem is not None else typ
+        if typ.is_list:
+            if not isinstance(value, ast.ListLit):
+                raise MurakkabError(f"'{arg.name}' is {typ}: pass a list", value.span,
+                                    "write [ ... ], e.g. ['a.mp4', 'b.mp4']")
+            items: tuple[ast.Value, ...] = value.items
+        else:
+            items = (value,)
+        for item in items:
+            _check_literal(item, elem, arg.name)
+        stated = self._stated(arg, elem)
+        defaults = _default_attrs(elem.name, self._stat_env())
+        probed = [probe_media(i.value) for i in items if isinstance(i, ast.StringLit) and elem.name in MEDIA_TYPES]
+        count = float(len(items))
+        origins: set[str] = set()
+        if "count" in stated:
+            count = stated.pop("count")
+            origins.add("stated")
+        attrs: dict[str, float] = {}
+        for key, default in defaults.items():
+            values = [p[key] for p in probed if p and key in p]
+            if values and len(values) == len(items):
+                attrs[key], kind = sum(values) / len(values), "probed"
+            elif key in stated:
+                attrs[key], kind = stated[key], "stated"
+            else:
+                attrs[key], kind = default, "default"
+            origins.add(kind)
+        for key, v in stated.items():
+            if key not in attrs:
+                attrs[key] = v
+                origins.add("stated")
+        # The estimate is only as good as its weakest attribute.
+        origin = next((o for o in ("default", "stated", "probed") if o in origins), "derived")
+        return Stats(count, tuple(sorted(attrs.items())), origin)
+
+    def _stated(self, arg: ast.NamedArg, elem: Type) -> dict[str, float]:
+        """ASSUMING (duration = 10 min, fps = 30, tokens = 4000, count = 12)."""
+        dims = {"duration": ("duration_s", "time"), "fps": ("fps", "rate"), "tokens": ("tokens", "tokens"),
+                "count": ("count", "count")}
+        out: dict[str, float] = {}
+        for s in arg.assuming:
+            if s.name not in dims:
+                raise MurakkabError(f"unknown statistic '{s.name}'", s.span, suggestion(s.name, dims, "statistics"))
+            if not isinstance(s.value, ast.Quantity):
+                raise MurakkabError(f"statistic '{s.name}' takes a number", s.value.span)
+            key, dim = dims[s.name]
+            value = to_base(s.value, dim, s.name)
+            if value < 0:
+                raise MurakkabError(f"statistic '{s.name}' cannot be negative", s.value.span)
+            out[key] = value
+        return out
+
+    # -- SLOs and objectives ----------------------------------------------------------
+    def _slo(self, s: ast.SloConstraint) -> Slo:
+        if s.metric not in METRICS:
+            raise MurakkabError(f"unknown SLO metric '{s.metric}'", s.span, suggestion(s.metric, METRICS, "metrics"))
+        lower_better = METRICS[s.metric]
+        if lower_better and s.op not in ("<=", "<"):
+            raise MurakkabError(f"{s.metric} is a ceiling", s.span, f"write {s.metric} <= ...")
+        if not lower_better and s.op not in (">=", ">"):
+            raise MurakkabError(f"{s.metric} is a floor", s.span, f"write {s.metric} >= ...")
+        if isinstance(s.value, ast.Word):
+            tier = s.value.name.upper()
+            if tier not in TIERS:
+                raise MurakkabError(f"unknown tier '{s.value.name}'", s.value.span, suggestion(tier, TIERS, "tiers"))
+            return Slo(s.metric, None, tier, s.span)
+        if not isinstance(s.value, ast.Quantity):
+            raise MurakkabError(f"{s.metric} takes a number with a unit or a tier", s.value.span,
+                                "e.g. latency <= 90 s, cost <= 2 USD, quality >= GOOD")
+        value = to_base(s.value, METRIC_DIMENSION[s.metric], s.metric)
+        if value < 0 or (s.metric == "quality" and value > 1):
+            raise MurakkabError(f"{s.value.value:g} is out of range for {s.metric}", s.value.span,
+                                "quality is between 0 and 1" if s.metric == "quality" else "use a positive value")
+        return Slo(s.metric, value, None, s.span)
+
+    def _goal(self, o: ast.Objective) -> Goal:
+        if o.metric not in METRICS:
+            raise MurakkabError(f"cannot optimise '{o.metric}'", o.span, suggestion(o.metric, METRICS, "metrics"))
+        if (o.direction == "minimize") != METRICS[o.metric]:
+            better = "MINIMIZE" if METRICS[o.metric] else "MAXIMIZE"
+            raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
+                                f"write {better} {o.metric}")
+        return Goal(o.metric, o.direction == "minimize")
+
+
+def _word_or_string(value: ast.Value) -> str | None:
+    if isinstance(value, ast.Word):
+        return value.name.lower()
+    if isinstance(value, ast.StringLit):
+        return value.value
+    return None
+
+
+def _check_literal(item: ast.Value, elem: Type, param: str) -> None:
+    if elem.name == "NUMBER":
+        if not isinstance(item, ast.Quantity):
+            raise MurakkabError(f"'{param}' takes numbers", item.span)
+        return
+    if not isinstance(item, ast.StringLit):
+        what = "a path in quotes" if elem.name in MEDIA_TYPES | {"IMAGE", "DOCUMENT"} else "quoted text"
+        raise MurakkabError(f"'{param}' takes {what}", item.span, "strings use single quotes: 'like this'")
+
+
+def _default_attrs(type_name: str, stats: dict[str, float]) -> dict[str, float]:
+    """Per-item attributes a value of this type has when nothing better is known."""
+    if type_name in ("VIDEO", "SCENE", "MEDIA"):
+        return {"duration_s": stats.get("video_duration_s", 0.0), "fps": stats.get("video_fps", 0.0)}
+    if type_name == "AUDIO":
+        return {"duration_s": stats.get("video_duration_s", 0.0)}
+    if type_name == "DOCUMENT":
+        return {"tokens": stats.get("document_tokens", 0.0)}
+    return {}

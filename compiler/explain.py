@@ -1,0 +1,225 @@
+"""EXPLAIN: render a physical plan as text, JSON, DOT or Mermaid.
+
+Deterministic: no object ids, no unordered sets, units on every number and ``~`` on
+every estimate, so golden files diff cleanly when the planner changes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from ..catalog.catalog import Catalog
+from .job import METRIC_UNITS
+from .logical import LogicalPlan
+from .physical.plan import Candidate, Estimate, PhysicalPlan
+
+
+def fmt_s(x: float) -> str:
+    return f"{x:,.1f} s" if x >= 10 else f"{x:,.2f} s"
+
+
+def fmt_usd(x: float) -> str:
+    return f"${x:,.4f}" if x < 1 else f"${x:,.2f}"
+
+
+def fmt_wh(x: float) -> str:
+    return f"{x:,.1f} Wh" if x >= 10 else f"{x:,.2f} Wh"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    for r in rows:
+        lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return lines
+
+
+class _Sources:
+    """Numbers the footnotes of profile sources in order of first use."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def ref(self, source: str) -> str:
+        if source not in self.order:
+            self.order.append(source)
+        kind = source.split(":", 1)[0]
+        return f"{kind} [{self.order.index(source) + 1}]"
+
+
+def cluster_line(catalog: Catalog, name: str) -> str:
+    cluster = catalog.cluster(name)
+    if cluster is None:
+        return name
+    nodes = sorted({(n.node, n.count) for n in cluster.nodes})
+    machines = ", ".join(f"{count} x {node}" for node, count in nodes)
+    units = ", ".join(f"{cluster.capacity(hw)} x {hw}" for hw in cluster.hardware_names())
+    return f"{name} ({machines}: {units})"
+
+
+def estimate_line(est: Estimate) -> str:
+    held = ", ".join(f"{u} x {hw}" for hw, u in est.held)
+    return (f"~makespan {fmt_s(est.makespan_s)}, ~cost {fmt_usd(est.cost_usd)}, ~energy {fmt_wh(est.energy_wh)}, "
+            f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
+
+
+def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, where: str | None = None) -> str:
+    bounds = plan.bounds
+    out: list[str] = []
+    head = f"EXPLAIN RUN {plan.job}" + (f"  ({where})" if where else "")
+    out.append(head)
+    out.append(f"cluster: {cluster_line(catalog, plan.cluster)}")
+    out.append("objective: " + " THEN ".join(g.text() for g in plan.goals))
+    for b in bounds:
+        unit = METRIC_UNITS[b.metric]
+        resolved = f" (= ~{b.value:.4g} {unit})".replace(" )", ")") if b.slo.tier else ""
+        actual = plan.estimate.metric(b.metric)
+        status = "met" if b.met(plan.estimate) else "NOT MET"
+        out.append(f"slo: {b.slo.text()}{resolved}: ~{actual:.4g} {unit}, {status}".replace(" ,", ","))
+    if plan.sequential:
+        out.append("mode: sequential baseline (SET parallelism = off)")
+    if verbose:
+        out.append("")
+        out.append("bound logical plan")
+        out.extend("  " + line for line in plan.bound.render())
+        for fired in plan.rewrites:
+            out.append("")
+            out.append(f"after {fired.rule} (changed: {', '.join(fired.nodes)})")
+            out.extend("  " + line for line in fired.plan.render())
+    out.append("")
+    fired_names = ", ".join(f.rule for f in plan.rewrites) or "none"
+    out.append(f"logical plan (rules fired: {fired_names})")
+    out.extend("  " + line for line in plan.logical.render())
+    out.append("")
+    out.append(f"physical plan (solver: {plan.solver}; {plan.solver_note}; "
+               f"{plan.candidates_considered} candidates, {plan.plans_evaluated} plans evaluated)")
+    sources = _Sources()
+    rows = []
+    for t in plan.tasks:
+        c = t.candidate
+        rows.append([
+            t.id, t.interface, c.agent, f"{c.hardware} x{c.units}", str(c.fanout), f"~{c.calls:,.0f}",
+            f"~{fmt_s(t.start_s)}", f"~{fmt_s(t.end_s)}", f"~{fmt_s(c.latency_s)}", f"~{fmt_usd(c.cost_usd)}",
+            f"~{fmt_wh(c.energy_wh)}", f"{c.quality:.3f}", sources.ref(c.source),
+        ])
+    out.extend(_table(["task", "interface", "agent", "hardware x units", "fan-out", "calls", "start", "end",
+                       "latency", "busy cost", "busy energy", "quality", "estimate from"], rows))
+    streams = [f"{t.id} streams from {t.streams_from}" for t in plan.tasks if t.streams_from]
+    if streams:
+        out.append("  pipelined: " + "; ".join(streams))
+    out.append("")
+    out.append("estimate: " + estimate_line(plan.estimate))
+    defaults = [n.id for n in plan.logical.nodes if n.op == "input" and n.stats.origin == "default"]
+    if defaults:
+        out.append(f"note: cardinality of {', '.join(defaults)} rests on catalog defaults "
+                   "(give real files, or ASSUMING (duration = ...))")
+    out.append("")
+    out.append("considered alternatives (standalone estimates; * = chosen)")
+    for t in plan.tasks:
+        out.append(f"  {t.id} ({t.interface})")
+        alt_rows = [_alt_row(c, c is t.candidate, sources) for c in t.alternatives]
+        out.extend(_table(["", "agent", "hardware x units", "fan-out", "latency", "energy", "cost", "quality",
+                           "estimate from"], alt_rows, indent="    "))
+    out.append("")
+    out.append("sources")
+    for i, src in enumerate(sources.order, 1):
+        out.append(f"  [{i}] {src}")
+    return "\n".join(out) + "\n"
+
+
+def _alt_row(c: Candidate, chosen: bool, sources: _Sources) -> list[str]:
+    return ["*" if chosen else " ", c.agent, f"{c.hardware} x{c.units}", str(c.fanout), f"~{fmt_s(c.latency_s)}",
+            f"~{fmt_wh(c.energy_wh)}", f"~{fmt_usd(c.cost_usd)}", f"{c.quality:.3f}", sources.ref(c.source)]
+
+
+def _round(x: float) -> float:
+    return round(x, 6)
+
+
+def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
+    est, bounds = plan.estimate, plan.bounds
+    return {
+        "job": plan.job,
+        "cluster": plan.cluster,
+        "solver": plan.solver,
+        "sequential": plan.sequential,
+        "objective": [{"metric": g.metric, "minimize": g.minimize} for g in plan.goals],
+        "slos": [{"metric": b.metric, "bound": _round(b.value), "tier": b.slo.tier, "met": b.met(est)}
+                 for b in bounds],
+        "estimate": {"makespan_s": _round(est.makespan_s), "cost_usd": _round(est.cost_usd),
+                     "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
+                     "held": {hw: u for hw, u in est.held}},
+        "rewrites": [{"rule": f.rule, "nodes": list(f.nodes)} for f in plan.rewrites],
+        "logical": {"nodes": [
+            {"id": n.id, "op": n.op, "interface": n.interface, "inputs": list(n.inputs), "type": str(n.type),
+             "items": _round(n.stats.items), "estimate_origin": n.stats.origin, "partitioned": n.partitioned,
+             "streams_from": n.streams_from}
+            for n in plan.logical.nodes]},
+        "physical": {
+            "candidates_considered": plan.candidates_considered,
+            "plans_evaluated": plan.plans_evaluated,
+            "tasks": [
+                {"id": t.id, "interface": t.interface, "agent": t.candidate.agent, "hardware": t.candidate.hardware,
+                 "units": t.candidate.units, "fanout": t.candidate.fanout, "calls": _round(t.candidate.calls),
+                 "start_s": _round(t.start_s), "end_s": _round(t.end_s), "latency_s": _round(t.candidate.latency_s),
+                 "cost_usd": _round(t.candidate.cost_usd), "energy_wh": _round(t.candidate.energy_wh),
+                 "quality": _round(t.candidate.quality), "source": t.candidate.source,
+                 "streams_from": t.streams_from,
+                 "alternatives": [{"agent": c.agent, "hardware": c.hardware, "units": c.units, "fanout": c.fanout,
+                                   "latency_s": _round(c.latency_s), "energy_wh": _round(c.energy_wh),
+                                   "cost_usd": _round(c.cost_usd), "quality": _round(c.quality),
+                                   "chosen": c is t.candidate} for c in t.alternatives]}
+                for t in plan.tasks],
+        },
+    }
+
+
+def render_json(plan: PhysicalPlan) -> str:
+    return json.dumps(to_dict(plan), indent=2, sort_keys=False) + "\n"
+
+
+def _graph_edges(logical: LogicalPlan) -> list[tuple[str, str, bool]]:
+    edges = []
+    for n in logical.nodes:
+        for i in n.inputs:
+            edges.append((i, n.id, n.streams_from == i))
+    return edges
+
+
+def _node_label(plan: PhysicalPlan, node_id: str) -> str:
+    node = plan.logical.node(node_id)
+    if node.op == "input":
+        return f"{node.id}: {node.type}"
+    if node.op == "output":
+        return "output"
+    c = plan.task(node_id).candidate
+    return f"{node.id}: {node.interface}\\n{c.agent} on {c.hardware} x{c.units}, fan-out {c.fanout}"
+
+
+def render_dot(plan: PhysicalPlan) -> str:
+    lines = [f'digraph "{plan.job}" {{', "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    for n in plan.logical.nodes:
+        shape = "ellipse" if n.op in ("input", "output") else "box"
+        lines.append(f'  "{n.id}" [label="{_node_label(plan, n.id)}", shape={shape}];')
+    for a, b, streaming in _graph_edges(plan.logical):
+        style = ' [style=dashed, label="streams"]' if streaming else ""
+        lines.append(f'  "{a}" -> "{b}"{style};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(node_id: str) -> str:
+    return "n_" + "".join(ch if ch.isalnum() else "_" for ch in node_id)
+
+
+def render_mermaid(plan: PhysicalPlan) -> str:
+    lines = ["flowchart LR"]
+    for n in plan.logical.nodes:
+        label = _node_label(plan, n.id).replace("\\n", "<br/>").replace('"', "'")
+        open_, close = ("([", "])") if n.op in ("input", "output") else ("[", "]")
+        lines.append(f'  {_mermaid_id(n.id)}{open_}"{label}"{close}')
+    for a, b, streaming in _graph_edges(plan.logical):
+        arrow = "-. streams .->" if streaming else "-->"
+        lines.append(f"  {_mermaid_id(a)} {arrow} {_mermaid_id(b)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,82 @@
+"""What a bound RUN asks for: a logical plan plus SLOs, objectives, cluster and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..grammar.diagnostics import Span
+from .logical import LogicalPlan
+
+# metric -> True when lower is better. The planner's totals use the same names.
+METRICS: dict[str, bool] = {"latency": True, "cost": True, "energy": True, "gpus": True, "quality": False}
+METRIC_UNITS = {"latency": "s", "cost": "USD", "energy": "Wh", "gpus": "GPUs", "quality": ""}
+METRIC_DIMENSION = {"latency": "time", "cost": "cost", "energy": "energy", "gpus": "gpus", "quality": "count"}
+TIERS = ("BEST", "GOOD", "FAIR", "BASIC")
+# A tier is the value that beats this share of all known configurations (OSDI §3.4):
+# BEST is the best, GOOD the p95, FAIR the p80, BASIC the median.
+TIER_PERCENTILE = {"BEST": 100.0, "GOOD": 95.0, "FAIR": 80.0, "BASIC": 50.0}
+
+DEFAULT_CLUSTER = "hotos-testbed"
+
+
+@dataclass(frozen=True)
+class Slo:
+    """``metric <= value`` (or ``>=`` for quality). ``tier`` is set when written as a tier;
+    the planner resolves it to a value against the catalog's configurations."""
+
+    metric: str
+    value: float | None
+    tier: str | None
+    span: Span | None = None
+
+    @property
+    def upper_bound(self) -> bool:
+        return METRICS[self.metric]
+
+    def text(self) -> str:
+        op = "<=" if self.upper_bound else ">="
+        shown = self.tier if self.value is None else f"{self.value:g} {METRIC_UNITS[self.metric]}".strip()
+        return f"{self.metric} {op} {shown}"
+
+
+@dataclass(frozen=True)
+class Goal:
+    metric: str
+    minimize: bool
+
+    def text(self) -> str:
+        return f"{'MINIMIZE' if self.minimize else 'MAXIMIZE'} {self.metric}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``SET`` values in effect for a job."""
+
+    solver: str = "greedy"
+    parallelism: bool = True
+    seed: int = 0
+    cluster: str = DEFAULT_CLUSTER
+    solver_time_limit_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    analyze: bool = False
+    verbose: bool = False
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class BoundJob:
+    """One RUN, bound: the logical plan before rewriting plus everything the planner needs."""
+
+    name: str
+    workflow: str
+    plan: LogicalPlan
+    slos: tuple[Slo, ...]
+    goals: tuple[Goal, ...]
+    cluster: str
+    settings: Settings
+    explain: ExplainOptions | None
+    span: Span | None
+    matched: tuple[tuple[str, str, float], ...] = ()  # (task, interface or template, confidence)

@@ -1,0 +1,176 @@
+"""The logical plan: what a job computes, with no model, hardware or degree chosen.
+
+A plan is a DAG of :class:`Node` in topological order. Node kinds (``op``):
+
+- ``input``  a workflow parameter bound to a RUN argument
+- ``invoke`` one call of an interface on whole values (lists are passed as lists)
+- ``map``    a per-item call over the list produced by ``over``: the source of fan-out
+- ``output`` the values the job returns
+
+Every node carries a cardinality estimate (:class:`Stats`), like a query optimizer's
+row estimates. Rewrite rules (``compiler/rules/``) return new plans; nodes are frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Iterator
+
+from ..catalog.types import Type
+from ..grammar.diagnostics import Span
+
+INPUT, INVOKE, MAP, OUTPUT = "input", "invoke", "map", "output"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Estimated output of a node: how many items, and each item's attributes.
+
+    ``origin`` says where the estimate rests: ``probed`` (read from the file),
+    ``stated`` (ASSUMING in the script), ``default`` (a catalog default) or
+    ``derived`` (computed from inputs that were all probed or stated).
+    """
+
+    items: float
+    attrs: tuple[tuple[str, float], ...] = ()
+    origin: str = "derived"
+
+    def attr(self, name: str, default: float = 0.0) -> float:
+        return dict(self.attrs).get(name, default)
+
+    @property
+    def media_s(self) -> float:
+        """Seconds of audio/video per item (0 for non-media items)."""
+        return self.attr("duration_s")
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A developer's preference from ``USING (...)``; becomes an optimizer constraint."""
+
+    key: str  # "agent" | "model" | "device" | "hardware"
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    op: str
+    type: Type
+    stats: Stats
+    inputs: tuple[str, ...] = ()
+    interface: str | None = None
+    over: str | None = None
+    knobs: tuple[tuple[str, float], ...] = ()
+    prefs: tuple[Preference, ...] = ()
+    # From the catalog: may this interface's items be processed independently?
+    partitionable: bool = True
+    # Set by partition_maps: the per-item map may run as k parallel partitions.
+    partitioned: bool = False
+    # Set by fuse_maps: items stream from this upstream map one by one, no barrier.
+    streams_from: str | None = None
+    description: str | None = None
+    span: Span | None = field(default=None, compare=False)
+
+    @property
+    def is_task(self) -> bool:
+        return self.op in (INVOKE, MAP)
+
+    def with_(self, **changes: object) -> "Node":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class LogicalPlan:
+    nodes: tuple[Node, ...]
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    @property
+    def tasks(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.is_task)
+
+    @property
+    def output(self) -> Node:
+        return next(n for n in self.nodes if n.op == OUTPUT)
+
+    def consumers(self, node_id: str) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if node_id in n.inputs)
+
+    def replace_nodes(self, nodes: Iterable[Node]) -> "LogicalPlan":
+        return LogicalPlan(tuple(nodes))
+
+    def render(self) -> list[str]:
+        """One line per node, inputs first; deterministic, estimates marked ``~``."""
+        width = max((len(n.id) for n in self.nodes), default=4)
+        lines = []
+        for n in self.nodes:
+            lines.append(f"{n.id:<{width}}  {_describe(n)}")
+        return lines
+
+
+def _fmt_num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 or abs(x) >= 100 else f"{x:,.1f}"
+
+
+def describe_stats(stats: Stats) -> str:
+    items = _fmt_num(stats.items)
+    text = f"~{items} item{'s' if items != '1' else ''}"
+    extras = []
+    for key, value in stats.attrs:
+        unit = {"duration_s": " s", "fps": " fps", "tokens": " tokens"}.get(key, "")
+        label = key.removesuffix("_s")
+        extras.append(f"{label}=~{_fmt_num(value)}{unit}")
+    if extras:
+        text += " (" + ", ".join(extras) + " each)"
+    if stats.origin in ("default", "stated", "probed"):
+        text += f" [{stats.origin}]"
+    return text
+
+
+def _describe(n: Node) -> str:
+    if n.op == INPUT:
+        return f"Input {n.type}  {describe_stats(n.stats)}"
+    if n.op == OUTPUT:
+        return f"Output ({', '.join(n.inputs)})"
+    args = ", ".join(n.inputs)
+    knobs = "".join(f" {k}={_fmt_num(v)}" for k, v in n.knobs)
+    prefs = "".join(f" using {p.key}={p.pattern!r}" for p in n.prefs)
+    if n.op == MAP:
+        marks = []
+        if n.partitioned:
+            marks.append("partitions=k")
+        if n.streams_from:
+            marks.append(f"streams from {n.streams_from}")
+        mark = f"[{', '.join(marks)}]" if marks else ""
+        head = f"Map{mark} over {n.over}: {n.interface}({args})"
+    else:
+        head = f"Invoke {n.interface}({args})"
+    return f"{head}{knobs}{prefs} -> {n.type}  {describe_stats(n.stats)}"
+
+
+def check_invariants(plan: LogicalPlan) -> None:
+    """Raise AssertionError if the plan is malformed: the rules driver calls this after
+    every rule, so a buggy rule is caught at the rule, not downstream."""
+    seen: set[str] = set()
+    outputs = [n for n in plan.nodes if n.op == OUTPUT]
+    assert len(outputs) == 1, "a plan has exactly one Output"
+    for n in plan.nodes:
+        assert n.id not in seen, f"duplicate node id {n.id}"
+        for i in n.inputs:
+            assert i in seen, f"{n.id} reads {i}, which is not defined before it"
+        if n.op == MAP:
+            assert n.over in n.inputs, f"map {n.id} is over {n.over}, not one of its inputs"
+        if n.streams_from is not None:
+            assert n.op == MAP and n.streams_from == n.over, f"{n.id} streams from a node it does not map over"
+            src = next(m for m in plan.nodes if m.id == n.streams_from)
+            assert src.op == MAP, f"{n.id} streams from {src.id}, which is not a map"
+        assert n.stats.items >= 0, f"{n.id} has a negative cardinality"
+        seen.add(n.id)

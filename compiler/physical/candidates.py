@@ -1,0 +1,131 @@
+"""Enumerate the physical alternatives of each logical task from the catalog.
+
+For a task: every agent implementing its interface that meets the developer's
+preferences, on every hardware type of the cluster the agent has a profile for, at
+every profiled unit count that fits on one machine, at every fan-out degree the
+partitioning allows (powers of two up to the number of items and the cluster's
+capacity). Candidates dominated on every metric and resource are pruned.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+
+from ...catalog.catalog import Catalog, Cluster
+from ..logical import MAP, LogicalPlan, Node, Preference
+from .cost import estimate_candidate
+from .plan import Candidate
+
+FANOUTS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def satisfies(catalog: Catalog, agent: str, hardware: str | None, pref: Preference) -> bool:
+    """Does (agent, hardware) meet a preference? ``hardware=None`` means on any hardware."""
+    a = catalog.agent(agent)
+    if a is None:
+        return False
+    pattern = pref.pattern.lower()
+    if pref.key == "agent":
+        return fnmatch.fnmatch(a.name.lower(), pattern)
+    if pref.key == "model":
+        return fnmatch.fnmatch(a.model.lower(), pattern) or fnmatch.fnmatch(a.name.lower(), pattern)
+    hws = [hardware] if hardware else [p.hardware for p in catalog.profiles(agent)]
+    for hw_name in hws:
+        hw = catalog.hardware(hw_name)
+        if hw is None:
+            continue
+        if pref.key == "device" and hw.kind == pattern:
+            return True
+        if pref.key == "hardware" and fnmatch.fnmatch(hw.name.lower(), pattern):
+            return True
+    return False
+
+
+def work_of(node: Node, plan: LogicalPlan) -> tuple[float, float]:
+    """(calls, media seconds per call) of a task."""
+    if node.op == MAP and node.over is not None:
+        over = plan.node(node.over)
+        return over.stats.items, over.stats.media_s
+    first = plan.node(node.inputs[0]) if node.inputs else None
+    media = first.stats.media_s if first is not None and not first.type.is_list else 0.0
+    return 1.0, media
+
+
+def per_machine_units(cluster: Cluster, hardware: str) -> int:
+    return max((n.units for n in cluster.nodes if n.hardware == hardware), default=0)
+
+
+def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> list[Candidate]:
+    """All non-dominated candidates of one task, in a deterministic order."""
+    assert node.interface is not None
+    calls, media_s = work_of(node, plan)
+    out: list[Candidate] = []
+    for agent in catalog.agents(node.interface):
+        if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs if p.key in ("agent", "model")):
+            continue
+        for profile in catalog.profiles(agent.name):
+            hw = catalog.hardware(profile.hardware)
+            if hw is None or profile.units > per_machine_units(cluster, hw.name):
+                continue
+            if not all(satisfies(catalog, agent.name, hw.name, p) for p in node.prefs
+                       if p.key in ("device", "hardware")):
+                continue
+            capacity = cluster.capacity(hw.name)
+            for fanout in _fanouts(node, calls):
+                if fanout * profile.units > capacity:
+                    break
+                out.append(estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, fanout))
+    return prune_dominated(out)
+
+
+def _fanouts(node: Node, calls: float) -> tuple[int, ...]:
+    if not node.partitioned:
+        return (1,)
+    limit = max(1, math.ceil(calls))
+    return tuple(f for f in FANOUTS if f <= limit)
+
+
+def _key(c: Candidate) -> tuple[float, ...]:
+    # Lower is better in every coordinate; resources held count too, so a candidate
+    # that is faster only by holding more units is not pruned.
+    return (c.latency_s, c.energy_wh, c.cost_usd, -c.quality, float(c.units * c.fanout), float(c.gpus))
+
+
+def prune_dominated(cands: list[Candidate]) -> list[Candidate]:
+    """Drop candidates another candidate on the same hardware type beats or ties everywhere.
+
+    Only the same hardware type competes: a slower CPU candidate may still win when the
+    GPUs are busy with other tasks, which standalone numbers cannot see.
+    """
+    keys = [_key(c) for c in cands]
+
+    def beats(j: int, i: int) -> bool:
+        return all(a <= b for a, b in zip(keys[j], keys[i])) and (keys[j] != keys[i] or j < i)
+
+    return [c for i, c in enumerate(cands)
+            if not any(j != i and cands[j].hardware == c.hardware and beats(j, i) for j in range(len(cands)))]
+
+
+def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> Candidate:
+    """The configuration a hand-written workflow hard-codes: the catalog's baseline agent,
+    on a GPU if it has a GPU profile, with the fewest units, one instance."""
+    assert node.interface is not None
+    calls, media_s = work_of(node, plan)
+    agents = sorted(catalog.agents(node.interface), key=lambda a: (not a.baseline, a.name))
+    for agent in agents:
+        if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs):
+            continue
+        profiles = []
+        for p in catalog.profiles(agent.name):
+            hw = catalog.hardware(p.hardware)
+            if hw is not None and 0 < p.units <= per_machine_units(cluster, hw.name) and all(
+                    satisfies(catalog, agent.name, hw.name, pref) for pref in node.prefs
+                    if pref.key in ("device", "hardware")):
+                profiles.append((not hw.is_gpu, p.units, p.hardware, p))
+        if profiles:
+            _, _, _, profile = min(profiles, key=lambda t: t[:3])
+            hw = catalog.hardware(profile.hardware)
+            assert hw is not None
+            return estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, 1)
+    raise LookupError(node.id)

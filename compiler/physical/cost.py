@@ -1,0 +1,107 @@
+"""The cost model: what one candidate costs alone, and what a whole timeline costs.
+
+Estimates per candidate (standalone, no contention):
+  calls      = items the map runs over (1 for an invoke)
+  call_s     = per_item_s + per_media_s × media seconds per item        (catalog profile)
+  shard i    = setup_s + calls_i × call_s, with the calls split evenly over the fan-out
+  latency    = the longest shard
+  energy     = Σ shard seconds × units × busy power, busy power = idle + utilisation × (active − idle)
+
+Totals of a timeline (planner's schedule or the simulator's run) charge for what the job
+*holds*: the peak number of units of each hardware type, for the whole makespan.
+  cost   = Σ_hw held_hw × makespan × $/unit-hour
+  energy = Σ busy unit-seconds × busy power + Σ (held unit-seconds − busy unit-seconds) × idle power
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+from ...catalog.catalog import Catalog, Hardware, Profile
+from .plan import Candidate, Estimate
+
+
+def busy_power_w(hw: Hardware, profile: Profile) -> float:
+    return hw.idle_w + profile.utilisation * (hw.active_w - hw.idle_w)
+
+
+def candidate_power_w(catalog: Catalog, cand: Candidate) -> float:
+    """Busy power of one unit running ``cand`` (W)."""
+    hw = catalog.hardware(cand.hardware)
+    profile = next(p for p in catalog.profiles(cand.agent) if p.hardware == cand.hardware and p.units == cand.units)
+    assert hw is not None
+    return busy_power_w(hw, profile)
+
+
+def split_calls(calls: float, fanout: int) -> list[float]:
+    """Calls per shard: as even as whole calls allow (the first shards take the remainder)."""
+    whole = max(0, int(math.ceil(calls - 1e-9)))
+    base, extra = divmod(whole, fanout)
+    return [float(base + (1 if i < extra else 0)) for i in range(fanout)]
+
+
+def shard_seconds(profile: Profile, call_s: float, calls: float) -> float:
+    return profile.setup_s + calls * call_s
+
+
+def estimate_candidate(node_id: str, profile: Profile, hw: Hardware, quality: float, calls: float,
+                       media_s: float, fanout: int) -> Candidate:
+    call_s = profile.call_seconds(media_s)
+    shards = [shard_seconds(profile, call_s, c) for c in split_calls(calls, fanout) if c > 0 or fanout == 1]
+    latency = max(shards) if shards else profile.setup_s
+    busy_unit_s = sum(shards) * profile.units
+    power = busy_power_w(hw, profile)
+    return Candidate(
+        node=node_id, agent=profile.agent, hardware=profile.hardware, units=profile.units, fanout=fanout,
+        calls=calls, call_s=call_s, setup_s=profile.setup_s, latency_s=latency, busy_unit_s=busy_unit_s,
+        energy_wh=busy_unit_s * power / 3600.0, cost_usd=busy_unit_s * hw.usd_per_hour / 3600.0,
+        quality=quality, gpus=profile.units * fanout if hw.is_gpu else 0, source=profile.source,
+    )
+
+
+def peak_usage(intervals: Iterable[tuple[float, float, int]]) -> int:
+    """The most units in use at once over (start, end, units) intervals."""
+    events = []
+    for start, end, units in intervals:
+        if end > start:
+            events.append((start, units))
+            events.append((end, -units))
+    # Ends sort before starts at the same instant: a unit freed at t can be reused at t.
+    events.sort(key=lambda e: (e[0], e[1]))
+    peak = cur = 0
+    for _, delta in events:
+        cur += delta
+        peak = max(peak, cur)
+    return peak
+
+
+def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, float, int, float]],
+                    quality: float) -> Estimate:
+    """Totals for a timeline of busy intervals.
+
+    ``busy`` rows are (machine, hardware, start_s, end_s, units, busy power per unit in W).
+    """
+    makespan = max((row[3] for row in busy), default=0.0)
+    held: dict[str, int] = {}
+    by_machine: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+    for machine, hw, start, end, units, _ in busy:
+        by_machine.setdefault((machine, hw), []).append((start, end, units))
+    for (machine, hw), intervals in by_machine.items():
+        held[hw] = held.get(hw, 0) + peak_usage(intervals)
+    energy_j = 0.0
+    busy_unit_s: dict[str, float] = {}
+    for _, hw, start, end, units, power in busy:
+        energy_j += (end - start) * units * power
+        busy_unit_s[hw] = busy_unit_s.get(hw, 0.0) + (end - start) * units
+    cost = 0.0
+    gpus = 0
+    for hw_name, units in held.items():
+        hw = catalog.hardware(hw_name)
+        assert hw is not None
+        idle_unit_s = max(0.0, units * makespan - busy_unit_s.get(hw_name, 0.0))
+        energy_j += idle_unit_s * hw.idle_w
+        cost += units * makespan * hw.usd_per_hour / 3600.0
+        if hw.is_gpu:
+            gpus += units
+    return Estimate(makespan, cost, energy_j / 3600.0, quality, gpus, tuple(sorted(held.items())))

@@ -1,0 +1,104 @@
+"""The physical plan: per task an implementation, hardware × units and a fan-out degree,
+scheduled on a cluster as shards (one instance of the agent on one machine each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..job import Goal
+from ..logical import LogicalPlan
+from ..rules.driver import RuleFired
+
+if TYPE_CHECKING:
+    from .objective import Bound
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to run a logical task: ``fanout`` instances of ``agent``, each on
+    ``units`` × ``hardware``. Standalone estimates ignore contention with other tasks."""
+
+    node: str
+    agent: str
+    hardware: str
+    units: int
+    fanout: int
+    calls: float
+    call_s: float
+    setup_s: float
+    latency_s: float
+    busy_unit_s: float
+    energy_wh: float
+    cost_usd: float
+    quality: float
+    gpus: int
+    source: str
+
+    def label(self) -> str:
+        return f"{self.agent} on {self.hardware} x{self.units}, fan-out {self.fanout}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One instance of a task's agent, on one machine, for a contiguous slice of calls."""
+
+    task: str
+    index: int
+    machine: str
+    hardware: str
+    units: int
+    calls: float
+    duration_s: float
+    start_s: float
+    end_s: float
+    deps: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Totals of a scheduled plan. ``held`` is the peak units held per hardware type."""
+
+    makespan_s: float
+    cost_usd: float
+    energy_wh: float
+    quality: float
+    gpus: int
+    held: tuple[tuple[str, int], ...]
+
+    def metric(self, name: str) -> float:
+        return {"latency": self.makespan_s, "cost": self.cost_usd, "energy": self.energy_wh,
+                "quality": self.quality, "gpus": float(self.gpus)}[name]
+
+
+@dataclass(frozen=True)
+class PhysicalTask:
+    id: str
+    interface: str
+    candidate: Candidate
+    start_s: float
+    end_s: float
+    alternatives: tuple[Candidate, ...]
+    streams_from: str | None = None
+
+
+@dataclass(frozen=True)
+class PhysicalPlan:
+    job: str
+    cluster: str
+    solver: str
+    solver_note: str
+    logical: LogicalPlan
+    bound: LogicalPlan
+    rewrites: tuple[RuleFired, ...]
+    tasks: tuple[PhysicalTask, ...]
+    shards: tuple[Shard, ...]
+    estimate: Estimate
+    bounds: tuple["Bound", ...]
+    goals: tuple[Goal, ...]
+    candidates_considered: int
+    plans_evaluated: int
+    sequential: bool
+
+    def task(self, task_id: str) -> PhysicalTask:
+        return next(t for t in self.tasks if t.id == task_id)

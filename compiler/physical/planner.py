@@ -1,0 +1,190 @@
+"""Physical planning: rewrite the logical plan, enumerate candidates, search, schedule.
+
+Cost (``cost.py``), objective (``objective.py``) and search (``greedy.py``) are separate
+pieces; this module wires them together and ends with a sanity pass that changes
+nothing and rejects a plan that could not run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Sequence
+
+import numpy as np
+
+from ...catalog.catalog import Catalog, Cluster
+from ...grammar.diagnostics import MurakkabError
+from ..job import METRIC_UNITS, METRICS, BoundJob, Goal
+from ..logical import LogicalPlan
+from ..rules import RULES, optimize_logical
+from .candidates import baseline_candidate, enumerate_candidates
+from .cost import candidate_power_w, timeline_totals
+from .greedy import greedy_search
+from .objective import Bound, Objective, resolve
+from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
+from .schedule import Schedule, schedule, upward_ranks
+
+# Configurations sampled to place the latency/cost/energy/GPU tiers (quality tiers are
+# computed exactly over agent combinations when there are at most this many).
+TIER_SAMPLES = 64
+MAX_QUALITY_COMBINATIONS = 4096
+ALTERNATIVES_SHOWN = 6
+# Rules a hand-written sequential workflow does not get: no fan-out, no streaming.
+PARALLEL_RULES = ("partition_maps", "fuse_maps")
+
+
+class InfeasibleError(MurakkabError):
+    """No plan meets the SLOs on this catalog and cluster; the message says how close."""
+
+
+def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
+    cluster = catalog.cluster(job.cluster)
+    assert cluster is not None, "the binder checks cluster names"
+    sequential = not job.settings.parallelism
+    rewritten = optimize_logical(job.plan, RULES, PARALLEL_RULES if sequential else ())
+    plan = rewritten.plan
+    tasks = plan.tasks
+
+    def evaluate(choice: dict[str, Candidate]) -> Estimate:
+        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential))
+
+    if sequential:
+        choice = {t.id: _baseline(t.id, plan, catalog, cluster) for t in tasks}
+        cands = {t.id: [choice[t.id]] for t in tasks}
+        objective = resolve(job.slos, job.goals, lambda: [evaluate(choice)])
+        evaluations = 1
+        solver, note = "fixed", "SET parallelism = off: baseline agents, one task at a time, no fan-out"
+    else:
+        cands = {}
+        for t in tasks:
+            cands[t.id] = enumerate_candidates(t, plan, catalog, cluster)
+            if not cands[t.id]:
+                raise MurakkabError(
+                    f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'",
+                    t.span, "relax the task's USING preferences or choose another cluster")
+        objective = resolve(job.slos, job.goals, lambda: _tier_samples(cands, evaluate, job.settings.seed))
+        objective = _exact_quality_tiers(objective, cands)
+        order = _critical_first(plan, cands)
+        result = greedy_search(order, cands, objective, evaluate)
+        choice, evaluations = result.choice, result.evaluations
+        solver = "greedy"
+        note = ("auto chose greedy: the only solver in this version" if job.settings.solver == "auto"
+                else "greedy: HEFT list scheduling + per-task improvement, critical path first")
+        if objective.violation(result.estimate) > 0:
+            raise _diagnose(job, objective, result.estimate, order, cands, evaluate)
+
+    final = schedule(plan, choice, cluster, serial=sequential)
+    estimate = totals(catalog, choice, final)
+    _sanity(plan, choice, final, cluster)
+    physical_tasks = tuple(
+        PhysicalTask(t.id, t.interface or "", choice[t.id], *final.spans[t.id],
+                     _alternatives(cands[t.id], choice[t.id], objective), t.streams_from)
+        for t in tasks
+    )
+    return PhysicalPlan(
+        job=job.name, cluster=cluster.name, solver=solver, solver_note=note, logical=plan, bound=job.plan,
+        rewrites=rewritten.fired, tasks=physical_tasks, shards=final.shards, estimate=estimate,
+        bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in cands.values()),
+        plans_evaluated=evaluations, sequential=sequential,
+    )
+
+
+def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule) -> Estimate:
+    power = {task: candidate_power_w(catalog, cand) for task, cand in choice.items()}
+    rows = [(s.machine, s.hardware, s.start_s, s.end_s, s.units, power[s.task]) for s in sched.shards]
+    return timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
+
+
+def _baseline(task: str, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> Candidate:
+    node = plan.node(task)
+    try:
+        return baseline_candidate(node, plan, catalog, cluster)
+    except LookupError:
+        raise MurakkabError(f"no implementation of {node.interface} for task '{task}' fits cluster "
+                            f"'{cluster.name}'", node.span) from None
+
+
+def _critical_first(plan: LogicalPlan, cands: dict[str, list[Candidate]]) -> list[str]:
+    fastest = {t: min(c, key=lambda x: x.latency_s) for t, c in cands.items()}
+    rank = upward_ranks(plan, fastest)
+    return sorted(cands, key=lambda t: (-rank[t], t))
+
+
+def _tier_samples(cands: dict[str, list[Candidate]], evaluate, seed: int) -> list[Estimate]:
+    """Random configurations (seeded), plus each task's fastest: the catalog's spread."""
+    rng = random.Random(seed)
+    tasks = sorted(cands)
+    samples = [evaluate({t: min(cands[t], key=lambda c: c.latency_s) for t in tasks})]
+    for _ in range(TIER_SAMPLES):
+        samples.append(evaluate({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks}))
+    return samples
+
+
+def _exact_quality_tiers(objective: Objective, cands: dict[str, list[Candidate]]) -> Objective:
+    """Quality depends only on which agents run, so its tiers can be computed exactly."""
+    from ..job import TIER_PERCENTILE
+
+    if not any(b.slo.tier and b.metric == "quality" for b in objective.bounds):
+        return objective
+    per_task = [sorted({(c.agent, c.quality) for c in options}) for options in cands.values()]
+    if math.prod(len(p) for p in per_task) > MAX_QUALITY_COMBINATIONS:
+        return objective
+    qualities = [math.prod(q for _, q in combo) for combo in itertools.product(*per_task)]
+    bounds = []
+    for b in objective.bounds:
+        if b.slo.tier and b.metric == "quality":
+            b = Bound(b.slo, float(np.percentile(qualities, TIER_PERCENTILE[b.slo.tier], method="linear")))
+        bounds.append(b)
+    return Objective(tuple(bounds), objective.goals)
+
+
+def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Objective) -> tuple[Candidate, ...]:
+    """The chosen candidate and the best others by the goals, for EXPLAIN."""
+
+    def standalone(c: Candidate) -> tuple[float, ...]:
+        metric = {"latency": c.latency_s, "energy": c.energy_wh, "cost": c.cost_usd, "quality": -c.quality,
+                  "gpus": float(c.gpus)}
+        return tuple(metric[g.metric] for g in objective.goals) + (c.latency_s,)
+
+    others = sorted((c for c in options if c is not chosen), key=standalone)[: ALTERNATIVES_SHOWN - 1]
+    return tuple(sorted([chosen, *others], key=standalone))
+
+
+def _diagnose(job: BoundJob, objective: Objective, best: Estimate, order: list[str],
+              cands: dict[str, list[Candidate]], evaluate) -> InfeasibleError:
+    """Which SLOs cannot hold, and the best value each can reach alone."""
+    failing = [b for b in objective.bounds if not b.met(best)]
+    lines = []
+    for b in objective.bounds:
+        alone = greedy_search(order, cands, Objective((), (Goal(b.metric, METRICS[b.metric]),)), evaluate)
+        reach = alone.estimate.metric(b.metric)
+        unit = METRIC_UNITS[b.metric]
+        status = "cannot be met" if (b in failing and not b.met(alone.estimate)) else (
+            "conflicts with the others" if b in failing else "met")
+        lines.append(f"{b.slo.text()} (= {b.value:.4g} {unit}): best reachable ~{reach:.4g} {unit}; {status}")
+    first = failing[0]
+    return InfeasibleError(
+        f"no plan meets the SLOs of {job.name} on cluster '{job.cluster}'", first.slo.span,
+        "\n        ".join(["per constraint, optimising it alone:"] + lines),
+    )
+
+
+def _sanity(plan: LogicalPlan, choice: dict[str, Candidate], sched: Schedule, cluster: Cluster) -> None:
+    """Reject an unrunnable plan: every task placed, dependencies respected, capacity held."""
+    by_key = {(s.task, s.index): s for s in sched.shards}
+    for t in plan.tasks:
+        assert t.id in choice and t.id in sched.spans, f"task {t.id} was not planned"
+    for s in sched.shards:
+        for dep in s.deps:
+            assert by_key[dep].end_s <= s.start_s + 1e-9, f"{s.task}#{s.index} starts before {dep} ends"
+    inventory = dict(cluster.machines())
+    usage: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for s in sched.shards:
+        usage.setdefault((s.machine, s.hardware), []).extend([(s.start_s, s.units), (s.end_s, -s.units)])
+    for (machine, hw), events in usage.items():
+        level = 0
+        for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
+            level += delta
+            assert level <= inventory[machine][hw], f"{machine} over capacity on {hw}"

@@ -1,0 +1,20 @@
+"""Logical rewrite rules, one module each; the pipeline is the ``RULES`` tuple below."""
+
+from __future__ import annotations
+
+from . import eliminate_dead_tasks, fuse_maps, partition_maps
+from .base import REMOVED, Rule
+from .driver import RewriteResult, RuleFired, optimize_logical
+
+RULES: tuple[Rule, ...] = (
+    # First: no later rule should spend effort on work nobody reads.
+    eliminate_dead_tasks.RULE,
+    # Before partition_maps: whether a map streams decides nothing about its degree,
+    # but fusing first keeps EXPLAIN VERBOSE's steps in the order a reader expects.
+    fuse_maps.RULE,
+    partition_maps.RULE,
+)
+
+RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES)
+
+__all__ = ["RULES", "RULE_NAMES", "REMOVED", "Rule", "RuleFired", "RewriteResult", "optimize_logical"]

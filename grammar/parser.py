@@ -1,0 +1,361 @@
+"""Parse job-language text into the AST (``grammar/ast.py``).
+
+Lark's LALR parser does the work; this module turns its parse tree into frozen
+dataclasses with spans and its exceptions into :class:`MurakkabError` with the
+expected tokens in words and a did-you-mean for misspelled keywords.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import PatternStr
+
+from . import ast
+from .diagnostics import MurakkabError, Source, Span, did_you_mean
+
+# Words a person would use for the grammar's non-literal terminals.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": "a quoted string",
+    "NUMBER": "a number",
+    "CMP": "a comparison",
+    "DIRECTION": "MINIMIZE or MAXIMIZE",
+    "ANALYZE": "ANALYZE",
+    "PUNCT": "an operator",
+    "$END": "end of input",
+}
+
+# The order in which expected tokens are listed: the most helpful first.
+_PREFERRED = ("SEMICOLON", "RPAR", "COMMA", "$END")
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = resources.files(__package__).joinpath("job.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+
+
+def keywords() -> tuple[str, ...]:
+    """Every keyword of the language, upper case (for did-you-mean)."""
+    out = []
+    for term in _lark().terminals:
+        if isinstance(term.pattern, PatternStr) and term.pattern.value.isalpha():
+            out.append(term.pattern.value.upper())
+    return tuple(sorted(set(out) | {"MINIMIZE", "MAXIMIZE", "ANALYZE"}))
+
+
+def parse(text: str, name: str = "<string>") -> ast.Script:
+    """Parse a whole script; raise :class:`MurakkabError` pointing at the first fault."""
+    source = Source(name, text)
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source) from None
+    except LarkError as exc:  # pragma: no cover - Lark's other errors mean a grammar bug
+        raise MurakkabError(f"could not parse: {exc}", Span(source, 0, 0)) from None
+    return _ToAst(source).transform(tree)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        term = _lark().get_terminal(name)
+    except KeyError:
+        return name.lower()
+    if isinstance(term.pattern, PatternStr):
+        value = term.pattern.value
+        return value.upper() if value.isalpha() else f"'{value}'"
+    return name.lower()
+
+
+def _expected_words(expected: set[str] | frozenset[str]) -> list[str]:
+    names = sorted(expected, key=lambda n: (_PREFERRED.index(n) if n in _PREFERRED else len(_PREFERRED), n))
+    words: list[str] = []
+    for n in names:
+        w = _describe_terminal(n)
+        if w not in words:
+            words.append(w)
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _keyword_hint(value: str, expected: set[str] | frozenset[str]) -> str | None:
+    """A did-you-mean when a misspelled word stands where a keyword was expected."""
+    candidates = [w for w in (_describe_terminal(n) for n in expected) if w.isalpha() and w.isupper()]
+    if "DIRECTION" in expected:
+        candidates += ["MINIMIZE", "MAXIMIZE"]
+    best = did_you_mean(value, candidates, cutoff=0.5)
+    return f"did you mean '{best}'?" if best else None
+
+
+def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        char = source.text[pos] if pos < len(source.text) else ""
+        span = Span(source, pos, pos + 1)
+        if char == "'":
+            return MurakkabError("unterminated string", span, "close the string with ' on the same line")
+        if char == '"':
+            return MurakkabError(
+                "strings use single quotes", span, "write 'text' (double quotes are not used in job scripts)"
+            )
+        allowed = set(exc.allowed or ())
+        hint = f"expected {_join(_expected_words(allowed))}" if allowed else None
+        return MurakkabError(f"unexpected character {char!r}", span, hint)
+    if isinstance(exc, UnexpectedEOF):
+        end = len(source.text)
+        return MurakkabError(
+            "unexpected end of input", Span(source, max(0, end - 1), end),
+            f"expected {_join(_expected_words(set(exc.expected)))}",
+        )
+    assert isinstance(exc, UnexpectedToken)
+    token: Token = exc.token
+    expected = set(exc.expected)
+    if token.type == "$END":
+        end = len(source.text)
+        start = max(0, len(source.text.rstrip()) - 1)
+        return MurakkabError(
+            "unexpected end of input", Span(source, start, max(start + 1, min(end, start + 1))),
+            f"expected {_join(_expected_words(expected))}",
+        )
+    start = token.start_pos if token.start_pos is not None else 0
+    end = token.end_pos if token.end_pos is not None else start + 1
+    span = Span(source, start, max(end, start + 1))
+    shown = str(token.value)
+    message = f"unexpected {shown!r}; expected {_join(_expected_words(expected))}"
+    hint = _keyword_hint(shown, expected) if token.type == "NAME" else None
+    if hint is None and "SEMICOLON" in expected and token.type in {t.upper() for t in keywords()}:
+        hint = "statements end with ';'"
+    return MurakkabError(message, span, hint)
+
+
+# ---------------------------------------------------------------------------
+# Parse tree -> AST
+# ---------------------------------------------------------------------------
+
+
+def _unquote(raw: str) -> str:
+    return raw[1:-1].replace("''", "'")
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds AST nodes bottom-up; every node gets the span of its text."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.source, 0, 0)
+        return Span(self.source, meta.start_pos, meta.end_pos)
+
+    def _tok(self, token: Token) -> Span:
+        return Span(self.source, token.start_pos, token.end_pos)
+
+    # -- top level ------------------------------------------------------------
+    def start(self, meta: Any, children: list[Any]) -> ast.Script:
+        return ast.Script(tuple(c for c in children if not isinstance(c, Token)))
+
+    # -- values ---------------------------------------------------------------
+    def quantity(self, meta: Any, children: list[Token]) -> ast.Quantity:
+        number = children[0]
+        unit = str(children[1]) if len(children) > 1 else None
+        return ast.Quantity(float(number), unit, self._span(meta))
+
+    def string(self, meta: Any, children: list[Token]) -> ast.StringLit:
+        return ast.StringLit(_unquote(str(children[0])), self._tok(children[0]))
+
+    def word(self, meta: Any, children: list[Token]) -> ast.Word:
+        return ast.Word(str(children[0]), self._tok(children[0]))
+
+    def list(self, meta: Any, children: list[Any]) -> ast.ListLit:
+        return ast.ListLit(tuple(children), self._span(meta))
+
+    def setting(self, meta: Any, children: list[Any]) -> ast.Setting:
+        return ast.Setting(str(children[0]), children[1], self._span(meta))
+
+    def settings(self, meta: Any, children: list[Any]) -> tuple[ast.Setting, ...]:
+        return tuple(children)
+
+    # -- workflows ------------------------------------------------------------
+    def type(self, meta: Any, children: list[Any]) -> ast.TypeRef:
+        arg = children[1] if len(children) > 1 else None
+        return ast.TypeRef(str(children[0]).upper(), arg, self._span(meta))
+
+    def param(self, meta: Any, children: list[Any]) -> ast.Param:
+        return ast.Param(str(children[0]), children[1], self._span(meta))
+
+    def params(self, meta: Any, children: list[Any]) -> tuple[ast.Param, ...]:
+        return tuple(children)
+
+    def ref(self, meta: Any, children: list[Token]) -> ast.Ref:
+        return ast.Ref(str(children[0]), self._tok(children[0]))
+
+    def refs(self, meta: Any, children: list[Any]) -> tuple[ast.Ref, ...]:
+        return tuple(children)
+
+    def target_name(self, meta: Any, children: list[Token]) -> tuple[str, bool, Span]:
+        return str(children[0]), False, self._tok(children[0])
+
+    def target_description(self, meta: Any, children: list[Token]) -> tuple[str, bool, Span]:
+        return _unquote(str(children[0])), True, self._tok(children[0])
+
+    def knobs(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.Setting, ...]]:
+        return "knobs", children[-1]
+
+    def prefs(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.Setting, ...]]:
+        return "prefs", children[-1]
+
+    def task(self, meta: Any, children: list[Any]) -> ast.Task:
+        name = str(children[0])
+        target, by_description, target_span = children[1]
+        args: tuple[ast.Ref, ...] = ()
+        extra = {"knobs": (), "prefs": ()}
+        for child in children[2:]:
+            if isinstance(child, tuple) and child and isinstance(child[0], ast.Ref):
+                args = child
+            elif isinstance(child, tuple) and len(child) == 2 and child[0] in extra:
+                extra[child[0]] = child[1]
+        return ast.Task(name, target, by_description, args, extra["knobs"], extra["prefs"],
+                        self._span(meta), target_span)
+
+    def tasks(self, meta: Any, children: list[Any]) -> tuple[ast.Task, ...]:
+        return tuple(children)
+
+    def description(self, meta: Any, children: list[Token]) -> str:
+        return _unquote(str(children[-1]))
+
+    def or_replace(self, meta: Any, children: list[Any]) -> str:
+        return "or_replace"
+
+    def create_workflow(self, meta: Any, children: list[Any]) -> ast.CreateWorkflow:
+        replace = "or_replace" in children
+        name_tok = next(c for c in children if isinstance(c, Token) and c.type == "NAME")
+        params: tuple[ast.Param, ...] = ()
+        description = None
+        tasks: tuple[ast.Task, ...] = ()
+        for c in children:
+            if isinstance(c, tuple) and c and isinstance(c[0], ast.Param):
+                params = c
+            elif isinstance(c, tuple) and c and isinstance(c[0], ast.Task):
+                tasks = c
+            elif isinstance(c, str) and not isinstance(c, Token) and c != "or_replace":
+                description = c
+        returns = children[-1]
+        return ast.CreateWorkflow(str(name_tok), params, description, tasks, returns, replace,
+                                  self._span(meta), self._tok(name_tok))
+
+    # -- RUN ------------------------------------------------------------------
+    def assuming(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.Setting, ...]]:
+        return "assuming", children[-1]
+
+    def named_arg(self, meta: Any, children: list[Any]) -> ast.NamedArg:
+        assuming = children[2][1] if len(children) > 2 else ()
+        return ast.NamedArg(str(children[0]), children[1], assuming, self._span(meta))
+
+    def named_args(self, meta: Any, children: list[Any]) -> tuple[ast.NamedArg, ...]:
+        return tuple(children)
+
+    def comparator(self, meta: Any, children: list[Token]) -> str:
+        op = str(children[0])
+        return {"==": "=", "<>": "!="}.get(op, op)
+
+    def slo(self, meta: Any, children: list[Any]) -> ast.SloConstraint:
+        return ast.SloConstraint(str(children[0]).lower(), children[1], children[2], self._span(meta))
+
+    def slo_clause(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.SloConstraint, ...]]:
+        return "slos", tuple(c for c in children if isinstance(c, ast.SloConstraint))
+
+    def objectives(self, meta: Any, children: list[Token]) -> tuple[str, tuple[ast.Objective, ...]]:
+        out: list[ast.Objective] = []
+        direction = "minimize"
+        for tok in children:
+            if tok.type == "DIRECTION":
+                direction = "minimize" if tok.upper().startswith("MIN") else "maximize"
+            elif tok.type == "NAME":
+                out.append(ast.Objective(direction, str(tok).lower(), self._tok(tok)))
+        return "objectives", tuple(out)
+
+    def on_cluster(self, meta: Any, children: list[Token]) -> tuple[str, tuple[str, Span]]:
+        tok = children[-1]
+        value = _unquote(str(tok)) if tok.type == "STRING" else str(tok)
+        return "cluster", (value, self._tok(tok))
+
+    def _clauses(self, children: list[Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {"slos": (), "objectives": (), "cluster": None}
+        for c in children:
+            if isinstance(c, tuple) and len(c) == 2 and c[0] in found and isinstance(c[0], str):
+                if c[0] == "cluster":
+                    found["cluster"] = c[1]
+                else:
+                    found[c[0]] = found[c[0]] + c[1]
+        return found
+
+    def run(self, meta: Any, children: list[Any]) -> ast.Run:
+        target, by_description, target_span = children[1]
+        args: tuple[ast.NamedArg, ...] = ()
+        for c in children[2:]:
+            if isinstance(c, tuple) and c and isinstance(c[0], ast.NamedArg):
+                args = c
+        clauses = self._clauses(children[2:])
+        cluster = clauses["cluster"]
+        return ast.Run(target, by_description, args, clauses["slos"], clauses["objectives"],
+                       cluster[0] if cluster else None, self._span(meta), target_span,
+                       cluster[1] if cluster else None)
+
+    # -- other statements -----------------------------------------------------
+    def explain(self, meta: Any, children: list[Any]) -> ast.Explain:
+        toks = [c for c in children if isinstance(c, Token)]
+        analyze = any(t.type == "ANALYZE" for t in toks)
+        verbose = any(t.type == "VERBOSE" for t in toks)
+        fmt_tok = next((t for t in toks if t.type == "NAME"), None)
+        return ast.Explain(children[-1], analyze, verbose, str(fmt_tok).lower() if fmt_tok else None,
+                           self._span(meta), self._tok(fmt_tok) if fmt_tok else None)
+
+    def predicate(self, meta: Any, children: list[Any]) -> Span:
+        return self._span(meta)
+
+    def show(self, meta: Any, children: list[Any]) -> ast.Show:
+        names = [c for c in children if isinstance(c, Token) and c.type == "NAME"]
+        where = next((c for c in children if isinstance(c, Span)), None)
+        subject = str(names[1]) if len(names) > 1 else None
+        return ast.Show(str(names[0]).lower(), subject, where.text if where else None, self._span(meta), where)
+
+    def set_stmt(self, meta: Any, children: list[Any]) -> ast.SetStmt:
+        return ast.SetStmt(str(children[1]).lower(), children[-1], self._span(meta))
+
+    def fleet_item(self, meta: Any, children: list[Any]) -> ast.FleetItem:
+        ref = children[0]
+        rate = float(next(c for c in children if isinstance(c, Token) and c.type == "NUMBER"))
+        period = str(next(c for c in children if isinstance(c, Token) and c.type == "NAME")).lower()
+        slos = self._clauses(children)["slos"]
+        return ast.FleetItem(ref, rate, period, slos, self._span(meta))
+
+    def plan_fleet(self, meta: Any, children: list[Any]) -> ast.PlanFleet:
+        items = tuple(c for c in children if isinstance(c, ast.FleetItem))
+        clauses = self._clauses(children)
+        cluster = clauses["cluster"]
+        return ast.PlanFleet(items, clauses["objectives"], cluster[0] if cluster else None, self._span(meta))
+
+    def __default__(self, data: str, children: list[Any], meta: Any) -> Any:  # pragma: no cover
+        return Tree(data, children, meta)

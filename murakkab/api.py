@@ -1,0 +1,131 @@
+"""The Python API: compile, optimize, explain and run job scripts from a program.
+
+    >>> import murakkab
+    >>> plans = murakkab.optimize('''
+    ...   CREATE WORKFLOW w (clips LIST<VIDEO>) AS (t := speech_to_text (clips)) RETURNS t;
+    ...   RUN w (clips => ['a.mp4', 'b.mp4']) MINIMIZE latency;''')
+    >>> plans[0].tasks[0].interface
+    'speech_to_text'
+
+The CLI (``murakkab.cli``) is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+from .catalog.catalog import Catalog, default_catalog
+from .catalog.show import ShowResult, show
+from .compiler.bind import BoundScript, ShowRequest, compile_script
+from .compiler.explain import render_dot, render_json, render_mermaid, render_text
+from .compiler.job import BoundJob, Settings
+from .compiler.physical.plan import PhysicalPlan
+from .compiler.physical.planner import plan_job
+from .grammar.diagnostics import MurakkabError
+from .runtime.executor import RunResult
+from .runtime.simulator import Simulator
+
+Script = Union[str, Path]
+BACKENDS = ("sim",)
+
+
+def _read(script: Script, name: str | None) -> tuple[str, str]:
+    """(text, name): a Path or the path of an existing file is read; other strings are script text."""
+    if isinstance(script, Path) or ("\n" not in script and ";" not in script and script.endswith(".job")):
+        path = Path(script)
+        try:
+            return path.read_text(encoding="utf-8"), name or str(script)
+        except OSError as exc:
+            raise MurakkabError(f"cannot read {script}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise MurakkabError(f"{script} is not UTF-8 text") from None
+    return script, name or "<string>"
+
+
+def compile(script: Script, *, catalog: Catalog | None = None, settings: Settings | None = None,  # noqa: A001
+            name: str | None = None) -> BoundScript:
+    """Parse and bind a script (text or path) against the catalog."""
+    text, source_name = _read(script, name)
+    return compile_script(text, source_name, catalog or default_catalog(), settings)
+
+
+def optimize(script: Script | BoundScript | BoundJob, *, catalog: Catalog | None = None,
+             settings: Settings | None = None) -> list[PhysicalPlan]:
+    """Physical plans for every RUN / EXPLAIN RUN of a script (or for one bound job)."""
+    cat = catalog or default_catalog()
+    if isinstance(script, BoundJob):
+        return [plan_job(script, cat)]
+    bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
+    return [plan_job(job, cat) for job in bound.jobs]
+
+
+def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, catalog: Catalog | None = None,
+           where: str | None = None) -> str:
+    cat = catalog or default_catalog()
+    if fmt == "text":
+        return render_text(plan, cat, verbose=verbose, where=where)
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "dot":
+        return render_dot(plan)
+    if fmt == "mermaid":
+        return render_mermaid(plan)
+    raise MurakkabError(f"unknown format '{fmt}'", hint="one of text, json, dot, mermaid")
+
+
+def explain(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002
+            catalog: Catalog | None = None, settings: Settings | None = None) -> str:
+    """EXPLAIN every job of a script; arguments override the script's EXPLAIN options."""
+    cat = catalog or default_catalog()
+    parts = []
+    for job in compile(script, catalog=cat, settings=settings).jobs:
+        options = job.explain
+        fmt = format or (options.format if options else "text")
+        verb = verbose if verbose is not None else bool(options and options.verbose)
+        parts.append(render(plan_job(job, cat), fmt, verbose=verb, catalog=cat,
+                            where=job.span.where() if job.span else None))
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: BoundJob
+    plan: PhysicalPlan
+    result: RunResult | None
+
+
+def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
+        catalog: Catalog | None = None, settings: Settings | None = None) -> list[JobOutcome]:
+    """Plan and run every job of a script on ``backend``; EXPLAIN (without ANALYZE) only plans."""
+    if backend not in BACKENDS:
+        raise MurakkabError(f"unknown backend '{backend}'", hint="this version runs plans on the simulator: --backend sim")
+    cat = catalog or default_catalog()
+    outcomes = []
+    for job in compile(script, catalog=cat, settings=settings).jobs:
+        plan = plan_job(job, cat)
+        result = None
+        if job.explain is None or job.explain.analyze:
+            sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
+            result = sim.run(plan)
+        outcomes.append(JobOutcome(job, plan, result))
+    return outcomes
+
+
+def show_all(script: Script, *, catalog: Catalog | None = None) -> list[ShowResult]:
+    """Answer the SHOW statements of a script."""
+    cat = catalog or default_catalog()
+    out = []
+    for action in compile(script, catalog=cat).actions:
+        if isinstance(action, ShowRequest):
+            out.append(show(cat, action.what, action.subject, action.where, action.span, action.where_span))
+    return out
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("MURAKKAB_DEBUG", "") not in ("", "0")
+
+
+__all__ = ["compile", "optimize", "explain", "run", "render", "show_all", "JobOutcome", "Settings"]
