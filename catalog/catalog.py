@@ -179,10 +179,12 @@ def _seed_dir() -> Any:
 class Catalog:
     """The catalog API. ``Catalog()`` is an in-memory catalog loaded with the seed data."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, seed_dir: str | Path | None = None) -> None:
+        """Open (or create) a catalog. A new catalog is filled from ``seed_dir``
+        (default: the seed files shipped in ``catalog/seed/``)."""
         self._db = duckdb.connect(str(path) if path else ":memory:")
         if not self._has_schema():
-            self._create()
+            self._create(Path(seed_dir) if seed_dir is not None else _seed_dir())
         self._load_cache()
 
     # -- construction -----------------------------------------------------------
@@ -192,14 +194,18 @@ class Catalog:
         ).fetchone()
         return bool(rows and rows[0])
 
-    def _create(self) -> None:
+    def _create(self, seed: Any) -> None:
         schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
         self._db.execute("BEGIN TRANSACTION")
         self._db.execute(schema)
         self._db.execute("INSERT INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         for table in SEED_TABLES:
-            self._insert_csv(table, _seed_dir().joinpath(f"{table}.csv").read_text(encoding="utf-8"))
-        self._insert_templates(_seed_dir().joinpath("templates.job").read_text(encoding="utf-8"))
+            path = seed.joinpath(f"{table}.csv")
+            if path.is_file():
+                self._insert_csv(table, path.read_text(encoding="utf-8"))
+        templates = seed.joinpath("templates.job")
+        if templates.is_file():
+            self._insert_templates(templates.read_text(encoding="utf-8"))
         self._db.execute("COMMIT")
 
     def _insert_csv(self, table: str, text: str) -> None:
@@ -208,7 +214,7 @@ class Catalog:
             return
         columns = list(rows[0].keys())
         marks = ", ".join("?" for _ in columns)
-        values = [[(r[c] if r[c] != "" else None) for c in columns] for r in rows]
+        values = [[r[c] for c in columns] for r in rows]
         try:
             self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
         except duckdb.Error as exc:

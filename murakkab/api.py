@@ -77,11 +77,11 @@ def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, cata
 
 
 def explain(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002
-            catalog: Catalog | None = None, settings: Settings | None = None) -> str:
+            catalog: Catalog | None = None, settings: Settings | None = None, name: str | None = None) -> str:
     """EXPLAIN every job of a script; arguments override the script's EXPLAIN options."""
     cat = catalog or default_catalog()
     parts = []
-    for job in compile(script, catalog=cat, settings=settings).jobs:
+    for job in compile(script, catalog=cat, settings=settings, name=name).jobs:
         options = job.explain
         fmt = format or (options.format if options else "text")
         verb = verbose if verbose is not None else bool(options and options.verbose)

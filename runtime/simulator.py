@@ -40,11 +40,12 @@ class Simulator:
             for hw, units in inventory.items():
                 free[(machine, hw)] = units
         shards = {(s.task, s.index): s for s in plan.shards}
-        # Each resource's queue, in the plan's order of starts.
+        # Each resource's queue, in the plan's order of starts. A sequential plan (the
+        # hand-written baseline) has one queue for everything: one shard at a time.
         queues: dict[tuple[str, str], deque[Shard]] = {}
         topo = {n.id: i for i, n in enumerate(plan.logical.nodes)}
         for s in sorted(plan.shards, key=lambda s: (s.start_s, s.end_s, topo[s.task], s.index)):
-            queues.setdefault((s.machine, s.hardware), deque()).append(s)
+            queues.setdefault(("*", "*") if plan.sequential else (s.machine, s.hardware), deque()).append(s)
         waiting = {key: len(s.deps) for key, s in shards.items()}
         readers: dict[tuple[str, int], list[tuple[str, int]]] = {}
         for key, s in shards.items():
@@ -62,9 +63,11 @@ class Simulator:
             nonlocal seq
             for resource, queue in queues.items():
                 # In plan order: the head waits for its inputs, and everything behind it waits too.
-                while queue and waiting[(queue[0].task, queue[0].index)] == 0 and free[resource] >= queue[0].units:
+                while queue and waiting[(queue[0].task, queue[0].index)] == 0 \
+                        and free[(queue[0].machine, queue[0].hardware)] >= queue[0].units \
+                        and not (plan.sequential and events):
                     s = queue.popleft()
-                    free[resource] -= s.units
+                    free[(s.machine, s.hardware)] -= s.units
                     key = (s.task, s.index)
                     started[key] = now
                     seq += 1

@@ -3,8 +3,8 @@
 For a task: every agent implementing its interface that meets the developer's
 preferences, on every hardware type of the cluster the agent has a profile for, at
 every profiled unit count that fits on one machine, at every fan-out degree the
-partitioning allows (powers of two up to the number of items and the cluster's
-capacity). Candidates dominated on every metric and resource are pruned.
+partitioning allows (1, 2, 3, 4, 6, 8, 12, ... up to the number of items and the
+cluster's capacity). Candidates dominated on every metric and resource are pruned.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..logical import MAP, LogicalPlan, Node, Preference
 from .cost import estimate_candidate
 from .plan import Candidate
 
-FANOUTS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+FANOUTS: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
 def satisfies(catalog: Catalog, agent: str, hardware: str | None, pref: Preference) -> bool:

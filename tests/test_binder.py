@@ -1,0 +1,162 @@
+"""The binder: interfaces by name and by description, types and maps, cardinality
+estimates (probed, stated, default), templates for description-only RUNs, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from murakkab.catalog.types import Type, is_subtype, list_of, parse_type
+from murakkab.compiler.bind import compile_script
+from murakkab.compiler.logical import INVOKE, MAP
+from murakkab.grammar.diagnostics import MurakkabError
+
+WF = """
+CREATE WORKFLOW w (v VIDEO, q TEXT) AS (
+  s := 'Identify the scenes' (v),
+  t := speech_to_text (s),
+  a := question_answering (q, t)
+) RETURNS a;
+"""
+
+
+def job(text: str, catalog):
+    return compile_script(text, "t.job", catalog).jobs[0]
+
+
+def test_interface_by_description_records_confidence(tiny_catalog) -> None:
+    j = job(WF + "RUN w (v => 'x.mp4', q => 'why?');", tiny_catalog)
+    assert j.plan.node("s").interface == "scene_detection"
+    (task, iface, confidence), = j.matched
+    assert (task, iface) == ("s", "scene_detection") and 0.2 <= confidence <= 1.0
+
+
+def test_low_confidence_description_lists_candidates(tiny_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        job("CREATE WORKFLOW w (v VIDEO) AS (s := 'Bake a chocolate cake' (v)) RETURNS s;", tiny_catalog)
+    assert "enough confidence" in err.value.message and "closest:" in (err.value.hint or "")
+    assert err.value.span is not None and err.value.span.text == "'Bake a chocolate cake'"
+
+
+def test_list_where_item_expected_makes_a_map(tiny_catalog) -> None:
+    j = job(WF + "RUN w (v => 'x.mp4', q => 'why?');", tiny_catalog)
+    s, t, a = (j.plan.node(x) for x in "sta")
+    assert s.op == INVOKE and s.type == list_of(Type("SCENE"))
+    assert t.op == MAP and t.over == "s" and t.type == list_of(Type("TEXT"))
+    # question_answering's variadic context takes the list whole: a gather, not a map.
+    assert a.op == INVOKE and a.type == Type("TEXT")
+
+
+def test_type_mismatch_points_at_the_argument(tiny_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        job("CREATE WORKFLOW w (q TEXT) AS (t := speech_to_text (q)) RETURNS t;", tiny_catalog)
+    assert "expects audio MEDIA" in err.value.message and err.value.span.text == "q"
+
+
+def test_cannot_map_over_two_lists(default_catalog) -> None:
+    with pytest.raises(MurakkabError, match="cannot map test_execution over both") as err:
+        job("CREATE WORKFLOW w (a LIST<CODE>, b LIST<CODE>) AS (x := test_execution (a, b)) RETURNS x;",
+            default_catalog)
+    assert err.value.span.text == "b"
+
+
+def test_variadic_parameter_takes_lists_whole(tiny_catalog) -> None:
+    j = job("CREATE WORKFLOW w (a LIST<TEXT>, b LIST<TEXT>) AS (x := question_answering (a, b)) RETURNS x;"
+            " RUN w (a => ['x'], b => ['y']);", tiny_catalog)
+    # The first list maps over `question`; the second goes whole into the variadic context.
+    assert j.plan.node("x").over == "a"
+
+
+def test_cardinality_from_stated_statistics(tiny_catalog) -> None:
+    j = job(WF + "RUN w (v => 'none.mp4' ASSUMING (duration = 2 min, fps = 25), q => 'why?');", tiny_catalog)
+    v, s = j.plan.node("v"), j.plan.node("s")
+    assert v.stats.origin == "stated" and v.stats.attr("duration_s") == 120
+    # 120 s / scene_length_s 10 s = 12 scenes of 10 s each.
+    assert s.stats.items == 12 and s.stats.attr("duration_s") == 10
+    assert j.plan.node("t").stats.items == 12
+
+
+def test_cardinality_falls_back_to_marked_defaults(tiny_catalog) -> None:
+    j = job(WF + "RUN w (v => 'none.mp4', q => 'why?');", tiny_catalog)
+    v = j.plan.node("v")
+    assert v.stats.origin == "default" and v.stats.attr("duration_s") == 100
+    assert j.plan.node("s").stats.origin == "default"
+    assert "[default]" in "\n".join(j.plan.render())
+
+
+def _write_video(path: Path, seconds: int, fps: int) -> None:
+    av = pytest.importorskip("av")
+    import numpy as np
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(seconds * fps):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 255, dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_cardinality_probed_from_a_real_file(tiny_catalog, tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    _write_video(video, seconds=3, fps=10)
+    # The real file wins over what the script states.
+    j = job(WF + f"RUN w (v => '{video}' ASSUMING (duration = 1 h), q => 'why?');", tiny_catalog)
+    v = j.plan.node("v")
+    assert v.stats.origin == "probed"
+    assert v.stats.attr("duration_s") == pytest.approx(3.0, abs=0.2)
+    assert v.stats.attr("fps") == pytest.approx(10.0)
+
+
+def test_list_input_statistics(tiny_catalog) -> None:
+    text = """CREATE WORKFLOW w (vs LIST<VIDEO>) AS (s := scene_detection (vs)) RETURNS s;
+              RUN w (vs => ['a.mp4', 'b.mp4', 'c.mp4'] ASSUMING (duration = 50 s));"""
+    j = job(text, tiny_catalog)
+    assert j.plan.node("vs").stats.items == 3
+    assert j.plan.node("s").stats.items == 15  # 3 videos x 50 s / 10 s
+
+
+def test_description_only_run_uses_a_template(default_catalog) -> None:
+    j = job("RUN 'List the objects shown or mentioned in the videos' (videos => ['a.mp4']);", default_catalog)
+    assert j.workflow == "video_objects"
+    assert j.matched[0][1] == "template video_objects"
+    assert {n.interface for n in j.plan.tasks} >= {"scene_detection", "object_detection"}
+
+
+def test_preferences_restrict_and_are_checked(tiny_catalog) -> None:
+    j = job("CREATE WORKFLOW w (v VIDEO) AS (t := speech_to_text (v) USING (device = CPU)) RETURNS t;"
+            "RUN w (v => 'x.mp4');", tiny_catalog)
+    assert [(p.key, p.pattern) for p in j.plan.node("t").prefs] == [("device", "CPU")]
+    with pytest.raises(MurakkabError, match="no implementation of speech_to_text matches model"):
+        job("CREATE WORKFLOW w (v VIDEO) AS (t := speech_to_text (v) USING (model = 'gpt-*')) RETURNS t;",
+            tiny_catalog)
+
+
+def test_settings_and_defaults(tiny_catalog) -> None:
+    j = job(WF + "SET parallelism = off; SET seed = 7; RUN w (v => 'x.mp4', q => 'why?');", tiny_catalog)
+    assert not j.settings.parallelism and j.settings.seed == 7
+    assert [(g.metric, g.minimize) for g in j.goals] == [("latency", True), ("energy", True)]
+
+
+def test_slo_units_are_normalised(tiny_catalog) -> None:
+    j = job(WF + "RUN w (v => 'x.mp4', q => 'y') WITH SLO (latency <= 2 min, energy <= 1 kWh, quality >= GOOD);",
+            tiny_catalog)
+    assert [(s.metric, s.value, s.tier) for s in j.slos] == [
+        ("latency", 120.0, None), ("energy", 1000.0, None), ("quality", None, "GOOD")]
+
+
+def test_workflow_redefinition_needs_or_replace(tiny_catalog) -> None:
+    body = "WORKFLOW w (v VIDEO) AS (t := speech_to_text (v)) RETURNS t;"
+    with pytest.raises(MurakkabError, match="already defined"):
+        compile_script(f"CREATE {body} CREATE {body}", "t.job", tiny_catalog)
+    compile_script(f"CREATE {body} CREATE OR REPLACE {body}", "t.job", tiny_catalog)
+
+
+def test_type_lattice() -> None:
+    assert is_subtype(Type("SCENE"), Type("MEDIA")) and not is_subtype(Type("TEXT"), Type("MEDIA"))
+    assert is_subtype(parse_type("LIST<SCENE>"), parse_type("LIST<VIDEO>"))
+    assert not is_subtype(parse_type("LIST<TEXT>"), Type("TEXT"))
+    assert str(parse_type("list<list<text>>")) == "LIST<LIST<TEXT>>"
