@@ -1,0 +1,119 @@
+"""The murakkab command: every subcommand, every output format, and clean failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from murakkab.cli import main
+
+ROOT = Path(__file__).parent.parent
+VIDEO_QA = str(ROOT / "examples" / "video_qa.job")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.job")), ids=lambda p: p.stem)
+def test_check_and_run_every_example(capsys: pytest.CaptureFixture[str], example: Path) -> None:
+    code, out, _ = run_cli(capsys, "check", str(example))
+    assert code == 0 and "ok" in out
+    code, out, _ = run_cli(capsys, "run", str(example))
+    assert code == 0 and "makespan" in out
+
+
+def test_explain_shows_fan_out_of_per_scene_tasks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--format", "json")
+    assert code == 0
+    plan = json.loads(out)
+    tasks = {t["id"]: t for t in plan["physical"]["tasks"]}
+    assert tasks["transcript"]["fanout"] > 1 and tasks["captions"]["fanout"] > 1
+    assert set(plan["estimate"]) >= {"makespan_s", "cost_usd", "energy_wh", "quality", "gpus"}
+    for t in tasks.values():
+        assert set(t) >= {"id", "interface", "agent", "hardware", "units", "fanout", "start_s", "end_s"}
+
+
+def test_sequential_flag_is_the_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--format", "json", "--sequential")
+    base = json.loads(out)
+    _, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--format", "json")
+    fast = json.loads(out)
+    assert base["sequential"] and all(t["fanout"] == 1 for t in base["physical"]["tasks"])
+    assert base["estimate"]["makespan_s"] >= 3 * fast["estimate"]["makespan_s"]
+
+
+@pytest.mark.parametrize(("fmt", "marker"), [("text", "considered alternatives"), ("dot", "digraph"),
+                                             ("mermaid", "flowchart LR")])
+def test_explain_formats(capsys: pytest.CaptureFixture[str], fmt: str, marker: str) -> None:
+    code, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--format", fmt)
+    assert code == 0 and marker in out
+
+
+def test_explain_verbose_prints_plan_after_each_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--verbose")
+    assert "bound logical plan" in out
+    assert "after fuse_maps (changed: captions)" in out and "after partition_maps" in out
+
+
+def test_run_json_has_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "run", VIDEO_QA, "--format", "json", "--seed", "3", "--jitter", "0.1")
+    assert code == 0
+    (job,) = json.loads(out)
+    timeline = job["result"]["timeline"]
+    assert timeline and all(r["end_s"] >= r["start_s"] for r in timeline)
+    assert job["result"]["totals"]["makespan_s"] == pytest.approx(max(r["end_s"] for r in timeline), abs=1e-5)
+
+
+def test_explain_statements_in_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "e.job"
+    body = (ROOT / "examples" / "video_qa.job").read_text().replace("RUN video_qa", "EXPLAIN ANALYZE RUN video_qa")
+    script.write_text(body)
+    code, out, _ = run_cli(capsys, "run", str(script))
+    assert code == 0 and "physical plan" in out and "RUN video_qa on sim" in out
+
+
+def test_show_with_a_checked_predicate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "s.job"
+    script.write_text("SHOW AGENTS WHERE kind = 'tool' AND quality > 0.5; SHOW CLUSTERS;")
+    code, out, _ = run_cli(capsys, "show", str(script), "--format", "json")
+    assert code == 0
+    agents, clusters = json.loads(out)
+    kind = agents["columns"].index("kind")
+    assert agents["rows"] and all(row[kind] == "tool" for row in agents["rows"])
+    assert any(row[0] == "hotos-testbed" for row in clusters["rows"])
+
+
+@pytest.mark.parametrize("predicate", ["1=1; DROP TABLE agents", "name IN (SELECT name FROM hardware)",
+                                       "read_csv('x') IS NULL", "secret_column = 1"])
+def test_show_refuses_unsafe_predicates(tmp_path: Path, capsys: pytest.CaptureFixture[str], predicate: str) -> None:
+    script = tmp_path / "s.job"
+    script.write_text(f"SHOW AGENTS WHERE {predicate};")
+    code, _, err = run_cli(capsys, "show", str(script))
+    assert code == 2 and "error" in err
+    # The catalog is unchanged: the agents table still answers.
+    (tmp_path / "ok.job").write_text("SHOW AGENTS;")
+    code, out, _ = run_cli(capsys, "show", str(tmp_path / "ok.job"))
+    assert code == 0 and "whisper" in out
+
+
+def test_usage_and_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "explain")
+    assert code == 2 and "error" in err
+    code, _, err = run_cli(capsys, "check", str(tmp_path / "missing.job"))
+    assert code == 2 and "cannot read" in err
+    code, _, err = run_cli(capsys, "explain", VIDEO_QA, "--cluster", "hotos")
+    assert code == 2 and "unknown cluster" in err
+
+
+def test_plan_fleet_is_not_supported_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "f.job"
+    script.write_text((ROOT / "examples" / "video_qa.job").read_text()
+                      + "\nPLAN FLEET FOR video_qa AT 3000 PER MINUTE MINIMIZE energy;")
+    code, _, err = run_cli(capsys, "explain", str(script))
+    assert code == 2 and "not supported yet" in err and ":24:1:" in err
