@@ -40,21 +40,11 @@ EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
 
 
 @dataclass(frozen=True)
-class ShowRequest:
-    """A SHOW statement, answered by the catalog (``murakkab.catalog.show``)."""
-
-    what: str
-    subject: str | None
-    where: str | None
-    span: Span
-    where_span: Span | None
-
-
-@dataclass(frozen=True)
 class BoundScript:
-    """Everything a script asks for, in order: jobs to plan/run and SHOW requests."""
+    """Everything a script asks for, in order: jobs to plan/run and SHOW statements
+    (answered by the catalog, ``murakkab.catalog.show``)."""
 
-    actions: tuple[BoundJob | ShowRequest, ...]
+    actions: tuple[BoundJob | ast.Show, ...]
     workflows: tuple[str, ...]
 
     @property
@@ -104,7 +94,7 @@ class Binder:
 
     # -- statements --------------------------------------------------------------
     def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
-        actions: list[BoundJob | ShowRequest] = []
+        actions: list[BoundJob | ast.Show] = []
         for stmt in script.statements:
             if isinstance(stmt, ast.CreateWorkflow):
                 self._define(stmt)
@@ -118,7 +108,7 @@ class Binder:
             elif isinstance(stmt, ast.SetStmt):
                 settings = self._set(stmt, settings)
             elif isinstance(stmt, ast.Show):
-                actions.append(ShowRequest(stmt.what, stmt.subject, stmt.where, stmt.span, stmt.where_span))
+                actions.append(stmt)
             elif isinstance(stmt, ast.PlanFleet):
                 raise self._fleet_unsupported(stmt)
         return BoundScript(tuple(actions), tuple(self.workflows))

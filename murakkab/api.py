@@ -19,7 +19,8 @@ from typing import Union
 
 from .catalog.catalog import Catalog, default_catalog
 from .catalog.show import ShowResult, show
-from .compiler.bind import BoundScript, ShowRequest, compile_script
+from .compiler.bind import BoundScript, compile_script
+from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
 from .compiler.job import BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
@@ -119,7 +120,7 @@ def show_all(script: Script, *, catalog: Catalog | None = None) -> list[ShowResu
     cat = catalog or default_catalog()
     out = []
     for action in compile(script, catalog=cat).actions:
-        if isinstance(action, ShowRequest):
+        if isinstance(action, ast.Show):
             out.append(show(cat, action.what, action.subject, action.where, action.span, action.where_span))
     return out
 
