@@ -88,7 +88,9 @@ def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, floa
     for machine, hw, start, end, units, _ in busy:
         by_machine.setdefault((machine, hw), []).append((start, end, units))
     for (machine, hw), intervals in by_machine.items():
-        held[hw] = held.get(hw, 0) + peak_usage(intervals)
+        peak = peak_usage(intervals)
+        if peak:
+            held[hw] = held.get(hw, 0) + peak
     energy_j = 0.0
     busy_unit_s: dict[str, float] = {}
     for _, hw, start, end, units, power in busy:

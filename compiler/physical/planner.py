@@ -160,13 +160,14 @@ def _diagnose(job: BoundJob, objective: Objective, best: Estimate, order: list[s
     for b in objective.bounds:
         alone = greedy_search(order, cands, Objective((), (Goal(b.metric, METRICS[b.metric]),)), evaluate)
         reach = alone.estimate.metric(b.metric)
-        unit = METRIC_UNITS[b.metric]
+        unit = f" {METRIC_UNITS[b.metric]}" if METRIC_UNITS[b.metric] else ""
         status = "cannot be met" if (b in failing and not b.met(alone.estimate)) else (
             "conflicts with the others" if b in failing else "met")
-        lines.append(f"{b.slo.text()} (= {b.value:.4g} {unit}): best reachable ~{reach:.4g} {unit}; {status}")
+        lines.append(f"{b.slo.text()} (= {b.value:.4g}{unit}): best reachable ~{reach:.4g}{unit}; {status}")
     first = failing[0]
+    others = " with the other SLOs" if len(objective.bounds) > 1 else ""
     return InfeasibleError(
-        f"no plan meets the SLOs of {job.name} on cluster '{job.cluster}'", first.slo.span,
+        f"no plan of {job.name} meets {first.slo.text()}{others} on cluster '{job.cluster}'", first.slo.span,
         "\n        ".join(["per constraint, optimising it alone:"] + lines),
     )
 

@@ -1,0 +1,130 @@
+"""Every broken script in tests/errors/ fails `murakkab check` the way its header says.
+
+Each tests/errors/*.job is a small script with one mistake. Its first lines are
+comments stating the expected diagnostic:
+
+    -- expect: LINE:COL: substring of the message
+    -- hint: substring of the hint line            (optional)
+
+The CLI must exit with 2 (an error in the script), print ``path:LINE:COL: error: ``
+followed by the message, the offending source line, a caret line under the fault and
+the hint -- and never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from murakkab.cli import EXIT_USER, main
+
+ERRORS = Path(__file__).parent / "errors"
+FILES = sorted(ERRORS.glob("*.job"))
+
+_EXPECT = re.compile(r"^--\s*expect:\s*(\d+):(\d+):\s*(.+?)\s*$")
+_HINT = re.compile(r"^--\s*hint:\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    line: int
+    col: int
+    message: str
+    hint: str | None
+    code: int = EXIT_USER
+
+
+def expectation(path: Path) -> Expectation:
+    """The expectation stated by the leading comment lines of ``path``."""
+    found: dict[str, object] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.startswith("--"):
+            break
+        if m := _EXPECT.match(raw):
+            found["line"], found["col"], found["message"] = int(m[1]), int(m[2]), m[3]
+        elif m := _HINT.match(raw):
+            found["hint"] = m[1]
+    assert "message" in found, f"{path.name}: no '-- expect: LINE:COL: message' header line"
+    return Expectation(found["line"], found["col"], found["message"], found.get("hint"))  # type: ignore[arg-type]
+
+
+def test_there_are_enough_error_scripts() -> None:
+    assert len(FILES) >= 12, f"only {len(FILES)} scripts in {ERRORS}"
+    # Both kinds of mistake are covered.
+    assert any(p.name.startswith("syntax_") for p in FILES)
+    assert any(not p.name.startswith("syntax_") for p in FILES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_header_is_well_formed(path: Path) -> None:
+    exp = expectation(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert 1 <= exp.line <= len(lines), "the expected line is outside the file"
+    assert 1 <= exp.col <= len(lines[exp.line - 1]) + 1, "the expected column is outside the line"
+    assert not lines[exp.line - 1].lstrip().startswith("--"), "the expected position is inside a comment"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_check_reports_the_expected_error(capsys: pytest.CaptureFixture[str], path: Path) -> None:
+    exp = expectation(path)
+    code = main(["check", str(path)])
+    out, err = capsys.readouterr()
+
+    assert "Traceback" not in out + err
+    assert "internal error" not in err
+    assert code == exp.code, f"exit code {code}, stderr:\n{err}"
+    assert "ok" not in out
+
+    prefix = f"{path}:{exp.line}:{exp.col}: error: "
+    assert err.startswith(prefix), f"expected stderr to start with {prefix!r}, got:\n{err}"
+    first, *rest = err.rstrip("\n").splitlines()
+    assert exp.message in first[len(prefix):], f"message {exp.message!r} not in {first!r}"
+
+    # The offending source line, then a caret line whose first '^' is under the column.
+    source_line = path.read_text(encoding="utf-8").splitlines()[exp.line - 1]
+    assert len(rest) >= 2, err
+    gutter, caret = rest[0], rest[1]
+    assert gutter.endswith(source_line) and gutter.strip().startswith(f"{exp.line} |"), gutter
+    offset = len(gutter) - len(source_line)
+    assert set(caret.strip()) == {"^"}, caret
+    assert caret.index("^") == offset + exp.col - 1, f"caret not under column {exp.col}:\n{gutter}\n{caret}"
+
+    hint_lines = [line for line in rest[2:] if line.lstrip().startswith("hint:")]
+    if exp.hint is not None:
+        assert hint_lines, f"no hint line in:\n{err}"
+        assert exp.hint in hint_lines[0], f"hint {exp.hint!r} not in {hint_lines[0]!r}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_api_raises_the_same_error(path: Path) -> None:
+    """The Python API raises MurakkabError with the same position (the CLI adds nothing)."""
+    import murakkab
+
+    exp = expectation(path)
+    with pytest.raises(murakkab.MurakkabError) as info:
+        murakkab.compile(path)
+    error = info.value
+    assert error.span is not None
+    assert (error.span.line, error.span.col) == (exp.line, exp.col)
+    assert exp.message in error.message
+    if exp.hint is not None:
+        assert error.hint is not None and exp.hint in error.hint
+
+
+def test_fixing_the_mistake_makes_the_script_valid() -> None:
+    """The error scripts are one mistake away from valid: undoing it checks clean."""
+    import murakkab
+
+    fixes = {
+        "unknown_interface.job": ("speech_to_txt", "speech_to_text"),
+        "syntax_misspelled_create.job": ("CRAETE", "CREATE"),
+        "unknown_knob.job": ("frames_per_scen ", "frames_per_scene "),
+        "slo_wrong_unit.job": ("5 USD", "5 s"),
+    }
+    for name, (wrong, right) in fixes.items():
+        text = (ERRORS / name).read_text(encoding="utf-8")
+        assert wrong in text, name
+        murakkab.compile(text.replace(wrong, right), name=name)
