@@ -8,19 +8,24 @@ planning asks the same questions thousands of times.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import os
+import platform
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import duckdb
 
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
 SEED_TABLES: tuple[str, ...] = (
@@ -31,6 +36,10 @@ SEED_TABLES: tuple[str, ...] = (
     "clusters",
     "profiles",
     "statistics",
+    "llm_curves",
+    "energy_per_token",
+    "workflow_quality",
+    "published_tiers",
 )
 
 
@@ -176,29 +185,105 @@ def _seed_dir() -> Any:
     return resources.files(__package__).joinpath("seed")
 
 
-class Catalog:
-    """The catalog API. ``Catalog()`` is an in-memory catalog loaded with the seed data."""
+def _migrations() -> list[tuple[int, str]]:
+    """(number, SQL) of every migration in catalog/migrations, in order."""
+    folder = resources.files(__package__).joinpath("migrations")
+    out = []
+    for entry in folder.iterdir():
+        match = re.match(r"(\d{4})_.*\.sql$", entry.name)
+        if match:
+            out.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(out)
 
-    def __init__(self, path: str | Path | None = None, seed_dir: str | Path | None = None) -> None:
-        """Open (or create) a catalog. A new catalog is filled from ``seed_dir``
-        (default: the seed files shipped in ``catalog/seed/``)."""
-        self._db = duckdb.connect(str(path) if path else ":memory:")
-        if not self._has_schema():
-            self._create(Path(seed_dir) if seed_dir is not None else _seed_dir())
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Machine:
+    node: str
+    cores: int
+    hardware: Hardware
+
+
+# A server core under load draws about its socket's TDP divided by its cores; with no
+# reading for this machine, 10 W active and 2 W idle per core are stated defaults.
+LOCAL_CORE_ACTIVE_W = 10.0
+LOCAL_CORE_IDLE_W = 2.0
+
+
+def this_machine() -> Machine:
+    """This machine's CPU cores as a one-node cluster (GPUs are not detected yet)."""
+    cores = os.cpu_count() or 1
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        memory_gb = 0.0
+    hw = Hardware("local-core", "cpu", f"one core of this machine ({model})", round(memory_gb, 1),
+                  LOCAL_CORE_ACTIVE_W, LOCAL_CORE_IDLE_W, 0.0,
+                  f"default:detected {cores} cores of {model}; power per core assumed; an owned machine costs $0/h")
+    return Machine(platform.node() or "this-machine", cores, hw)
+
+
+class Catalog:
+    """The catalog API. ``Catalog()`` is an in-memory catalog loaded with the seed data;
+    ``Catalog("path.duckdb")`` opens (creating and seeding it if new) a catalog file;
+    ``read_only=True`` lets several processes read one file at once."""
+
+    def __init__(self, path: str | Path | None = None, seed_dir: str | Path | None = None,
+                 read_only: bool = False) -> None:
+        self.path = str(path) if path else None
+        self.read_only = bool(read_only and path)
+        try:
+            self._db = duckdb.connect(self.path or ":memory:", read_only=self.read_only)
+        except duckdb.Error as exc:
+            raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
+        # Nothing in the catalog needs files or extensions beyond itself: user SQL
+        # (catalog sql, SHOW ... WHERE) then cannot read_csv, COPY, ATTACH or INSTALL.
+        self._db.execute("SET enable_external_access = false")
+        self._db.execute("SET lock_configuration = true")
+        version = self._schema_version()
+        if version < SCHEMA_VERSION:
+            if self.read_only:
+                raise CatalogError(f"catalog {self.path} has schema version {version}, this murakkab needs "
+                                   f"{SCHEMA_VERSION}; open it once without --read-only to migrate it")
+            self._migrate(version, Path(seed_dir) if seed_dir is not None else _seed_dir())
+        if not self.read_only:
+            self._register_this_machine()
         self._load_cache()
 
     # -- construction -----------------------------------------------------------
-    def _has_schema(self) -> bool:
+    def _schema_version(self) -> int:
         rows = self._db.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'catalog_meta'"
         ).fetchone()
-        return bool(rows and rows[0])
+        if not rows or not rows[0]:
+            return 0
+        row = self._db.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
 
-    def _create(self, seed: Any) -> None:
-        schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
-        self._db.execute("BEGIN TRANSACTION")
-        self._db.execute(schema)
-        self._db.execute("INSERT INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    def _migrate(self, version: int, seed: Any) -> None:
+        """Apply the migrations after ``version`` in one transaction; seed a new catalog."""
+        with self.transaction():
+            self._db.execute("CREATE TABLE IF NOT EXISTS catalog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for number, sql in _migrations():
+                if number > version:
+                    self._db.execute(sql)
+            self._db.execute("INSERT OR REPLACE INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            if version == 0:
+                self._seed(seed)
+
+    def _seed(self, seed: Any) -> None:
         for table in SEED_TABLES:
             path = seed.joinpath(f"{table}.csv")
             if path.is_file():
@@ -206,7 +291,46 @@ class Catalog:
         templates = seed.joinpath("templates.job")
         if templates.is_file():
             self._insert_templates(templates.read_text(encoding="utf-8"))
+
+    def _register_this_machine(self) -> None:
+        """The 'local' cluster: this machine's cores, detected at every start."""
+        machine = this_machine()
+        with self.transaction():
+            self._db.execute("DELETE FROM clusters WHERE name = ?", [LOCAL_CLUSTER])
+            self._db.execute("DELETE FROM hardware WHERE name = ?", [machine.hardware.name])
+            hw = machine.hardware
+            self._db.execute("INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w,
+                              hw.usd_per_hour, hw.source])
+            self._db.execute("INSERT INTO clusters VALUES (?, ?, 1, ?, ?, ?, ?)",
+                             [LOCAL_CLUSTER, machine.node, hw.name, machine.cores,
+                              "this machine, detected when the catalog was opened", hw.source])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure inside rolls every change back."""
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         self._db.execute("COMMIT")
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run SQL built by the catalog package itself (never user text)."""
+        return self._db.execute(sql, list(params)).fetchall()
+
+    def columns(self, table: str) -> list[tuple[str, str, bool]]:
+        """(name, DuckDB type, nullable) of each column of ``table``, in order."""
+        rows = self._db.execute(
+            "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+        return [(r[0], r[1], bool(r[2])) for r in rows]
+
+    def reload(self) -> None:
+        """Re-read the in-memory views after a write (import, profile, refit)."""
+        self._load_cache()
 
     def _insert_csv(self, table: str, text: str) -> None:
         rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))

@@ -1,11 +1,7 @@
--- The murakkab system catalog (schema version 1).
+-- Migration 0001: the foundation schema of the murakkab system catalog.
 -- Every number the planner uses lives here, with where it came from. Later versions
 -- add tables and columns through migrations keyed on catalog_meta.schema_version.
 
-CREATE TABLE catalog_meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 
 -- Agent interfaces: typed signatures the binder checks task arguments against.
 -- inputs: 'name TYPE; name TYPE...' (a trailing '...' on the last makes it variadic).
