@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import math
 import os
 import platform
 import re
@@ -90,6 +91,7 @@ class Agent:
     quality: float
     quality_source: str
     baseline: bool
+    serving_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,60 @@ class Profile:
     per_media_s: float
     utilisation: float
     source: str
+    serial_fraction: float = 0.05
 
     def call_seconds(self, media_s: float) -> float:
         """Seconds for one call on an item carrying ``media_s`` seconds of audio/video."""
         return self.per_item_s + self.per_media_s * media_s
+
+    @property
+    def provenance(self) -> str:
+        """published, derived, measured, interpolated or default."""
+        return self.source.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One point of an LLM serving instance's latency against offered load."""
+
+    model: str
+    hardware: str
+    tp: int
+    offered_tps: float
+    ttft_s: float
+    tpot_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class WorkflowQuality:
+    workflow: str
+    model: str
+    config: str
+    metric: str
+    value: float
+    source: str
+
+
+def interpolate_profile(lo: Profile, hi: Profile, units: int) -> Profile:
+    """A profile at ``units`` between two profiled unit counts of one agent and hardware.
+
+    Times interpolate linearly in log(time) against log(units): a tool whose time halves
+    with each doubling of units gives exactly that in between; setup and utilisation
+    interpolate linearly in log(units).
+    """
+    assert lo.units < units < hi.units and (lo.agent, lo.hardware) == (hi.agent, hi.hardware)
+    w = (math.log(units) - math.log(lo.units)) / (math.log(hi.units) - math.log(lo.units))
+
+    def geo(a: float, b: float) -> float:
+        return math.exp((1 - w) * math.log(a) + w * math.log(b)) if a > 0 and b > 0 else (1 - w) * a + w * b
+
+    return Profile(
+        lo.agent, lo.hardware, units, (1 - w) * lo.setup_s + w * hi.setup_s, geo(lo.per_item_s, hi.per_item_s),
+        geo(lo.per_media_s, hi.per_media_s), (1 - w) * lo.utilisation + w * hi.utilisation,
+        f"interpolated:between {lo.units} ({lo.provenance}) and {hi.units} ({hi.provenance}) units of "
+        f"{lo.agent} on {lo.hardware}", (1 - w) * lo.serial_fraction + w * hi.serial_fraction,
+    )
 
 
 @dataclass(frozen=True)
@@ -378,9 +430,9 @@ class Catalog:
             )
             expressions.names(card)
         self._agents: dict[str, Agent] = {
-            r[0]: Agent(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], bool(r[7]))
+            r[0]: Agent(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], bool(r[7]), r[8] or "")
             for r in self._rows(
-                "SELECT name, interface, kind, model, description, quality, quality_source, baseline "
+                "SELECT name, interface, kind, model, description, quality, quality_source, baseline, serving_model "
                 "FROM agents ORDER BY name"
             )
         }
@@ -401,11 +453,24 @@ class Catalog:
         self._clusters = {n: Cluster(n, d, tuple(nodes)) for n, (d, nodes) in clusters.items()}
         self._profiles: dict[str, tuple[Profile, ...]] = {}
         for r in self._rows(
-            "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source "
+            "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source, serial_fraction "
             "FROM profiles ORDER BY agent, hardware, units"
         ):
-            p = Profile(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7])
+            p = Profile(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7],
+                        float(r[8]) if r[8] is not None else 0.05)
             self._profiles[p.agent] = self._profiles.get(p.agent, ()) + (p,)
+        self._options: dict[str, tuple[Profile, ...]] = {a: _with_interpolated(ps) for a, ps in self._profiles.items()}
+        self._by_key = {(p.agent, p.hardware, p.units): p for ps in self._options.values() for p in ps}
+        self._curves: dict[tuple[str, str, int], tuple[CurvePoint, ...]] = {}
+        for r in self._rows("SELECT model, hardware, tp, offered_tps, ttft_s, tpot_s, source FROM llm_curves "
+                            "ORDER BY model, hardware, tp, offered_tps"):
+            point = CurvePoint(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), r[6])
+            key = (point.model, point.hardware, point.tp)
+            self._curves[key] = self._curves.get(key, ()) + (point,)
+        self._workflow_quality = tuple(
+            WorkflowQuality(r[0], r[1], r[2], r[3], float(r[4]), r[5])
+            for r in self._rows("SELECT workflow, model, config, metric, value, source FROM workflow_quality "
+                                "ORDER BY ALL"))
         self._statistics = {
             r[0]: Statistic(r[0], float(r[1]), r[2], r[3])
             for r in self._rows("SELECT key, value, unit, source FROM statistics ORDER BY key")
@@ -440,7 +505,22 @@ class Catalog:
         return tuple(self._clusters.values())
 
     def profiles(self, agent: str) -> tuple[Profile, ...]:
+        """The profile rows stored for ``agent`` (published, derived, measured, default)."""
         return self._profiles.get(agent, ())
+
+    def profile_options(self, agent: str) -> tuple[Profile, ...]:
+        """Stored rows plus rows interpolated at the powers of two between stored unit counts."""
+        return self._options.get(agent, ())
+
+    def profile(self, agent: str, hardware: str, units: int) -> Profile | None:
+        return self._by_key.get((agent, hardware, units))
+
+    def llm_curve(self, model: str, hardware: str, tp: int) -> tuple[CurvePoint, ...]:
+        """Points of a serving model's load curve, by offered load ascending (may be empty)."""
+        return self._curves.get((model, hardware, tp), ())
+
+    def workflow_quality(self, workflow: str | None = None) -> tuple[WorkflowQuality, ...]:
+        return tuple(q for q in self._workflow_quality if workflow is None or q.workflow == workflow)
 
     def statistic(self, key: str) -> Statistic | None:
         return self._statistics.get(key)
@@ -468,6 +548,22 @@ class Catalog:
 def default_catalog() -> Catalog:
     """The embedded, in-memory catalog (built once per process; it is read-only)."""
     return Catalog()
+
+
+def _with_interpolated(rows: tuple[Profile, ...]) -> tuple[Profile, ...]:
+    out = list(rows)
+    by_hw: dict[str, list[Profile]] = {}
+    for p in rows:
+        by_hw.setdefault(p.hardware, []).append(p)
+    for ps in by_hw.values():
+        ps.sort(key=lambda p: p.units)
+        for lo, hi in zip(ps, ps[1:]):
+            units = 1
+            while units < hi.units:
+                if units > lo.units:
+                    out.append(interpolate_profile(lo, hi, units))
+                units *= 2
+    return tuple(sorted(out, key=lambda p: (p.hardware, p.units)))
 
 
 def _parse_params(text: str) -> tuple[InterfaceParam, ...]:

@@ -18,7 +18,7 @@ import pytest
 
 from murakkab.catalog.catalog import Catalog, Profile
 from murakkab.compiler.physical.cost import (busy_power_w, candidate_power_w, estimate_candidate, peak_usage,
-                                             shard_seconds, split_calls, timeline_totals)
+                                             split_calls, timeline_totals)
 
 approx = pytest.approx
 
@@ -80,8 +80,9 @@ def test_busy_power(tiny_catalog: Catalog) -> None:
 
 
 def test_shard_seconds(tiny_catalog: Catalog) -> None:
-    # setup 1 s + 5 calls x 1 s
-    assert shard_seconds(profile(tiny_catalog, "stt-gpu"), 1.0, 5) == approx(6.0)
+    # setup 1 s + 5 calls x 1 s (10 s of media at 0.1 s per media second)
+    c = estimate(tiny_catalog, "stt-gpu", calls=5, media_s=10, fanout=1)
+    assert c.shard_seconds(5) == approx(6.0) and c.shard_seconds(0) == approx(1.0)
 
 
 def test_stt_gpu_fanout_2_on_ten_scenes(tiny_catalog: Catalog) -> None:

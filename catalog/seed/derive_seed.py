@@ -463,7 +463,8 @@ statistics = [
 HEADERS = {
  "interfaces": ["name", "description", "inputs", "output", "cardinality", "output_attrs", "partitionable", "examples"],
  "interface_knobs": ["interface", "knob", "default_value", "domain", "description"],
- "agents": ["name", "interface", "kind", "model", "description", "quality", "quality_source", "baseline"],
+ "agents": ["name", "interface", "kind", "model", "description", "quality", "quality_source", "baseline",
+            "serving_model"],
  "hardware": ["name", "kind", "description", "memory_gb", "active_w", "idle_w", "usd_per_hour", "source"],
  "clusters": ["name", "node", "node_count", "hardware", "units_per_node", "description", "source"],
  "profiles": ["agent", "hardware", "units", "setup_s", "per_item_s", "per_media_s", "utilisation", "source"],
@@ -495,7 +496,17 @@ def write(table, rows):
 
 write("interfaces", interfaces)
 write("interface_knobs", knobs)
-write("agents", agents)
+# The served model behind an LLM agent: the key of its OSDI load curves (llm_curves.csv)
+# and ML.ENERGY rows (energy_per_token.csv), both written by derive_osdi.py.
+SERVING_MODELS = {"gemma-3-27b-": "Gemma-3-27B", "nvlm-d-72b-": "NVLM-D-72B", "llama-3.1-70b-": "Llama-3.1-70B",
+                  "llama-3.1-8b-": "Llama-3.1-8B"}
+
+
+def serving_model(name):
+    return next((m for prefix, m in SERVING_MODELS.items() if name.startswith(prefix)), "")
+
+
+write("agents", [a + (serving_model(a[0]),) for a in agents])
 write("hardware", hardware)
 write("clusters", clusters)
 write("profiles", profiles)

@@ -14,7 +14,7 @@ import math
 
 from ...catalog.catalog import Catalog, Cluster
 from ..logical import MAP, LogicalPlan, Node, Preference
-from .cost import estimate_candidate
+from .cost import DEFAULT_OUTPUT_TOKENS, estimate_candidate
 from .plan import Candidate
 
 FANOUTS: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -52,6 +52,12 @@ def work_of(node: Node, plan: LogicalPlan) -> tuple[float, float]:
     return 1.0, media
 
 
+def output_tokens(node: Node) -> float:
+    """Tokens each call of the task generates: the interface's estimate, else the default."""
+    tokens = node.stats.attr("tokens")
+    return tokens if tokens > 0 else DEFAULT_OUTPUT_TOKENS
+
+
 def per_machine_units(cluster: Cluster, hardware: str) -> int:
     return max((n.units for n in cluster.nodes if n.hardware == hardware), default=0)
 
@@ -64,7 +70,7 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
     for agent in catalog.agents(node.interface):
         if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs if p.key in ("agent", "model")):
             continue
-        for profile in catalog.profiles(agent.name):
+        for profile in catalog.profile_options(agent.name):
             hw = catalog.hardware(profile.hardware)
             if hw is None or profile.units > per_machine_units(cluster, hw.name):
                 continue
@@ -72,10 +78,12 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
                        if p.key in ("device", "hardware")):
                 continue
             capacity = cluster.capacity(hw.name)
+            curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
             for fanout in _fanouts(node, calls):
                 if fanout * profile.units > capacity:
                     break
-                out.append(estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, fanout))
+                out.append(estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, fanout,
+                                              curve, output_tokens(node)))
     return prune_dominated(out)
 
 
@@ -127,5 +135,7 @@ def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster:
             _, _, _, profile = min(profiles, key=lambda t: t[:3])
             hw = catalog.hardware(profile.hardware)
             assert hw is not None
-            return estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, 1)
+            curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
+            return estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, 1, curve,
+                                      output_tokens(node))
     raise LookupError(node.id)

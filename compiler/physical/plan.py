@@ -34,6 +34,15 @@ class Candidate:
     quality: float
     gpus: int
     source: str
+    # The shortest a shard with at least one call can take (an LLM call's own latency
+    # when the instance is otherwise throughput-bound); 0 for linear profiles.
+    floor_s: float = 0.0
+
+    def shard_seconds(self, calls: float) -> float:
+        """Seconds one instance needs for ``calls`` calls, including its setup."""
+        if calls <= 0:
+            return self.setup_s
+        return self.setup_s + max(self.floor_s, calls * self.call_s)
 
     def label(self) -> str:
         return f"{self.agent} on {self.hardware} x{self.units}, fan-out {self.fanout}"

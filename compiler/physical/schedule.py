@@ -100,7 +100,7 @@ def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, 
         _, _, i, task_id = heapq.heappop(heap)
         cand = choice[task_id]
         n_calls = calls[task_id][i]
-        duration = cand.setup_s + n_calls * cand.call_s
+        duration = cand.shard_seconds(n_calls)
         ready = ready_at[(task_id, i)]
         if serial:
             ready = max(ready, last_end)
