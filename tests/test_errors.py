@@ -128,3 +128,29 @@ def test_fixing_the_mistake_makes_the_script_valid() -> None:
         text = (ERRORS / name).read_text(encoding="utf-8")
         assert wrong in text, name
         murakkab.compile(text.replace(wrong, right), name=name)
+
+
+# ---------------------------------------------------------------------------
+# known product bugs (strict xfails: they start failing when the bug is fixed)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="product bug: 'unknown setting' points at the whole SET statement (the "
+                                       "SET keyword, column 1), not at the misspelled name (column 5)")
+def test_unknown_setting_points_at_the_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "unknown_setting.job"
+    path.write_text("SET paralelism = off;\n", encoding="utf-8")
+    assert main(["check", str(path)]) == EXIT_USER
+    err = capsys.readouterr().err
+    assert "unknown setting 'paralelism'" in err and "did you mean 'parallelism'?" in err
+    assert err.startswith(f"{path}:1:5: error: "), err
+
+
+@pytest.mark.xfail(strict=True, reason="product bug: ON CLUSTER '' is falsy and silently falls back to the "
+                                       "default cluster (compiler/bind.py: run.cluster or settings.cluster or ...)")
+def test_empty_cluster_name_is_an_error() -> None:
+    import murakkab
+
+    with pytest.raises(murakkab.MurakkabError, match="unknown cluster"):
+        murakkab.compile("CREATE WORKFLOW w (t TEXT) AS (s := summarization (t)) RETURNS s;\n"
+                         "RUN w (t => 'x') ON CLUSTER '';\n")

@@ -142,7 +142,6 @@ def test_keywords_are_case_insensitive() -> None:
                   .replace("ON CLUSTER", "on cluster"))
     mixed = parse(WORKFLOW.replace("CREATE WORKFLOW", "Create Workflow").replace("RETURNS", "Returns")
                   .replace("MINIMIZE", "MiNiMiZe").replace("ON CLUSTER", "On Cluster"))
-    assert "create workflow" in WORKFLOW.replace("CREATE WORKFLOW", "create workflow")
     # Same length replacements: even the spans agree.
     assert lower == upper and mixed == upper
     assert strip(lower) == strip(upper)
@@ -415,3 +414,38 @@ def test_keywords_list() -> None:
                "WHERE", "SET", "PLAN", "FLEET"):
         assert kw in words
     assert all(w == w.upper() for w in words) and list(words) == sorted(words)
+
+
+# ---------------------------------------------------------------------------
+# known product bugs (strict xfails: they start failing when the bug is fixed)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="product bug: after a unitless number the contextual lexer takes the next "
+                                       "statement's keyword as a unit (SET seed = 42 RUN ...), so a missing ';' is "
+                                       "reported at the word after the keyword, without the ';' hint")
+def test_missing_semicolon_after_a_unitless_number() -> None:
+    with pytest.raises(MurakkabError) as info:
+        parse("SET seed = 42\nRUN video_qa (q => 'x');")
+    assert (info.value.span.line, info.value.span.col) == (2, 1), info.value.render()
+    assert info.value.hint == "statements end with ';'"
+
+
+@pytest.mark.xfail(strict=True, reason="product bug: the expected-token list comes from a merged LALR state and "
+                                       "names tokens that cannot follow here (')' and AT after RETURNS t)")
+def test_expected_tokens_are_only_those_valid_here() -> None:
+    with pytest.raises(MurakkabError) as info:
+        parse("CREATE WORKFLOW w (a TEXT) AS (t := summarization (a)) RETURNS t\nRUN w (a => 'x');")
+    message = info.value.message
+    assert "unexpected 'RUN'" in message
+    assert " AT" not in message and "')'" not in message, message
+
+
+@pytest.mark.xfail(strict=True, reason="product bug: 'unexpected end of input' puts the caret on the last "
+                                       "non-blank character of the text, which may be inside a trailing comment")
+def test_end_of_input_caret_is_not_inside_a_trailing_comment() -> None:
+    with pytest.raises(MurakkabError) as info:
+        parse("RUN w (q => 'x' -- the question\n")
+    # The last token is the string 'x' (columns 13-15); the caret belongs there or
+    # just after it, not on the comment's last letter (column 31).
+    assert info.value.span.col <= 16, info.value.render()

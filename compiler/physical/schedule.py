@@ -1,9 +1,10 @@
 """HEFT-style list scheduling of chosen candidates on a cluster's machines.
 
 Each task becomes ``fanout`` shards; a shard needs ``units`` units of one hardware
-type on a single machine for ``setup_s + calls × call_s`` seconds. Shards are taken in
-order of upward rank (the longest path from the task to the end, as in HEFT), each
-placed on the machine where it finishes earliest, on the units that free up first.
+type on a single machine for ``Candidate.shard_seconds(calls)``. Tasks are taken in
+order of upward rank (the longest path from the task to the end, as in HEFT), and each
+of their shards placed on the machine where it finishes earliest, on the units that free
+up first.
 Capacity holds at every instant because every unit is a slot that runs one shard at a
 time. A shard waits for all shards of the tasks it reads, except along a streaming edge
 (``fuse_maps``) where it waits only for the upstream shards that produce its items.
@@ -36,11 +37,15 @@ class Schedule:
 
 def upward_ranks(plan: LogicalPlan, choice: dict[str, Candidate]) -> dict[str, float]:
     """rank(t) = latency(t) + max rank of the tasks reading t (HEFT's upward rank)."""
+    readers: dict[str, list[str]] = {}
+    for n in plan.nodes:
+        for i in n.inputs:
+            readers.setdefault(i, []).append(n.id)
     rank: dict[str, float] = {}
     for node in reversed(plan.nodes):
         if not node.is_task:
             continue
-        below = [rank[c.id] for c in plan.consumers(node.id) if c.id in rank]
+        below = [rank[r] for r in readers.get(node.id, ()) if r in rank]
         rank[node.id] = choice[node.id].latency_s + max(below, default=0.0)
     return rank
 
@@ -54,84 +59,123 @@ def _fractions(calls: list[float]) -> list[tuple[float, float]]:
     return out
 
 
-def shard_deps(node: Node, plan: LogicalPlan, calls: dict[str, list[float]]) -> list[tuple[tuple[str, int], ...]]:
+def shard_deps(node: Node, calls: dict[str, list[float]]) -> list[tuple[tuple[str, int], ...]]:
     """For each shard of ``node``, the (task, shard) pairs it must wait for."""
     mine = _fractions(calls[node.id])
     deps: list[list[tuple[str, int]]] = [[] for _ in mine]
-    for src in node.inputs:
+    for src in dict.fromkeys(node.inputs):
         if src not in calls:
             continue  # an input parameter: available at time 0
         theirs = _fractions(calls[src])
+        if node.streams_from != src:
+            every = [(src, i) for i in range(len(theirs))]
+            for d in deps:
+                d.extend(every)
+            continue
+        # Streaming: wait only for the upstream shards whose items overlap ours.
         for j, (lo, hi) in enumerate(mine):
             for i, (a, b) in enumerate(theirs):
-                # Streaming: wait only for the upstream shards whose items overlap ours.
-                if node.streams_from == src and not (a < hi and lo < b) and not (lo == hi == a):
-                    continue
-                deps[j].append((src, i))
+                if (a < hi and lo < b) or (lo == hi == a):
+                    deps[j].append((src, i))
     return [tuple(d) for d in deps]
 
 
-def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, serial: bool = False) -> Schedule:
-    tasks = [n for n in plan.nodes if n.is_task]
+class Placer:
+    """Places tasks one at a time, all shards of a task together, on a cluster's slots.
+
+    Each shard goes to the machine where it finishes first, on the units that free up
+    first (``trial`` computes that without committing, so a search can compare
+    candidates against the same cluster state).
+    """
+
+    def __init__(self, plan: LogicalPlan, cluster: Cluster, serial: bool = False) -> None:
+        self.plan, self.cluster, self.serial = plan, cluster, serial
+        self.machines = [m for m, _ in cluster.machines()]
+        self.slots: dict[tuple[str, str], list[float]] = {}
+        for machine, inventory in cluster.machines():
+            for hw, units in inventory.items():
+                self.slots[(machine, hw)] = [0.0] * units
+        self.calls: dict[str, list[float]] = {}
+        self.shards: dict[str, list[Shard]] = {}
+        self.last_end = 0.0
+
+    def trial(self, node: Node, cand: Candidate) -> list[Shard]:
+        calls = split_calls(cand.calls, cand.fanout)
+        deps = shard_deps(node, {**self.calls, node.id: calls})
+        pools = {m: list(self.slots[(m, cand.hardware)]) for m in self.machines if (m, cand.hardware) in self.slots}
+        out = []
+        last_end = self.last_end
+        for i, n_calls in enumerate(calls):
+            duration = cand.shard_seconds(n_calls)
+            ready = max((self.shards[t][k].end_s for t, k in deps[i]), default=0.0)
+            if self.serial:
+                ready = max(ready, last_end)
+            best: tuple[float, float, str] | None = None
+            for machine, free in pools.items():
+                if len(free) < cand.units:
+                    continue
+                # `free` is sorted, so the units that free up first are its head.
+                start = max(ready, free[cand.units - 1])
+                if best is None or start + duration < best[0] - 1e-12:
+                    best = (start + duration, start, machine)
+            if best is None:
+                raise ValueError(f"no machine of {self.cluster.name} has {cand.units} x {cand.hardware} "
+                                 f"for {node.id}")
+            end, start, machine = best
+            free = pools[machine]
+            del free[: cand.units]
+            for _ in range(cand.units):
+                bisect.insort(free, end)
+            out.append(Shard(node.id, i, machine, cand.hardware, cand.units, n_calls, duration, start, end, deps[i]))
+            last_end = max(last_end, end)
+        return out
+
+    def commit(self, node: Node, cand: Candidate, shards: list[Shard]) -> None:
+        self.calls[node.id] = split_calls(cand.calls, cand.fanout)
+        self.shards[node.id] = shards
+        for s in shards:
+            free = self.slots[(s.machine, s.hardware)]
+            del free[: s.units]
+            for _ in range(s.units):
+                bisect.insort(free, s.end_s)
+            self.last_end = max(self.last_end, s.end_s)
+
+    def result(self) -> Schedule:
+        order = {n.id: i for i, n in enumerate(self.plan.nodes)}
+        shards = tuple(sorted((s for ss in self.shards.values() for s in ss),
+                              key=lambda s: (s.start_s, order[s.task], s.index)))
+        spans = {t: (min(s.start_s for s in ss), max(s.end_s for s in ss)) for t, ss in self.shards.items()}
+        return Schedule(shards, spans)
+
+
+def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
+    """Tasks in list-scheduling order: highest upward rank first among those whose
+    producers are placed (a topological order even when ranks tie)."""
+    tasks = {n.id: n for n in plan.nodes if n.is_task}
     order = {n.id: i for i, n in enumerate(plan.nodes)}
-    calls = {n.id: split_calls(choice[n.id].calls, choice[n.id].fanout) for n in tasks}
-    deps = {n.id: shard_deps(n, plan, calls) for n in tasks}
-    rank = upward_ranks(plan, choice)
-
-    # Slots: (machine, hardware) -> the time each unit becomes free.
-    machines = cluster.machines()
-    slots: dict[tuple[str, str], list[float]] = {}
-    for machine, inventory in machines:
-        for hw, units in inventory.items():
-            slots[(machine, hw)] = [0.0] * units
-
-    waiting = {(t.id, i): len(deps[t.id][i]) for t in tasks for i in range(len(calls[t.id]))}
-    readers: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for t in tasks:
-        for i, ds in enumerate(deps[t.id]):
-            for d in ds:
-                readers.setdefault(d, []).append((t.id, i))
-    ready_at: dict[tuple[str, int], float] = {key: 0.0 for key in waiting}
-    heap = [(-rank[t], order[t], i, t) for (t, i), n in waiting.items() if n == 0]
+    waiting = {t: len({i for i in n.inputs if i in tasks}) for t, n in tasks.items()}
+    readers: dict[str, list[str]] = {}
+    for t, n in tasks.items():
+        for i in dict.fromkeys(n.inputs):
+            if i in tasks:
+                readers.setdefault(i, []).append(t)
+    heap = [(-rank[t], order[t], t) for t, w in waiting.items() if w == 0]
     heapq.heapify(heap)
-    placed: dict[tuple[str, int], Shard] = {}
-    last_end = 0.0
+    out = []
     while heap:
-        _, _, i, task_id = heapq.heappop(heap)
-        cand = choice[task_id]
-        n_calls = calls[task_id][i]
-        duration = cand.shard_seconds(n_calls)
-        ready = ready_at[(task_id, i)]
-        if serial:
-            ready = max(ready, last_end)
-        best: tuple[float, float, str] | None = None
-        for machine, _ in machines:
-            free = slots.get((machine, cand.hardware))
-            if free is None or len(free) < cand.units:
-                continue
-            # `free` is sorted, so the units that free up first are its head.
-            start = max(ready, free[cand.units - 1])
-            if best is None or start + duration < best[0] - 1e-12:
-                best = (start + duration, start, machine)
-        if best is None:
-            raise ValueError(f"no machine of {cluster.name} has {cand.units} x {cand.hardware} for {task_id}")
-        end, start, machine = best
-        free = slots[(machine, cand.hardware)]
-        del free[: cand.units]
-        for _ in range(cand.units):
-            bisect.insort(free, end)
-        shard = Shard(task_id, i, machine, cand.hardware, cand.units, n_calls, duration, start, end,
-                      deps[task_id][i])
-        placed[(task_id, i)] = shard
-        last_end = max(last_end, end)
-        for reader in readers.get((task_id, i), ()):
-            ready_at[reader] = max(ready_at[reader], end)
-            waiting[reader] -= 1
-            if waiting[reader] == 0:
-                heapq.heappush(heap, (-rank[reader[0]], order[reader[0]], reader[1], reader[0]))
-    shards = tuple(sorted(placed.values(), key=lambda s: (s.start_s, order[s.task], s.index)))
-    spans = {}
-    for t in tasks:
-        mine = [s for s in shards if s.task == t.id]
-        spans[t.id] = (min(s.start_s for s in mine), max(s.end_s for s in mine))
-    return Schedule(shards, spans)
+        _, _, t = heapq.heappop(heap)
+        out.append(tasks[t])
+        for r in readers.get(t, ()):
+            waiting[r] -= 1
+            if waiting[r] == 0:
+                heapq.heappush(heap, (-rank[r], order[r], r))
+    return out
+
+
+def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, serial: bool = False) -> Schedule:
+    """List-schedule a fixed choice of candidates."""
+    placer = Placer(plan, cluster, serial)
+    for node in ready_order(plan, upward_ranks(plan, choice)):
+        cand = choice[node.id]
+        placer.commit(node, cand, placer.trial(node, cand))
+    return placer.result()
