@@ -468,8 +468,11 @@ def _check_constraints(catalog: Catalog, schema: _Schema, rows: list[_Row],
                 if len(shown) == 1 and numeric and numeric[0] < 0:
                     problem(row.line, f"{shown[0]}: negative value {row.raw[shown[0]].strip()!r} "
                             f"(the schema requires {rule})")
+                elif len(shown) == 1:
+                    problem(row.line, f"{shown[0]}: value {row.raw[shown[0]].strip()!r} is refused "
+                            f"(the schema requires {rule})")
                 else:
-                    problem(row.line, f"{values or ', '.join(ccols)}: refused by the schema's rule {rule}")
+                    problem(row.line, f"{values or ', '.join(ccols)}: refused (the schema requires {rule})")
 
 
 def _check_references(catalog: Catalog, schema: _Schema, rows: list[_Row],
@@ -493,8 +496,7 @@ def _check_references(catalog: Catalog, schema: _Schema, rows: list[_Row],
                 known = sorted(str(t[0]) for t in targets)
                 close = did_you_mean(str(values[0]), known)
                 hint = f"; did you mean '{close}'?" if close else ""
-                problem(row.line, f"{cols[0]}: unknown {ref_table} row {values[0]!r} "
-                        f"(no {ref_table}.{ref_cols[0]} has this value){hint}")
+                problem(row.line, f"unknown {cols[0]} {values[0]!r} (not in {ref_table}.{ref_cols[0]}){hint}")
             else:
                 problem(row.line, f"{_fmt_key(cols, values)}: no such row in {ref_table}")
 

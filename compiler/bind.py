@@ -15,6 +15,7 @@ must preserve meaning; the binder is where meaning is decided:
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field, replace
 
 from ..catalog import expressions
@@ -130,7 +131,7 @@ class Binder:
     def _set(self, stmt: ast.SetStmt, settings: Settings) -> Settings:
         name, value = stmt.name, stmt.value
         if name not in SETTINGS:
-            raise MurakkabError(f"unknown setting '{name}'", stmt.span, suggestion(name, SETTINGS, "settings"))
+            raise MurakkabError(f"unknown setting '{name}'", stmt.name_span, suggestion(name, SETTINGS, "settings"))
         if name == "solver":
             solver = _word_or_string(value)
             if solver in FUTURE_SOLVERS:
@@ -145,7 +146,8 @@ class Binder:
                 raise MurakkabError("parallelism is on or off", value.span, "write SET parallelism = off")
             return replace(settings, parallelism=flag in ("on", "true"))
         if name == "seed":
-            if not isinstance(value, ast.Quantity) or value.unit or value.value != int(value.value):
+            if not isinstance(value, ast.Quantity) or value.unit or not math.isfinite(value.value) \
+                    or value.value != int(value.value):
                 raise MurakkabError("seed is a whole number", value.span, "write SET seed = 42")
             return replace(settings, seed=int(value.value))
         if name == "cluster":
@@ -376,7 +378,7 @@ class Binder:
         plan = self._bind_body(wf, inputs, matched)
         slos = tuple(self._slo(s) for s in run.slos)
         goals = tuple(self._goal(o) for o in run.objectives) or (Goal("latency", True), Goal("energy", True))
-        cluster = run.cluster or settings.cluster or DEFAULT_CLUSTER
+        cluster = run.cluster if run.cluster is not None else settings.cluster
         self._check_cluster(cluster, run.cluster_span or run.span)
         return BoundJob(run.target if not run.by_description else wf.name, wf.name, plan, slos, goals, cluster,
                         settings, explain, run.span, tuple(matched))

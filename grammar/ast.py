@@ -194,6 +194,7 @@ class SetStmt:
     name: str
     value: Value
     span: Span
+    name_span: Span
 
 
 Statement = Union[CreateWorkflow, Run, Explain, Show, SetStmt, PlanFleet]

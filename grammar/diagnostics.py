@@ -27,8 +27,9 @@ class Source:
         return line, offset - line_start + 1
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        # Split on '\n' only, as line_col counts: other breaks (\r, \f, U+2028) stay in the line.
+        lines = self.text.split("\n")
+        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ expected tokens in words and a did-you-mean for misspelled keywords.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
+                             VisitError)
 from lark.lexer import PatternStr
 
 from . import ast
@@ -31,13 +33,18 @@ _TERMINAL_WORDS = {
 }
 
 # The order in which expected tokens are listed: the most helpful first.
-_PREFERRED = ("SEMICOLON", "RPAR", "COMMA", "$END")
+_PREFERRED = ("SEMICOLON", "RPAR", "COMMA")
 
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = resources.files(__package__).joinpath("job.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _keyword_set() -> frozenset[str]:
+    return frozenset(keywords())
 
 
 def keywords() -> tuple[str, ...]:
@@ -58,7 +65,12 @@ def parse(text: str, name: str = "<string>") -> ast.Script:
         raise _syntax_error(exc, source) from None
     except LarkError as exc:  # pragma: no cover - Lark's other errors mean a grammar bug
         raise MurakkabError(f"could not parse: {exc}", Span(source, 0, 0)) from None
-    return _ToAst(source).transform(tree)
+    try:
+        return _ToAst(source).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, MurakkabError):
+            raise exc.orig_exc from None
+        raise
 
 
 # ---------------------------------------------------------------------------
@@ -80,7 +92,8 @@ def _describe_terminal(name: str) -> str:
 
 
 def _expected_words(expected: set[str] | frozenset[str]) -> list[str]:
-    names = sorted(expected, key=lambda n: (_PREFERRED.index(n) if n in _PREFERRED else len(_PREFERRED), n))
+    # The most helpful first; "end of input" last.
+    names = sorted(expected, key=lambda n: (n == "$END", _PREFERRED.index(n) if n in _PREFERRED else len(_PREFERRED), n))
     words: list[str] = []
     for n in names:
         w = _describe_terminal(n)
@@ -106,6 +119,52 @@ def _keyword_hint(value: str, expected: set[str] | frozenset[str]) -> str | None
     return f"did you mean '{best}'?" if best else None
 
 
+_STATEMENT_KEYWORDS = frozenset({"CREATE", "RUN", "EXPLAIN", "SHOW", "SET", "PLAN"})
+
+
+def _statement_keyword_taken_as_unit(text: str, offset: int) -> Token | None:
+    """``SET seed = 42 RUN ...``: after a number the lexer reads the next statement's
+    first keyword as a unit, and the parser fails one token later. Find that keyword."""
+    try:
+        tokens = list(_lark().lex(text[:offset]))
+    except LarkError:
+        return None
+    if len(tokens) >= 2 and tokens[-1].type in _STATEMENT_KEYWORDS and tokens[-2].type == "NUMBER":
+        return tokens[-1]
+    return None
+
+
+_TRAILING = re.compile(r"(?:\s+|--[^\n]*|/\*(?:.|\n)*?\*/)*\Z")
+
+
+def _end_of_code(text: str) -> int:
+    """Offset just after the last character that is not blank or a comment (the caret
+    for 'unexpected end of input' goes there, not into a trailing comment)."""
+    pos = 0
+    while True:
+        m = _TRAILING.search(text, pos)
+        if m is None:
+            return len(text)
+        # The trailing run must start after code, not inside a string or comment.
+        start = m.start()
+        if start == 0 or not _lark_tokens_end_before(text, start):
+            pos = start + 1
+            if pos > len(text):
+                return len(text)
+            continue
+        return start
+
+
+def _lark_tokens_end_before(text: str, offset: int) -> bool:
+    try:
+        last = None
+        for tok in _lark().lex(text[:offset]):
+            last = tok
+        return last is not None and last.end_pos == offset
+    except LarkError:
+        return False
+
+
 def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
@@ -121,19 +180,28 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
         hint = f"expected {_join(_expected_words(allowed))}" if allowed else None
         return MurakkabError(f"unexpected character {char!r}", span, hint)
     if isinstance(exc, UnexpectedEOF):
-        end = len(source.text)
+        end = _end_of_code(source.text)
         return MurakkabError(
-            "unexpected end of input", Span(source, max(0, end - 1), end),
+            "unexpected end of input", Span(source, end, end + 1),
             f"expected {_join(_expected_words(set(exc.expected)))}",
         )
     assert isinstance(exc, UnexpectedToken)
     token: Token = exc.token
     expected = set(exc.expected)
+    try:
+        # The parser state's own answer; exc.expected can come from a merged LALR state.
+        expected = set(exc.interactive_parser.accepts()) or expected
+    except Exception:  # noqa: BLE001 - fall back to Lark's list
+        pass
+    start = token.start_pos if token.start_pos is not None else 0
+    keyword = _statement_keyword_taken_as_unit(source.text, start)
+    if keyword is not None:
+        return MurakkabError(f"unexpected {keyword.value!r}; expected ';'",
+                             Span(source, keyword.start_pos, keyword.end_pos), "statements end with ';'")
     if token.type == "$END":
-        end = len(source.text)
-        start = max(0, len(source.text.rstrip()) - 1)
+        end = _end_of_code(source.text)
         return MurakkabError(
-            "unexpected end of input", Span(source, start, max(start + 1, min(end, start + 1))),
+            "unexpected end of input", Span(source, end, end + 1),
             f"expected {_join(_expected_words(expected))}",
         )
     start = token.start_pos if token.start_pos is not None else 0
@@ -180,6 +248,10 @@ class _ToAst(Transformer):
     def quantity(self, meta: Any, children: list[Token]) -> ast.Quantity:
         number = children[0]
         unit = str(children[1]) if len(children) > 1 else None
+        if unit is not None and unit.upper() in _keyword_set():
+            # `SET seed = 42 RUN ...`: the lexer took the next statement's keyword for a unit.
+            raise MurakkabError(f"'{unit}' is a keyword, not a unit", self._tok(children[1]),
+                                "a ';' is probably missing before it")
         return ast.Quantity(float(number), unit, self._span(meta))
 
     def string(self, meta: Any, children: list[Token]) -> ast.StringLit:
@@ -342,7 +414,7 @@ class _ToAst(Transformer):
         return ast.Show(str(names[0]).lower(), subject, where.text if where else None, self._span(meta), where)
 
     def set_stmt(self, meta: Any, children: list[Any]) -> ast.SetStmt:
-        return ast.SetStmt(str(children[1]).lower(), children[-1], self._span(meta))
+        return ast.SetStmt(str(children[1]).lower(), children[-1], self._span(meta), self._tok(children[1]))
 
     def fleet_item(self, meta: Any, children: list[Any]) -> ast.FleetItem:
         ref = children[0]

@@ -135,8 +135,6 @@ def test_fixing_the_mistake_makes_the_script_valid() -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: 'unknown setting' points at the whole SET statement (the "
-                                       "SET keyword, column 1), not at the misspelled name (column 5)")
 def test_unknown_setting_points_at_the_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "unknown_setting.job"
     path.write_text("SET paralelism = off;\n", encoding="utf-8")
@@ -146,8 +144,6 @@ def test_unknown_setting_points_at_the_name(capsys: pytest.CaptureFixture[str], 
     assert err.startswith(f"{path}:1:5: error: "), err
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: ON CLUSTER '' is falsy and silently falls back to the "
-                                       "default cluster (compiler/bind.py: run.cluster or settings.cluster or ...)")
 def test_empty_cluster_name_is_an_error() -> None:
     import murakkab
 

@@ -335,17 +335,11 @@ def test_well_formed_scripts_only_raise_murakkab_error(text: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="product bug: SET seed = 1e999 parses to inf and int(inf) raises OverflowError "
-                          "in Binder._set (compiler/bind.py)")
 def test_huge_seed_is_a_murakkab_error() -> None:
     with pytest.raises(murakkab.MurakkabError):
         murakkab.compile("SET seed = 1e999;\n")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: Source.line_col counts only '\\n' as a line break but "
-                                       "Source.line_text uses str.splitlines(), which also breaks at \\r, \\f, "
-                                       "\\x85, \\u2028 ...; the diagnostic then quotes the wrong source line")
 @pytest.mark.parametrize("brk", ["\f", "\u2028", "\r"])
 def test_quoted_line_with_other_line_breaks(brk: str) -> None:
     text = f"-- a note{brk}with a break\nSET solver = 'ilp';\n"

@@ -391,7 +391,7 @@ def test_every_node_class_is_a_frozen_dataclass() -> None:
     ("RUN w ()\n  MINIMZE latency", 2, 3, "unexpected 'MINIMZE'", "'MINIMIZE'"),
     ("RUN w (q => 'open)", 1, 13, "unterminated string", "close the string"),
     ('RUN w (q => "x")', 1, 13, "strings use single quotes", "double quotes"),
-    ("RUN w (q => 'x'", 1, 15, "unexpected end of input", "')'"),
+    ("RUN w (q => 'x'", 1, 16, "unexpected end of input", "')'"),  # just after the last token
     ("RUN w (q => 'x') @", 1, 18, "unexpected character '@'", None),
     ("CREATE WORKFLOW w (a TEXT) AS (t := summarization (a)) RETURNS t\nRUN w (a => 'x')", 2, 1,
      "unexpected 'RUN'", "statements end with ';'"),
@@ -421,9 +421,6 @@ def test_keywords_list() -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: after a unitless number the contextual lexer takes the next "
-                                       "statement's keyword as a unit (SET seed = 42 RUN ...), so a missing ';' is "
-                                       "reported at the word after the keyword, without the ';' hint")
 def test_missing_semicolon_after_a_unitless_number() -> None:
     with pytest.raises(MurakkabError) as info:
         parse("SET seed = 42\nRUN video_qa (q => 'x');")
@@ -431,8 +428,6 @@ def test_missing_semicolon_after_a_unitless_number() -> None:
     assert info.value.hint == "statements end with ';'"
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the expected-token list comes from a merged LALR state and "
-                                       "names tokens that cannot follow here (')' and AT after RETURNS t)")
 def test_expected_tokens_are_only_those_valid_here() -> None:
     with pytest.raises(MurakkabError) as info:
         parse("CREATE WORKFLOW w (a TEXT) AS (t := summarization (a)) RETURNS t\nRUN w (a => 'x');")
@@ -441,8 +436,6 @@ def test_expected_tokens_are_only_those_valid_here() -> None:
     assert " AT" not in message and "')'" not in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: 'unexpected end of input' puts the caret on the last "
-                                       "non-blank character of the text, which may be inside a trailing comment")
 def test_end_of_input_caret_is_not_inside_a_trailing_comment() -> None:
     with pytest.raises(MurakkabError) as info:
         parse("RUN w (q => 'x' -- the question\n")
