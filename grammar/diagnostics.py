@@ -80,8 +80,11 @@ class MurakkabError(Exception):
         if "\n" in self.span.text:
             width = max(1, len(text) - col + 1)
         gutter = f"{line:>4} | "
-        caret = " " * (len(gutter) + col - 1) + "^" * width
-        parts = [f"{self.span.where()}: error: {self.message}", gutter + text, caret]
+        # Tabs are shown expanded, and the caret is placed under the expanded column.
+        pad = len(text[: col - 1].expandtabs(8))
+        width = max(1, len(text[: col - 1 + width].expandtabs(8)) - pad)
+        caret = " " * (len(gutter) + pad) + "^" * width
+        parts = [f"{self.span.where()}: error: {self.message}", gutter + text.expandtabs(8), caret]
         if self.hint:
             parts.append(f"  hint: {self.hint}")
         return "\n".join(parts)

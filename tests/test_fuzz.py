@@ -82,7 +82,7 @@ def check_error(error: murakkab.MurakkabError, text: str) -> None:
         # other line breaks than '\n': a known bug, see test_quoted_line_with_other_line_breaks).
         if not any(c in span.source.text for c in OTHER_LINE_BREAKS):
             quoted = rendered.splitlines()[1]
-            assert quoted == f"{span.line:>4} | " + span.source.text.split("\n")[span.line - 1], rendered
+            assert quoted == f"{span.line:>4} | " + span.source.text.split("\n")[span.line - 1].expandtabs(8), rendered
     else:
         assert rendered.startswith("error: ")
     if error.hint:
