@@ -182,7 +182,7 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
     if isinstance(exc, UnexpectedEOF):
         end = _end_of_code(source.text)
         return MurakkabError(
-            "unexpected end of input", Span(source, end, end + 1),
+            "unexpected end of input", Span(source, end, end),
             f"expected {_join(_expected_words(set(exc.expected)))}",
         )
     assert isinstance(exc, UnexpectedToken)
@@ -201,7 +201,7 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
     if token.type == "$END":
         end = _end_of_code(source.text)
         return MurakkabError(
-            "unexpected end of input", Span(source, end, end + 1),
+            "unexpected end of input", Span(source, end, end),
             f"expected {_join(_expected_words(expected))}",
         )
     start = token.start_pos if token.start_pos is not None else 0
