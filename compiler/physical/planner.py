@@ -48,7 +48,7 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
     tasks = plan.tasks
 
     def evaluate(choice: dict[str, Candidate]) -> Estimate:
-        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential))
+        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential, with_deps=False))
 
     if sequential:
         choice = {t.id: _baseline(t.id, plan, catalog, cluster) for t in tasks}
@@ -67,13 +67,13 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         objective = resolve(job.slos, job.goals, lambda: _tier_samples(cands, evaluate, job.settings.seed))
         objective = _exact_quality_tiers(objective, cands)
         order = _critical_first(plan, cands)
-        result = greedy_search(order, cands, objective, evaluate)
+        result = greedy_search(plan, order, cands, objective, cluster, evaluate)
         choice, evaluations = result.choice, result.evaluations
         solver = "greedy"
         note = ("auto chose greedy: the only solver in this version" if job.settings.solver == "auto"
                 else "greedy: HEFT list scheduling + per-task improvement, critical path first")
         if objective.violation(result.estimate) > 0:
-            raise _diagnose(job, objective, result.estimate, order, cands, evaluate)
+            raise _diagnose(job, objective, result.estimate, plan, order, cands, cluster, evaluate)
 
     final = schedule(plan, choice, cluster, serial=sequential)
     estimate = totals(catalog, choice, final)
@@ -152,13 +152,14 @@ def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Ob
     return tuple(sorted([chosen, *others], key=standalone))
 
 
-def _diagnose(job: BoundJob, objective: Objective, best: Estimate, order: list[str],
-              cands: dict[str, list[Candidate]], evaluate) -> InfeasibleError:
+def _diagnose(job: BoundJob, objective: Objective, best: Estimate, plan: LogicalPlan, order: list[str],
+              cands: dict[str, list[Candidate]], cluster: Cluster, evaluate) -> InfeasibleError:
     """Which SLOs cannot hold, and the best value each can reach alone."""
     failing = [b for b in objective.bounds if not b.met(best)]
     lines = []
     for b in objective.bounds:
-        alone = greedy_search(order, cands, Objective((), (Goal(b.metric, METRICS[b.metric]),)), evaluate)
+        alone = greedy_search(plan, order, cands, Objective((), (Goal(b.metric, METRICS[b.metric]),)), cluster,
+                              evaluate)
         reach = alone.estimate.metric(b.metric)
         unit = f" {METRIC_UNITS[b.metric]}" if METRIC_UNITS[b.metric] else ""
         status = "cannot be met" if (b in failing and not b.met(alone.estimate)) else (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan, Node
@@ -85,11 +85,14 @@ class Placer:
 
     Each shard goes to the machine where it finishes first, on the units that free up
     first (``trial`` computes that without committing, so a search can compare
-    candidates against the same cluster state).
+    candidates against the same cluster state). A shard is ready when the tasks it reads
+    have finished, or, along a streaming edge, when the upstream shards producing its
+    items have. ``with_deps`` records each shard's dependencies explicitly (the
+    simulator and the validator need them; a search scoring thousands of plans does not).
     """
 
-    def __init__(self, plan: LogicalPlan, cluster: Cluster, serial: bool = False) -> None:
-        self.plan, self.cluster, self.serial = plan, cluster, serial
+    def __init__(self, plan: LogicalPlan, cluster: Cluster, serial: bool = False, with_deps: bool = True) -> None:
+        self.plan, self.cluster, self.serial, self.with_deps = plan, cluster, serial, with_deps
         self.machines = [m for m, _ in cluster.machines()]
         self.slots: dict[tuple[str, str], list[float]] = {}
         for machine, inventory in cluster.machines():
@@ -97,19 +100,37 @@ class Placer:
                 self.slots[(machine, hw)] = [0.0] * units
         self.calls: dict[str, list[float]] = {}
         self.shards: dict[str, list[Shard]] = {}
+        self.task_end: dict[str, float] = {}
         self.last_end = 0.0
+
+    def _ready_times(self, node: Node, calls: list[float]) -> list[float]:
+        barrier = 0.0
+        ready = [0.0] * len(calls)
+        mine = None
+        for src in dict.fromkeys(node.inputs):
+            if src not in self.task_end:
+                continue  # an input parameter: available at time 0
+            if node.streams_from != src:
+                barrier = max(barrier, self.task_end[src])
+                continue
+            mine = mine or _fractions(calls)
+            theirs = _fractions(self.calls[src])
+            ends = [s.end_s for s in self.shards[src]]
+            for j, (lo, hi) in enumerate(mine):
+                for i, (a, b) in enumerate(theirs):
+                    if (a < hi and lo < b) or (lo == hi == a):
+                        ready[j] = max(ready[j], ends[i])
+        return [max(barrier, r) for r in ready]
 
     def trial(self, node: Node, cand: Candidate) -> list[Shard]:
         calls = split_calls(cand.calls, cand.fanout)
-        deps = shard_deps(node, {**self.calls, node.id: calls})
+        ready_times = self._ready_times(node, calls)
         pools = {m: list(self.slots[(m, cand.hardware)]) for m in self.machines if (m, cand.hardware) in self.slots}
         out = []
         last_end = self.last_end
         for i, n_calls in enumerate(calls):
             duration = cand.shard_seconds(n_calls)
-            ready = max((self.shards[t][k].end_s for t, k in deps[i]), default=0.0)
-            if self.serial:
-                ready = max(ready, last_end)
+            ready = max(ready_times[i], last_end) if self.serial else ready_times[i]
             best: tuple[float, float, str] | None = None
             for machine, free in pools.items():
                 if len(free) < cand.units:
@@ -126,13 +147,17 @@ class Placer:
             del free[: cand.units]
             for _ in range(cand.units):
                 bisect.insort(free, end)
-            out.append(Shard(node.id, i, machine, cand.hardware, cand.units, n_calls, duration, start, end, deps[i]))
+            out.append(Shard(node.id, i, machine, cand.hardware, cand.units, n_calls, duration, start, end, ()))
             last_end = max(last_end, end)
         return out
 
     def commit(self, node: Node, cand: Candidate, shards: list[Shard]) -> None:
         self.calls[node.id] = split_calls(cand.calls, cand.fanout)
+        if self.with_deps:
+            deps = shard_deps(node, self.calls)
+            shards = [replace(s, deps=deps[s.index]) for s in shards]
         self.shards[node.id] = shards
+        self.task_end[node.id] = max(s.end_s for s in shards)
         for s in shards:
             free = self.slots[(s.machine, s.hardware)]
             del free[: s.units]
@@ -172,9 +197,10 @@ def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
     return out
 
 
-def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, serial: bool = False) -> Schedule:
+def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, serial: bool = False,
+             with_deps: bool = True) -> Schedule:
     """List-schedule a fixed choice of candidates."""
-    placer = Placer(plan, cluster, serial)
+    placer = Placer(plan, cluster, serial, with_deps)
     for node in ready_order(plan, upward_ranks(plan, choice)):
         cand = choice[node.id]
         placer.commit(node, cand, placer.trial(node, cand))
