@@ -300,19 +300,33 @@ class Catalog:
             self._db = duckdb.connect(self.path or ":memory:", read_only=self.read_only)
         except duckdb.Error as exc:
             raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
-        # Nothing in the catalog needs files or extensions beyond itself: user SQL
-        # (catalog sql, SHOW ... WHERE) then cannot read_csv, COPY, ATTACH or INSTALL.
-        self._db.execute("SET enable_external_access = false")
-        self._db.execute("SET lock_configuration = true")
-        version = self._schema_version()
-        if version < SCHEMA_VERSION:
-            if self.read_only:
-                raise CatalogError(f"catalog {self.path} has schema version {version}, this murakkab needs "
-                                   f"{SCHEMA_VERSION}; open it once without --read-only to migrate it")
-            self._migrate(version, Path(seed_dir) if seed_dir is not None else _seed_dir())
-        if not self.read_only:
-            self._register_this_machine()
-        self._load_cache()
+        try:
+            # Nothing in the catalog needs files or extensions beyond itself: user SQL
+            # (catalog sql, SHOW ... WHERE) then cannot read_csv, COPY, ATTACH or INSTALL.
+            self._db.execute("SET enable_external_access = false")
+            self._db.execute("SET lock_configuration = true")
+            version = self._schema_version()
+            if version < SCHEMA_VERSION:
+                if self.read_only:
+                    raise CatalogError(f"catalog {self.path} has schema version {version}, this murakkab needs "
+                                       f"{SCHEMA_VERSION}; open it once without --read-only to migrate it")
+                self._migrate(version, Path(seed_dir) if seed_dir is not None else _seed_dir())
+            if not self.read_only:
+                self._register_this_machine()
+            self._load_cache()
+        except BaseException:
+            # Release the file lock so the process can open the catalog again.
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- construction -----------------------------------------------------------
     def _schema_version(self) -> int:
@@ -349,11 +363,14 @@ class Catalog:
         machine = this_machine()
         with self.transaction():
             self._db.execute("DELETE FROM clusters WHERE name = ?", [LOCAL_CLUSTER])
-            self._db.execute("DELETE FROM hardware WHERE name = ?", [machine.hardware.name])
             hw = machine.hardware
-            self._db.execute("INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w,
-                              hw.usd_per_hour, hw.source])
+            # An upsert: profiles measured on this machine keep referencing the row.
+            self._db.execute(
+                "INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "kind = excluded.kind, description = excluded.description, memory_gb = excluded.memory_gb, "
+                "active_w = excluded.active_w, idle_w = excluded.idle_w, "
+                "usd_per_hour = excluded.usd_per_hour, source = excluded.source",
+                [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w, hw.usd_per_hour, hw.source])
             self._db.execute("INSERT INTO clusters VALUES (?, ?, 1, ?, ?, ?, ?)",
                              [LOCAL_CLUSTER, machine.node, hw.name, machine.cores,
                               "this machine, detected when the catalog was opened", hw.source])

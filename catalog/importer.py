@@ -275,8 +275,8 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     for fields in csv.reader(lines()):
         start = consumed[0] if consumed else 0
         consumed.clear()
-        if not fields or all(not f.strip() for f in fields) and len(fields) <= 1:
-            continue
+        if len(fields) <= 1 and not "".join(fields).strip():
+            continue        # a blank line
         yield start, fields
 
 
@@ -318,10 +318,11 @@ def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> 
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
         why = ("it is kept by murakkab itself" if name in other
                else "there is no such table")
+        close = did_you_mean(name, SEED_TABLES)
         raise MurakkabError(f"cannot import into '{name}': {why}; importable tables: "
                             f"{', '.join(SEED_TABLES)}", None,
-                            (f"did you mean '{did_you_mean(name, SEED_TABLES)}'? " if did_you_mean(name, SEED_TABLES)
-                             else "") + "name the table with --table, or name the file after it (profiles.csv)")
+                            (f"did you mean '{close}'? " if close else "")
+                            + "name the table with --table, or name the file after it (profiles.csv)")
     if catalog.read_only:
         raise MurakkabError(f"cannot import into catalog {catalog.path}: it is open read-only", None,
                             "open it without --read-only to import")

@@ -7,12 +7,8 @@ nothing and rejects a plan that could not run.
 
 from __future__ import annotations
 
-import itertools
 import math
-import random
 from typing import Sequence
-
-import numpy as np
 
 from ...catalog.catalog import Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
@@ -22,14 +18,11 @@ from ..rules import RULES, optimize_logical
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
 from .greedy import greedy_search
-from .objective import Bound, Objective, resolve
+from .objective import Objective, resolve
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
 from .schedule import Schedule, schedule, upward_ranks
+from .tiers import exact_quality_tiers, tier_samples
 
-# Configurations sampled to place the latency/cost/energy/GPU tiers (quality tiers are
-# computed exactly over agent combinations when there are at most this many).
-TIER_SAMPLES = 64
-MAX_QUALITY_COMBINATIONS = 4096
 ALTERNATIVES_SHOWN = 6
 # Rules a hand-written sequential workflow does not get: no fan-out, no streaming.
 PARALLEL_RULES = ("partition_maps", "fuse_maps")
@@ -64,8 +57,8 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
                 raise MurakkabError(
                     f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'",
                     t.span, "relax the task's USING preferences or choose another cluster")
-        objective = resolve(job.slos, job.goals, lambda: _tier_samples(cands, evaluate, job.settings.seed))
-        objective = _exact_quality_tiers(objective, cands)
+        objective = resolve(job.slos, job.goals, lambda: tier_samples(cands, evaluate, job.settings.seed))
+        objective = exact_quality_tiers(objective, cands)
         order = _critical_first(plan, cands)
         result = greedy_search(plan, order, cands, objective, cluster, evaluate)
         choice, evaluations = result.choice, result.evaluations
@@ -110,34 +103,6 @@ def _critical_first(plan: LogicalPlan, cands: dict[str, list[Candidate]]) -> lis
     fastest = {t: min(c, key=lambda x: x.latency_s) for t, c in cands.items()}
     rank = upward_ranks(plan, fastest)
     return sorted(cands, key=lambda t: (-rank[t], t))
-
-
-def _tier_samples(cands: dict[str, list[Candidate]], evaluate, seed: int) -> list[Estimate]:
-    """Random configurations (seeded), plus each task's fastest: the catalog's spread."""
-    rng = random.Random(seed)
-    tasks = sorted(cands)
-    samples = [evaluate({t: min(cands[t], key=lambda c: c.latency_s) for t in tasks})]
-    for _ in range(TIER_SAMPLES):
-        samples.append(evaluate({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks}))
-    return samples
-
-
-def _exact_quality_tiers(objective: Objective, cands: dict[str, list[Candidate]]) -> Objective:
-    """Quality depends only on which agents run, so its tiers can be computed exactly."""
-    from ..job import TIER_PERCENTILE
-
-    if not any(b.slo.tier and b.metric == "quality" for b in objective.bounds):
-        return objective
-    per_task = [sorted({(c.agent, c.quality) for c in options}) for options in cands.values()]
-    if math.prod(len(p) for p in per_task) > MAX_QUALITY_COMBINATIONS:
-        return objective
-    qualities = [math.prod(q for _, q in combo) for combo in itertools.product(*per_task)]
-    bounds = []
-    for b in objective.bounds:
-        if b.slo.tier and b.metric == "quality":
-            b = Bound(b.slo, float(np.percentile(qualities, TIER_PERCENTILE[b.slo.tier], method="linear")))
-        bounds.append(b)
-    return Objective(tuple(bounds), objective.goals)
 
 
 def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Objective) -> tuple[Candidate, ...]:

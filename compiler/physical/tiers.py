@@ -1,0 +1,102 @@
+"""SLO tiers: BEST / GOOD / FAIR / BASIC as the best, p95, p80 and p50 of a metric over
+the configurations the catalog knows for a workflow (OSDI '26 §3.4).
+
+Quality depends only on which agents run, so its tiers are exact over every agent
+combination (when there are at most ``MAX_QUALITY_COMBINATIONS``). Latency, cost and
+energy depend on the schedule too: they are placed over ``TIER_SAMPLES`` seeded random
+configurations plus the all-fastest one, each scheduled on the cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Callable
+
+import numpy as np
+
+from ...catalog.catalog import Catalog
+from ..job import METRICS, TIER_PERCENTILE, TIERS, Settings
+from .objective import Bound, Objective, tier_value
+from .plan import Candidate, Estimate
+
+TIER_SAMPLES = 64
+MAX_QUALITY_COMBINATIONS = 4096
+
+
+def tier_samples(cands: dict[str, list[Candidate]], evaluate: Callable[[dict[str, Candidate]], Estimate],
+                 seed: int) -> list[Estimate]:
+    """Random configurations (seeded), plus each task's fastest: the catalog's spread."""
+    rng = random.Random(seed)
+    tasks = sorted(cands)
+    samples = [evaluate({t: min(cands[t], key=lambda c: c.latency_s) for t in tasks})]
+    for _ in range(TIER_SAMPLES):
+        samples.append(evaluate({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks}))
+    return samples
+
+
+def quality_combinations(cands: dict[str, list[Candidate]]) -> list[float] | None:
+    """Plan quality of every agent combination, or None when there are too many."""
+    # One entry per agent: two agents of equal quality are two configurations.
+    per_task = [sorted({(c.agent, c.quality) for c in options}) for options in cands.values()]
+    if math.prod(len(p) for p in per_task) > MAX_QUALITY_COMBINATIONS:
+        return None
+    return [math.prod(q for _, q in combo) for combo in itertools.product(*per_task)]
+
+
+def exact_quality_tiers(objective: Objective, cands: dict[str, list[Candidate]]) -> Objective:
+    """Replace sampled quality tiers by exact ones where the combinations are few enough."""
+    if not any(b.slo.tier and b.metric == "quality" for b in objective.bounds):
+        return objective
+    qualities = quality_combinations(cands)
+    if qualities is None:
+        return objective
+    bounds = []
+    for b in objective.bounds:
+        if b.slo.tier and b.metric == "quality":
+            b = Bound(b.slo, float(np.percentile(qualities, TIER_PERCENTILE[b.slo.tier], method="linear")))
+        bounds.append(b)
+    return Objective(tuple(bounds), objective.goals)
+
+
+def workflow_tiers(catalog: Catalog, name: str, body: str, cluster: str, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Tier thresholds of a workflow (a CREATE WORKFLOW text) on ``cluster``, with the
+    catalog's default input statistics: {tier: {metric: value}}."""
+    from ..bind import compile_script
+    from .candidates import enumerate_candidates
+    from .planner import totals
+    from .schedule import schedule
+    from ..rules import RULES, optimize_logical
+
+    script = f"{body};\nRUN {name} ({_default_inputs(body, name)}) ON CLUSTER '{cluster}';"
+    job = compile_script(script, f"<workflow {name}>", catalog, Settings(seed=seed)).jobs[0]
+    plan = optimize_logical(job.plan, RULES).plan
+    cl = catalog.cluster(cluster)
+    assert cl is not None
+    cands = {t.id: enumerate_candidates(t, plan, catalog, cl) for t in plan.tasks}
+    samples = tier_samples(cands, lambda ch: totals(catalog, ch, schedule(plan, ch, cl, with_deps=False)), seed)
+    qualities = quality_combinations(cands) or [s.quality for s in samples]
+    out: dict[str, dict[str, float]] = {}
+    for tier in TIERS:
+        row = {m: tier_value(m, tier, [s.metric(m) for s in samples]) for m in ("latency", "cost", "energy")}
+        row["quality"] = float(np.percentile(qualities, TIER_PERCENTILE[tier], method="linear"))
+        out[tier] = row
+    return out
+
+
+def _default_inputs(body: str, name: str) -> str:
+    """Named RUN arguments for every parameter, valued so the catalog defaults apply."""
+    from ...grammar import ast
+    from ...grammar.parser import parse
+
+    wf = next(s for s in parse(body).statements if isinstance(s, ast.CreateWorkflow) and s.name == name)
+    args = []
+    for p in wf.params:
+        elem = p.type.arg if p.type.name == "LIST" and p.type.arg is not None else p.type
+        value = "1" if elem.name == "NUMBER" else "'default'"
+        args.append(f"{p.name} => {'[' + value + ']' if p.type.name == 'LIST' else value}")
+    return ", ".join(args)
+
+
+__all__ = ["METRICS", "TIER_SAMPLES", "tier_samples", "exact_quality_tiers", "workflow_tiers"]

@@ -1,0 +1,273 @@
+"""Catalog files: re-opening, all-or-nothing imports (a failure or a crash half-way leaves
+the file as it was), several read-only readers at once, and read-only refusing writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from murakkab.catalog import importer
+from murakkab.catalog.catalog import Catalog
+from murakkab.catalog.importer import ImportRejected, import_csv
+from murakkab.catalog.sql import run_readonly
+from murakkab.grammar.diagnostics import MurakkabError
+
+TINY = Path(__file__).parent / "fixtures" / "tiny_catalog"
+ROOT = Path(__file__).resolve().parent.parent
+
+PROFILES = ("agent,hardware,units,setup_s,per_item_s,per_media_s,utilisation,source\n"
+            "detect-cpu,CORE,2,0,0,0.05,1.0,measured:test box\n"
+            "detect-cpu,CORE,3,0,0,0.04,1.0,measured:test box\n"
+            "detect-cpu,CORE,4,0,0,0.03,1.0,measured:test box\n")
+
+
+def snapshot(cat: Catalog) -> dict[str, list[str]]:
+    """Every row of every table, as text (comparable across processes)."""
+    tables = [r[0] for r in cat.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")]
+    return {t: [repr(r) for r in cat.execute(f'SELECT * FROM "{t}" ORDER BY ALL')] for t in tables}
+
+
+def close(cat: Catalog) -> None:
+    cat._db.close()
+
+
+def profiles_csv(tmp_path: Path, text: str = PROFILES) -> Path:
+    path = tmp_path / "profiles.csv"
+    path.write_text(text)
+    return path
+
+
+def python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
+    """A catalog file with the default seed, closed, and what was in it."""
+    path = tmp_path_factory.mktemp("seeded") / "c.duckdb"
+    cat = Catalog(path)
+    snap = snapshot(cat)
+    close(cat)
+    return path, snap
+
+
+# -- re-opening -----------------------------------------------------------------------------
+
+
+def test_a_catalog_file_reopens_read_only_with_the_seed_intact(
+        seeded_file: tuple[Path, dict[str, list[str]]]) -> None:
+    path, snap = seeded_file
+    assert len(snap["agents"]) > 10 and len(snap["profiles"]) > 10
+    cat = Catalog(path, read_only=True)
+    try:
+        assert snapshot(cat) == snap
+        assert cat.read_only and cat.agents() and cat.profiles(cat.agents()[0].name) is not None
+    finally:
+        close(cat)
+
+
+def test_a_catalog_file_reopens_read_write_with_the_seed_intact(tmp_path: Path) -> None:
+    # Re-opening for writing registers this machine again ('local'); nothing else changes.
+    path = tmp_path / "c.duckdb"
+    cat = Catalog(path, seed_dir=TINY)
+    snap = snapshot(cat)
+    close(cat)
+    cat = Catalog(path)
+    try:
+        assert snapshot(cat) == snap
+    finally:
+        close(cat)
+
+
+def test_an_import_persists(tmp_path: Path) -> None:
+    path = tmp_path / "c.duckdb"
+    cat = Catalog(path, seed_dir=TINY)
+    import_csv(cat, profiles_csv(tmp_path))
+    close(cat)
+    cat = Catalog(path, read_only=True)
+    try:
+        assert [p.units for p in cat.profiles("detect-cpu")] == [1, 2, 3, 4]
+    finally:
+        close(cat)
+
+
+# -- all or nothing -------------------------------------------------------------------------
+
+
+def test_an_import_that_fails_half_way_leaves_the_file_unchanged(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.duckdb"
+    cat = Catalog(path, seed_dir=TINY)
+    before = snapshot(cat)
+    real = cat.execute
+    inserts: list[str] = []
+
+    def failing(sql: str, params: Any = ()) -> Any:
+        if sql.startswith("INSERT"):
+            inserts.append(sql)
+            if len(inserts) == 2:
+                raise RuntimeError("the disk is full")
+        return real(sql, params)
+
+    monkeypatch.setattr(cat, "execute", failing)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        import_csv(cat, profiles_csv(tmp_path))
+    monkeypatch.undo()
+    assert len(inserts) == 2                      # one row was in, inside the transaction
+    assert snapshot(cat) == before
+    assert [p.units for p in cat.profiles("detect-cpu")] == [1]
+    close(cat)
+    cat = Catalog(path, read_only=True)
+    try:
+        assert snapshot(cat) == before
+    finally:
+        close(cat)
+
+
+def test_a_row_duckdb_refuses_rolls_back_the_whole_import(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the key check switched off, DuckDB itself refuses the second copy of a key.
+    path = tmp_path / "c.duckdb"
+    cat = Catalog(path, seed_dir=TINY)
+    before = snapshot(cat)
+    monkeypatch.setattr(importer, "_check_keys", lambda *a: None)
+    csv = profiles_csv(tmp_path, PROFILES + "detect-cpu,CORE,2,0,0,0.06,1.0,measured:again\n")
+    with pytest.raises(ImportRejected) as info:
+        import_csv(cat, csv)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{csv}:5: Constraint Error")
+    assert "the database refused it; nothing was imported" in info.value.message
+    assert snapshot(cat) == before
+    close(cat)
+    cat = Catalog(path, read_only=True)
+    try:
+        assert snapshot(cat) == before
+    finally:
+        close(cat)
+
+
+def test_rows_the_catalog_cannot_load_are_rolled_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the semantic checks switched off, the catalog's own loader (run inside the
+    # transaction) refuses an unknown type, and nothing is committed.
+    cat = Catalog(seed_dir=TINY)
+    before = snapshot(cat)
+    monkeypatch.setattr(importer, "SEMANTIC_CHECKS", {})
+    csv = tmp_path / "interfaces.csv"
+    csv.write_text("name,description,inputs,output\nocr,read text,image IMAGE,PAGE\n")
+    with pytest.raises(ImportRejected, match="the catalog cannot read the imported rows"):
+        import_csv(cat, csv)
+    assert snapshot(cat) == before
+    assert cat.interface("ocr") is None and cat.interface("chat") is not None
+
+
+CRASH = """
+    import json, os, signal, sys
+    from pathlib import Path
+    from murakkab.catalog.catalog import Catalog
+    from murakkab.catalog import importer
+
+    path, csv, snap = sys.argv[1:4]
+    cat = Catalog(path, seed_dir=sys.argv[4])          # creates and seeds the file
+    tables = [r[0] for r in cat.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")]
+    Path(snap).write_text(json.dumps(
+        {t: [repr(r) for r in cat.execute(f'SELECT * FROM "{t}" ORDER BY ALL')] for t in tables}))
+    real = cat.execute
+    inserted = []
+
+    def execute(sql, params=()):
+        out = real(sql, params)
+        if sql.startswith("INSERT"):
+            inserted.append(sql)
+            if len(inserted) == 2:                     # two rows in, inside the transaction
+                sys.stdout.write("killing myself\\n"); sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+    cat.execute = execute
+    importer.import_csv(cat, Path(csv))
+    print("not reached")
+"""
+
+
+def test_a_crash_during_an_import_leaves_the_file_readable_and_unchanged(tmp_path: Path) -> None:
+    import json
+    path, snap = tmp_path / "c.duckdb", tmp_path / "before.json"
+    proc = python(CRASH, str(path), str(profiles_csv(tmp_path)), str(snap), str(TINY))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -9, err
+    assert out == "killing myself\n"
+    before = json.loads(snap.read_text())
+    cat = Catalog(path, read_only=True)
+    try:
+        assert snapshot(cat) == before
+        assert [p.units for p in cat.profiles("detect-cpu")] == [1]
+    finally:
+        close(cat)
+
+
+# -- several readers ------------------------------------------------------------------------
+
+READER = """
+    import sys, time
+    from pathlib import Path
+    from murakkab.catalog.catalog import Catalog
+    from murakkab.catalog.sql import run_readonly
+
+    path, me, other, folder = sys.argv[1:5]
+    folder = Path(folder)
+
+    def wait_for(name):
+        deadline = time.monotonic() + 30
+        while not (folder / name).exists():
+            if time.monotonic() > deadline:
+                sys.exit(f"{me}: gave up waiting for {name}")
+            time.sleep(0.01)
+
+    cat = Catalog(path, read_only=True)
+    (folder / f"{me}.open").touch()
+    wait_for(f"{other}.open")                          # both are open now
+    agents = cat.execute("SELECT count(*) FROM agents")[0][0]
+    cols, rows = run_readonly(cat, "SELECT count(*) FROM profiles JOIN agents ON agents.name = profiles.agent")
+    (folder / f"{me}.done").touch()
+    wait_for(f"{other}.done")                          # still open while the other queried
+    print(agents, rows[0][0], len(cat.agents()))
+"""
+
+
+def test_two_processes_read_one_file_at_once(seeded_file: tuple[Path, dict[str, list[str]]],
+                                             tmp_path: Path) -> None:
+    path, snap = seeded_file
+    a = python(READER, str(path), "a", "b", str(tmp_path))
+    b = python(READER, str(path), "b", "a", str(tmp_path))
+    out_a, err_a = a.communicate(timeout=60)
+    out_b, err_b = b.communicate(timeout=60)
+    assert a.returncode == 0, err_a
+    assert b.returncode == 0, err_b
+    agents = len(snap["agents"])
+    assert out_a == out_b
+    assert out_a.split()[0] == str(agents) and out_a.split()[2] == str(agents)
+
+
+# -- read-only ------------------------------------------------------------------------------
+
+
+def test_a_read_only_catalog_refuses_imports_and_answers_queries(
+        seeded_file: tuple[Path, dict[str, list[str]]], tmp_path: Path) -> None:
+    path, snap = seeded_file
+    cat = Catalog(path, read_only=True)
+    try:
+        with pytest.raises(MurakkabError) as info:
+            import_csv(cat, profiles_csv(tmp_path))
+        assert "open read-only" in info.value.message and "--read-only" in (info.value.hint or "")
+        assert snapshot(cat) == snap
+        assert run_readonly(cat, "SELECT count(*) AS n FROM agents") == (["n"], [(len(snap["agents"]),)])
+    finally:
+        close(cat)
