@@ -9,7 +9,7 @@ user text ever reaches DuckDB unparsed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import sqlglot
 from sqlglot import exp
@@ -66,10 +66,18 @@ def check_predicate(text: str, columns: list[str], span: Span | None = None) -> 
     return predicate.sql(dialect="duckdb")
 
 
+# Computed targets: the caller supplies the rows (SHOW WORKFLOWS needs the planner to
+# place SLO tiers, and the catalog does not depend on the planner).
+Provider = Callable[[], ShowResult]
+
+
 def show(catalog: Catalog, what: str, subject: str | None = None, where: str | None = None,
-         span: Span | None = None, where_span: Span | None = None) -> ShowResult:
+         span: Span | None = None, where_span: Span | None = None,
+         computed: Mapping[str, Provider] | None = None) -> ShowResult:
     if what not in TARGETS:
         raise MurakkabError(f"cannot SHOW '{what}'", span, suggestion(what, TARGETS, "things to show"))
+    if computed and what in computed:
+        return _filter_computed(catalog, computed[what](), what, subject, where, span, where_span)
     table, for_column = TARGETS[what]
     columns, _ = catalog.query(f"SELECT * FROM {table} LIMIT 0")
     clauses, params = [], []
@@ -83,3 +91,17 @@ def show(catalog: Catalog, what: str, subject: str | None = None, where: str | N
     sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY ALL"
     cols, rows = catalog.query(sql, params)
     return ShowResult(cols, rows)
+
+
+def _filter_computed(catalog: Catalog, result: ShowResult, what: str, subject: str | None, where: str | None,
+                     span: Span | None, where_span: Span | None) -> ShowResult:
+    """Apply FOR and WHERE to computed rows, in DuckDB over a VALUES list (parameters only)."""
+    rows = [r for r in result.rows if subject is None or r[0] == subject]
+    if where is None or not rows:
+        return ShowResult(result.columns, rows)
+    predicate = check_predicate(where, result.columns, where_span or span)
+    marks = ", ".join("(" + ", ".join("?" for _ in result.columns) + ")" for _ in rows)
+    names = ", ".join(result.columns)
+    params = [v for r in rows for v in r]
+    cols, out = catalog.query(f"SELECT * FROM (VALUES {marks}) AS t({names}) WHERE {predicate} ORDER BY ALL", params)
+    return ShowResult(cols, out)

@@ -15,16 +15,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 from .catalog.catalog import Catalog, default_catalog
 from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
 from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
-from .compiler.job import BoundJob, Settings
+from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
 from .compiler.physical.planner import plan_job
+from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
 from .runtime.simulator import Simulator
@@ -115,13 +116,20 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
     return outcomes
 
 
+def computed_targets(catalog: Catalog, cluster: str = DEFAULT_CLUSTER) -> dict[str, Callable[[], ShowResult]]:
+    """SHOW targets whose rows the planner computes (SLO tiers of the workflows)."""
+    return {"workflows": lambda: ShowResult(list(WORKFLOW_COLUMNS), workflow_tier_rows(catalog, cluster))}
+
+
 def show_all(script: Script, *, catalog: Catalog | None = None) -> list[ShowResult]:
     """Answer the SHOW statements of a script."""
     cat = catalog or default_catalog()
     out = []
-    for action in compile(script, catalog=cat).actions:
+    bound = compile(script, catalog=cat)
+    for action in bound.actions:
         if isinstance(action, ast.Show):
-            out.append(show(cat, action.what, action.subject, action.where, action.span, action.where_span))
+            out.append(show(cat, action.what, action.subject, action.where, action.span, action.where_span,
+                            computed_targets(cat)))
     return out
 
 

@@ -8,15 +8,19 @@ diagnosis); 1 an internal error (reported without a traceback unless MURAKKAB_DE
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
 import io
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Sequence
 
 from . import api
+from .catalog.catalog import Catalog, CatalogError, default_catalog
+from .catalog.show import ShowResult, show
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh
-from .catalog.show import ShowResult
 from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
 from .grammar.diagnostics import MurakkabError
@@ -34,10 +38,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="murakkab", description="Plan and run compound-AI job scripts.")
     from . import __version__
 
+    p = _Parser(prog="murakkab", description="Plan and run compound-AI job scripts.")
     p.add_argument("--version", action="version", version=f"murakkab {__version__}")
+    # Every command takes --catalog; the default is the embedded in-memory catalog.
+    cat = argparse.ArgumentParser(add_help=False)
+    cat.add_argument("--catalog", metavar="PATH",
+                     help="a catalog file (created and seeded if new); default: the embedded in-memory catalog")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -47,23 +55,48 @@ def _parser() -> argparse.ArgumentParser:
                              "(same as SET parallelism = off)")
         sp.add_argument("--cluster", help="cluster to plan on when the script does not say (default hotos-testbed)")
 
-    check = sub.add_parser("check", help="parse and bind a script; report the first error")
+    check = sub.add_parser("check", parents=[cat], help="parse and bind a script; report the first error")
     check.add_argument("file")
-    ex = sub.add_parser("explain", help="show the plan the optimizer chose and why")
+    ex = sub.add_parser("explain", parents=[cat], help="show the plan the optimizer chose and why")
     common(ex)
     ex.add_argument("--verbose", action="store_true", help="also print the plan after each rewrite rule that fired")
     ex.add_argument("--format", choices=("text", "json", "dot", "mermaid"), default=None)
-    run = sub.add_parser("run", help="plan and run the script's jobs")
+    run = sub.add_parser("run", parents=[cat], help="plan and run the script's jobs")
     common(run)
     run.add_argument("--backend", choices=api.BACKENDS, default="sim", help="where to run (sim: the simulator)")
     run.add_argument("--format", choices=("text", "json"), default="text")
     run.add_argument("--seed", type=int, default=None, help="simulator seed (default: SET seed, else 0)")
     run.add_argument("--jitter", type=float, default=0.0,
                      help="simulator: sigma of log-normal noise on task durations (default 0: the estimates)")
-    show = sub.add_parser("show", help="answer the SHOW statements of a script")
+    show = sub.add_parser("show", parents=[cat], help="answer the SHOW statements of a script")
     show.add_argument("file")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.add_argument("--format", choices=FORMATS, default="text")
+
+    catalog = sub.add_parser("catalog", help="inspect and maintain the catalog")
+    csub = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
+    imp = csub.add_parser("import", parents=[cat], help="add rows from a CSV file (all or nothing)")
+    imp.add_argument("csv", help="a CSV file whose header names the table's columns")
+    imp.add_argument("--table", help="the table (default: the file's name without .csv)")
+    sql = csub.add_parser("sql", parents=[cat], help="answer a read-only SQL query over the catalog")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=FORMATS, default="text")
+    sh = csub.add_parser("show", parents=[cat], help="SHOW agents | hardware | profiles | clusters | interfaces "
+                                                     "| workflows | statistics")
+    sh.add_argument("what")
+    sh.add_argument("--for", dest="subject", help="an interface (agents) or agent (profiles)")
+    sh.add_argument("--where", help="a SQL predicate over the columns, e.g. \"kind = 'tool'\"")
+    sh.add_argument("--format", choices=FORMATS, default="text")
+    prof = csub.add_parser("profile", parents=[cat], help="measure a local agent on this machine and store it")
+    prof.add_argument("agent")
+    prof.add_argument("--format", choices=("text", "json"), default="text")
+    refit = csub.add_parser("refit", parents=[cat], help="update profiles from the observations of past runs")
+    refit.add_argument("--include-sim", action="store_true",
+                       help="also fit to simulated runs (circular: for testing the pipeline only)")
+    refit.add_argument("--format", choices=("text", "json"), default="text")
     return p
+
+
+FORMATS = ("text", "json", "csv")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -75,12 +108,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _check_cluster_flag(args: argparse.Namespace) -> None:
+def _check_cluster_flag(args: argparse.Namespace, catalog: Catalog) -> None:
     if getattr(args, "cluster", None):
-        from .catalog.catalog import default_catalog
         from .grammar.diagnostics import suggestion
 
-        names = [c.name for c in default_catalog().clusters()]
+        names = [c.name for c in catalog.clusters()]
         if args.cluster not in names:
             raise MurakkabError(f"unknown cluster '{args.cluster}'", hint=suggestion(args.cluster, names, "clusters"))
 
@@ -120,6 +152,18 @@ def _result_dict(outcome: api.JobOutcome) -> dict:
     return out
 
 
+def _table_out(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, map(_jsonable, row))) for row in rows], indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        return buffer.getvalue()
+    return _show_text(ShowResult(columns, rows))
+
+
 def _show_text(result: ShowResult) -> str:
     from rich.console import Console
     from rich.table import Table
@@ -132,36 +176,123 @@ def _show_text(result: ShowResult) -> str:
     return buffer.getvalue()
 
 
+def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
+    path = getattr(args, "catalog", None)
+    if not path:
+        return default_catalog()
+    try:
+        return Catalog(path, read_only=not writes)
+    except CatalogError as exc:
+        raise MurakkabError(str(exc), hint="another process may be writing it; retry when it is done") from None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
-    _check_cluster_flag(args)
+    if args.command == "catalog":
+        return _catalog_command(args)
+    # Runs record what they did in the catalog (observations), so they open it for writing.
+    catalog = _open_catalog(args, writes=args.command == "run")
+    _check_cluster_flag(args, catalog)
     if args.command == "check":
-        bound = api.compile(args.file)
+        bound = api.compile(args.file, catalog=catalog)
         print(f"{args.file}: ok ({len(bound.workflows)} workflow{'s' if len(bound.workflows) != 1 else ''}, "
               f"{len(bound.jobs)} job{'s' if len(bound.jobs) != 1 else ''})")
         return 0
     if args.command == "explain":
         sys.stdout.write(api.explain(args.file, format=args.format, verbose=args.verbose or None,
-                                     settings=_settings(args)))
+                                     settings=_settings(args), catalog=catalog))
         return 0
     if args.command == "show":
-        results = api.show_all(args.file)
+        results = api.show_all(args.file, catalog=catalog)
         if args.format == "json":
             print(json.dumps([{"columns": r.columns, "rows": [list(map(_jsonable, row)) for row in r.rows]}
                               for r in results], indent=2))
         else:
             for r in results:
-                sys.stdout.write(_show_text(r))
+                sys.stdout.write(_table_out(r.columns, r.rows, args.format))
         return 0
-    outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter, settings=_settings(args))
+    outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter, settings=_settings(args),
+                       catalog=catalog)
     if args.format == "json":
         print(json.dumps([_result_dict(o) for o in outcomes], indent=2))
         return 0
     for o in outcomes:
         if o.job.explain is not None:
-            sys.stdout.write(api.render(o.plan, o.job.explain.format, verbose=o.job.explain.verbose))
+            sys.stdout.write(api.render(o.plan, o.job.explain.format, verbose=o.job.explain.verbose, catalog=catalog))
         if o.result is not None:
             sys.stdout.write(_result_text(o))
     return 0
+
+
+def _catalog_command(args: argparse.Namespace) -> int:
+    cmd = args.catalog_command
+    catalog = _open_catalog(args, writes=cmd in ("import", "profile", "refit"))
+    if cmd == "import":
+        from .catalog.importer import import_csv
+
+        report = import_csv(catalog, Path(args.csv), args.table)
+        print(f"imported {report.rows_inserted} row{'s' if report.rows_inserted != 1 else ''} into {report.table}"
+              + (f" ({args.catalog})" if args.catalog else " (in-memory catalog: use --catalog FILE to keep it)"))
+        return 0
+    if cmd == "sql":
+        from .catalog.sql import run_readonly
+
+        columns, rows = run_readonly(catalog, args.query)
+        sys.stdout.write(_table_out(columns, rows, args.format))
+        return 0
+    if cmd == "show":
+        result = show(catalog, args.what.lower(), args.subject, args.where, computed=api.computed_targets(catalog))
+        sys.stdout.write(_table_out(result.columns, result.rows, args.format))
+        return 0
+    if cmd == "profile":
+        from .catalog.profiler import profile_agent
+
+        report = profile_agent(catalog, args.agent)
+        if args.format == "json":
+            print(json.dumps(_plain(report), indent=2))
+        else:
+            sys.stdout.write(_profile_text(report))
+        return 0
+    from .catalog.refit import refit
+
+    changes = refit(catalog, include_sim=args.include_sim)
+    if args.format == "json":
+        print(json.dumps([_plain(c) for c in changes], indent=2))
+    else:
+        sys.stdout.write(_refit_text(changes))
+    return 0
+
+
+def _plain(obj: object) -> object:
+    """A dataclass tree as JSON-ready values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    return _jsonable(obj)
+
+
+def _profile_text(report: object) -> str:
+    data = _plain(report)
+    assert isinstance(data, dict)
+    lines = [f"profiled {data.get('agent', '')} on this machine"]
+    for key, value in data.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            cols = list(value[0])
+            lines.append(f"{key}:")
+            lines.append(_table_out(cols, [tuple(v.get(c) for c in cols) for v in value], "text").rstrip("\n"))
+        elif key != "agent":
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _refit_text(changes: Sequence[object]) -> str:
+    if not changes:
+        return "no profile had enough observations from real runs to refit (see --include-sim)\n"
+    rows = [_plain(c) for c in changes]
+    cols = list(rows[0]) if isinstance(rows[0], dict) else ["change"]
+    return _table_out(cols, [tuple(r.get(c) for c in cols) if isinstance(r, dict) else (r,) for r in rows], "text")
 
 
 def _jsonable(v: object) -> object:

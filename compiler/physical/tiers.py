@@ -99,4 +99,39 @@ def _default_inputs(body: str, name: str) -> str:
     return ", ".join(args)
 
 
-__all__ = ["METRICS", "TIER_SAMPLES", "tier_samples", "exact_quality_tiers", "workflow_tiers"]
+
+
+WORKFLOW_COLUMNS = ["workflow", "tier", "quality", "latency_s", "cost_usd", "energy_wh", "accuracy",
+                    "published_accuracy", "published_latency_s", "basis"]
+
+
+def workflow_tier_rows(catalog: Catalog, cluster: str, seed: int = 0) -> list[tuple[object, ...]]:
+    """SHOW WORKFLOWS: per workflow template and tier, the thresholds murakkab computes
+    on ``cluster``; where the catalog has end-to-end accuracy per configuration (OSDI '26
+    Fig. 2) its tiers too, beside the thresholds the paper published."""
+    published: dict[tuple[str, str, str], float] = {}
+    for workflow, tier, metric, value in catalog.execute(
+            "SELECT workflow, tier, metric, value FROM published_tiers ORDER BY ALL"):
+        published[(workflow, tier, metric)] = float(value)
+    accuracy: dict[str, list[float]] = {}
+    for q in catalog.workflow_quality():
+        accuracy.setdefault(q.workflow, []).append(q.value)
+    rows: list[tuple[object, ...]] = []
+    templates = {t.name: t for t in catalog.templates()}
+    for name in sorted(set(templates) | set(accuracy)):
+        computed = workflow_tiers(catalog, name, templates[name].body, cluster, seed) if name in templates else {}
+        for tier in TIERS:
+            c = computed.get(tier, {})
+            acc = float(np.percentile(accuracy[name], TIER_PERCENTILE[tier], method="linear")) \
+                if name in accuracy else None
+            basis = "; ".join(filter(None, [
+                f"{TIER_SAMPLES + 1} sampled plans on {cluster}" if c else "",
+                f"{len(accuracy[name])} accuracy rows (workflow_quality)" if name in accuracy else ""]))
+            rows.append((name, tier, _r(c.get("quality")), _r(c.get("latency")), _r(c.get("cost")),
+                         _r(c.get("energy")), _r(acc), published.get((name, tier, "accuracy_threshold")),
+                         published.get((name, tier, "latency_threshold")), basis))
+    return rows
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
