@@ -415,7 +415,8 @@ class Binder:
         for p in wf.params:
             typ = self._type(p.type)
             arg = given[p.name]
-            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, arg), span=arg.span)
+            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, arg), value=_literal_text(arg.value),
+                                 span=arg.span)
         return nodes
 
     def _input_stats(self, typ: Type, arg: ast.NamedArg) -> Stats:
@@ -505,6 +506,17 @@ class Binder:
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
                                 f"write {better} {o.metric}")
         return Goal(o.metric, o.direction == "minimize")
+
+
+def _literal_text(value: ast.Value) -> str:
+    """A literal as canonical text: equal values, equal text (whatever the spacing)."""
+    if isinstance(value, ast.ListLit):
+        return "[" + ", ".join(_literal_text(v) for v in value.items) + "]"
+    if isinstance(value, ast.StringLit):
+        return repr(value.value)
+    if isinstance(value, ast.Quantity):
+        return f"{value.value:g}{' ' + value.unit if value.unit else ''}"
+    return value.name
 
 
 def _word_or_string(value: ast.Value) -> str | None:

@@ -70,6 +70,8 @@ class Node:
     # Set by fuse_maps: items stream from this upstream map one by one, no barrier.
     streams_from: str | None = None
     description: str | None = None
+    # Inputs: the literal value bound to the parameter, canonical text (None if unknown).
+    value: str | None = None
     span: Span | None = field(default=None, compare=False)
 
     @property

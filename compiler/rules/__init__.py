@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from . import eliminate_dead_tasks, fuse_maps, partition_maps
-from .base import REMOVED, Rule
+from . import eliminate_dead_tasks, fuse_maps, merge_common_tasks, partition_maps
+from .base import REMOVED, Expand, MergeInto, Rule
 from .driver import RewriteResult, RuleFired, optimize_logical
 
 RULES: tuple[Rule, ...] = (
     # First: no later rule should spend effort on work nobody reads.
     eliminate_dead_tasks.RULE,
+    # Before fuse_maps: a merged task may gain readers, and fusing needs the final count.
+    merge_common_tasks.RULE,
     # Before partition_maps: whether a map streams decides nothing about its degree,
     # but fusing first keeps EXPLAIN VERBOSE's steps in the order a reader expects.
     fuse_maps.RULE,
@@ -17,4 +19,5 @@ RULES: tuple[Rule, ...] = (
 
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES)
 
-__all__ = ["RULES", "RULE_NAMES", "REMOVED", "Rule", "RuleFired", "RewriteResult", "optimize_logical"]
+__all__ = ["RULES", "RULE_NAMES", "REMOVED", "Expand", "MergeInto", "Rule", "RuleFired", "RewriteResult",
+           "optimize_logical"]

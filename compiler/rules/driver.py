@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..logical import LogicalPlan, Node, check_invariants
-from .base import Removed, Rule
+from .base import Expand, MergeInto, Rule
 
 MAX_PASSES = 16
 
@@ -35,6 +35,15 @@ class RuleError(AssertionError):
     """A rule produced a malformed plan (a bug in the rule, never in user input)."""
 
 
+def _rewire(node: Node, old: str, new: str) -> Node:
+    """``node`` reading ``new`` wherever it read ``old``."""
+    if old not in node.inputs:
+        return node
+    return node.with_(inputs=tuple(new if i == old else i for i in node.inputs),
+                      over=new if node.over == old else node.over,
+                      streams_from=new if node.streams_from == old else node.streams_from)
+
+
 def apply_rule(rule: Rule, plan: LogicalPlan) -> tuple[LogicalPlan, tuple[str, ...]]:
     """One traversal of ``rule`` over ``plan``; the new plan and the nodes it changed."""
     changed: list[str] = []
@@ -51,8 +60,10 @@ def apply_rule(rule: Rule, plan: LogicalPlan) -> tuple[LogicalPlan, tuple[str, .
         nodes: list[Node] = []
         for n in current.nodes:
             if n.id != node.id:
-                nodes.append(n)
-            elif not isinstance(result, Removed):
+                nodes.append(_rewire(n, node.id, result.target) if isinstance(result, MergeInto) else n)
+            elif isinstance(result, Expand):
+                nodes.extend(result.nodes)
+            elif isinstance(result, Node):
                 nodes.append(result)
         current = LogicalPlan(tuple(nodes))
     return current, tuple(changed)
