@@ -110,6 +110,14 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         out.append("  pipelined: " + "; ".join(streams))
     out.append("")
     out.append("estimate: " + estimate_line(plan.estimate))
+    if plan.separately is not None:
+        sep, est = plan.separately, plan.estimate
+        merged = sum(len(f.nodes) for f in plan.rewrites if f.rule == "merge_common_tasks")
+        out.append(f"joint plan of {len(plan.jobs)} jobs ({', '.join(plan.jobs)}); planned one by one and run back "
+                   f"to back: " + estimate_line(sep))
+        out.append(f"  the joint plan saves: ~makespan {_saving(sep.makespan_s, est.makespan_s)}, "
+                   f"~energy {_saving(sep.energy_wh, est.energy_wh)}, ~cost {_saving(sep.cost_usd, est.cost_usd)}; "
+                   f"{merged} task{'s' if merged != 1 else ''} shared between jobs computed once")
     defaults = [n.id for n in plan.logical.nodes if n.op == "input" and n.stats.origin == "default"]
     if defaults:
         out.append(f"note: cardinality of {', '.join(defaults)} rests on catalog defaults "
@@ -126,6 +134,12 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
     for i, src in enumerate(sources.order, 1):
         out.append(f"  [{i}] {src}")
     return "\n".join(out) + "\n"
+
+
+def _saving(alone: float, joint: float) -> str:
+    if alone <= 0:
+        return "n/a"
+    return f"{100 * (alone - joint) / alone:.1f}% ({alone / joint:.2f}x)" if joint > 0 else "100%"
 
 
 def _alt_row(c: Candidate, chosen: bool, sources: _Sources) -> list[str]:
@@ -151,6 +165,12 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
                      "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
                      "held": {hw: u for hw, u in est.held}},
         "rewrites": [{"rule": f.rule, "nodes": list(f.nodes)} for f in plan.rewrites],
+        "joint": None if plan.separately is None else {
+            "jobs": list(plan.jobs),
+            "separately": {"makespan_s": _round(plan.separately.makespan_s),
+                           "cost_usd": _round(plan.separately.cost_usd),
+                           "energy_wh": _round(plan.separately.energy_wh), "gpus": plan.separately.gpus},
+            "merged_tasks": sum(len(f.nodes) for f in plan.rewrites if f.rule == "merge_common_tasks")},
         "logical": {"nodes": [
             {"id": n.id, "op": n.op, "interface": n.interface, "inputs": list(n.inputs), "type": str(n.type),
              "items": _round(n.stats.items), "estimate_origin": n.stats.origin, "partitioned": n.partitioned,

@@ -24,7 +24,8 @@ from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
 from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
-from .compiler.physical.planner import plan_job
+from .compiler.joint import combine
+from .compiler.physical.planner import plan_job, plan_jobs
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
@@ -54,14 +55,29 @@ def compile(script: Script, *, catalog: Catalog | None = None, settings: Setting
     return compile_script(text, source_name, catalog or default_catalog(), settings)
 
 
+def job_groups(bound: BoundScript) -> list[list[BoundJob]]:
+    """Jobs planned together: consecutive RUNs on one cluster form a group (planned
+    jointly); each EXPLAIN is its own group."""
+    groups: list[list[BoundJob]] = []
+    for job in bound.jobs:
+        last = groups[-1] if groups else None
+        if (last and job.explain is None and last[-1].explain is None and last[-1].cluster == job.cluster
+                and last[-1].settings == job.settings):
+            last.append(job)
+        else:
+            groups.append([job])
+    return groups
+
+
 def optimize(script: Script | BoundScript | BoundJob, *, catalog: Catalog | None = None,
              settings: Settings | None = None) -> list[PhysicalPlan]:
-    """Physical plans for every RUN / EXPLAIN RUN of a script (or for one bound job)."""
+    """Physical plans for a script: one per EXPLAIN RUN, and one per run of consecutive
+    RUNs on the same cluster (planned jointly); or the plan of one bound job."""
     cat = catalog or default_catalog()
     if isinstance(script, BoundJob):
         return [plan_job(script, cat)]
     bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
-    return [plan_job(job, cat) for job in bound.jobs]
+    return [plan_jobs(group, cat) for group in job_groups(bound)]
 
 
 def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, catalog: Catalog | None = None,
@@ -83,12 +99,13 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
     """EXPLAIN every job of a script; arguments override the script's EXPLAIN options."""
     cat = catalog or default_catalog()
     parts = []
-    for job in compile(script, catalog=cat, settings=settings, name=name).jobs:
-        options = job.explain
+    for group in job_groups(compile(script, catalog=cat, settings=settings, name=name)):
+        options = group[0].explain
         fmt = format or (options.format if options else "text")
         verb = verbose if verbose is not None else bool(options and options.verbose)
-        parts.append(render(plan_job(job, cat), fmt, verbose=verb, catalog=cat,
-                            where=job.span.where() if job.span else None))
+        span = group[0].span
+        parts.append(render(plan_jobs(group, cat), fmt, verbose=verb, catalog=cat,
+                            where=span.where() if span else None))
     return "\n".join(parts)
 
 
@@ -101,13 +118,15 @@ class JobOutcome:
 
 def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
         catalog: Catalog | None = None, settings: Settings | None = None) -> list[JobOutcome]:
-    """Plan and run every job of a script on ``backend``; EXPLAIN (without ANALYZE) only plans."""
+    """Plan and run every job of a script on ``backend`` (consecutive RUNs jointly);
+    EXPLAIN (without ANALYZE) only plans."""
     if backend not in BACKENDS:
         raise MurakkabError(f"unknown backend '{backend}'", hint="this version runs plans on the simulator: --backend sim")
     cat = catalog or default_catalog()
     outcomes = []
-    for job in compile(script, catalog=cat, settings=settings).jobs:
-        plan = plan_job(job, cat)
+    for group in job_groups(compile(script, catalog=cat, settings=settings)):
+        plan = plan_jobs(group, cat)
+        job = group[0] if len(group) == 1 else combine(group)
         result = None
         if job.explain is None or job.explain.analyze:
             sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)

@@ -108,6 +108,10 @@ class PhysicalPlan:
     candidates_considered: int
     plans_evaluated: int
     sequential: bool
+    # For a joint plan of several jobs: the jobs, and their totals when each is planned
+    # alone on the whole cluster and they run one after the other.
+    jobs: tuple[str, ...] = ()
+    separately: Estimate | None = None
 
     def task(self, task_id: str) -> PhysicalTask:
         return next(t for t in self.tasks if t.id == task_id)

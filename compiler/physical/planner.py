@@ -8,11 +8,13 @@ nothing and rejects a plan that could not run.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Sequence
 
 from ...catalog.catalog import Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
 from ..job import METRIC_UNITS, METRICS, BoundJob, Goal
+from ..joint import combine, job_labels
 from ..logical import LogicalPlan
 from ..rules import RULES, optimize_logical
 from .candidates import baseline_candidate, enumerate_candidates
@@ -82,6 +84,24 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in cands.values()),
         plans_evaluated=evaluations, sequential=sequential,
     )
+
+
+def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:
+    """Plan several jobs jointly (see ``compiler/joint.py``) and compare with planning
+    them one by one: each alone on the whole cluster, run back to back."""
+    if len(jobs) == 1:
+        return plan_job(jobs[0], catalog)
+    joint = plan_job(combine(jobs), catalog)
+    alone = [plan_job(j, catalog).estimate for j in jobs]
+    held: dict[str, int] = {}
+    for est in alone:
+        for hw, units in est.held:
+            held[hw] = max(held.get(hw, 0), units)
+    separately = Estimate(
+        makespan_s=sum(e.makespan_s for e in alone), cost_usd=sum(e.cost_usd for e in alone),
+        energy_wh=sum(e.energy_wh for e in alone), quality=math.prod(e.quality for e in alone),
+        gpus=max(e.gpus for e in alone), held=tuple(sorted(held.items())))
+    return replace(joint, jobs=tuple(job_labels(jobs)), separately=separately)
 
 
 def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule) -> Estimate:
