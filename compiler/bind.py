@@ -26,7 +26,8 @@ from ..grammar.diagnostics import MurakkabError, NotSupportedError, Span, sugges
 from ..grammar.parser import parse
 from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
                   Slo)
-from .logical import INPUT, INVOKE, MAP, OUTPUT, LogicalPlan, Node, Preference, Stats
+from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, LogicalPlan, Node, Preference,
+                      Stats)
 from .matcher import MIN_CONFIDENCE, Matcher
 from .physical.candidates import satisfies
 from .probe import probe_media
@@ -34,7 +35,7 @@ from .units import to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
-SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit")
+SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules")
 SOLVERS = ("greedy", "auto")
 FUTURE_SOLVERS = ("ilp", "exhaustive")
 EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
@@ -154,6 +155,18 @@ class Binder:
             cluster = _word_or_string(value) or ""
             self._check_cluster(cluster, value.span)
             return replace(settings, cluster=cluster)
+        if name == "disabled_rules":
+            from .rules import RULE_NAMES
+
+            text = _word_or_string(value)
+            if text is None:
+                raise MurakkabError("disabled_rules is a quoted list of rule names", value.span,
+                                    f"e.g. SET disabled_rules = 'fuse_maps'; rules: {', '.join(RULE_NAMES)}")
+            names = tuple(n.strip() for n in text.split(",") if n.strip())
+            for n in names:
+                if n not in RULE_NAMES:
+                    raise MurakkabError(f"unknown rule '{n}'", value.span, suggestion(n, RULE_NAMES, "rules"))
+            return replace(settings, disabled_rules=names)
         if not isinstance(value, ast.Quantity):
             raise MurakkabError("solver_time_limit is a duration", value.span, "write SET solver_time_limit = 10 s")
         return replace(settings, solver_time_limit_s=to_base(value, "time", "solver_time_limit"))
@@ -262,8 +275,18 @@ class Binder:
         return Node(
             id=task.name, op=MAP if over is not None else INVOKE, type=out_type, stats=stats,
             inputs=tuple(a.id for a in args), interface=iface.name, over=over.id if over else None,
-            knobs=knobs, prefs=prefs, partitionable=iface.partitionable, description=task.target if task.by_description else None, span=task.span,
+            knobs=knobs, prefs=prefs, partitionable=iface.partitionable, chunk_s=self._chunk_s(iface),
+            description=task.target if task.by_description else None, span=task.span,
         )
+
+    def _chunk_s(self, iface: Interface) -> float | None:
+        """Chunk length for split_long_inputs, when the catalog can split and join."""
+        chunk = self.catalog.statistic("split_chunk_s")
+        if not iface.splittable or chunk is None or chunk.value <= 0 or iface.output != Type("TEXT"):
+            return None
+        if self.catalog.interface(SPLIT_INTERFACE) is None or self.catalog.interface(JOIN_INTERFACE) is None:
+            return None
+        return chunk.value
 
     def _check_args(self, task: ast.Task, iface: Interface, args: list[Node]) -> Node | None:
         """Match arguments to the signature; return the node a per-item map runs over."""

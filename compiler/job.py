@@ -57,6 +57,8 @@ class Settings:
     seed: int = 0
     cluster: str = DEFAULT_CLUSTER
     solver_time_limit_s: float = 10.0
+    # Rewrite rules not to apply (SET disabled_rules = 'fuse_maps, merge_common_tasks').
+    disabled_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

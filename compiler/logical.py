@@ -20,6 +20,8 @@ from ..catalog.types import Type
 from ..grammar.diagnostics import Span
 
 INPUT, INVOKE, MAP, OUTPUT = "input", "invoke", "map", "output"
+# The catalog interfaces split_long_inputs cuts long inputs and joins results with.
+SPLIT_INTERFACE, JOIN_INTERFACE = "media_split", "text_concatenation"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Node:
     prefs: tuple[Preference, ...] = ()
     # From the catalog: may this interface's items be processed independently?
     partitionable: bool = True
+    # From the catalog: a long single input may be cut into chunks of this many seconds
+    # and the results joined (split_long_inputs); None when the interface cannot.
+    chunk_s: float | None = None
     # Set by partition_maps: the per-item map may run as k parallel partitions.
     partitioned: bool = False
     # Set by fuse_maps: items stream from this upstream map one by one, no barrier.

@@ -325,6 +325,11 @@ for hw in ["A100-80GB", "H100-80GB"]:
 cpu_profiles("ffmpeg-audio", [1], 0.2, 0.05, 0.002,
     "default:FFmpeg demux + AAC decode + resample at ~500x real time on one core; not parallelised (more cores do not shorten one call)")
 
+# splitting and joining (tools; stated defaults)
+cpu_profiles("ffmpeg-split", [1], 0.1, 0.05, 0.001,
+    "default:FFmpeg segment muxer with stream copy reads ~1000x real time on one core; not parallelised")
+cpu_profiles("concat-text", [1], 0.0, 0.001, 0.0, "default:joining a few kB of text in memory")
+
 # speech to text
 fw_v100s_rtf = 780 / 54   # 14.44x
 for hw, scale, why in [("A100-80GB", 1.0, "A100 assumed at least as fast as the V100S"),
@@ -444,6 +449,8 @@ cpu_profiles("exec-ranker", [1], 0.1, 0.01, 0.0, "default:0.01 s to parse test r
 
 # ---------------------------------------------------------------- statistics
 statistics = [
+ ("split_chunk_s", 30, "s",
+  "published:Whisper transcribes audio in 30-second windows (Radford et al., Robust Speech Recognition via Large-Scale Weak Supervision, 2022, section 2.2); long inputs are cut to that length"),
  ("video_duration_s", round(254 * 3600 / 900, 1), "s",
   "derived:Video-MME mean duration = 254 h / 900 videos (Fu et al., arXiv 2405.21075; short/medium/long subsets average 80.8/520.2/2471.0 s)"),
  ("video_fps", 30, "frames/s", "default:typical web/broadcast frame rate; the 1080p decode benchmark file in jlennox/NvEncSharp#4 is 29.97 fps"),
@@ -461,7 +468,8 @@ statistics = [
 
 # ---------------------------------------------------------------- write
 HEADERS = {
- "interfaces": ["name", "description", "inputs", "output", "cardinality", "output_attrs", "partitionable", "examples"],
+ "interfaces": ["name", "description", "inputs", "output", "cardinality", "output_attrs", "partitionable", "examples",
+                "splittable"],
  "interface_knobs": ["interface", "knob", "default_value", "domain", "description"],
  "agents": ["name", "interface", "kind", "model", "description", "quality", "quality_source", "baseline",
             "serving_model"],
@@ -494,8 +502,29 @@ def write(table, rows):
     with open(os.path.join(OUT, f"{table}.csv"), "w", encoding="utf-8") as f:
         f.write(COMMENTS[table] + "\n" + buf.getvalue())
 
-write("interfaces", interfaces)
+# Interfaces whose single long input may be cut into chunks and the results concatenated
+# (split_long_inputs): transcribing 30 s windows and joining the text is what Whisper does
+# anyway. Frame extraction is not: it samples frames over the whole clip.
+SPLITTABLE = {"speech_to_text"}
+interfaces += [
+ ("media_split",
+  "Cut a long audio or video item into consecutive chunks of split_chunk_s seconds (stream copy, no re-encode).",
+  "media MEDIA", "LIST<AUDIO>", "max(1, ceil(duration_s / split_chunk_s))",
+  "duration_s = min(duration_s, split_chunk_s)", True,
+  "cut the recording into chunks | split the audio into pieces | segment a long track"),
+ ("text_concatenation",
+  "Join a list of texts, in order, into one text.",
+  "parts LIST<TEXT>", "TEXT", "1", "", False,
+  "concatenate the texts | join the transcripts | merge the pieces of text"),
+]
+write("interfaces", [i + (i[0] in SPLITTABLE,) for i in interfaces])
 write("interface_knobs", knobs)
+agents += [
+ ("ffmpeg-split", "media_split", "tool", "FFmpeg segment muxer (stream copy), CPU",
+  "cuts a long track into fixed-length chunks without re-encoding", 1.0, "default:lossless cut at chunk boundaries", True),
+ ("concat-text", "text_concatenation", "tool", "in-process string join",
+  "joins texts in order", 1.0, "default:lossless", True),
+]
 # The served model behind an LLM agent: the key of its OSDI load curves (llm_curves.csv)
 # and ML.ENERGY rows (energy_per_token.csv), both written by derive_osdi.py.
 SERVING_MODELS = {"gemma-3-27b-": "Gemma-3-27B", "nvlm-d-72b-": "NVLM-D-72B", "llama-3.1-70b-": "Llama-3.1-70B",

@@ -38,7 +38,8 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
     cluster = catalog.cluster(job.cluster)
     assert cluster is not None, "the binder checks cluster names"
     sequential = not job.settings.parallelism
-    rewritten = optimize_logical(job.plan, RULES, PARALLEL_RULES if sequential else ())
+    disabled = job.settings.disabled_rules + (PARALLEL_RULES if sequential else ())
+    rewritten = optimize_logical(job.plan, RULES, disabled)
     plan = rewritten.plan
     tasks = plan.tasks
 

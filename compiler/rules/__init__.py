@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import eliminate_dead_tasks, fuse_maps, merge_common_tasks, partition_maps
+from . import eliminate_dead_tasks, fuse_maps, merge_common_tasks, partition_maps, split_long_inputs
 from .base import REMOVED, Expand, MergeInto, Rule
 from .driver import RewriteResult, RuleFired, optimize_logical
 
@@ -11,6 +11,8 @@ RULES: tuple[Rule, ...] = (
     eliminate_dead_tasks.RULE,
     # Before fuse_maps: a merged task may gain readers, and fusing needs the final count.
     merge_common_tasks.RULE,
+    # Before partition_maps: the per-chunk map it creates is what partitioning fans out.
+    split_long_inputs.RULE,
     # Before partition_maps: whether a map streams decides nothing about its degree,
     # but fusing first keeps EXPLAIN VERBOSE's steps in the order a reader expects.
     fuse_maps.RULE,
