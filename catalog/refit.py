@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable
 
 import duckdb
@@ -92,7 +92,10 @@ def _check_writable(catalog: Catalog, what: str) -> None:
 
 
 def record_observations(catalog: Catalog, rows: Iterable[ObservationRow]) -> int:
-    """Insert observation rows in one transaction; returns how many were inserted."""
+    """Insert observation rows in one transaction; returns how many were inserted.
+
+    ``recorded_at`` is stored as naive UTC (an aware datetime is converted). A row whose
+    (run_id, task, shard) is already recorded fails the whole batch."""
     rows = list(rows)
     if not rows:
         return 0
@@ -102,7 +105,11 @@ def record_observations(catalog: Catalog, rows: Iterable[ObservationRow]) -> int
     try:
         with catalog.transaction():
             for row in rows:
-                catalog.execute(sql, list(astuple(row)))
+                values = list(astuple(row))
+                when = row.recorded_at
+                if isinstance(when, datetime) and when.tzinfo is not None:  # the column holds naive UTC
+                    values[1] = when.astimezone(timezone.utc).replace(tzinfo=None)
+                catalog.execute(sql, values)
     except duckdb.ConstraintException as exc:
         raise MurakkabError(f"cannot record observations: {str(exc).splitlines()[0]}",
                             hint="(run_id, task, shard) identifies a shard; each is recorded once") from None
@@ -158,6 +165,13 @@ def refit(catalog: Catalog, include_sim: bool = False, min_observations: int = 3
         agent, hardware, units = key
         n = len(rows)
         median_media = float(statistics.median(float(r[4]) for r in rows))
+        served = catalog.agent(agent)
+        if served is not None and served.serving_model and catalog.llm_curve(served.serving_model, hardware, units):
+            # The planner times this agent with its load curve, not with the profile's
+            # per-call numbers; fitting those to batched shards would mean nothing.
+            changes.append(RefitChange(agent, hardware, units, n, None, None, None, median_media, None, None, None,
+                                       None, skipped="timed by its LLM load curve (llm_curves), not refitted"))
+            continue
         if key not in stored:
             changes.append(RefitChange(agent, hardware, units, n, None, None, None, median_media, None, None, None,
                                        None, skipped="no stored profile row for these units"))

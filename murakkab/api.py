@@ -13,11 +13,15 @@ The CLI (``murakkab.cli``) is a thin layer over these functions.
 from __future__ import annotations
 
 import os
+import platform
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Union
 
 from .catalog.catalog import Catalog, default_catalog
+from .catalog.refit import ObservationRow, record_observations
 from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
 from .grammar import ast
@@ -25,6 +29,8 @@ from .compiler.explain import render_dot, render_json, render_mermaid, render_te
 from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
 from .compiler.joint import combine
+from .compiler.physical.candidates import work_of
+from .compiler.physical.cost import candidate_power_w
 from .compiler.physical.planner import plan_job, plan_jobs
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
@@ -131,8 +137,31 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
         if job.explain is None or job.explain.analyze:
             sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
             result = sim.run(plan)
+            if not cat.read_only:
+                record_observations(cat, observation_rows(cat, plan, result))
         outcomes.append(JobOutcome(job, plan, result))
     return outcomes
+
+
+def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) -> list[ObservationRow]:
+    """One observation per shard of a run: what was planned beside what happened."""
+    run_id = uuid.uuid4().hex
+    now = datetime.now(timezone.utc)
+    host = platform.node() or "unknown"
+    planned = {(s.task, s.index): s for s in plan.shards}
+    power = {t.id: candidate_power_w(catalog, t.candidate) for t in plan.tasks}
+    media = {t.id: work_of(plan.logical.node(t.id), plan.logical)[1] for t in plan.tasks}
+    rows = []
+    for r in result.timeline:
+        est = planned[(r.task, r.index)]
+        seconds = r.end_s - r.start_s
+        rows.append(ObservationRow(
+            run_id=run_id, recorded_at=now, host=host, backend=result.backend, job=plan.job, task=r.task,
+            shard=r.index, agent=r.agent, hardware=r.hardware, units=r.units, calls=r.calls, media_s=media[r.task],
+            est_seconds=est.duration_s, seconds=seconds,
+            est_energy_wh=est.duration_s * r.units * power[r.task] / 3600.0,
+            energy_wh=seconds * r.units * power[r.task] / 3600.0))
+    return rows
 
 
 def computed_targets(catalog: Catalog, cluster: str = DEFAULT_CLUSTER) -> dict[str, Callable[[], ShowResult]]:

@@ -250,15 +250,15 @@ def _catalog_command(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps(_plain(report), indent=2))
         else:
-            sys.stdout.write(_profile_text(report))
+            sys.stdout.write(report.format() + "\n")
         return 0
-    from .catalog.refit import refit
+    from .catalog.refit import format_changes, refit
 
     changes = refit(catalog, include_sim=args.include_sim)
     if args.format == "json":
         print(json.dumps([_plain(c) for c in changes], indent=2))
     else:
-        sys.stdout.write(_refit_text(changes))
+        sys.stdout.write(format_changes(changes) + "\n")
     return 0
 
 
@@ -271,28 +271,6 @@ def _plain(obj: object) -> object:
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     return _jsonable(obj)
-
-
-def _profile_text(report: object) -> str:
-    data = _plain(report)
-    assert isinstance(data, dict)
-    lines = [f"profiled {data.get('agent', '')} on this machine"]
-    for key, value in data.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            cols = list(value[0])
-            lines.append(f"{key}:")
-            lines.append(_table_out(cols, [tuple(v.get(c) for c in cols) for v in value], "text").rstrip("\n"))
-        elif key != "agent":
-            lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
-
-
-def _refit_text(changes: Sequence[object]) -> str:
-    if not changes:
-        return "no profile had enough observations from real runs to refit (see --include-sim)\n"
-    rows = [_plain(c) for c in changes]
-    cols = list(rows[0]) if isinstance(rows[0], dict) else ["change"]
-    return _table_out(cols, [tuple(r.get(c) for c in cols) if isinstance(r, dict) else (r,) for r in rows], "text")
 
 
 def _jsonable(v: object) -> object:
