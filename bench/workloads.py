@@ -10,23 +10,24 @@ from __future__ import annotations
 import random
 
 
-def big_workflow(n: int, seed: int = 0, returns: int = 50) -> str:
-    """A script with one workflow of about ``n`` tasks and one RUN of it."""
+def big_workflow(n: int, seed: int = 0) -> str:
+    """A script with one workflow of ``n`` distinct tasks, all of them live, and one RUN."""
     rng = random.Random(seed)
     tasks = ["s0 := scene_detection (v)", "t0 := speech_to_text (s0)"]
-    lists, texts = ["t0"], ["t0"]
+    unsummarised, texts = ["t0"], ["t0"]
     for i in range(1, max(2, n - 1)):
-        if rng.random() < 0.5:
-            src = rng.choice(lists)
+        # Each list is summarised once, and every question reads the newest text (so no
+        # two read the same pair): no two tasks are the same computation, and
+        # merge_common_tasks leaves all of them.
+        if unsummarised and rng.random() < 0.5:
+            src = unsummarised.pop(rng.randrange(len(unsummarised)))
             tasks.append(f"x{i} := summarization ({src})")
-            lists.append(f"x{i}")
-            texts.append(f"x{i}")
+            unsummarised.append(f"x{i}")
         else:
-            context = rng.sample(texts, min(2, len(texts)))
+            context = [texts[-1]] + ([rng.choice(texts[:-1])] if len(texts) > 1 else [])
             tasks.append(f"x{i} := question_answering (q, {', '.join(context)})")
-            texts.append(f"x{i}")
-    # Return many results so that most tasks stay live after dead-task elimination.
-    outputs = texts[-returns:] + [t for t in texts[:-returns] if rng.random() < 0.5]
+        texts.append(f"x{i}")
+    outputs = texts
     body = ",\n  ".join(tasks)
     return (f"CREATE WORKFLOW big (v VIDEO, q TEXT) AS (\n  {body}\n) RETURNS {', '.join(outputs)};\n"
             "RUN big (v => 'x.mp4' ASSUMING (duration = 10 min, fps = 30), q => 'why?');\n")
