@@ -25,7 +25,7 @@ import duckdb
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -73,6 +73,7 @@ class Interface:
     examples: str
     knobs: tuple[Knob, ...]
     splittable: bool = False
+    samplable: bool = False
 
     def knob(self, name: str) -> Knob | None:
         return next((k for k in self.knobs if k.name == name), None)
@@ -438,13 +439,13 @@ class Catalog:
             values = tuple(float(v) for v in str(domain).split("|") if v.strip())
             knobs.setdefault(iface, []).append(Knob(knob, float(default), values, desc))
         self._interfaces: dict[str, Interface] = {}
-        for name, desc, inputs, output, card, attrs, part, examples, split in self._rows(
+        for name, desc, inputs, output, card, attrs, part, examples, split, sample in self._rows(
             "SELECT name, description, inputs, output, cardinality, output_attrs, partitionable, examples, "
-            "splittable FROM interfaces ORDER BY name"
+            "splittable, samplable FROM interfaces ORDER BY name"
         ):
             self._interfaces[name] = Interface(
                 name, desc, _parse_params(inputs), parse_type(output), card,
-                _parse_attrs(attrs), bool(part), examples, tuple(knobs.get(name, ())), bool(split),
+                _parse_attrs(attrs), bool(part), examples, tuple(knobs.get(name, ())), bool(split), bool(sample),
             )
             expressions.names(card)
         self._agents: dict[str, Agent] = {

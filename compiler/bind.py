@@ -26,8 +26,8 @@ from ..grammar.diagnostics import MurakkabError, NotSupportedError, Span, sugges
 from ..grammar.parser import parse
 from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
                   Slo)
-from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, LogicalPlan, Node, Preference,
-                      Stats)
+from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
+                      Preference, Stats)
 from .matcher import MIN_CONFIDENCE, Matcher
 from .physical.candidates import satisfies
 from .probe import probe_media
@@ -276,6 +276,7 @@ class Binder:
             id=task.name, op=MAP if over is not None else INVOKE, type=out_type, stats=stats,
             inputs=tuple(a.id for a in args), interface=iface.name, over=over.id if over else None,
             knobs=knobs, prefs=prefs, partitionable=iface.partitionable, chunk_s=self._chunk_s(iface),
+            vote_k=self._vote_k(iface) if over is None else None,
             description=task.target if task.by_description else None, span=task.span,
         )
 
@@ -287,6 +288,13 @@ class Binder:
         if self.catalog.interface(SPLIT_INTERFACE) is None or self.catalog.interface(JOIN_INTERFACE) is None:
             return None
         return chunk.value
+
+    def _vote_k(self, iface: Interface) -> int | None:
+        """Samples for expand_paths, when the catalog can vote on this interface's answers."""
+        k = self.catalog.statistic("vote_samples")
+        if not iface.samplable or k is None or k.value < 3 or iface.output != Type("TEXT"):
+            return None
+        return int(k.value) if self.catalog.interface(VOTE_INTERFACE) is not None else None
 
     def _check_args(self, task: ast.Task, iface: Interface, args: list[Node]) -> Node | None:
         """Match arguments to the signature; return the node a per-item map runs over."""

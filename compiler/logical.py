@@ -20,8 +20,9 @@ from ..catalog.types import Type
 from ..grammar.diagnostics import Span
 
 INPUT, INVOKE, MAP, OUTPUT = "input", "invoke", "map", "output"
-# The catalog interfaces split_long_inputs cuts long inputs and joins results with.
-SPLIT_INTERFACE, JOIN_INTERFACE = "media_split", "text_concatenation"
+# The catalog interfaces split_long_inputs cuts long inputs and joins results with, and
+# the one expand_paths decides sampled answers with.
+SPLIT_INTERFACE, JOIN_INTERFACE, VOTE_INTERFACE = "media_split", "text_concatenation", "answer_vote"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class Node:
     # From the catalog: a long single input may be cut into chunks of this many seconds
     # and the results joined (split_long_inputs); None when the interface cannot.
     chunk_s: float | None = None
+    # From the catalog: the answer may be sampled this many times and voted on
+    # (expand_paths); None when the interface cannot.
+    vote_k: int | None = None
+    # Set by expand_paths on the map that samples a task: majority of this many samples.
+    votes: int = 0
     # Set by partition_maps: the per-item map may run as k parallel partitions.
     partitioned: bool = False
     # Set by fuse_maps: items stream from this upstream map one by one, no barrier.

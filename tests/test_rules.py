@@ -35,7 +35,7 @@ def test_every_rule_has_a_fixture() -> None:
 
 
 # Rules that need catalog entries the tiny catalog lacks run on the default one.
-DEFAULT_CATALOG_RULES = {"split_long_inputs"}
+DEFAULT_CATALOG_RULES = {"split_long_inputs", "expand_paths"}
 
 
 @pytest.mark.parametrize("rule_name", sorted(RULES_BY_NAME))

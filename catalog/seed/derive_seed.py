@@ -329,6 +329,7 @@ cpu_profiles("ffmpeg-audio", [1], 0.2, 0.05, 0.002,
 cpu_profiles("ffmpeg-split", [1], 0.1, 0.05, 0.001,
     "default:FFmpeg segment muxer with stream copy reads ~1000x real time on one core; not parallelised")
 cpu_profiles("concat-text", [1], 0.0, 0.001, 0.0, "default:joining a few kB of text in memory")
+cpu_profiles("majority-vote", [1], 0.0, 0.001, 0.0, "default:comparing a few short answers in memory")
 
 # speech to text
 fw_v100s_rtf = 780 / 54   # 14.44x
@@ -449,6 +450,8 @@ cpu_profiles("exec-ranker", [1], 0.1, 0.01, 0.0, "default:0.01 s to parse test r
 
 # ---------------------------------------------------------------- statistics
 statistics = [
+ ("vote_samples", 3, "samples",
+  "default:the smallest odd number of samples with a majority; expand_paths samples a task this many times when a quality SLO asks for it"),
  ("split_chunk_s", 30, "s",
   "published:Whisper transcribes audio in 30-second windows (Radford et al., Robust Speech Recognition via Large-Scale Weak Supervision, 2022, section 2.2); long inputs are cut to that length"),
  ("video_duration_s", round(254 * 3600 / 900, 1), "s",
@@ -469,7 +472,7 @@ statistics = [
 # ---------------------------------------------------------------- write
 HEADERS = {
  "interfaces": ["name", "description", "inputs", "output", "cardinality", "output_attrs", "partitionable", "examples",
-                "splittable"],
+                "splittable", "samplable"],
  "interface_knobs": ["interface", "knob", "default_value", "domain", "description"],
  "agents": ["name", "interface", "kind", "model", "description", "quality", "quality_source", "baseline",
             "serving_model"],
@@ -517,13 +520,27 @@ interfaces += [
   "parts LIST<TEXT>", "TEXT", "1", "", False,
   "concatenate the texts | join the transcripts | merge the pieces of text"),
 ]
-write("interfaces", [i + (i[0] in SPLITTABLE,) for i in interfaces])
+# Interfaces whose answer may be sampled k times and decided by majority vote
+# (expand_paths): the output must be TEXT, what the vote returns.
+SAMPLABLE = {"question_answering"}
+interfaces += [
+ ("answer_vote",
+  "Pick the answer most of the sampled answers agree on (majority vote; ties go to the first).",
+  "candidates LIST<TEXT>", "TEXT", "1", "", False,
+  "vote on the answers | majority vote | pick the most common answer"),
+]
+write("interfaces", [i + (i[0] in SPLITTABLE, i[0] in SAMPLABLE) for i in interfaces])
 write("interface_knobs", knobs)
 agents += [
  ("ffmpeg-split", "media_split", "tool", "FFmpeg segment muxer (stream copy), CPU",
   "cuts a long track into fixed-length chunks without re-encoding", 1.0, "default:lossless cut at chunk boundaries", True),
  ("concat-text", "text_concatenation", "tool", "in-process string join",
   "joins texts in order", 1.0, "default:lossless", True),
+]
+agents += [
+ ("majority-vote", "answer_vote", "tool", "normalised-string majority vote, CPU",
+  "returns the answer given most often among the samples", 1.0,
+  "default:the vote itself adds no error; the sampled task's quality accounts for voting", True),
 ]
 # The served model behind an LLM agent: the key of its OSDI load curves (llm_curves.csv)
 # and ML.ENERGY rows (energy_per_token.csv), both written by derive_osdi.py.

@@ -14,6 +14,7 @@ import math
 
 from ...catalog.catalog import Catalog, Cluster
 from ..logical import MAP, LogicalPlan, Node, Preference
+from ..rules.expand_paths import majority_quality
 from .cost import DEFAULT_OUTPUT_TOKENS, estimate_candidate
 from .plan import Candidate
 
@@ -62,6 +63,11 @@ def per_machine_units(cluster: Cluster, hardware: str) -> int:
     return max((n.units for n in cluster.nodes if n.hardware == hardware), default=0)
 
 
+def task_quality(node: Node, agent_quality: float) -> float:
+    """An agent's quality on this task: a sampled task (expand_paths) is decided by majority."""
+    return majority_quality(agent_quality, node.votes) if node.votes else agent_quality
+
+
 def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> list[Candidate]:
     """All non-dominated candidates of one task, in a deterministic order."""
     assert node.interface is not None
@@ -82,8 +88,8 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
             for fanout in _fanouts(node, calls):
                 if fanout * profile.units > capacity:
                     break
-                out.append(estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, fanout,
-                                              curve, output_tokens(node)))
+                out.append(estimate_candidate(node.id, profile, hw, task_quality(node, agent.quality), calls,
+                                              media_s, fanout, curve, output_tokens(node)))
     return prune_dominated(out)
 
 
@@ -136,6 +142,6 @@ def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster:
             hw = catalog.hardware(profile.hardware)
             assert hw is not None
             curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
-            return estimate_candidate(node.id, profile, hw, agent.quality, calls, media_s, 1, curve,
-                                      output_tokens(node))
+            return estimate_candidate(node.id, profile, hw, task_quality(node, agent.quality), calls, media_s, 1,
+                                      curve, output_tokens(node))
     raise LookupError(node.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import eliminate_dead_tasks, fuse_maps, merge_common_tasks, partition_maps, split_long_inputs
+from . import eliminate_dead_tasks, expand_paths, fuse_maps, merge_common_tasks, partition_maps, split_long_inputs
 from .base import REMOVED, Expand, MergeInto, Rule
 from .driver import RewriteResult, RuleFired, optimize_logical
 
@@ -13,6 +13,9 @@ RULES: tuple[Rule, ...] = (
     merge_common_tasks.RULE,
     # Before partition_maps: the per-chunk map it creates is what partitioning fans out.
     split_long_inputs.RULE,
+    # Before partition_maps, for the same reason: its k samples are a map that fans out.
+    # The planner enables it only for jobs with a quality SLO.
+    expand_paths.RULE,
     # Before partition_maps: whether a map streams decides nothing about its degree,
     # but fusing first keeps EXPLAIN VERBOSE's steps in the order a reader expects.
     fuse_maps.RULE,

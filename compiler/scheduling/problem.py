@@ -370,8 +370,17 @@ class Problem:
             best = max(best, sum(only) / p.capacity)
         return best
 
+    @cached_property
+    def integral(self) -> bool:
+        """Whether every duration and transfer is a whole number of seconds: then so are the
+        start times of a semi-active schedule, and some optimal makespan is a whole number."""
+        return all(float(o.duration_s).is_integer() for t in self.tasks for o in t.options) and \
+            all(float(v).is_integer() for e in self.edges for row in e.transfer_s for v in row)
+
     def makespan_lower_bound(self) -> float:
-        return max(self.critical_path_bound(), self.work_bound(), self.pool_work_bound())
+        """The largest of the three bounds above, rounded up when the data are whole numbers."""
+        bound = max(self.critical_path_bound(), self.work_bound(), self.pool_work_bound())
+        return float(math.ceil(bound - 1e-9)) if self.integral else bound
 
     def serial_horizon(self) -> float:
         """Every task one after another at its slowest option, every transfer at its
