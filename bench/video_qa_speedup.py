@@ -62,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:28}{fmt.format(baseline[key]):>22}{fmt.format(optimized[key]):>22}")
     for name, value in ratios.items():
         print(f"{name:38} {value:.2f}x")
-    print("\nconfigurations")
-    for task in optimized["tasks"]:
-        print(f"  {task:<11} baseline: {baseline['tasks'][task]}")
-        print(f"  {'':<11} murakkab: {optimized['tasks'][task]}")
+    print("\nconfigurations (a task only one plan has shows '-' in the other)")
+    width = max(len(t) for t in [*baseline["tasks"], *optimized["tasks"]])
+    for task in dict.fromkeys([*baseline["tasks"], *optimized["tasks"]]):
+        print(f"  {task:<{width}} baseline: {baseline['tasks'].get(task, '-')}")
+        print(f"  {'':<{width}} murakkab: {optimized['tasks'].get(task, '-')}")
     return 0
 
 

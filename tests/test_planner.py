@@ -417,7 +417,8 @@ def test_video_qa_estimate_json(video_qa) -> None:
     assert est["makespan_s"] == approx(par.estimate.makespan_s, abs=1e-6)
     assert est["gpus"] == par.estimate.gpus and isinstance(est["gpus"], int)
     tasks = d["physical"]["tasks"]
-    assert [t["id"] for t in tasks] == ["scenes", "frames", "transcript", "captions", "answer"]
+    # The quality SLO makes expand_paths sample the answer and vote on it.
+    assert [t["id"] for t in tasks] == ["scenes", "frames", "transcript", "captions", "answer.samples", "answer"]
     for t in tasks:
         assert {"id", "interface", "agent", "hardware", "units", "fanout", "start_s", "end_s"} <= set(t)
         assert 0 <= t["start_s"] <= t["end_s"] <= est["makespan_s"] + 1e-6
