@@ -36,8 +36,7 @@ from .units import to_base
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
 SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules")
-SOLVERS = ("greedy", "auto")
-FUTURE_SOLVERS = ("ilp", "exhaustive")
+SOLVERS = ("greedy", "ilp", "exhaustive", "auto")
 EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
 
 
@@ -135,9 +134,6 @@ class Binder:
             raise MurakkabError(f"unknown setting '{name}'", stmt.name_span, suggestion(name, SETTINGS, "settings"))
         if name == "solver":
             solver = _word_or_string(value)
-            if solver in FUTURE_SOLVERS:
-                raise NotSupportedError(f"solver '{solver}' is not supported yet", value.span,
-                                        "use SET solver = 'greedy' (the ILP and exhaustive solvers are planned)")
             if solver not in SOLVERS:
                 raise MurakkabError(f"unknown solver '{solver}'", value.span, suggestion(solver or "", SOLVERS, "solvers"))
             return replace(settings, solver=solver)

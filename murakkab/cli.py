@@ -23,6 +23,7 @@ from .catalog.show import ShowResult, show
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh
 from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
+from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
 
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[cat], help="answer the SHOW statements of a script")
     show.add_argument("file")
     show.add_argument("--format", choices=FORMATS, default="text")
+
+    add_schedule_parser(sub)
 
     catalog = sub.add_parser("catalog", help="inspect and maintain the catalog")
     csub = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
@@ -189,6 +192,10 @@ def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "catalog":
         return _catalog_command(args)
+    if args.command == "schedule":
+        report = schedule_command(args)
+        sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else schedule_text(report))
+        return 0
     # Runs record what they did in the catalog (observations), so they open it for writing.
     catalog = _open_catalog(args, writes=args.command == "run")
     _check_cluster_flag(args, catalog)

@@ -342,9 +342,9 @@ def test_huge_seed_is_a_murakkab_error() -> None:
 
 @pytest.mark.parametrize("brk", ["\f", "\u2028", "\r"])
 def test_quoted_line_with_other_line_breaks(brk: str) -> None:
-    text = f"-- a note{brk}with a break\nSET solver = 'ilp';\n"
+    text = f"-- a note{brk}with a break\nSET solver = 'ilpp';\n"
     with pytest.raises(murakkab.MurakkabError) as info:
         murakkab.compile(text)
     error = info.value
     assert (error.span.line, error.span.col) == (2, 14)
-    assert error.render().splitlines()[1] == "   2 | SET solver = 'ilp';"
+    assert error.render().splitlines()[1] == "   2 | SET solver = 'ilpp';"

@@ -19,6 +19,7 @@ from ..logical import LogicalPlan
 from ..rules import RULES, optimize_logical
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
+from .exact import solve_exact
 from .greedy import greedy_search
 from .objective import Objective, resolve
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
@@ -66,13 +67,25 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         objective = resolve(job.slos, job.goals, lambda: tier_samples(cands, evaluate, job.settings.seed))
         objective = exact_quality_tiers(objective, cands)
         order = _critical_first(plan, cands)
-        result = greedy_search(plan, order, cands, objective, cluster, evaluate)
-        choice, evaluations = result.choice, result.evaluations
-        solver = "greedy"
-        note = ("auto chose greedy: the only solver in this version" if job.settings.solver == "auto"
-                else "greedy: HEFT list scheduling + per-task improvement, critical path first")
-        if objective.violation(result.estimate) > 0:
-            raise _diagnose(job, objective, result.estimate, plan, order, cands, cluster, evaluate)
+        solver, why = pick_solver(job.settings.solver, cands)
+        if solver in ("ilp", "exhaustive"):
+            exact = solve_exact(solver, plan, cands, catalog, cluster, objective, job.settings.solver_time_limit_s)
+            choice, evaluations = exact.choice, 1
+            estimate = evaluate(choice)
+            note = f"{why}; {exact.note()}"
+            if objective.violation(estimate) > 0:
+                # The model's optimum met the SLOs; its placement on real machines did not.
+                # Repair from it with the greedy descent rather than give up.
+                repaired = greedy_search(plan, order, cands, objective, cluster, evaluate)
+                if objective.key(repaired.estimate) < objective.key(estimate):
+                    choice, estimate, evaluations = repaired.choice, repaired.estimate, repaired.evaluations + 1
+                    note += "; placed on the machines it missed an SLO, so greedy repaired it"
+        else:
+            result = greedy_search(plan, order, cands, objective, cluster, evaluate)
+            choice, evaluations, estimate = result.choice, result.evaluations, result.estimate
+            note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
+        if objective.violation(estimate) > 0:
+            raise _diagnose(job, objective, estimate, plan, order, cands, cluster, evaluate)
 
     final = schedule(plan, choice, cluster, serial=sequential)
     estimate = totals(catalog, choice, final)
@@ -88,6 +101,26 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in cands.values()),
         plans_evaluated=evaluations, sequential=sequential,
     )
+
+
+# solver = 'auto': the exhaustive oracle while the candidate combinations are this few,
+# the MILP for plans up to this many tasks and options, greedy beyond.
+AUTO_EXHAUSTIVE_COMBINATIONS = 2_000
+AUTO_ILP_TASKS = 8
+AUTO_ILP_OPTIONS = 150
+
+
+def pick_solver(requested: str, cands: dict[str, list[Candidate]]) -> tuple[str, str]:
+    """The solver to run and why (``requested`` is greedy, ilp, exhaustive or auto)."""
+    if requested != "auto":
+        return requested, f"{requested} (requested)"
+    combos = math.prod(len(c) for c in cands.values())
+    options = sum(len(c) for c in cands.values())
+    if combos <= AUTO_EXHAUSTIVE_COMBINATIONS:
+        return "exhaustive", f"auto chose exhaustive: {combos:,} candidate combinations"
+    if len(cands) <= AUTO_ILP_TASKS and options <= AUTO_ILP_OPTIONS:
+        return "ilp", f"auto chose ilp: {len(cands)} tasks, {options} candidates"
+    return "greedy", f"auto chose greedy: {len(cands)} tasks, {options} candidates (too many for the MILP)"
 
 
 def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:

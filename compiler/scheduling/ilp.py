@@ -72,6 +72,7 @@ import math
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -106,6 +107,24 @@ class _Outcome:
     status: str
 
 
+def _var(m: pulp.LpProblem, name: str, low: float, up: float, cat: str = "Continuous") -> pulp.LpVariable:
+    # PuLP 3 attaches variables to their model (and deprecates free-standing ones); 2.x has
+    # no add_variable.
+    if hasattr(m, "add_variable"):
+        return m.add_variable(name, lowBound=low, upBound=up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
+
+
+def _cbc(**kwargs: object) -> pulp.LpSolver:
+    """A CBC installed on the system (PuLP's COIN_CMD) if any, else the one bundled with
+    PuLP, whose class PuLP 3 deprecates but still ships."""
+    if pulp.COIN_CMD().available():
+        return pulp.COIN_CMD(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**kwargs)
+
+
 class _Model:
     """The MILP of the module docstring for one problem, one objective and one horizon."""
 
@@ -115,10 +134,10 @@ class _Model:
         n = len(p.tasks)
         m = pulp.LpProblem("schedule", pulp.LpMinimize)
         self.m = m
-        self.x = [[pulp.LpVariable(f"x_{t}_{o}", cat="Binary") for o in range(len(p.tasks[t].options))]
+        self.x = [[_var(m, f"x_{t}_{o}", 0, 1, "Binary") for o in range(len(p.tasks[t].options))]
                   for t in range(n)]
-        self.S = [pulp.LpVariable(f"S_{t}", lowBound=0, upBound=horizon) for t in range(n)]
-        self.C = pulp.LpVariable("C", lowBound=0, upBound=horizon, cat="Integer" if p.integral else "Continuous")
+        self.S = [_var(m, f"S_{t}", 0, horizon) for t in range(n)]
+        self.C = _var(m, "C", 0, horizon, "Integer" if p.integral else "Continuous")
         self.D = [pulp.lpSum(o.duration_s * self.x[t][i] for i, o in enumerate(p.tasks[t].options)) for t in range(n)]
         for t in range(n):  # (1), (2)
             m += pulp.lpSum(self.x[t]) == 1, f"one_{t}"
@@ -130,7 +149,7 @@ class _Model:
             if len(values) <= 1:
                 tau = pulp.lpSum([]) + (values.pop() if values else 0.0)
             else:
-                w = {(i, j): pulp.LpVariable(f"w_{k}_{i}_{j}", lowBound=0, upBound=1)
+                w = {(i, j): _var(m, f"w_{k}_{i}_{j}", 0, 1)
                      for i in range(len(p.tasks[s].options)) for j in range(len(p.tasks[t].options))}
                 self.w[k] = w
                 for i in range(len(p.tasks[s].options)):
@@ -157,7 +176,7 @@ class _Model:
             for t in sorted(users):
                 most = max(o.units for o in p.tasks[t].options if o.pool == pool.name and o.duration_s > 0)
                 first_use = min(pool.capacity, first_use + most)
-                per_task[t] = [pulp.LpVariable(f"a_{t}_{pi}_{k}", cat="Binary") if k < first_use else 0
+                per_task[t] = [_var(m, f"a_{t}_{pi}_{k}", 0, 1, "Binary") if k < first_use else 0
                                for k in range(pool.capacity)]
                 held = pulp.lpSum(o.units * self.x[t][i] for i, o in enumerate(p.tasks[t].options)
                                   if o.pool == pool.name and o.duration_s > 0)
@@ -173,8 +192,8 @@ class _Model:
                 shared = [pi for pi in self.units if t in self.units[pi] and s in self.units[pi]]
                 if not shared:
                     continue
-                h = pulp.LpVariable(f"h_{t}_{s}", lowBound=0, upBound=1)
-                z = pulp.LpVariable(f"z_{t}_{s}", cat="Binary")
+                h = _var(m, f"h_{t}_{s}", 0, 1)
+                z = _var(m, f"z_{t}_{s}", 0, 1, "Binary")
                 self.pairs[t, s] = (h, z)
                 for pi in shared:
                     for k, (at, as_) in enumerate(zip(self.units[pi][t], self.units[pi][s])):
@@ -201,7 +220,7 @@ class _Model:
                     holders = [a[k] for a in self.units[pi].values() if not isinstance(a[k], int)]
                     if not holders:
                         continue
-                    g = pulp.LpVariable(f"g_{pi}_{k}", lowBound=0, upBound=1)
+                    g = _var(m, f"g_{pi}_{k}", 0, 1)
                     self.g.append(g)
                     for j, a in enumerate(holders):
                         m += g >= a, f"gpu_{pi}_{k}_{j}"
@@ -352,8 +371,7 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
     with tempfile.TemporaryDirectory(prefix="murakkab-cbc-") as d:
         log = Path(d) / "cbc.log"
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm,
-                                   logPath=str(log))
+        solver = _cbc(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm, logPath=str(log))
         m.solve(solver)
         text = log.read_text(errors="replace") if log.exists() else ""
     result = _CBC_RESULT.search(text)
@@ -433,54 +451,64 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
                                       + " and ".join(b.text() for b in objective.bounds),
                                       hint=f"the makespan is at least {problem.makespan_lower_bound():g} s")
     model = _Model(problem, objective, horizon)
-    warm = warm_start and usable and start_from.totals.makespan_s <= horizon + 1e-9
-    if warm:
-        index = problem.index
-        choice = [0] * len(problem.tasks)
-        start = [0.0] * len(problem.tasks)
-        units: list[tuple[int, ...]] = [() for _ in problem.tasks]
+    # The best schedule known so far, as (options, starts, units): a MIP start, and what
+    # is returned if a solver call ends without a schedule of its own.
+    incumbent: tuple[list[int], list[float], list[tuple[int, ...]]] | None = None
+    if warm_start and usable and start_from.totals.makespan_s <= horizon + 1e-9:
+        n = len(problem.tasks)
+        choice, start, units = [0] * n, [0.0] * n, [()] * n
         for pl in start_from.solution:
-            t = index[pl.task]
+            t = problem.index[pl.task]
             choice[t], start[t], units[t] = pl.option, pl.start_s, pl.units
-        model.warm(choice, start, units)
+        incumbent = (choice, start, list(units))
+        model.warm(*incumbent)
+    warm_from = start_from.solver if incumbent is not None else None
     build_s = time.perf_counter() - t0
     run = _solve_highs if backend == "highs" else _solve_cbc
     stages: list[Stage] = []
-    solution: tuple[list[int], list[float], list[tuple[int, ...]]] | None = None
     statuses = []
     for g in objective.goals:
         s0 = time.perf_counter()
         expr = model.expr(g)
         model.m.setObjective(expr)
         remaining = max(1.0, deadline - time.perf_counter())
-        out = run(model.m, remaining, warm or solution is not None)
+        try:
+            out = run(model.m, remaining, incumbent is not None)
+        except pulp.PulpSolverError as exc:
+            out = _Outcome(False, False, False, None, None, f"solver error: {exc}")
         statuses.append(f"{g}: {out.status}")
-        if out.infeasible:
-            raise InfeasibleScheduleError(f"no schedule of {problem.name} meets "
-                                          + " and ".join(b.text() for b in objective.bounds))
-        if not out.has_solution:
+        elapsed = time.perf_counter() - s0
+        if out.has_solution:
+            choice, start, units = model.extract()
+            incumbent = (choice, compact(problem, choice, start, units), units)
+        elif incumbent is None:
+            # CBC may call a model infeasible when its time runs out in preprocessing:
+            # believe it only when it stopped well within its time.
+            if out.infeasible and elapsed < 0.9 * remaining:
+                raise InfeasibleScheduleError(f"no schedule of {problem.name} meets "
+                                              + " and ".join(b.text() for b in objective.bounds))
             raise MurakkabError(f"the MILP found no schedule of {problem.name} within {time_limit_s:g} s "
                                 f"({out.status})", hint="raise --time-limit, or use --solver greedy")
-        solution = model.extract()
+        # The variables take the incumbent's values: its value on this goal, and the
+        # next goal's MIP start.
+        model.warm(*incumbent)
         value = expr.value() if expr.value() is not None else 0.0
-        tol = objective.tolerance * max(1.0, abs(value))
-        model.m += expr <= value + tol, f"keep_{g}"
-        bound = out.bound if out.bound is not None else -math.inf
+        model.m += expr <= value + objective.tolerance * max(1.0, abs(value)), f"keep_{g}"
+        bound = out.bound if out.bound is not None and out.has_solution else -math.inf
         if g == "makespan":
             bound = max(bound, problem.makespan_lower_bound())
-        stages.append(_stage(problem, g, value, bound, out.optimal, time.perf_counter() - s0))
-    assert solution is not None
-    choice, start, units = solution
-    start = compact(problem, choice, start, units)
+        stages.append(_stage(problem, g, value, bound, out.optimal and out.has_solution, elapsed))
+    assert incumbent is not None
+    choice, start, units = incumbent
     sol = tuple(Placement(t.id, choice[i], start[i], units[i]) for i, t in enumerate(problem.tasks))
     totals = problem.totals(sol)
     stages = [_finish_stage(s, totals, problem) for s in stages]
     first = stages[0]
     optimal = all(s.optimal for s in stages)
     seconds = time.perf_counter() - t0
-    note = (f"MILP ({backend}): {len(model.m.variables())} variables, {len(model.m.constraints)} constraints, "
+    note = (f"MILP ({backend}): {model.m.numVariables()} variables, {model.m.numConstraints()} constraints, "
             f"built in {build_s:.2f} s; horizon {horizon:g} s; "
-            f"{'MIP start from ' + start_from.solver if warm else 'no MIP start'}; " + "; ".join(statuses))
+            f"{'MIP start from ' + warm_from if warm_from else 'no MIP start'}; " + "; ".join(statuses))
     return Result("ilp", sol, totals, optimal, first.objective, first.bound, objective.feasible(totals), seconds,
                   note, tuple(stages))
 

@@ -40,6 +40,9 @@ from ...grammar.diagnostics import MurakkabError, suggestion
 # Metric -> True when lower is better (quality is the one to maximise).
 METRICS: dict[str, bool] = {"makespan": True, "energy": True, "cost": True, "gpus": True, "quality": False}
 METRIC_UNITS: dict[str, str] = {"makespan": "s", "energy": "Wh", "cost": "USD", "gpus": "GPUs", "quality": ""}
+# Instants closer than this (seconds) are the same: sums of float durations would otherwise
+# leave overlaps of a few ulps between back-to-back tasks.
+TIME_EPS = 1e-9
 # The job language calls the makespan "latency".
 _ALIASES = {"latency": "makespan"}
 
@@ -312,11 +315,6 @@ class Problem:
         """GPUs an option holds while it runs: its units, on a GPU pool."""
         return opt.units if self.pool_of(opt).gpu else 0
 
-    @property
-    def size(self) -> str:
-        return (f"{len(self.tasks)} tasks, {len(self.edges)} edges, "
-                + ", ".join(f"{p.name} x{p.capacity}" for p in self.pools))
-
     def totals(self, placements: Sequence[Placement]) -> Totals:
         """The metrics of a schedule (assumed valid; see ``validate`` for the checks)."""
         makespan = energy = cost = 0.0
@@ -393,8 +391,9 @@ class Problem:
 
 def peak_usage(intervals: Sequence[tuple[float, float, int]]) -> int:
     """Most units held at once by half-open intervals ``[start, end)`` of ``units`` each."""
-    events = sorted([(s, 1, u) for s, _, u in intervals] + [(e, 0, -u) for _, e, u in intervals])
-    # At equal times releases (0) sort before acquisitions (1): back-to-back tasks share units.
+    # Releases count TIME_EPS early and sort before acquisitions at equal times, so
+    # back-to-back tasks share units.
+    events = sorted([(s, 1, u) for s, _, u in intervals] + [(e - TIME_EPS, 0, -u) for _, e, u in intervals])
     peak = cur = 0
     for _, _, du in events:
         cur += du

@@ -15,11 +15,11 @@ import bisect
 import heapq
 from typing import Sequence
 
-from .problem import Placement, Problem
+from .problem import TIME_EPS, Placement, Problem
 
-# Breakpoints closer than this (seconds) are the same instant: sums of float durations
-# would otherwise leave slivers of a few ulps that block a task for no reason.
-EPS = 1e-9
+# Breakpoints closer than this are the same instant: sums of float durations would
+# otherwise leave slivers of a few ulps that block a task for no reason.
+EPS = TIME_EPS
 
 
 class Profile:
