@@ -25,6 +25,7 @@ from .objective import Objective, resolve
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
 from .schedule import Schedule, schedule, upward_ranks
 from .tiers import exact_quality_tiers, tier_samples
+from .validate import validate
 
 ALTERNATIVES_SHOWN = 6
 # Rules a hand-written sequential workflow does not get: no fan-out, no streaming.
@@ -89,18 +90,26 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
 
     final = schedule(plan, choice, cluster, serial=sequential)
     estimate = totals(catalog, choice, final)
-    _sanity(plan, choice, final, cluster)
     physical_tasks = tuple(
         PhysicalTask(t.id, t.interface or "", choice[t.id], *final.spans[t.id],
                      _alternatives(cands[t.id], choice[t.id], objective), t.streams_from)
         for t in tasks
     )
-    return PhysicalPlan(
+    physical = PhysicalPlan(
         job=job.name, cluster=cluster.name, solver=solver, solver_note=note, logical=plan, bound=job.plan,
         rewrites=rewritten.fired, tasks=physical_tasks, shards=final.shards, estimate=estimate,
         bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in cands.values()),
         plans_evaluated=evaluations, sequential=sequential,
     )
+    # The final sanity pass changes nothing: it rejects a plan that could not run.
+    problems = validate(physical, catalog, check_slos=not sequential)
+    if problems:
+        raise PlanValidationError("the planner produced an invalid plan (a bug): " + "; ".join(problems[:5]))
+    return physical
+
+
+class PlanValidationError(AssertionError):
+    """The validator rejected the planner's own plan: a planner bug, never a user error."""
 
 
 # solver = 'auto': the exhaustive oracle while the candidate combinations are this few,
@@ -193,22 +202,3 @@ def _diagnose(job: BoundJob, objective: Objective, best: Estimate, plan: Logical
         f"no plan of {job.name} meets {first.slo.text()}{others} on cluster '{job.cluster}'", first.slo.span,
         "\n        ".join(["per constraint, optimising it alone:"] + lines),
     )
-
-
-def _sanity(plan: LogicalPlan, choice: dict[str, Candidate], sched: Schedule, cluster: Cluster) -> None:
-    """Reject an unrunnable plan: every task placed, dependencies respected, capacity held."""
-    by_key = {(s.task, s.index): s for s in sched.shards}
-    for t in plan.tasks:
-        assert t.id in choice and t.id in sched.spans, f"task {t.id} was not planned"
-    for s in sched.shards:
-        for dep in s.deps:
-            assert by_key[dep].end_s <= s.start_s + 1e-9, f"{s.task}#{s.index} starts before {dep} ends"
-    inventory = dict(cluster.machines())
-    usage: dict[tuple[str, str], list[tuple[float, int]]] = {}
-    for s in sched.shards:
-        usage.setdefault((s.machine, s.hardware), []).extend([(s.start_s, s.units), (s.end_s, -s.units)])
-    for (machine, hw), events in usage.items():
-        level = 0
-        for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
-            level += delta
-            assert level <= inventory[machine][hw], f"{machine} over capacity on {hw}"

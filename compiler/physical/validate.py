@@ -1,0 +1,125 @@
+"""An independent validator of physical plans: the planner's final sanity pass and the
+tests' referee.
+
+It recomputes everything from the shards alone, with its own arithmetic (nothing from
+``cost.py`` or ``schedule.py``), and lists what is wrong:
+
+- every logical task has a candidate and shards covering all its calls;
+- every shard starts after the shards it depends on end, and its duration is what its
+  candidate says for its calls;
+- at every instant, no machine runs more units of a hardware type than it has, and no
+  shard spans machines (it names one machine that has its hardware);
+- the SLO bounds hold on the reported totals;
+- the reported totals (makespan, GPUs held, cost, energy, quality) match a recomputation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ...catalog.catalog import Catalog
+from .plan import PhysicalPlan
+
+REL_TOL = 1e-6
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> list[str]:
+    """Everything wrong with ``plan`` (an empty list: it is valid). ``check_slos=False``
+    for a plan that reports its SLOs rather than promising them (the sequential baseline)."""
+    problems: list[str] = []
+    cluster = catalog.cluster(plan.cluster)
+    if cluster is None:
+        return [f"unknown cluster {plan.cluster}"]
+    inventory = dict(cluster.machines())
+    tasks = {t.id: t for t in plan.tasks}
+    by_key = {(s.task, s.index): s for s in plan.shards}
+
+    for node in plan.logical.tasks:
+        if node.id not in tasks:
+            problems.append(f"task {node.id} has no physical task")
+            continue
+        cand = tasks[node.id].candidate
+        mine = [s for s in plan.shards if s.task == node.id]
+        if len(mine) != cand.fanout:
+            problems.append(f"task {node.id}: {len(mine)} shards for fan-out {cand.fanout}")
+        if not _close(sum(s.calls for s in mine), math.ceil(cand.calls - 1e-9)):
+            problems.append(f"task {node.id}: shards cover {sum(s.calls for s in mine)} of {cand.calls} calls")
+
+    for s in plan.shards:
+        cand = tasks[s.task].candidate
+        expected = cand.setup_s + (max(cand.floor_s, s.calls * cand.call_s) if s.calls > 0 else 0.0)
+        if not _close(s.end_s - s.start_s, expected):
+            problems.append(f"shard {s.task}#{s.index} runs {s.end_s - s.start_s:.6g} s, its candidate says "
+                            f"{expected:.6g} s")
+        if s.machine not in inventory or inventory[s.machine].get(s.hardware, 0) < s.units:
+            problems.append(f"shard {s.task}#{s.index} needs {s.units} x {s.hardware} on {s.machine}, which lacks them")
+        for dep in s.deps:
+            other = by_key.get(dep)
+            if other is None:
+                problems.append(f"shard {s.task}#{s.index} depends on unknown shard {dep}")
+            elif other.end_s > s.start_s + 1e-9:
+                problems.append(f"shard {s.task}#{s.index} starts at {s.start_s:.6g} s before {dep} ends "
+                                f"at {other.end_s:.6g} s")
+
+    # Capacity at every instant: sweep each machine's hardware.
+    peaks: dict[tuple[str, str], int] = {}
+    events: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for s in plan.shards:
+        if s.end_s > s.start_s:
+            events.setdefault((s.machine, s.hardware), []).extend([(s.start_s, s.units), (s.end_s, -s.units)])
+    for (machine, hw), evs in events.items():
+        level = peak = 0
+        for _, delta in sorted(evs, key=lambda e: (e[0], e[1])):
+            level += delta
+            peak = max(peak, level)
+        peaks[(machine, hw)] = peak
+        if peak > inventory.get(machine, {}).get(hw, 0):
+            problems.append(f"{machine} runs {peak} x {hw} at once and has {inventory.get(machine, {}).get(hw, 0)}")
+
+    problems.extend(_check_totals(plan, catalog, peaks))
+    for b in plan.bounds if check_slos else ():
+        if not b.met(plan.estimate):
+            problems.append(f"SLO {b.slo.text()} is not met: {plan.estimate.metric(b.metric):.6g}")
+    return problems
+
+
+def _check_totals(plan: PhysicalPlan, catalog: Catalog, peaks: dict[tuple[str, str], int]) -> Sequence[str]:
+    est = plan.estimate
+    problems = []
+    makespan = max((s.end_s for s in plan.shards), default=0.0)
+    held: dict[str, int] = {}
+    for (_, hw), peak in peaks.items():
+        held[hw] = held.get(hw, 0) + peak
+    cost = energy_j = 0.0
+    busy: dict[str, float] = {}
+    for t in plan.tasks:
+        c = t.candidate
+        hw = catalog.hardware(c.hardware)
+        profile = catalog.profile(c.agent, c.hardware, c.units)
+        if hw is None or profile is None:
+            problems.append(f"task {t.id}: no profile for {c.agent} on {c.units} x {c.hardware}")
+            continue
+        watts = hw.idle_w + profile.utilisation * (hw.active_w - hw.idle_w)
+        for s in plan.shards:
+            if s.task == t.id:
+                energy_j += (s.end_s - s.start_s) * s.units * watts
+                busy[c.hardware] = busy.get(c.hardware, 0.0) + (s.end_s - s.start_s) * s.units
+    gpus = 0
+    for hw_name, units in held.items():
+        hw = catalog.hardware(hw_name)
+        assert hw is not None
+        cost += units * makespan * hw.usd_per_hour / 3600.0
+        energy_j += max(0.0, units * makespan - busy.get(hw_name, 0.0)) * hw.idle_w
+        gpus += units if hw.is_gpu else 0
+    quality = math.prod(t.candidate.quality for t in plan.tasks)
+    for name, reported, recomputed in (("makespan", est.makespan_s, makespan), ("cost", est.cost_usd, cost),
+                                       ("energy", est.energy_wh, energy_j / 3600.0), ("quality", est.quality, quality),
+                                       ("gpus", float(est.gpus), float(gpus))):
+        if not _close(reported, recomputed):
+            problems.append(f"reported {name} {reported:.6g} differs from the recomputed {recomputed:.6g}")
+    return problems
