@@ -443,7 +443,7 @@ class Binder:
             typ = self._type(p.type)
             arg = given[p.name]
             nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, arg), value=_literal_text(arg.value),
-                                 span=arg.span)
+                                 literal=_literal_data(arg.value), span=arg.span)
         return nodes
 
     def _input_stats(self, typ: Type, arg: ast.NamedArg) -> Stats:
@@ -543,6 +543,17 @@ def _literal_text(value: ast.Value) -> str:
         return repr(value.value)
     if isinstance(value, ast.Quantity):
         return f"{value.value:g}{' ' + value.unit if value.unit else ''}"
+    return value.name
+
+
+def _literal_data(value: ast.Value) -> object:
+    """A literal as Python data: str, float, or a tuple of them."""
+    if isinstance(value, ast.ListLit):
+        return tuple(_literal_data(v) for v in value.items)
+    if isinstance(value, ast.StringLit):
+        return value.value
+    if isinstance(value, ast.Quantity):
+        return value.value
     return value.name
 
 

@@ -81,8 +81,10 @@ class Node:
     # Set by fuse_maps: items stream from this upstream map one by one, no barrier.
     streams_from: str | None = None
     description: str | None = None
-    # Inputs: the literal value bound to the parameter, canonical text (None if unknown).
+    # Inputs: the literal value bound to the parameter, canonical text (None if unknown),
+    # and as Python data (str, float, or a tuple of them) for an executor to read.
     value: str | None = None
+    literal: object = field(default=None, compare=False)
     span: Span | None = field(default=None, compare=False)
 
     @property

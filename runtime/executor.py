@@ -32,6 +32,9 @@ class RunResult:
     timeline: tuple[ShardRun, ...]
     events: int
     outputs: tuple[tuple[str, str], ...] = ()
+    # What the executor had to do about failures (retries, replacements, timeouts).
+    notes: tuple[str, ...] = ()
+    cache_hits: int = 0
 
     def task_span(self, task: str) -> tuple[float, float]:
         mine = [s for s in self.timeline if s.task == task]

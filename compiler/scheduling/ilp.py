@@ -102,7 +102,6 @@ class _Outcome:
     has_solution: bool
     infeasible: bool
     optimal: bool
-    objective: float | None
     bound: float | None
     status: str
 
@@ -129,8 +128,7 @@ class _Model:
     """The MILP of the module docstring for one problem, one objective and one horizon."""
 
     def __init__(self, problem: Problem, objective: Objective, horizon: float) -> None:
-        self.p, self.obj, self.H = problem, objective, horizon
-        p = problem
+        self.p = p = problem
         n = len(p.tasks)
         m = pulp.LpProblem("schedule", pulp.LpMinimize)
         self.m = m
@@ -159,15 +157,14 @@ class _Model:
                 tau = pulp.lpSum(e.transfer_s[i][j] * v for (i, j), v in w.items() if e.transfer_s[i][j])
             m += self.S[t] >= self.S[s] + self.D[s] + tau, f"prec_{k}"
         # Which tasks can hold units of which pool, and the unit variables (4).
-        self.hold: dict[int, dict[int, pulp.LpAffineExpression]] = {}  # pool -> task -> y[t,p]
-        self.units: dict[int, dict[int, list]] = {}  # pool -> task -> a[t,p,k] for every k
+        # pool -> task -> a[t,p,k] for every unit k (0 where fixed by symmetry; y[t,p] when cap(p) = 1)
+        self.units: dict[int, dict[int, list]] = {}
         for pi, pool in enumerate(p.pools):
-            users = {}
+            users = {}  # task -> y[t,p]
             for t in range(n):
                 opts = [i for i, o in enumerate(p.tasks[t].options) if o.pool == pool.name and o.duration_s > 0]
                 if opts:
                     users[t] = pulp.lpSum(self.x[t][i] for i in opts)
-            self.hold[pi] = users
             if pool.capacity == 1:
                 self.units[pi] = {t: [y] for t, y in users.items()}
                 continue
@@ -208,8 +205,7 @@ class _Model:
             work = pulp.lpSum(o.work * self.x[t][i] for t in range(n) for i, o in enumerate(p.tasks[t].options)
                               if o.pool == pool.name and o.work > 0)
             m += work <= pool.capacity * self.C, f"work_{pi}"
-        self.lower = p.makespan_lower_bound()
-        m += self.C >= self.lower, "critical_path"
+        m += self.C >= p.makespan_lower_bound(), "critical_path"
         # (8) GPU units in use, only when the metric matters (else they are dead weight).
         self.g: list = []
         if objective.uses("gpus"):
@@ -388,7 +384,7 @@ def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
                 bound = float(match.group(1))
             except ValueError:
                 bound = None
-    return _Outcome(has, infeasible and not has, optimal, value, bound, status)
+    return _Outcome(has, infeasible and not has, optimal, bound, status)
 
 
 def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
@@ -415,7 +411,7 @@ def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
     value = pulp.value(m.objective) if has else None
     bound = value if optimal else (info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None)
     infeasible = status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-    return _Outcome(has, infeasible, optimal, value, bound, model.modelStatusToString(status))
+    return _Outcome(has, infeasible, optimal, bound, model.modelStatusToString(status))
 
 
 def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s: float = 60.0,
@@ -475,7 +471,7 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
         try:
             out = run(model.m, remaining, incumbent is not None)
         except pulp.PulpSolverError as exc:
-            out = _Outcome(False, False, False, None, None, f"solver error: {exc}")
+            out = _Outcome(False, False, False, None, f"solver error: {exc}")
         statuses.append(f"{g}: {out.status}")
         elapsed = time.perf_counter() - s0
         if out.has_solution:

@@ -1,0 +1,76 @@
+"""A content-addressed cache of agent outputs on disk.
+
+The key of one call is a hash of the agent's name and version, its knobs, and the
+fingerprints of its arguments (``runtime/agents/values.fingerprint``: a clip's key covers
+its file's bytes and range), so a finished call is never redone, whichever run or plan
+asks for it again. Entries are written to a temporary file and renamed into place: a run
+killed at any moment (SIGKILL included) leaves every entry either whole or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_MISSING = object()
+
+
+def default_cache_dir() -> Path:
+    """``$MURAKKAB_CACHE``, else ``$XDG_CACHE_HOME/murakkab``, else ``~/.cache/murakkab``."""
+    if os.environ.get("MURAKKAB_CACHE"):
+        return Path(os.environ["MURAKKAB_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "murakkab"
+
+
+def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, ...]) -> str:
+    from .agents.values import fingerprint
+
+    h = hashlib.sha256()
+    h.update(f"{agent}\0{version}\0".encode())
+    h.update(fingerprint(tuple(sorted(knobs.items()))).encode())
+    h.update(fingerprint(args).encode())
+    return h.hexdigest()
+
+
+class Cache:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str) -> Any:
+        """The cached output, or ``Cache.MISSING``."""
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            return _MISSING
+        except (pickle.UnpicklingError, EOFError, OSError, AttributeError):
+            # Unreadable (e.g. written by another version): recompute it.
+            return _MISSING
+
+    def put(self, key: str, value: Any) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    MISSING = _MISSING
