@@ -59,6 +59,8 @@ class Settings:
     solver_time_limit_s: float = 10.0
     # Rewrite rules not to apply (SET disabled_rules = 'fuse_maps, merge_common_tasks').
     disabled_rules: tuple[str, ...] = ()
+    # Only these agents may run (a real executor offers what it can run); None: any.
+    available_agents: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,16 @@ def task_quality(node: Node, agent_quality: float) -> float:
     return majority_quality(agent_quality, node.votes) if node.votes else agent_quality
 
 
-def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> list[Candidate]:
-    """All non-dominated candidates of one task, in a deterministic order."""
+def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
+                         available: frozenset[str] | None = None) -> list[Candidate]:
+    """All non-dominated candidates of one task, in a deterministic order (only agents in
+    ``available`` when given: what an executor can actually run)."""
     assert node.interface is not None
     calls, media_s = work_of(node, plan)
     out: list[Candidate] = []
     for agent in catalog.agents(node.interface):
+        if available is not None and agent.name not in available:
+            continue
         if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs if p.key in ("agent", "model")):
             continue
         for profile in catalog.profile_options(agent.name):
@@ -121,13 +125,16 @@ def prune_dominated(cands: list[Candidate]) -> list[Candidate]:
             if not any(j != i and cands[j].hardware == c.hardware and beats(j, i) for j in range(len(cands)))]
 
 
-def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> Candidate:
+def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
+                       available: frozenset[str] | None = None) -> Candidate:
     """The configuration a hand-written workflow hard-codes: the catalog's baseline agent,
     on a GPU if it has a GPU profile, with the fewest units, one instance."""
     assert node.interface is not None
     calls, media_s = work_of(node, plan)
     agents = sorted(catalog.agents(node.interface), key=lambda a: (not a.baseline, a.name))
     for agent in agents:
+        if available is not None and agent.name not in available:
+            continue
         if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs):
             continue
         profiles = []

@@ -52,7 +52,7 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential, with_deps=False))
 
     if sequential:
-        choice = {t.id: _baseline(t.id, plan, catalog, cluster) for t in tasks}
+        choice = {t.id: _baseline(t.id, plan, catalog, cluster, job.settings.available_agents) for t in tasks}
         cands = {t.id: [choice[t.id]] for t in tasks}
         objective = resolve(job.slos, job.goals, lambda: [evaluate(choice)])
         evaluations = 1
@@ -60,11 +60,12 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
     else:
         cands = {}
         for t in tasks:
-            cands[t.id] = enumerate_candidates(t, plan, catalog, cluster)
+            cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
             if not cands[t.id]:
+                local = " and runs on this machine" if job.settings.available_agents is not None else ""
                 raise MurakkabError(
-                    f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'",
-                    t.span, "relax the task's USING preferences or choose another cluster")
+                    f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
+                    t.span, "relax the task's USING preferences, choose another cluster, or register a local agent")
         objective = resolve(job.slos, job.goals, lambda: tier_samples(cands, evaluate, job.settings.seed))
         objective = exact_quality_tiers(objective, cands)
         order = _critical_first(plan, cands)
@@ -156,10 +157,11 @@ def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule) -> E
     return timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
 
 
-def _baseline(task: str, plan: LogicalPlan, catalog: Catalog, cluster: Cluster) -> Candidate:
+def _baseline(task: str, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
+              available: frozenset[str] | None) -> Candidate:
     node = plan.node(task)
     try:
-        return baseline_candidate(node, plan, catalog, cluster)
+        return baseline_candidate(node, plan, catalog, cluster, available)
     except LookupError:
         raise MurakkabError(f"no implementation of {node.interface} for task '{task}' fits cluster "
                             f"'{cluster.name}'", node.span) from None
