@@ -356,23 +356,30 @@ class Catalog:
             path = seed.joinpath(f"{table}.csv")
             if path.is_file():
                 self._insert_csv(table, path.read_text(encoding="utf-8"))
+            if table == "hardware":
+                # Seed profiles of the agents that run here refer to this machine's cores.
+                self._upsert_local_hardware()
         templates = seed.joinpath("templates.job")
         if templates.is_file():
             self._insert_templates(templates.read_text(encoding="utf-8"))
+
+    def _upsert_local_hardware(self) -> None:
+        hw = this_machine().hardware
+        # An upsert: profiles measured on this machine keep referencing the row.
+        self._db.execute(
+            "INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            "kind = excluded.kind, description = excluded.description, memory_gb = excluded.memory_gb, "
+            "active_w = excluded.active_w, idle_w = excluded.idle_w, "
+            "usd_per_hour = excluded.usd_per_hour, source = excluded.source",
+            [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w, hw.usd_per_hour, hw.source])
 
     def _register_this_machine(self) -> None:
         """The 'local' cluster: this machine's cores, detected at every start."""
         machine = this_machine()
         with self.transaction():
             self._db.execute("DELETE FROM clusters WHERE name = ?", [LOCAL_CLUSTER])
+            self._upsert_local_hardware()
             hw = machine.hardware
-            # An upsert: profiles measured on this machine keep referencing the row.
-            self._db.execute(
-                "INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                "kind = excluded.kind, description = excluded.description, memory_gb = excluded.memory_gb, "
-                "active_w = excluded.active_w, idle_w = excluded.idle_w, "
-                "usd_per_hour = excluded.usd_per_hour, source = excluded.source",
-                [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w, hw.usd_per_hour, hw.source])
             self._db.execute("INSERT INTO clusters VALUES (?, ?, 1, ?, ?, ?, ?)",
                              [LOCAL_CLUSTER, machine.node, hw.name, machine.cores,
                               "this machine, detected when the catalog was opened", hw.source])

@@ -331,6 +331,25 @@ cpu_profiles("ffmpeg-split", [1], 0.1, 0.05, 0.001,
 cpu_profiles("concat-text", [1], 0.0, 0.001, 0.0, "default:joining a few kB of text in memory")
 cpu_profiles("majority-vote", [1], 0.0, 0.001, 0.0, "default:comparing a few short answers in memory")
 
+# Agents on this machine ('local-core': one core of the machine the catalog is opened on).
+LOCAL_NOTE = "on this machine's cores; replace with `murakkab catalog profile` or refit from real runs"
+for agent, setup, item, media, why in [
+    ("opencv-content-scenes", 0.05, 0.01, 0.02, "decode + frame difference of small clips at ~1,500 frames/s"),
+    ("opencv-histogram-scenes", 0.05, 0.01, 0.025, "decode + histogram correlation at ~1,200 frames/s"),
+    ("opencv-frames", 0.003, 0.0065, 0.0139, "measured:vm, 2026-11-22 (murakkab catalog profile opencv-frames, "
+     "1280x720 synthetic clips, 1 core) taken as the default for any machine"),
+    ("pyav-audio", 0.02, 0.02, 0.002, "PyAV decode + resample at ~500x real time"),
+    ("pyav-split", 0.0, 0.001, 0.0, "cutting is arithmetic on ranges"),
+    ("pocketsphinx", 0.3, 0.05, 0.5, "PocketSphinx with its bundled English model at ~2x real time on one core"),
+    ("opencv-hog", 0.05, 0.05, 0.0, "HOG people + Haar face detection on a small frame"),
+    ("opencv-describe", 0.05, 0.06, 0.0, "colour histogram + the same detectors as opencv-hog"),
+    ("extractive-qa", 0.0, 0.02, 0.0, "TF-IDF over a few hundred sentences"),
+    ("concat-text", 0.0, 0.001, 0.0, "joining text in memory"),
+    ("majority-vote", 0.0, 0.001, 0.0, "comparing a few short answers"),
+]:
+    source = why if why.startswith("measured:") else f"default:{why} {LOCAL_NOTE}"
+    prof(agent, "local-core", 1, setup, item, media, 1.0, source)
+
 # speech to text
 fw_v100s_rtf = 780 / 54   # 14.44x
 for hw, scale, why in [("A100-80GB", 1.0, "A100 assumed at least as fast as the V100S"),
@@ -541,6 +560,28 @@ agents += [
  ("majority-vote", "answer_vote", "tool", "normalised-string majority vote, CPU",
   "returns the answer given most often among the samples", 1.0,
   "default:the vote itself adds no error; the sampled task's quality accounts for voting", True),
+]
+# Agents that run on this machine (runtime/agents; their Python names match these rows).
+agents += [
+ ("opencv-content-scenes", "scene_detection", "tool", "OpenCV frame-difference cut detector (this machine)",
+  "mean absolute HSV difference between consecutive frames against a threshold", 0.8669,
+  "default:taken equal to PySceneDetect's ContentDetector, the same method (F1 86.69 on BBC)", False),
+ ("opencv-histogram-scenes", "scene_detection", "tool", "OpenCV histogram-correlation cut detector (this machine)",
+  "correlation of HSV histograms of consecutive frames", 0.80,
+  "default:taken equal to PySceneDetect's HistogramDetector, the same method", False),
+ ("opencv-frames", "frame_extraction", "tool", "OpenCV VideoCapture decode (this machine)",
+  "decodes the clip and keeps frames_per_scene evenly spaced frames", 1.0,
+  "default:frame sampling is deterministic", False),
+ ("pyav-audio", "audio_extraction", "tool", "PyAV decode + resample to 16 kHz mono (this machine)",
+  "writes the clip's audio as 16 kHz mono WAV", 1.0, "default:deterministic resample", False),
+ ("pyav-split", "media_split", "tool", "clip ranges (no re-encoding; this machine)",
+  "cuts a clip into consecutive ranges of split_chunk_s seconds", 1.0, "default:lossless", False),
+ ("opencv-describe", "frame_summarization", "tool", "OpenCV colour and detector summary (this machine)",
+  "describes a frame by its dominant colours, brightness and detected people and faces: a tool, not a VLM",
+  0.30, "default:states colours and detections only; far below a vision-language model", False),
+ ("extractive-qa", "question_answering", "tool", "TF-IDF sentence extractor (this machine)",
+  "answers with the context sentence most similar to the question", 0.30,
+  "default:extractive answers from transcripts and captions; no reasoning", False),
 ]
 # The served model behind an LLM agent: the key of its OSDI load curves (llm_curves.csv)
 # and ML.ENERGY rows (energy_per_token.csv), both written by derive_osdi.py.
