@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import platform
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Union
 
-from .catalog.catalog import Catalog, default_catalog
+from .catalog.catalog import LOCAL_CLUSTER, Catalog, default_catalog
 from .catalog.refit import ObservationRow, record_observations
 from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
@@ -35,10 +35,11 @@ from .compiler.physical.planner import plan_job, plan_jobs
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.local import LocalExecutor
 from .runtime.simulator import Simulator
 
 Script = Union[str, Path]
-BACKENDS = ("sim",)
+BACKENDS = ("local", "sim")
 
 
 def _read(script: Script, name: str | None) -> tuple[str, str]:
@@ -122,21 +123,47 @@ class JobOutcome:
     result: RunResult | None
 
 
+def local_agents() -> frozenset[str]:
+    """The agents this machine can run: every registered one, except an LLM endpoint
+    agent when no endpoint is configured."""
+    from .runtime.agents import registry
+
+    names = {spec.name for spec in registry.registered()}
+    if not (os.environ.get("MURAKKAB_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")):
+        names.discard("openai-chat")
+    return frozenset(names)
+
+
 def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
-        catalog: Catalog | None = None, settings: Settings | None = None) -> list[JobOutcome]:
-    """Plan and run every job of a script on ``backend`` (consecutive RUNs jointly);
-    EXPLAIN (without ANALYZE) only plans."""
+        catalog: Catalog | None = None, settings: Settings | None = None, cache_dir: Path | None = None,
+        timeout_s: float | None = None, retries: int = 2, use_cache: bool = True,
+        progress: Callable[[str], None] | None = None) -> list[JobOutcome]:
+    """Plan and run every job of a script (consecutive RUNs jointly); EXPLAIN without
+    ANALYZE only plans. ``backend='local'`` runs real agents on this machine: the jobs are
+    planned on the cluster 'local' with the agents it can run; ``'sim'`` simulates the
+    plan on its cluster."""
     if backend not in BACKENDS:
-        raise MurakkabError(f"unknown backend '{backend}'", hint="this version runs plans on the simulator: --backend sim")
+        raise MurakkabError(f"unknown backend '{backend}'", hint=f"one of {', '.join(BACKENDS)}")
     cat = catalog or default_catalog()
     outcomes = []
-    for group in job_groups(compile(script, catalog=cat, settings=settings)):
+    bound = compile(script, catalog=cat, settings=settings)
+    for group in job_groups(bound):
+        if backend == "local":
+            available = local_agents()
+            group = [replace(j, cluster=LOCAL_CLUSTER, settings=replace(j.settings, cluster=LOCAL_CLUSTER,
+                                                                         available_agents=available))
+                     for j in group]
         plan = plan_jobs(group, cat)
         job = group[0] if len(group) == 1 else combine(group)
         result = None
         if job.explain is None or job.explain.analyze:
-            sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
-            result = sim.run(plan)
+            if backend == "local":
+                executor = LocalExecutor(cat, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
+                                         progress=progress, use_cache=use_cache)
+                result = executor.run(plan)
+            else:
+                sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
+                result = sim.run(plan)
             if not cat.read_only:
                 record_observations(cat, observation_rows(cat, plan, result))
         outcomes.append(JobOutcome(job, plan, result))
