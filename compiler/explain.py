@@ -7,12 +7,15 @@ every estimate, so golden files diff cleanly when the planner changes.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..catalog.catalog import Catalog
 from .job import METRIC_UNITS
 from .logical import LogicalPlan
 from .physical.plan import Candidate, Estimate, PhysicalPlan
+
+if TYPE_CHECKING:
+    from ..runtime.executor import RunResult
 
 
 def fmt_s(x: float) -> str:
@@ -243,3 +246,37 @@ def render_mermaid(plan: PhysicalPlan) -> str:
         arrow = "-. streams .->" if streaming else "-->"
         lines.append(f"  {_mermaid_id(a)} {arrow} {_mermaid_id(b)}")
     return "\n".join(lines) + "\n"
+
+
+def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
+    """EXPLAIN ANALYZE: per task, the estimate beside what the run did, and the median
+    estimation error (|actual - estimate| / estimate of task latencies)."""
+    lines = [f"EXPLAIN ANALYZE {plan.job} on {result.backend}: estimate beside actual"]
+    rows, errors = [], []
+    for t in plan.tasks:
+        mine = [r for r in result.timeline if r.task == t.id]
+        c = t.candidate
+        est_s = t.end_s - t.start_s
+        act_s = (max(r.end_s for r in mine) - min(r.start_s for r in mine)) if mine else 0.0
+        calls = sum(r.calls for r in mine)
+        est_wh, act_wh = c.energy_wh, _shard_energy_wh(plan, result, t.id, c)
+        if est_s > 0:
+            errors.append(abs(act_s - est_s) / est_s)
+        rows.append([t.id, c.agent, f"{c.hardware} x{c.units}", f"{c.fanout}/{len(mine)}", f"~{fmt_s(est_s)}",
+                     fmt_s(act_s), f"~{c.calls:,.0f}", f"{calls:,.0f}", f"~{fmt_wh(est_wh)}", fmt_wh(act_wh)])
+    lines.extend(_table(["task", "agent", "hardware x units", "shards est/run", "latency est", "actual",
+                         "calls est", "actual", "energy est", "actual"], rows))
+    t = result.totals
+    lines.append(f"makespan ~{fmt_s(plan.estimate.makespan_s)} estimated, {fmt_s(t.makespan_s)} actual; "
+                 f"energy ~{fmt_wh(plan.estimate.energy_wh)} estimated, {fmt_wh(t.energy_wh)} actual")
+    if errors:
+        errors.sort()
+        median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+        lines.append(f"median estimation error of task latency: {100 * median:.0f}%")
+    return "\n".join(lines) + "\n"
+
+
+def _shard_energy_wh(plan: PhysicalPlan, result: "RunResult", task: str, cand: Candidate) -> float:
+    est_busy = cand.busy_unit_s
+    watts_wh = cand.energy_wh / est_busy if est_busy > 0 else 0.0  # Wh per unit-second, as estimated
+    return sum((r.end_s - r.start_s) * r.units for r in result.timeline if r.task == task) * watts_wh

@@ -20,7 +20,7 @@ from typing import Sequence
 from . import api
 from .catalog.catalog import Catalog, CatalogError, default_catalog
 from .catalog.show import ShowResult, show
-from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh
+from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
 from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
@@ -64,11 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=("text", "json", "dot", "mermaid"), default=None)
     run = sub.add_parser("run", parents=[cat], help="plan and run the script's jobs")
     common(run)
-    run.add_argument("--backend", choices=api.BACKENDS, default="sim", help="where to run (sim: the simulator)")
+    run.add_argument("--backend", choices=api.BACKENDS, default="local",
+                     help="local (default): real agents on this machine; sim: the simulator on the script's cluster")
     run.add_argument("--format", choices=("text", "json"), default="text")
     run.add_argument("--seed", type=int, default=None, help="simulator seed (default: SET seed, else 0)")
     run.add_argument("--jitter", type=float, default=0.0,
                      help="simulator: sigma of log-normal noise on task durations (default 0: the estimates)")
+    run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
+    run.add_argument("--timeout", type=float, default=None, metavar="S", help="local: seconds a shard may run")
+    run.add_argument("--retries", type=int, default=2, help="local: retries of a failing shard before fallback")
+    run.add_argument("--no-cache", action="store_true", help="local: ignore and do not fill the output cache")
+    run.add_argument("--cache-dir", metavar="DIR", help="local: the output cache (default ~/.cache/murakkab)")
     show = sub.add_parser("show", parents=[cat], help="answer the SHOW statements of a script")
     show.add_argument("file")
     show.add_argument("--format", choices=FORMATS, default="text")
@@ -124,16 +130,28 @@ def _result_text(outcome: api.JobOutcome) -> str:
     result = outcome.result
     assert result is not None
     t = result.totals
-    lines = [f"RUN {outcome.plan.job} on {result.backend} (virtual clock; {result.events} events)",
-             f"  makespan {fmt_s(t.makespan_s)}, cost {fmt_usd(t.cost_usd)}, energy {fmt_wh(t.energy_wh)}, "
-             f"quality {t.quality:.3f}, gpus {t.gpus}",
-             f"  estimate: {estimate_line(outcome.plan.estimate)}",
-             "  timeline:"]
-    for task in outcome.plan.tasks:
-        start, end = result.task_span(task.id)
-        c = task.candidate
-        lines.append(f"    {task.id:<14} {fmt_s(start):>10} .. {fmt_s(end):>10}  {c.agent} on {c.hardware} x{c.units}"
-                     f" x {c.fanout} shard{'s' if c.fanout > 1 else ''}")
+    lines = []
+    for name, value in result.outputs:
+        lines.append(f"{name}: {value}")
+    if result.backend == "sim":
+        lines.append(f"RUN {outcome.plan.job} on sim (virtual clock; {result.events} events)")
+    else:
+        lines.append(f"RUN {outcome.plan.job} on this machine ({result.events} shards, "
+                     f"{result.cache_hits} calls from the cache)")
+    lines.append(f"  makespan {fmt_s(t.makespan_s)}, cost {fmt_usd(t.cost_usd)}, energy {fmt_wh(t.energy_wh)}, "
+                 f"quality {t.quality:.3f}, gpus {t.gpus}")
+    lines.append(f"  estimate: {estimate_line(outcome.plan.estimate)}")
+    if result.backend == "sim":
+        lines.append("  timeline:")
+        for task in outcome.plan.tasks:
+            start, end = result.task_span(task.id)
+            c = task.candidate
+            lines.append(f"    {task.id:<14} {fmt_s(start):>10} .. {fmt_s(end):>10}  {c.agent} on {c.hardware} "
+                         f"x{c.units} x {c.fanout} shard{'s' if c.fanout > 1 else ''}")
+    else:
+        lines.append(render_analyze(outcome.plan, result).rstrip("\n"))
+    for note in result.notes:
+        lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +236,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                 sys.stdout.write(_table_out(r.columns, r.rows, args.format))
         return 0
     outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter, settings=_settings(args),
-                       catalog=catalog)
+                       catalog=catalog, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                       timeout_s=args.timeout, retries=args.retries, use_cache=not args.no_cache,
+                       progress=_progress_printer() if args.backend == "local" else None)
+    if args.trace:
+        from .runtime.trace import write_trace
+
+        for o in outcomes:
+            if o.result is not None:
+                write_trace(o.result, Path(args.trace))
     if args.format == "json":
         print(json.dumps([_result_dict(o) for o in outcomes], indent=2))
         return 0
@@ -228,6 +254,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         if o.result is not None:
             sys.stdout.write(_result_text(o))
     return 0
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    """Progress of a real run on stderr: one line per finished shard."""
+    def show(message: str) -> None:
+        print(f"  {message}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _catalog_command(args: argparse.Namespace) -> int:

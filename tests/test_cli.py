@@ -24,7 +24,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def test_check_and_run_every_example(capsys: pytest.CaptureFixture[str], example: Path) -> None:
     code, out, _ = run_cli(capsys, "check", str(example))
     assert code == 0 and "ok" in out
-    code, out, _ = run_cli(capsys, "run", str(example))
+    code, out, _ = run_cli(capsys, "run", str(example), "--backend", "sim")
     assert code == 0 and "makespan" in out
 
 
@@ -62,7 +62,7 @@ def test_explain_verbose_prints_plan_after_each_rule(capsys: pytest.CaptureFixtu
 
 
 def test_run_json_has_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, "run", VIDEO_QA, "--format", "json", "--seed", "3", "--jitter", "0.1")
+    code, out, _ = run_cli(capsys, "run", VIDEO_QA, "--backend", "sim", "--format", "json", "--seed", "3", "--jitter", "0.1")
     assert code == 0
     (job,) = json.loads(out)
     timeline = job["result"]["timeline"]
@@ -74,7 +74,7 @@ def test_explain_statements_in_a_script(tmp_path: Path, capsys: pytest.CaptureFi
     script = tmp_path / "e.job"
     body = (ROOT / "examples" / "video_qa.job").read_text().replace("RUN video_qa", "EXPLAIN ANALYZE RUN video_qa")
     script.write_text(body)
-    code, out, _ = run_cli(capsys, "run", str(script))
+    code, out, _ = run_cli(capsys, "run", str(script), "--backend", "sim")
     assert code == 0 and "physical plan" in out and "RUN video_qa on sim" in out
 
 
