@@ -53,7 +53,7 @@ class _Work:
     agent: str
     units: int
     knobs: dict[str, Any]
-    calls: list[tuple[Any, ...]]
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
     attempts: int = 0
     not_before: float = 0.0
 
@@ -77,8 +77,8 @@ class _TaskState:
     outputs: dict[int, list[Any]] = field(default_factory=dict)
 
 
-def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[Any, ...]], cache_root: str | None,
-            conn: Connection) -> None:
+def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+            cache_root: str | None, conn: Connection) -> None:
     """Run in a child process: every call of one shard, through the cache."""
     try:
         from .agents import registry
@@ -86,11 +86,12 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[Any, ...]], cac
         spec = registry.get(agent)
         cache = Cache(Path(cache_root)) if cache_root else None
         out, hits = [], 0
-        for args in calls:
-            key = call_key(spec.name, spec.version, knobs, args)
+        for args, extra in calls:
+            call_knobs = {**knobs, **extra}
+            key = call_key(spec.name, spec.version, call_knobs, args)
             value = cache.get(key) if cache else Cache.MISSING
             if value is Cache.MISSING:
-                value = spec(*args, **knobs)
+                value = spec(*args, **call_knobs)
                 if cache:
                     cache.put(key, value)
             else:
@@ -145,12 +146,18 @@ class LocalExecutor:
         iface = self.catalog.interface(node.interface or "")
         return bool(iface and iface.output.is_list)
 
-    def _calls(self, node: Node, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _calls(self, node: Node, values: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """(positional arguments, per-call knobs) of every call of a task."""
         if node.op != MAP:
-            return [tuple(values[i] for i in node.inputs)]
-        mapped = node.inputs.index(node.over)
+            return [(tuple(values[i] for i in node.inputs), {})]
         items = values[node.over]
-        return [tuple(item if k == mapped else values[i] for k, i in enumerate(node.inputs)) for item in items]
+        if node.votes:
+            # A sampled task (expand_paths) maps over seeds: each sample is the same call
+            # with its own sampling seed.
+            args = tuple(values[i] for i in node.inputs if i != node.over)
+            return [(args, {"seed": int(seed)}) for seed in items]
+        mapped = node.inputs.index(node.over)
+        return [(tuple(item if k == mapped else values[i] for k, i in enumerate(node.inputs)), {}) for item in items]
 
     # -- the run --------------------------------------------------------------------
     def run(self, plan: PhysicalPlan) -> RunResult:

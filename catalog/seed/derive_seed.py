@@ -333,17 +333,20 @@ cpu_profiles("majority-vote", [1], 0.0, 0.001, 0.0, "default:comparing a few sho
 
 # Agents on this machine ('local-core': one core of the machine the catalog is opened on).
 LOCAL_NOTE = "on this machine's cores; replace with `murakkab catalog profile` or refit from real runs"
+MEASURED_SAMPLES = ("measured:vm, 2026-11-22 (runtime/agents on samples/*.mp4, 480x270 24 fps, best of 3, "
+                    "1 core, host shared with other jobs: upper bounds) for the per-call and per-media-second "
+                    "times; setup_s is a stated default")
 for agent, setup, item, media, why in [
-    ("opencv-content-scenes", 0.05, 0.01, 0.02, "decode + frame difference of small clips at ~1,500 frames/s"),
-    ("opencv-histogram-scenes", 0.05, 0.01, 0.025, "decode + histogram correlation at ~1,200 frames/s"),
+    ("opencv-content-scenes", 0.05, 0.01, 0.044, MEASURED_SAMPLES),
+    ("opencv-histogram-scenes", 0.05, 0.01, 0.024, MEASURED_SAMPLES),
     ("opencv-frames", 0.003, 0.0065, 0.0139, "measured:vm, 2026-11-22 (murakkab catalog profile opencv-frames, "
      "1280x720 synthetic clips, 1 core) taken as the default for any machine"),
-    ("pyav-audio", 0.02, 0.02, 0.002, "PyAV decode + resample at ~500x real time"),
+    ("pyav-audio", 0.02, 0.02, 0.0016, MEASURED_SAMPLES),
     ("pyav-split", 0.0, 0.001, 0.0, "cutting is arithmetic on ranges"),
-    ("pocketsphinx", 0.3, 0.05, 0.5, "PocketSphinx with its bundled English model at ~2x real time on one core"),
-    ("opencv-hog", 0.05, 0.05, 0.0, "HOG people + Haar face detection on a small frame"),
-    ("opencv-describe", 0.05, 0.06, 0.0, "colour histogram + the same detectors as opencv-hog"),
-    ("extractive-qa", 0.0, 0.02, 0.0, "TF-IDF over a few hundred sentences"),
+    ("pocketsphinx", 0.3, 0.05, 0.24, MEASURED_SAMPLES),
+    ("opencv-hog", 0.05, 0.086, 0.0, MEASURED_SAMPLES),
+    ("opencv-describe", 0.05, 0.14, 0.0, MEASURED_SAMPLES),
+    ("extractive-qa", 0.0, 0.001, 0.0, MEASURED_SAMPLES),
     ("concat-text", 0.0, 0.001, 0.0, "joining text in memory"),
     ("majority-vote", 0.0, 0.001, 0.0, "comparing a few short answers"),
 ]:
@@ -567,7 +570,7 @@ agents += [
   "mean absolute HSV difference between consecutive frames against a threshold", 0.8669,
   "default:taken equal to PySceneDetect's ContentDetector, the same method (F1 86.69 on BBC)", False),
  ("opencv-histogram-scenes", "scene_detection", "tool", "OpenCV histogram-correlation cut detector (this machine)",
-  "correlation of HSV histograms of consecutive frames", 0.80,
+  "correlation of YCrCb histograms (32 bins per channel) of consecutive frames", 0.80,
   "default:taken equal to PySceneDetect's HistogramDetector, the same method", False),
  ("opencv-frames", "frame_extraction", "tool", "OpenCV VideoCapture decode (this machine)",
   "decodes the clip and keeps frames_per_scene evenly spaced frames", 1.0,
@@ -579,9 +582,14 @@ agents += [
  ("opencv-describe", "frame_summarization", "tool", "OpenCV colour and detector summary (this machine)",
   "describes a frame by its dominant colours, brightness and detected people and faces: a tool, not a VLM",
   0.30, "default:states colours and detections only; far below a vision-language model", False),
- ("extractive-qa", "question_answering", "tool", "TF-IDF sentence extractor (this machine)",
+ ("extractive-qa", "question_answering", "tool", "BM25 sentence extractor (this machine)",
   "answers with the context sentence most similar to the question", 0.30,
   "default:extractive answers from transcripts and captions; no reasoning", False),
+ ("openai-chat", "question_answering", "model",
+  "any OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, hosted); base URL and model from "
+  "$MURAKKAB_LLM_BASE_URL / $MURAKKAB_LLM_MODEL, key from the environment variable named by api_key_env",
+  "answers the question from the numbered context", 0.694,
+  "default:depends on the model served; taken as Llama-3.1-8B (MMLU 69.4%, Meta model card)", False),
 ]
 # The served model behind an LLM agent: the key of its OSDI load curves (llm_curves.csv)
 # and ML.ENERGY rows (energy_per_token.csv), both written by derive_osdi.py.

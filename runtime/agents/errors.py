@@ -12,6 +12,9 @@ class AgentError(MurakkabError):
 class UnknownAgentError(AgentError, KeyError):
     """No agent of that name is registered (a ``KeyError`` too, for ``load``'s callers)."""
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        AgentError.__init__(self, message, hint=hint)
+
     def __str__(self) -> str:  # KeyError would quote the message
         return self.render()
 

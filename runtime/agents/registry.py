@@ -1,0 +1,276 @@
+"""The agent registry: catalog agent names → plain Python callables that run here.
+
+An agent is a function ``fn(*args, **knobs) -> value``. ``args`` are the interface's
+parameters in the catalog's order (``question_answering(question TEXT; context ANY...)``
+is ``fn(question, *context)``), holding the runtime values of
+:mod:`murakkab.runtime.agents.values` (``Clip``, ``Frame``, ``str``, lists of them).
+A map task is called once per item by the executor, so where the interface takes one
+``VIDEO`` the agent takes one ``Clip``, and returns one output (a ``LIST<...>`` output is
+a Python ``list``). ``knobs`` are keyword arguments with defaults: the interface's knobs
+(``frames_per_scene``, ``threshold``; every agent of the interface must accept them) and
+the agent's own.
+
+Registering an agent of your own (its module must be imported before a job runs)::
+
+    from murakkab.runtime.agents import Clip, agent, get
+
+    @agent("my-whisper", interface="speech_to_text", version="2")
+    def transcribe(audio: Clip, *, language: str = "en") -> str:
+        '''Transcribe with my own model.'''
+        return my_model.transcribe(audio.path, audio.start_s, audio.end_s, language)
+
+    get("my-whisper")(Clip("talk.wav", 0, 30))   # -> the transcript
+
+Registration checks the function against the interface: that it takes the interface's
+parameters positionally (``*args`` for a variadic ``ANY...`` one), that it accepts the
+interface's knobs as keywords, and that every other keyword has a default; a mistake is an
+:class:`AgentError` at import time, not at run time. Interfaces are the catalog seed's
+(``catalog/seed/interfaces.csv``); for an interface of your own catalog, pass its inputs as
+``signature="text TEXT; style TEXT"``. ``version`` is part of the cache key an executor
+derives: bump it when the agent's output for the same input changes.
+
+The agents that ship with murakkab register themselves when their module is imported;
+:func:`get` imports the module of a built-in agent on first use, so nothing heavy
+(OpenCV, PyAV, PocketSphinx) is imported until an agent needs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib
+import inspect
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Callable, TypeVar
+
+from ...grammar.diagnostics import suggestion
+from .errors import AgentError, UnknownAgentError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Built-in agents and the module (under murakkab.runtime.agents) that registers each;
+# tests/test_agents_registry.py checks that every module registers exactly these names.
+BUILTIN_AGENTS: dict[str, str] = {
+    "opencv-content-scenes": "scenes",
+    "opencv-histogram-scenes": "scenes",
+    "opencv-frames": "media",
+    "pyav-audio": "media",
+    "pyav-split": "media",
+    "pocketsphinx": "speech",
+    "opencv-hog": "vision",
+    "opencv-describe": "vision",
+    "extractive-qa": "text",
+    "concat-text": "text",
+    "majority-vote": "text",
+    "openai-chat": "llm",
+}
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")  # the catalog's agent names: lower case, digits, - . _
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an interface: ``context ANY...`` is ``Param("context", "ANY", True)``."""
+
+    name: str
+    type: str
+    variadic: bool = False
+
+
+@dataclass(frozen=True)
+class InterfaceSignature:
+    name: str
+    params: tuple[Param, ...]
+    knobs: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        inner = "; ".join(f"{p.name} {p.type}{'...' if p.variadic else ''}" for p in self.params)
+        return f"{self.name}({inner})"
+
+
+def parse_params(text: str) -> tuple[Param, ...]:
+    """The catalog's notation ``'question TEXT; context ANY...'`` as parameters."""
+    out: list[Param] = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        pieces = part.split()
+        if len(pieces) != 2:
+            raise AgentError(f"bad interface parameter '{part}'", hint="write 'name TYPE', e.g. 'audio MEDIA'")
+        name, typ = pieces
+        variadic = typ.endswith("...")
+        out.append(Param(name, typ[:-3] if variadic else typ, variadic))
+    if any(p.variadic for p in out[:-1]):
+        raise AgentError(f"bad interface parameters '{text}'", hint="only the last parameter may be variadic (...)")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def seed_interfaces() -> dict[str, InterfaceSignature]:
+    """The interfaces of the catalog seed, with their knobs (read from the package's CSVs)."""
+    seed = resources.files("murakkab.catalog").joinpath("seed")
+
+    def rows(name: str) -> list[dict[str, str]]:
+        text = seed.joinpath(name).read_text(encoding="utf-8")
+        lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+        return list(csv.DictReader(io.StringIO("\n".join(lines))))
+
+    knobs: dict[str, list[str]] = {}
+    for row in rows("interface_knobs.csv"):
+        knobs.setdefault(row["interface"], []).append(row["knob"])
+    return {row["name"]: InterfaceSignature(row["name"], parse_params(row["inputs"]),
+                                            tuple(knobs.get(row["name"], ())))
+            for row in rows("interfaces.csv")}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A registered agent; calling it calls ``fn`` after checking the arguments."""
+
+    name: str
+    interface: str
+    version: str
+    fn: Callable[..., Any] = field(repr=False, compare=False)
+    knobs: tuple[str, ...]
+    description: str = ""
+    accepts_any_knob: bool = field(default=False, repr=False)
+
+    def __call__(self, *args: Any, **knobs: Any) -> Any:
+        if not self.accepts_any_knob:
+            unknown = sorted(k for k in knobs if k not in self.knobs)
+            if unknown:
+                accepted = ", ".join(self.knobs) or "none"
+                raise AgentError(f"agent '{self.name}' has no knob {', '.join(repr(k) for k in unknown)}",
+                                 hint=f"its knobs: {accepted}")
+        try:
+            inspect.signature(self.fn).bind(*args, **knobs)
+        except TypeError as e:
+            raise AgentError(f"agent '{self.name}' ({self.interface}) called with {len(args)} "
+                             f"argument{'s' if len(args) != 1 else ''}: {e}") from None
+        return self.fn(*args, **knobs)
+
+
+_REGISTRY: dict[str, AgentSpec] = {}
+_LOCK = threading.RLock()
+
+
+def _check_signature(name: str, fn: Callable[..., Any], iface: InterfaceSignature) -> tuple[tuple[str, ...], bool]:
+    """The knob names ``fn`` accepts, and whether it takes ``**kwargs``; AgentError if
+    ``fn`` cannot be called the way the interface's tasks call it."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise AgentError(f"agent '{name}': cannot read the signature of {fn!r}") from None
+    ps = list(sig.parameters.values())
+    positional = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    var_args = any(p.kind == p.VAR_POSITIONAL for p in ps)
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in ps)
+    fixed = [p for p in iface.params if not p.variadic]
+    variadic = any(p.variadic for p in iface.params)
+    where = f"agent '{name}' implements {iface.render()}"
+    expected = ", ".join([p.name for p in fixed] + [f"*{p.name}" for p in iface.params if p.variadic])
+    if len(required) > len(fixed) or (len(positional) < len(fixed) and not var_args) or (variadic and not var_args):
+        raise AgentError(f"{where} but takes ({_sig_text(sig)})",
+                         hint=f"take the interface's parameters positionally: def fn({expected}, *, knob=default)")
+    missing_kw = [p for p in ps if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
+    if missing_kw:
+        raise AgentError(f"{where} but its knob '{missing_kw[0].name}' has no default",
+                         hint="every knob is optional: give it a default value")
+    knob_params = [p for p in ps if p.kind == p.KEYWORD_ONLY] + positional[len(fixed):]
+    knobs = tuple(p.name for p in knob_params)
+    for knob in iface.knobs:
+        if knob not in knobs and not var_kw:
+            raise AgentError(f"{where} but does not accept its knob '{knob}'",
+                             hint=f"add a keyword parameter: def fn(..., *, {knob}=<default>)")
+    return knobs, var_kw
+
+
+def _sig_text(sig: inspect.Signature) -> str:
+    return ", ".join(str(p).split(":")[0].split("=")[0].strip() for p in sig.parameters.values())
+
+
+def agent(name: str, *, interface: str, version: str = "1", signature: str | None = None,
+          replace: bool = False) -> Callable[[F], F]:
+    """Register the decorated function as agent ``name`` implementing ``interface``.
+
+    Returns the function unchanged (it stays a plain, picklable module function).
+    ``signature`` gives the inputs of an interface the seed catalog does not define;
+    ``replace=True`` replaces an agent another function registered under ``name``.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise AgentError(f"bad agent name {name!r}",
+                         hint="use lower-case letters, digits and - . _, starting with a letter or digit")
+    if not isinstance(version, str) or not version.strip():
+        raise AgentError(f"agent '{name}': version must be a non-empty string, e.g. '1'")
+    known = seed_interfaces()
+    if signature is not None:
+        iface = InterfaceSignature(interface, parse_params(signature),
+                                   known[interface].knobs if interface in known else ())
+    elif interface in known:
+        iface = known[interface]
+    else:
+        raise AgentError(f"agent '{name}': unknown interface '{interface}'",
+                         hint=f"{suggestion(interface, known, 'interfaces')}; for an interface of your own "
+                              f"catalog pass its inputs, e.g. signature='text TEXT'")
+
+    def register(fn: F) -> F:
+        if not callable(fn):
+            raise AgentError(f"agent '{name}': @agent decorates a function, not {type(fn).__name__}")
+        knobs, var_kw = _check_signature(name, fn, iface)
+        doc = inspect.getdoc(fn) or ""
+        spec = AgentSpec(name, interface, version, fn, knobs, doc.split("\n\n")[0].replace("\n", " "), var_kw)
+        with _LOCK:
+            old = _REGISTRY.get(name)
+            if old is not None and not replace and _qualname(old.fn) != _qualname(fn):
+                raise AgentError(f"agent '{name}' is already registered by {_qualname(old.fn)}",
+                                 hint="choose another name, or pass replace=True to replace it")
+            _REGISTRY[name] = spec
+        return fn
+
+    return register
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _import_builtin(module: str) -> None:
+    importlib.import_module(f"{__package__}.{module}")
+
+
+def get(name: str) -> AgentSpec:
+    """The agent registered as ``name`` (importing a built-in agent's module on first use)."""
+    with _LOCK:
+        spec = _REGISTRY.get(name)
+    if spec is None and name in BUILTIN_AGENTS:
+        _import_builtin(BUILTIN_AGENTS[name])
+        with _LOCK:
+            spec = _REGISTRY.get(name)
+    if spec is None:
+        with _LOCK:
+            names = set(_REGISTRY) | set(BUILTIN_AGENTS)
+        raise UnknownAgentError(f"unknown agent '{name}'",
+                                hint=f"{suggestion(str(name), names, 'agents')} (or register one with "
+                                     f"@agent('{name}', interface=...))")
+    return spec
+
+
+def registered(interface: str | None = None) -> tuple[AgentSpec, ...]:
+    """Every registered agent (built-ins included), by name; only ``interface``'s if given."""
+    for module in sorted(set(BUILTIN_AGENTS.values())):
+        _import_builtin(module)
+    with _LOCK:
+        specs = sorted(_REGISTRY.values(), key=lambda s: s.name)
+    return tuple(s for s in specs if interface is None or s.interface == interface)
+
+
+def unregister(name: str) -> None:
+    """Remove agent ``name`` (a built-in comes back only if its module is reloaded)."""
+    with _LOCK:
+        if _REGISTRY.pop(name, None) is None:
+            raise UnknownAgentError(f"unknown agent '{name}'", hint="nothing to unregister")
