@@ -159,7 +159,7 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
         if job.explain is None or job.explain.analyze:
             if backend == "local":
                 executor = LocalExecutor(cat, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
-                                         progress=progress, use_cache=use_cache)
+                                         progress=progress, use_cache=use_cache, available=local_agents())
                 result = executor.run(plan)
             else:
                 sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)

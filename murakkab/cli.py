@@ -197,12 +197,18 @@ def _show_text(result: ShowResult) -> str:
     return buffer.getvalue()
 
 
+# Catalog files this invocation opened; main() closes them, releasing their locks.
+_OPENED: list[Catalog] = []
+
+
 def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
     path = getattr(args, "catalog", None)
     if not path:
         return default_catalog()
     try:
-        return Catalog(path, read_only=not writes)
+        catalog = Catalog(path, read_only=not writes)
+        _OPENED.append(catalog)
+        return catalog
     except CatalogError as exc:
         raise MurakkabError(str(exc), hint="another process may be writing it; retry when it is done") from None
 
@@ -340,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  this is a bug in murakkab; rerun with MURAKKAB_DEBUG=1 for details and please report it",
               file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -110,8 +110,10 @@ class LocalExecutor:
 
     def __init__(self, catalog: Catalog, cache_dir: Path | None = None, retries: int = 2, backoff_s: float = 0.2,
                  timeout_s: float | None = None, cores: int | None = None,
-                 progress: Callable[[str], None] | None = None, use_cache: bool = True) -> None:
+                 progress: Callable[[str], None] | None = None, use_cache: bool = True,
+                 available: frozenset[str] | None = None) -> None:
         self.catalog = catalog
+        self.available = available
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.use_cache = use_cache
         self.retries = retries
@@ -295,7 +297,7 @@ class LocalExecutor:
         tried = set(state.tried) | {state.agent}
         options = []
         for spec in registry.registered(state.node.interface):
-            if spec.name in tried:
+            if spec.name in tried or (self.available is not None and spec.name not in self.available):
                 continue
             agent = self.catalog.agent(spec.name)
             options.append((-(agent.quality if agent else 0.0), spec.name))

@@ -1,0 +1,145 @@
+"""The local executor: real agents, identical outputs from a cached re-run, resume after
+SIGKILL without redoing finished calls, retry then replace a failing agent, timeouts,
+and no secret in any output, trace or catalog row."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import murakkab
+from murakkab.catalog.catalog import Catalog
+from murakkab.grammar.diagnostics import MurakkabError
+from murakkab.runtime.agents import registry
+from murakkab.runtime.trace import chrome_trace
+
+ROOT = Path(__file__).parent.parent
+SAMPLES = ROOT / "examples" / "video_qa_samples.job"
+QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+  a := question_answering (q, notes) USING (agent = '{agent}')
+) RETURNS a;
+RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding an umbrella.']);"""
+
+
+def _cache_entries(root: Path) -> int:
+    return sum(1 for p in root.rglob("*.pkl"))
+
+
+def test_real_video_qa_and_a_cached_rerun_give_identical_outputs(tmp_path: Path) -> None:
+    first = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    assert "umbrella" in dict(first.result.outputs)["answer"]
+    assert first.result.cache_hits == 0
+    second = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    assert second.result.outputs == first.result.outputs
+    assert second.result.cache_hits == _cache_entries(tmp_path) > 0
+
+
+def test_sigkill_mid_run_resumes_without_redoing_finished_calls(tmp_path: Path) -> None:
+    env = {**os.environ, "MURAKKAB_CACHE": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "murakkab", "run", str(SAMPLES)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while _cache_entries(tmp_path) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = _cache_entries(tmp_path)
+    assert done >= 3, "the run was killed after some calls finished"
+    resumed = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    # Every call the killed run finished is read back, not computed again.
+    assert resumed.result.cache_hits >= done
+    assert "umbrella" in dict(resumed.result.outputs)["answer"]
+
+
+@pytest.fixture()
+def flaky_agents():
+    calls = {"n": 0}
+
+    @registry.agent("always-fails-qa", interface="question_answering", version="1")
+    def fails(question, *context, seed: int = 0):  # type: ignore[no-untyped-def]
+        raise RuntimeError("this agent always fails")
+
+    @registry.agent("slow-qa", interface="question_answering", version="1")
+    def slow(question, *context, seed: int = 0):  # type: ignore[no-untyped-def]
+        time.sleep(30)
+        return "too late"
+
+    yield calls
+    registry.unregister("always-fails-qa")
+    registry.unregister("slow-qa")
+
+
+def _catalog_with(*agents: str) -> Catalog:
+    catalog = Catalog()
+    with catalog.transaction():
+        for name in agents:
+            catalog.execute("INSERT INTO agents (name, interface, kind, model, quality, quality_source) "
+                            "VALUES (?, 'question_answering', 'tool', 'test', 0.99, 'default:test')", [name])
+            catalog.execute("INSERT INTO profiles (agent, hardware, units, setup_s, per_item_s, per_media_s, "
+                            "utilisation, source) VALUES (?, 'local-core', 1, 0, 0.01, 0, 1, 'default:test')", [name])
+    catalog.reload()
+    return catalog
+
+
+def test_a_failing_agent_is_retried_then_replaced(tmp_path: Path, flaky_agents) -> None:
+    catalog = _catalog_with("always-fails-qa")
+    (outcome,) = murakkab.run(QA.format(agent="always-fails-qa"), backend="local", catalog=catalog,
+                              cache_dir=tmp_path, retries=2)
+    notes = outcome.result.notes
+    assert sum("always-fails-qa failed" in n for n in notes) == 3  # the first try and 2 retries
+    assert any("replaced always-fails-qa by extractive-qa" in n for n in notes)
+    assert "umbrella" in dict(outcome.result.outputs)["a"]
+
+
+def test_a_timeout_is_enforced(tmp_path: Path, flaky_agents) -> None:
+    catalog = _catalog_with("slow-qa")
+    t0 = time.monotonic()
+    (outcome,) = murakkab.run(QA.format(agent="slow-qa"), backend="local", catalog=catalog, cache_dir=tmp_path,
+                              retries=0, timeout_s=0.5)
+    assert time.monotonic() - t0 < 20
+    assert any("slow-qa timed out after 0.5 s" in n for n in outcome.result.notes)
+    assert dict(outcome.result.outputs)["a"] != "too late"
+
+
+def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MurakkabError, match="input file not found"):
+        murakkab.run(ROOT / "examples" / "video_qa.job", backend="local", catalog=Catalog(), cache_dir=tmp_path)
+
+
+def test_an_api_key_appears_nowhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "sk-test-3f9d2c7a1b5e"
+    os.environ["OPENAI_API_KEY"] = secret
+    try:
+        from murakkab.cli import main
+
+        catalog_file = tmp_path / "c.duckdb"
+        trace = tmp_path / "trace.json"
+        code = main(["run", str(SAMPLES), "--catalog", str(catalog_file), "--cache-dir", str(tmp_path / "cache"),
+                     "--trace", str(trace)])
+        out, err = capsys.readouterr()
+        assert code == 0
+        assert secret not in out + err and secret not in trace.read_text()
+        catalog = Catalog(catalog_file, read_only=True)
+        for table in ("observations", "profiles", "agents", "hardware", "clusters"):
+            assert secret not in json.dumps(catalog.execute(f"SELECT * FROM {table}"), default=str)
+        catalog.close()
+        for path in (tmp_path / "cache").rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes()
+    finally:
+        del os.environ["OPENAI_API_KEY"]
+
+
+def test_trace_is_chrome_json(tmp_path: Path) -> None:
+    outcome = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    trace = chrome_trace(outcome.result)
+    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert len(slices) == len(outcome.result.timeline)
+    assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in slices)
