@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jitter", type=float, default=0.0,
                      help="simulator: sigma of log-normal noise on task durations (default 0: the estimates)")
     run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
+    run.add_argument("--gantt", metavar="FILE.svg", help="draw the timeline as a Gantt chart per resource (SVG)")
     run.add_argument("--timeout", type=float, default=None, metavar="S", help="local: seconds a shard may run")
     run.add_argument("--retries", type=int, default=2, help="local: retries of a failing shard before fallback")
     run.add_argument("--no-cache", action="store_true", help="local: ignore and do not fill the output cache")
@@ -245,12 +246,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                        catalog=catalog, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                        timeout_s=args.timeout, retries=args.retries, use_cache=not args.no_cache,
                        progress=_progress_printer() if args.backend == "local" else None)
-    if args.trace:
-        from .runtime.trace import write_trace
+    if args.trace or args.gantt:
+        from .runtime.trace import write_gantt, write_trace
 
         for o in outcomes:
             if o.result is not None:
-                write_trace(o.result, Path(args.trace))
+                if args.trace:
+                    write_trace(o.result, Path(args.trace))
+                if args.gantt:
+                    write_gantt(o.result, Path(args.gantt))
     if args.format == "json":
         print(json.dumps([_result_dict(o) for o in outcomes], indent=2))
         return 0

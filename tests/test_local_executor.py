@@ -143,3 +143,11 @@ def test_trace_is_chrome_json(tmp_path: Path) -> None:
     slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert len(slices) == len(outcome.result.timeline)
     assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in slices)
+
+
+def test_gantt_draws_every_shard(tmp_path: Path) -> None:
+    from murakkab.runtime.trace import gantt_svg
+
+    (outcome,) = murakkab.run(ROOT / "examples" / "video_qa.job", backend="sim", catalog=Catalog())
+    svg = gantt_svg(outcome.result)
+    assert svg.startswith("<svg") and svg.count("<title>") == len(outcome.result.timeline)
