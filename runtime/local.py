@@ -61,8 +61,7 @@ class _Work:
 @dataclass
 class _Running:
     work: _Work
-    process: Any
-    conn: Connection
+    handle: Any  # what the backend needs to wait for, collect and cancel the shard
     started: float
     deadline: float | None
 
@@ -77,9 +76,10 @@ class _TaskState:
     outputs: dict[int, list[Any]] = field(default_factory=dict)
 
 
-def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-            cache_root: str | None, conn: Connection) -> None:
-    """Run in a child process: every call of one shard, through the cache."""
+def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+              cache_root: str | None) -> tuple[str, Any, int]:
+    """Every call of one shard, through the cache: ("ok", outputs, cache hits) or
+    ("error", message, 0). Runs in a worker (a child process, or a Ray task)."""
     try:
         from .agents import registry
 
@@ -97,10 +97,17 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
             else:
                 hits += 1
             out.append(value)
-        conn.send(("ok", out, hits))
+        return "ok", out, hits
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        conn.send(("error", f"{type(exc).__name__}: {message}", 0))
+        return "error", f"{type(exc).__name__}: {message}", 0
+
+
+def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+            cache_root: str | None, conn: Connection) -> None:
+    """The body of a child process: one shard, its answer sent down the pipe."""
+    try:
+        conn.send(run_shard(agent, knobs, calls, cache_root))
     finally:
         conn.close()
 
@@ -198,11 +205,11 @@ class LocalExecutor:
                     if queue:
                         time.sleep(min(POLL_S, max(0.0, min(w.not_before for w in queue) - now)))
                     continue
-                ready = wait([r.conn for r in running], timeout=POLL_S)
+                ready = self._wait(running, POLL_S)
                 now = time.monotonic()
                 for r in list(running):
                     timed_out = r.deadline is not None and now > r.deadline
-                    if r.conn not in ready and not timed_out:
+                    if r not in ready and not timed_out:
                         continue
                     running.remove(r)
                     busy_cores -= min(r.work.units, self.cores)
@@ -222,13 +229,13 @@ class LocalExecutor:
                         values[r.work.task] = self._assemble(state)
         except KeyboardInterrupt:
             for r in running:
-                r.process.kill()
+                self._cancel(r)
             raise MurakkabError("interrupted: the finished calls are cached and a re-run resumes from them") \
                 from None
         timeline.sort(key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
         outputs = tuple((i, _text(values[i])) for i in plan.logical.output.inputs)
-        return RunResult("local", plan.job, totals, tuple(timeline), len(timeline), outputs,
+        return RunResult(self.name, plan.job, totals, tuple(timeline), len(timeline), outputs,
                          tuple(self.notes), self.cache_hits)
 
     def _start_task(self, state: _TaskState, fanout: int, values: dict[str, Any], queue: list[_Work]) -> None:
@@ -245,6 +252,7 @@ class LocalExecutor:
         for i, part in enumerate(slices):
             queue.append(_Work(state.node.id, i, state.agent, state.units, knobs, part))
 
+    # -- the worker backend: child processes (RayExecutor overrides these four) ---------
     def _spawn(self, work: _Work) -> _Running:
         parent, child = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
@@ -253,20 +261,33 @@ class LocalExecutor:
         process.start()
         child.close()
         now = time.monotonic()
-        return _Running(work, process, parent, now, now + self.timeout_s if self.timeout_s else None)
+        return _Running(work, (process, parent), now, now + self.timeout_s if self.timeout_s else None)
+
+    def _wait(self, running: list[_Running], timeout: float) -> list[_Running]:
+        ready = wait([r.handle[1] for r in running], timeout=timeout)
+        return [r for r in running if r.handle[1] in ready]
+
+    def _answer(self, r: _Running) -> tuple[str, Any, int]:
+        process, conn = r.handle
+        try:
+            answer = conn.recv()
+        except EOFError:
+            answer = ("error", f"the worker died (exit code {process.exitcode})", 0)
+        process.join()
+        return answer
+
+    def _cancel(self, r: _Running) -> None:
+        process, _ = r.handle
+        process.kill()
+        process.join()
 
     def _collect(self, r: _Running, timed_out: bool) -> list[Any] | None:
         if timed_out:
-            r.process.kill()
-            r.process.join()
+            self._cancel(r)
             self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} timed out after "
                               f"{self.timeout_s:g} s")
             return None
-        try:
-            status, payload, hits = r.conn.recv()
-        except EOFError:
-            status, payload, hits = "error", f"the worker died (exit code {r.process.exitcode})", 0
-        r.process.join()
+        status, payload, hits = self._answer(r)
         if status == "ok":
             self.cache_hits += hits
             return payload
