@@ -39,7 +39,7 @@ from .runtime.local import LocalExecutor
 from .runtime.simulator import Simulator
 
 Script = Union[str, Path]
-BACKENDS = ("local", "sim")
+BACKENDS = ("local", "ray", "sim")
 
 
 def _read(script: Script, name: str | None) -> tuple[str, str]:
@@ -137,7 +137,7 @@ def local_agents() -> frozenset[str]:
 def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
         catalog: Catalog | None = None, settings: Settings | None = None, cache_dir: Path | None = None,
         timeout_s: float | None = None, retries: int = 2, use_cache: bool = True,
-        progress: Callable[[str], None] | None = None) -> list[JobOutcome]:
+        progress: Callable[[str], None] | None = None, address: str | None = None) -> list[JobOutcome]:
     """Plan and run every job of a script (consecutive RUNs jointly); EXPLAIN without
     ANALYZE only plans. ``backend='local'`` runs real agents on this machine: the jobs are
     planned on the cluster 'local' with the agents it can run; ``'sim'`` simulates the
@@ -148,7 +148,7 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
     outcomes = []
     bound = compile(script, catalog=cat, settings=settings)
     for group in job_groups(bound):
-        if backend == "local":
+        if backend in ("local", "ray"):
             available = local_agents()
             group = [replace(j, cluster=LOCAL_CLUSTER, settings=replace(j.settings, cluster=LOCAL_CLUSTER,
                                                                          available_agents=available))
@@ -161,6 +161,11 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
                 executor = LocalExecutor(cat, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
                                          progress=progress, use_cache=use_cache, available=local_agents())
                 result = executor.run(plan)
+            elif backend == "ray":
+                from .runtime.ray_executor import RayExecutor
+
+                result = RayExecutor(cat, address=address, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
+                                     progress=progress, use_cache=use_cache, available=local_agents()).run(plan)
             else:
                 sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
                 result = sim.run(plan)

@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[cat], help="plan and run the script's jobs")
     common(run)
     run.add_argument("--backend", choices=api.BACKENDS, default="local",
-                     help="local (default): real agents on this machine; sim: the simulator on the script's cluster")
+                     help="local (default): real agents on this machine; ray: the same on a Ray cluster; "
+                          "sim: the simulator on the script's cluster")
+    run.add_argument("--address", help="ray: the address of an existing Ray cluster (default: start one here)")
     run.add_argument("--format", choices=("text", "json"), default="text")
     run.add_argument("--seed", type=int, default=None, help="simulator seed (default: SET seed, else 0)")
     run.add_argument("--jitter", type=float, default=0.0,
@@ -245,7 +247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter, settings=_settings(args),
                        catalog=catalog, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                        timeout_s=args.timeout, retries=args.retries, use_cache=not args.no_cache,
-                       progress=_progress_printer() if args.backend == "local" else None)
+                       progress=_progress_printer() if args.backend != "sim" else None, address=args.address)
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 

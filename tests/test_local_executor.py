@@ -151,3 +151,17 @@ def test_gantt_draws_every_shard(tmp_path: Path) -> None:
     (outcome,) = murakkab.run(ROOT / "examples" / "video_qa.job", backend="sim", catalog=Catalog())
     svg = gantt_svg(outcome.result)
     assert svg.startswith("<svg") and svg.count("<title>") == len(outcome.result.timeline)
+
+
+def test_ray_gives_the_same_outputs_as_local(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    from murakkab.runtime.ray_executor import shutdown
+
+    local = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path / "local")[0]
+    try:
+        on_ray = murakkab.run(SAMPLES, backend="ray", catalog=Catalog(), cache_dir=tmp_path / "ray")[0]
+    finally:
+        shutdown()
+    assert on_ray.result.backend == "ray" and on_ray.result.cache_hits == 0
+    assert on_ray.result.outputs == local.result.outputs
+    assert len(on_ray.result.timeline) == len(local.result.timeline)
