@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _line(row: dict) -> str:
-    out = (f"{row['tasks']:>6} tasks  greedy {row['greedy_s']:8.3f} s  makespan {row['greedy_makespan_s']:9.1f} s "
+    out = (f"{row['tasks']:>6} tasks  greedy {1000 * row['greedy_s']:8.1f} ms  makespan {row['greedy_makespan_s']:9.1f} s "
            f"(bound {row['lower_bound_s']:.1f})")
     if "ilp_s" in row and "ilp_error" not in row:
         out += (f" | MILP {row['ilp_s']:7.2f} s  makespan {row['ilp_makespan_s']:9.1f} s  "

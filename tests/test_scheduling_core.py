@@ -47,7 +47,8 @@ def test_validator_finds_every_kind_of_violation() -> None:
     assert any("has no placement" in v for v in validate(p, good[:1]))
     assert any("more than once" in v for v in validate(p, good + good[:1]))
     assert any("has option 5" in v for v in validate(p, (replace(good[0], option=5), good[1])))
-    assert any("names units [7] of 'gpu', which has units 0..1" in v for v in validate(p, (replace(good[0], units=(0, 7)), good[1])))
+    bad_unit = validate(p, (replace(good[0], units=(0, 7)), good[1]))
+    assert any("names units [7] of 'gpu', which has units 0..1" in v for v in bad_unit)
     wrong = Totals(7.0, 13.0, 5.0, 0.72, 2)
     assert validate(p, good, totals=wrong) == ["reported makespan 7 but the schedule gives 8"]
     assert validate(p, good, Objective(bounds=(Bound("makespan", 7.5),))) == \

@@ -2,13 +2,15 @@
 
 Random DAGs of up to 7 tasks, up to 3 options each on up to 3 pools of capacity 1 to 3
 (some of them GPU pools), with transfers that depend on both ends' options. For every
-problem: the MILP's optimum equals the exhaustive oracle's, HEFT is never better than
-either, and the independent validator accepts all three schedules and their totals — for
-the makespan alone, with energy or cost lexicographically after it, and under bounds.
+problem: the MILP's optimum (with either formulation) equals the exhaustive oracle's, HEFT
+is never better than either, and the independent validator accepts all three schedules
+and their totals — for the makespan alone, with energy or cost lexicographically after
+it, and under bounds.
 """
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,8 +50,9 @@ def problems(draw: st.DrawFn) -> Problem:
                 edges.append(edge(tasks[i], tasks[j], lambda a, b, c=c: 0.0 if a.pool == b.pool else c))
             elif kind == "any":
                 table = [[float(draw(st.integers(0, 3))) for _ in tasks[j].options] for _ in tasks[i].options]
+                src, dst = tasks[i].options, tasks[j].options
                 edges.append(edge(tasks[i], tasks[j],
-                                  lambda a, b, i=i, j=j, tb=table: tb[tasks[i].options.index(a)][tasks[j].options.index(b)]))
+                                  lambda a, b, src=src, dst=dst, tb=table: tb[src.index(a)][dst.index(b)]))
             else:
                 edges.append(edge(tasks[i], tasks[j]))
     return Problem("random", pools, tuple(tasks), tuple(edges))
@@ -64,9 +67,9 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a))
 
 
-def _check(problem: Problem, objective: Objective) -> None:
+def _check(problem: Problem, objective: Objective, formulation: str) -> None:
     oracle = solve_exhaustive(problem, objective)
-    exact = solve_ilp(problem, objective, time_limit_s=30)
+    exact = solve_ilp(problem, objective, time_limit_s=30, formulation=formulation)
     greedy = solve_greedy(problem, objective)
     _valid(problem, objective, oracle, exact)
     assert validate(problem, greedy.solution, None, greedy.totals) == []
@@ -78,23 +81,31 @@ def _check(problem: Problem, objective: Objective) -> None:
     assert exact.lower_bound <= exact.objective + 1e-6
 
 
+# Every duration and transfer drawn is a whole number, so both formulations apply.
+FORMULATIONS = pytest.mark.parametrize("formulation", ["disjunctive", "time-indexed"])
+
+
+@FORMULATIONS
 @SETTINGS
-@given(problems())
-def test_milp_makespan_equals_the_oracle_and_greedy_is_never_better(problem: Problem) -> None:
-    _check(problem, Objective(("makespan",)))
+@given(problem=problems())
+def test_milp_makespan_equals_the_oracle_and_greedy_is_never_better(problem: Problem, formulation: str) -> None:
+    _check(problem, Objective(("makespan",)), formulation)
 
 
+@FORMULATIONS
 @SETTINGS
-@given(problems(), st.sampled_from(["energy", "cost"]))
-def test_lexicographic_energy_or_cost_after_makespan(problem: Problem, second: str) -> None:
-    _check(problem, Objective(("makespan", second)))
+@given(problem=problems(), second=st.sampled_from(["energy", "cost"]))
+def test_lexicographic_energy_or_cost_after_makespan(problem: Problem, second: str, formulation: str) -> None:
+    _check(problem, Objective(("makespan", second)), formulation)
 
 
+@FORMULATIONS
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(), st.integers(0, 6), st.integers(0, 30), st.sampled_from([None, 0.3, 0.6]),
-       st.sampled_from(["makespan", "energy", "cost", "quality", "gpus"]))
+@given(problem=problems(), slack=st.integers(0, 6), energy=st.integers(0, 30),
+       quality=st.sampled_from([None, 0.3, 0.6]),
+       goal=st.sampled_from(["makespan", "energy", "cost", "quality", "gpus"]))
 def test_bounds_agree_with_the_oracle(problem: Problem, slack: int, energy: int, quality: float | None,
-                                      goal: str) -> None:
+                                      goal: str, formulation: str) -> None:
     """Under bounds both exact solvers agree on feasibility and on the optimum; a greedy
     schedule that claims to meet the bounds does."""
     fastest = solve_exhaustive(problem).totals.makespan_s
@@ -107,7 +118,7 @@ def test_bounds_agree_with_the_oracle(problem: Problem, slack: int, energy: int,
     except InfeasibleScheduleError:
         oracle = None
     try:
-        exact = solve_ilp(problem, objective, time_limit_s=30)
+        exact = solve_ilp(problem, objective, time_limit_s=30, formulation=formulation)
     except InfeasibleScheduleError:
         exact = None
     greedy = solve_greedy(problem, objective)

@@ -2,7 +2,8 @@
 
     murakkab schedule --stg FILE --processors M | --heft DIR | --wfformat FILE --cores N
                       [--solver auto|greedy|ilp|exhaustive] [--time-limit S]
-                      [--backend cbc|highs] [--format text|json]
+                      [--backend cbc|highs] [--formulation auto|disjunctive|time-indexed]
+                      [--format text|json]
 
 ``auto`` takes the exhaustive oracle when the problem is within its limits, the MILP up to
 ``AUTO_ILP_TASKS`` tasks, and HEFT above; the output says which and why. Every schedule
@@ -18,7 +19,7 @@ from ...grammar.diagnostics import MurakkabError
 from .exhaustive import MAX_COMBINATIONS, MAX_TASKS, combinations
 from .formats import read_heft, read_stg, read_wfformat
 from .greedy import solve_greedy
-from .ilp import BACKENDS, solve_ilp
+from .ilp import BACKENDS, FORMULATIONS, solve_ilp
 from .problem import Objective, Problem, Result
 from .validate import validate
 
@@ -45,6 +46,9 @@ def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sp.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                     help="seconds the MILP may take (default 60); it reports its gap when stopped")
     sp.add_argument("--backend", choices=BACKENDS, default="cbc", help="MILP solver (default cbc; highs needs highspy)")
+    sp.add_argument("--formulation", choices=FORMULATIONS, default="auto",
+                    help="MILP model (default auto: time-indexed for whole-second data on cumulative pools when "
+                         "small, else disjunctive)")
     sp.add_argument("--format", choices=("text", "json"), default="text")
     return sp
 
@@ -82,11 +86,12 @@ def pick_solver(problem: Problem, objective: Objective, requested: str) -> tuple
     return "greedy", f"auto: {n} tasks > {AUTO_ILP_TASKS}: HEFT (the MILP would not finish)"
 
 
-def run_solver(problem: Problem, objective: Objective, solver: str, time_limit_s: float, backend: str) -> Result:
+def run_solver(problem: Problem, objective: Objective, solver: str, time_limit_s: float, backend: str,
+               formulation: str = "auto") -> Result:
     if solver == "greedy":
         return solve_greedy(problem, objective)
     if solver == "ilp":
-        return solve_ilp(problem, objective, time_limit_s=time_limit_s, backend=backend)
+        return solve_ilp(problem, objective, time_limit_s=time_limit_s, backend=backend, formulation=formulation)
     from .exhaustive import solve_exhaustive
 
     return solve_exhaustive(problem, objective)
@@ -99,7 +104,7 @@ def schedule_command(args: argparse.Namespace) -> dict:
     problem = load_problem(args)
     objective = Objective()
     solver, reason = pick_solver(problem, objective, args.solver)
-    result = run_solver(problem, objective, solver, args.time_limit, args.backend)
+    result = run_solver(problem, objective, solver, args.time_limit, args.backend, args.formulation)
     problems = validate(problem, result.solution, objective, result.totals)
     if problems:  # a solver bug: never print an invalid plan as if it were one
         raise AssertionError(f"{solver} produced an invalid schedule: " + "; ".join(problems[:5]))

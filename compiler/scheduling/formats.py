@@ -185,7 +185,8 @@ def read_heft(directory: str | Path) -> Problem:
     if bw_path is not None:
         bw_src = _read(bw_path)
         bw_cols, bw = _csv_matrix(bw_src)
-        if [_key(c) for c in bw_cols] != [_key(p) for p in procs] or [_key(r) for r, _ in bw] != [_key(p) for p in procs]:
+        want = [_key(p) for p in procs]
+        if [_key(c) for c in bw_cols] != want or [_key(r) for r, _ in bw] != want:
             raise MurakkabError(f"the bandwidth matrix must list the processors of {exe_path.name} "
                                 f"({', '.join(procs)}) as rows and columns", _line_span(bw_src, 1))
         for i, (_, row) in enumerate(bw):

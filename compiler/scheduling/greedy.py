@@ -110,7 +110,7 @@ def heft(problem: Problem, objective: Objective = Objective()) -> tuple[list[int
     return choice, start
 
 
-def replace_fixed(problem: Problem, choice: Sequence[int]) -> list[float]:
+def place_fixed(problem: Problem, choice: Sequence[int]) -> list[float]:
     """Start times for a fixed choice: the serial scheme in upward-rank order."""
     return place(problem, priority_order(problem, upward_ranks(problem, choice)), choice)
 
@@ -138,7 +138,7 @@ def upgrade(problem: Problem, objective: Objective, choice: list[int], start: li
                     continue
                 trial = list(choice)
                 trial[t] = i
-                st = replace_fixed(problem, trial)
+                st = place_fixed(problem, trial)
                 spent += 1
                 k = key(trial, st)
                 if k < current and (best is None or k < best[0]):
@@ -161,10 +161,14 @@ def solve_greedy(problem: Problem, objective: Objective = Objective()) -> Result
     note = "HEFT (insertion-based, upward rank)"
     totals = problem.totals(placements_light(problem, choice, start))
     if objective.bounds and not objective.feasible(totals):
-        fixed = replace_fixed(problem, choice)
-        choice, start, spent = upgrade(problem, objective, list(choice), fixed)
-        totals = problem.totals(placements_light(problem, choice, start))
+        fixed = place_fixed(problem, choice)
+        better, moved, spent = upgrade(problem, objective, list(choice), fixed)
+        after = problem.totals(placements_light(problem, better, moved))
         note += f"; upgrade loop: {spent} re-placements"
+        # The loop re-places with options fixed, which can be worse than HEFT's own
+        # placement: keep whichever is better.
+        if objective.key(after) < objective.key(totals):
+            choice, start, totals = better, moved, after
         if not objective.feasible(totals):
             note += f"; bounds still violated ({', '.join(b.text() for b in objective.bounds if not b.met(totals))})"
     return _result(problem, objective, "greedy", choice, start, note, time.perf_counter() - t0)

@@ -1,6 +1,14 @@
 """Exact scheduling as a mixed-integer linear program (PuLP: CBC, or HiGHS when installed).
 
-Notation as in ``problem.py`` — tasks ``T``, options ``O_t`` with pool ``p(o)``, units
+Two formulations share one driver (``solve_ilp``): the disjunctive model below, and the
+time-indexed model of ``timeindexed.py`` for whole-second data, which is much stronger on
+cumulative pools; ``solve_ilp``'s docstring says which ``auto`` takes. Both are solved the
+same way: goal by goal, each optimum kept as a constraint (with ``Objective.tolerance``)
+for the next; from a MIP start (the greedy schedule when it meets the bounds, then each
+goal's solution for the next); within one overall time limit; and the solver's best bound
+reported when it stops early.
+
+The disjunctive model. Notation as in ``problem.py`` — tasks ``T``, options ``O_t`` with pool ``p(o)``, units
 ``u(o)``, duration ``d(o)``, energy ``e(o)``, cost ``c(o)``, quality ``q(o)``; pools ``P``
 with capacity ``cap(p)``; edges ``E`` with transfer ``tau_e(i, j)`` — and:
 
@@ -58,11 +66,10 @@ gpus is exact because a schedule whose GPU pool peaks at ``c`` units can always 
 units ``0..c-1`` (tasks by start time, each taking the lowest free units), so the fewest
 units used over all namings is the peak.
 
-The solver's schedule is then compacted: keeping its options and the order of tasks on
-every unit, each task starts as soon as its predecessors (plus transfers) and the task
-before it on its units have ended. That removes floating-point noise and never makes a
-schedule longer. The solver starts from the greedy schedule (a MIP start) when it is
-feasible, and later goals from the previous goal's solution.
+The solver's schedule (of either model) is then compacted: keeping its options and the
+order of tasks on every unit, each task starts as soon as its predecessors (plus
+transfers) and the task before it on its units have ended. That removes floating-point
+noise and never makes a schedule longer.
 """
 
 from __future__ import annotations
@@ -72,7 +79,6 @@ import math
 import re
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -80,11 +86,19 @@ from typing import Sequence
 import pulp
 
 from ...grammar.diagnostics import MurakkabError
+from . import timeindexed
+from ._pulp import cbc, new_var
 from .greedy import solve_greedy, static_bound
 from .problem import (METRICS, InfeasibleScheduleError, Objective, Placement, Problem, Result, Stage, Totals,
                       relative_gap)
 
 BACKENDS = ("cbc", "highs")
+FORMULATIONS = ("auto", "disjunctive", "time-indexed")
+# ``auto`` takes the time-indexed model up to this many start variables. CBC checks its
+# time limit only between phases, and its root LP on this model is slow: on a 50-task STG
+# graph on 2 processors (9,060 variables) it overran a 10 s limit by 250 s, on 3,700 by
+# 8 s. HiGHS solves the same LPs in seconds.
+TIME_INDEXED_MAX = {"cbc": 3_000, "highs": 20_000}
 
 
 def highs_available() -> bool:
@@ -106,36 +120,19 @@ class _Outcome:
     status: str
 
 
-def _var(m: pulp.LpProblem, name: str, low: float, up: float, cat: str = "Continuous") -> pulp.LpVariable:
-    # PuLP 3 attaches variables to their model (and deprecates free-standing ones); 2.x has
-    # no add_variable.
-    if hasattr(m, "add_variable"):
-        return m.add_variable(name, lowBound=low, upBound=up, cat=cat)
-    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
-
-
-def _cbc(**kwargs: object) -> pulp.LpSolver:
-    """A CBC installed on the system (PuLP's COIN_CMD) if any, else the one bundled with
-    PuLP, whose class PuLP 3 deprecates but still ships."""
-    if pulp.COIN_CMD().available():
-        return pulp.COIN_CMD(**kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(**kwargs)
-
-
-class _Model:
+class DisjunctiveModel:
     """The MILP of the module docstring for one problem, one objective and one horizon."""
 
     def __init__(self, problem: Problem, objective: Objective, horizon: float) -> None:
         self.p = p = problem
+        self.H = horizon
         n = len(p.tasks)
         m = pulp.LpProblem("schedule", pulp.LpMinimize)
         self.m = m
-        self.x = [[_var(m, f"x_{t}_{o}", 0, 1, "Binary") for o in range(len(p.tasks[t].options))]
+        self.x = [[new_var(m, f"x_{t}_{o}", 0, 1, "Binary") for o in range(len(p.tasks[t].options))]
                   for t in range(n)]
-        self.S = [_var(m, f"S_{t}", 0, horizon) for t in range(n)]
-        self.C = _var(m, "C", 0, horizon, "Integer" if p.integral else "Continuous")
+        self.S = [new_var(m, f"S_{t}", 0, horizon) for t in range(n)]
+        self.C = new_var(m, "C", 0, horizon, "Integer" if p.integral else "Continuous")
         self.D = [pulp.lpSum(o.duration_s * self.x[t][i] for i, o in enumerate(p.tasks[t].options)) for t in range(n)]
         for t in range(n):  # (1), (2)
             m += pulp.lpSum(self.x[t]) == 1, f"one_{t}"
@@ -147,7 +144,7 @@ class _Model:
             if len(values) <= 1:
                 tau = pulp.lpSum([]) + (values.pop() if values else 0.0)
             else:
-                w = {(i, j): _var(m, f"w_{k}_{i}_{j}", 0, 1)
+                w = {(i, j): new_var(m, f"w_{k}_{i}_{j}", 0, 1)
                      for i in range(len(p.tasks[s].options)) for j in range(len(p.tasks[t].options))}
                 self.w[k] = w
                 for i in range(len(p.tasks[s].options)):
@@ -173,7 +170,7 @@ class _Model:
             for t in sorted(users):
                 most = max(o.units for o in p.tasks[t].options if o.pool == pool.name and o.duration_s > 0)
                 first_use = min(pool.capacity, first_use + most)
-                per_task[t] = [_var(m, f"a_{t}_{pi}_{k}", 0, 1, "Binary") if k < first_use else 0
+                per_task[t] = [new_var(m, f"a_{t}_{pi}_{k}", 0, 1, "Binary") if k < first_use else 0
                                for k in range(pool.capacity)]
                 held = pulp.lpSum(o.units * self.x[t][i] for i, o in enumerate(p.tasks[t].options)
                                   if o.pool == pool.name and o.duration_s > 0)
@@ -189,8 +186,8 @@ class _Model:
                 shared = [pi for pi in self.units if t in self.units[pi] and s in self.units[pi]]
                 if not shared:
                     continue
-                h = _var(m, f"h_{t}_{s}", 0, 1)
-                z = _var(m, f"z_{t}_{s}", 0, 1, "Binary")
+                h = new_var(m, f"h_{t}_{s}", 0, 1)
+                z = new_var(m, f"z_{t}_{s}", 0, 1, "Binary")
                 self.pairs[t, s] = (h, z)
                 for pi in shared:
                     for k, (at, as_) in enumerate(zip(self.units[pi][t], self.units[pi][s])):
@@ -216,7 +213,7 @@ class _Model:
                     holders = [a[k] for a in self.units[pi].values() if not isinstance(a[k], int)]
                     if not holders:
                         continue
-                    g = _var(m, f"g_{pi}_{k}", 0, 1)
+                    g = new_var(m, f"g_{pi}_{k}", 0, 1)
                     self.g.append(g)
                     for j, a in enumerate(holders):
                         m += g >= a, f"gpu_{pi}_{k}_{j}"
@@ -241,6 +238,11 @@ class _Model:
         if metric == "quality":
             return pulp.lpSum(-math.log(o.quality) * self.x[t][i] for t, i, o in opts if o.quality < 1)
         return pulp.lpSum(self.g)
+
+    def fits(self, choice: Sequence[int], start: Sequence[float]) -> bool:
+        """Whether a schedule can be a MIP start: it ends within the horizon."""
+        ends = [start[t] + self.p.option(t, c).duration_s for t, c in enumerate(choice)]
+        return max(ends, default=0.0) <= self.H + 1e-9
 
     def warm(self, choice: Sequence[int], start: Sequence[float], units: Sequence[tuple[int, ...]]) -> None:
         """Give every variable the value of a feasible schedule (the solver's MIP start)."""
@@ -367,7 +369,7 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
     with tempfile.TemporaryDirectory(prefix="murakkab-cbc-") as d:
         log = Path(d) / "cbc.log"
-        solver = _cbc(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm, logPath=str(log))
+        solver = cbc(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm, logPath=str(log))
         m.solve(solver)
         text = log.read_text(errors="replace") if log.exists() else ""
     result = _CBC_RESULT.search(text)
@@ -388,6 +390,8 @@ def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
 
 
 def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
+    # HiGHS, like CBC, checks its time limit only between phases: on the larger
+    # time-indexed models its root node has run three times over a 10 s limit.
     import highspy
 
     class WarmHiGHS(pulp.HiGHS):  # type: ignore[misc, valid-type]
@@ -415,19 +419,31 @@ def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
 
 
 def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s: float = 60.0,
-              backend: str = "cbc", warm_start: bool = True, incumbent: Result | None = None) -> Result:
-    """Solve the MILP goal by goal within ``time_limit_s`` seconds in all.
+              backend: str = "cbc", warm_start: bool = True, incumbent: Result | None = None,
+              formulation: str = "auto") -> Result:
+    """Solve a MILP goal by goal within ``time_limit_s`` seconds in all (the solvers check
+    their limit between phases, so a call can overrun it: see ``TIME_INDEXED_MAX``).
 
-    ``incumbent`` is a schedule to start from (by default the greedy one). ``optimal`` in
-    the result is True only when the solver proved every goal optimal; otherwise the
-    first goal's ``lower_bound`` is the best of the solver's bound and the static ones.
-    Raises ``InfeasibleScheduleError`` when the bounds cannot be met, and
-    ``MurakkabError`` when the time runs out before any schedule is found.
+    ``formulation`` is ``disjunctive`` (this module's), ``time-indexed`` (``timeindexed``:
+    whole-second data only) or ``auto``: time-indexed when the data are whole seconds, a
+    pool has capacity > 1 (the disjunctive model's unit assignment is what makes it weak:
+    any permutation of identical units is another solution) and the model has at most
+    ``TIME_INDEXED_MAX[backend]`` start variables; else disjunctive. ``incumbent`` is
+    a schedule to start from (by default the greedy one). ``optimal`` in the result is
+    True only when the solver proved every goal optimal; otherwise the first goal's
+    ``lower_bound`` is the best of the solver's bound and the static ones. Raises
+    ``InfeasibleScheduleError`` when the bounds cannot be met, and ``MurakkabError`` when
+    the time runs out before any schedule is found.
     """
     if backend not in BACKENDS:
         raise MurakkabError(f"unknown MILP backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
     if backend == "highs" and not highs_available():
         raise MurakkabError("the HiGHS backend needs the 'highspy' package", hint="pip install highspy, or use cbc")
+    if formulation not in FORMULATIONS:
+        raise MurakkabError(f"unknown MILP formulation '{formulation}'", hint=f"use one of {', '.join(FORMULATIONS)}")
+    if formulation == "time-indexed" and not problem.integral:
+        raise MurakkabError("the time-indexed formulation needs durations and transfers in whole seconds",
+                            hint="use the disjunctive formulation")
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     if not objective.goals:
@@ -446,19 +462,32 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
         raise InfeasibleScheduleError(f"no schedule of {problem.name} meets "
                                       + " and ".join(b.text() for b in objective.bounds),
                                       hint=f"the makespan is at least {problem.makespan_lower_bound():g} s")
-    model = _Model(problem, objective, horizon)
-    # The best schedule known so far, as (options, starts, units): a MIP start, and what
+    if formulation == "auto":
+        cumulative = any(p.capacity > 1 for p in problem.pools)
+        small = problem.integral and timeindexed.size(problem, int(horizon)) <= TIME_INDEXED_MAX[backend]
+        formulation = "time-indexed" if cumulative and small else "disjunctive"
+    model: DisjunctiveModel | timeindexed.TimeIndexedModel
+    if formulation == "time-indexed":
+        if any(all(w is None for w in row) for row in timeindexed.windows(problem, int(horizon))):
+            raise InfeasibleScheduleError(f"no schedule of {problem.name} ends by {horizon:g} s",
+                                          hint=f"the makespan is at least {problem.makespan_lower_bound():g} s")
+        model = timeindexed.TimeIndexedModel(problem, objective, int(horizon))
+    else:
+        model = DisjunctiveModel(problem, objective, horizon)
+    # The best schedule known so far, as (options, starts, units): the MIP start, and what
     # is returned if a solver call ends without a schedule of its own.
-    incumbent: tuple[list[int], list[float], list[tuple[int, ...]]] | None = None
-    if warm_start and usable and start_from.totals.makespan_s <= horizon + 1e-9:
+    best: tuple[list[int], list[float], list[tuple[int, ...]]] | None = None
+    if warm_start and usable:
         n = len(problem.tasks)
-        choice, start, units = [0] * n, [0.0] * n, [()] * n
+        choice, start = [0] * n, [0.0] * n
+        units: list[tuple[int, ...]] = [() for _ in range(n)]
         for pl in start_from.solution:
             t = problem.index[pl.task]
             choice[t], start[t], units[t] = pl.option, pl.start_s, pl.units
-        incumbent = (choice, start, list(units))
-        model.warm(*incumbent)
-    warm_from = start_from.solver if incumbent is not None else None
+        if model.fits(choice, start):
+            best = (choice, start, units)
+            model.warm(*best)
+    warm_from = start_from.solver if best is not None else None
     build_s = time.perf_counter() - t0
     run = _solve_highs if backend == "highs" else _solve_cbc
     stages: list[Stage] = []
@@ -469,15 +498,15 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
         model.m.setObjective(expr)
         remaining = max(1.0, deadline - time.perf_counter())
         try:
-            out = run(model.m, remaining, incumbent is not None)
+            out = run(model.m, remaining, best is not None)
         except pulp.PulpSolverError as exc:
             out = _Outcome(False, False, False, None, f"solver error: {exc}")
         statuses.append(f"{g}: {out.status}")
         elapsed = time.perf_counter() - s0
         if out.has_solution:
             choice, start, units = model.extract()
-            incumbent = (choice, compact(problem, choice, start, units), units)
-        elif incumbent is None:
+            best = (choice, compact(problem, choice, start, units), units)
+        elif best is None:
             # CBC may call a model infeasible when its time runs out in preprocessing:
             # believe it only when it stopped well within its time.
             if out.infeasible and elapsed < 0.9 * remaining:
@@ -487,22 +516,23 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
                                 f"({out.status})", hint="raise --time-limit, or use --solver greedy")
         # The variables take the incumbent's values: its value on this goal, and the
         # next goal's MIP start.
-        model.warm(*incumbent)
+        model.warm(*best)
         value = expr.value() if expr.value() is not None else 0.0
         model.m += expr <= value + objective.tolerance * max(1.0, abs(value)), f"keep_{g}"
         bound = out.bound if out.bound is not None and out.has_solution else -math.inf
         if g == "makespan":
             bound = max(bound, problem.makespan_lower_bound())
         stages.append(_stage(problem, g, value, bound, out.optimal and out.has_solution, elapsed))
-    assert incumbent is not None
-    choice, start, units = incumbent
+    assert best is not None
+    choice, start, units = best
     sol = tuple(Placement(t.id, choice[i], start[i], units[i]) for i, t in enumerate(problem.tasks))
     totals = problem.totals(sol)
     stages = [_finish_stage(s, totals, problem) for s in stages]
     first = stages[0]
     optimal = all(s.optimal for s in stages)
     seconds = time.perf_counter() - t0
-    note = (f"MILP ({backend}): {model.m.numVariables()} variables, {model.m.numConstraints()} constraints, "
+    note = (f"MILP ({formulation}, {backend}): {model.m.numVariables()} variables, "
+            f"{model.m.numConstraints()} constraints, "
             f"built in {build_s:.2f} s; horizon {horizon:g} s; "
             f"{'MIP start from ' + warm_from if warm_from else 'no MIP start'}; " + "; ".join(statuses))
     return Result("ilp", sol, totals, optimal, first.objective, first.bound, objective.feasible(totals), seconds,
