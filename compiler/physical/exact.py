@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ...catalog.catalog import Catalog, Cluster
 from ..logical import LogicalPlan
 from ..scheduling.exhaustive import solve_exhaustive
-from ..scheduling.ilp import solve_ilp
+from ..scheduling.ilp import default_backend, solve_ilp
 from ..scheduling.problem import Bound, Edge, Objective, Option, Pool, Problem, Result, Task
 from .objective import Objective as JobObjective
 from .plan import Candidate
@@ -67,7 +67,8 @@ def solve_exact(solver: str, plan: LogicalPlan, cands: dict[str, list[Candidate]
     """``solver`` is 'ilp' or 'exhaustive'."""
     problem = job_problem(plan, cands, catalog, cluster)
     target = job_objective(objective)
-    result = solve_exhaustive(problem, target) if solver == "exhaustive" else solve_ilp(problem, target, time_limit_s)
+    result = (solve_exhaustive(problem, target) if solver == "exhaustive"
+              else solve_ilp(problem, target, time_limit_s, backend=default_backend()))
     order = [t.id for t in problem.tasks]
     choice = {p.task: cands[p.task][p.option] for p in result.solution}
     assert set(choice) == set(order)

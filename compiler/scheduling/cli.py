@@ -19,7 +19,7 @@ from ...grammar.diagnostics import MurakkabError
 from .exhaustive import MAX_COMBINATIONS, MAX_TASKS, combinations
 from .formats import read_heft, read_stg, read_wfformat
 from .greedy import solve_greedy
-from .ilp import BACKENDS, FORMULATIONS, solve_ilp
+from .ilp import BACKENDS, FORMULATIONS, default_backend, solve_ilp
 from .problem import Objective, Problem, Result
 from .validate import validate
 
@@ -45,7 +45,8 @@ def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentPars
                     help="auto (default): exhaustive when tiny, ilp up to %d tasks, greedy above" % AUTO_ILP_TASKS)
     sp.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                     help="seconds the MILP may take (default 60); it reports its gap when stopped")
-    sp.add_argument("--backend", choices=BACKENDS, default="cbc", help="MILP solver (default cbc; highs needs highspy)")
+    sp.add_argument("--backend", choices=BACKENDS, default=default_backend(),
+                    help="MILP solver (default: highs when highspy is installed, else cbc)")
     sp.add_argument("--formulation", choices=FORMULATIONS, default="auto",
                     help="MILP model (default auto: time-indexed for whole-second data on cumulative pools when "
                          "small, else disjunctive)")

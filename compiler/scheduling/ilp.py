@@ -101,6 +101,11 @@ FORMULATIONS = ("auto", "disjunctive", "time-indexed")
 TIME_INDEXED_MAX = {"cbc": 3_000, "highs": 20_000}
 
 
+def default_backend() -> str:
+    """HiGHS when it is installed (faster on these models), else CBC, which PuLP ships."""
+    return "highs" if highs_available() else "cbc"
+
+
 def highs_available() -> bool:
     """Whether HiGHS can be used (the ``highspy`` package is installed)."""
     try:
