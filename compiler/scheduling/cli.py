@@ -24,8 +24,9 @@ from .problem import Objective, Problem, Result
 from .validate import validate
 
 SOLVERS = ("auto", "greedy", "ilp", "exhaustive")
-# Above this many tasks the disjunctive MILP rarely closes its gap within a minute (see
-# bench/stg_optimum.py: 50-task graphs on 2-4 processors already hit the time limit).
+# Above this many tasks the MILP rarely closes its gap within a minute: a 100-task layered
+# DAG stops at a 3.1% gap after 60 s (bench/optimizer_scaling.py), and half of the 50-task
+# STG graphs on 2 processors stop with a gap after 10 s (bench/stg_optimum.py).
 AUTO_ILP_TASKS = 60
 
 
