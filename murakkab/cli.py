@@ -269,11 +269,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _progress_printer():  # type: ignore[no-untyped-def]
-    """Progress of a real run on stderr: one line per finished shard."""
-    def show(message: str) -> None:
+    """Progress of a real run on stderr: a live rich display of finished shards on a
+    terminal, one plain line per finished shard otherwise (logs, pipes, CI)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        count = [0]
+
+        def live(message: str) -> None:
+            count[0] += 1
+            console.print(f"[green]✔[/green] [bold]{count[0]:>3}[/bold] {message}", highlight=False)
+
+        return live
+
+    def plain(message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)
 
-    return show
+    return plain
 
 
 def _catalog_command(args: argparse.Namespace) -> int:
