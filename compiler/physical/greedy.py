@@ -109,13 +109,16 @@ def place(plan: LogicalPlan, cands: dict[str, list[Candidate]], objective: Objec
     return choice
 
 
+def standalone_key(c: Candidate, objective: Objective) -> tuple[float, ...]:
+    """How good a candidate is for the goals when it runs alone (smaller is better);
+    latency, then units held, break ties."""
+    return tuple(_metric(c, g.metric) if g.minimize else -_metric(c, g.metric) for g in objective.goals) + (
+        c.latency_s, float(c.units * c.fanout))
+
+
 def standalone_choice(cands: dict[str, list[Candidate]], objective: Objective) -> dict[str, Candidate]:
     """Per task, the candidate best for the goals when it runs alone."""
-    def key(c: Candidate) -> tuple[float, ...]:
-        return tuple(_metric(c, g.metric) if g.minimize else -_metric(c, g.metric) for g in objective.goals) + (
-            c.latency_s, c.units * c.fanout)
-
-    return {task: min(options, key=key) for task, options in cands.items()}
+    return {task: min(options, key=lambda c: standalone_key(c, objective)) for task, options in cands.items()}
 
 
 def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Candidate]], objective: Objective,

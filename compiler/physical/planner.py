@@ -20,7 +20,7 @@ from ..rules import RULES, optimize_logical
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
 from .exact import solve_exact
-from .greedy import greedy_search
+from .greedy import greedy_search, standalone_key
 from .objective import Objective, resolve
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
 from .schedule import Schedule, schedule, upward_ranks
@@ -177,9 +177,7 @@ def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Ob
     """The chosen candidate and the best others by the goals, for EXPLAIN."""
 
     def standalone(c: Candidate) -> tuple[float, ...]:
-        metric = {"latency": c.latency_s, "energy": c.energy_wh, "cost": c.cost_usd, "quality": -c.quality,
-                  "gpus": float(c.gpus)}
-        return tuple(metric[g.metric] for g in objective.goals) + (c.latency_s,)
+        return standalone_key(c, objective)
 
     others = sorted((c for c in options if c is not chosen), key=standalone)[: ALTERNATIVES_SHOWN - 1]
     return tuple(sorted([chosen, *others], key=standalone))
