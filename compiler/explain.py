@@ -262,7 +262,10 @@ def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
         est_wh, act_wh = c.energy_wh, _shard_energy_wh(plan, result, t.id, c)
         if est_s > 0:
             errors.append(abs(act_s - est_s) / est_s)
-        rows.append([t.id, c.agent, f"{c.hardware} x{c.units}", f"{c.fanout}/{len(mine)}", f"~{fmt_s(est_s)}",
+        ran = sorted({r.agent for r in mine} - {c.agent})
+        # A task whose agent was dropped mid-run shows the plan's agent and the one that ran.
+        agent = f"{c.agent} -> {', '.join(ran)}" if ran else c.agent
+        rows.append([t.id, agent, f"{c.hardware} x{c.units}", f"{c.fanout}/{len(mine)}", f"~{fmt_s(est_s)}",
                      fmt_s(act_s), f"~{c.calls:,.0f}", f"{calls:,.0f}", f"~{fmt_wh(est_wh)}", fmt_wh(act_wh)])
     lines.extend(_table(["task", "agent", "hardware x units", "shards est/run", "latency est", "actual",
                          "calls est", "actual", "energy est", "actual"], rows))

@@ -32,10 +32,12 @@ from .compiler.joint import combine
 from .compiler.physical.candidates import work_of
 from .compiler.physical.cost import candidate_power_w
 from .compiler.physical.planner import plan_job, plan_jobs
+from .compiler.physical.replan import Replan, replan_without
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
 from .runtime.local import LocalExecutor
+from .runtime.progress import Progress
 from .runtime.simulator import Simulator
 
 Script = Union[str, Path]
@@ -137,7 +139,7 @@ def local_agents() -> frozenset[str]:
 def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
         catalog: Catalog | None = None, settings: Settings | None = None, cache_dir: Path | None = None,
         timeout_s: float | None = None, retries: int = 2, use_cache: bool = True,
-        progress: Callable[[str], None] | None = None, address: str | None = None) -> list[JobOutcome]:
+        progress: Progress | None = None, address: str | None = None) -> list[JobOutcome]:
     """Plan and run every job of a script (consecutive RUNs jointly); EXPLAIN without
     ANALYZE only plans. ``backend='local'`` runs real agents on this machine: the jobs are
     planned on the cluster 'local' with the agents it can run; ``'sim'`` simulates the
@@ -157,15 +159,9 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
         job = group[0] if len(group) == 1 else combine(group)
         result = None
         if job.explain is None or job.explain.analyze:
-            if backend == "local":
-                executor = LocalExecutor(cat, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
-                                         progress=progress, use_cache=use_cache, available=local_agents())
-                result = executor.run(plan)
-            elif backend == "ray":
-                from .runtime.ray_executor import RayExecutor
-
-                result = RayExecutor(cat, address=address, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s,
-                                     progress=progress, use_cache=use_cache, available=local_agents()).run(plan)
+            if backend in ("local", "ray"):
+                result = _run_real(backend, cat, job, plan, cache_dir=cache_dir, timeout_s=timeout_s,
+                                   retries=retries, use_cache=use_cache, progress=progress, address=address)
             else:
                 sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
                 result = sim.run(plan)
@@ -175,24 +171,48 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
     return outcomes
 
 
+def _run_real(backend: str, catalog: Catalog, job: BoundJob, plan: PhysicalPlan, *, cache_dir: Path | None,
+              timeout_s: float | None, retries: int, use_cache: bool, progress: Progress | None,
+              address: str | None) -> RunResult:
+    """Run a plan with real agents, here or on Ray; a task whose agent keeps failing
+    makes the executor re-plan the rest of the job without that agent."""
+    def replan(dropped: frozenset[str]) -> Replan:
+        return replan_without(job, catalog, dropped)
+
+    options = dict(cache_dir=cache_dir, retries=retries, timeout_s=timeout_s, progress=progress,
+                   use_cache=use_cache, available=local_agents(), replan=replan)
+    if backend == "ray":
+        from .runtime.ray_executor import RayExecutor
+
+        return RayExecutor(catalog, address=address, **options).run(plan)  # type: ignore[arg-type]
+    return LocalExecutor(catalog, **options).run(plan)  # type: ignore[arg-type]
+
+
 def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) -> list[ObservationRow]:
     """One observation per shard of a run: what was planned beside what happened."""
     run_id = uuid.uuid4().hex
     now = datetime.now(timezone.utc)
     host = platform.node() or "unknown"
-    planned = {(s.task, s.index): s for s in plan.shards}
-    power = {t.id: candidate_power_w(catalog, t.candidate) for t in plan.tasks}
+    # A shard is compared with the plan that chose its agent: the first plan, or the one
+    # the run switched to after dropping a failing agent.
+    plans = [p for p in (plan, result.replanned) if p is not None]
+    agents = [{t.id: t.candidate for t in p.tasks} for p in plans]
+    shards = [{(s.task, s.index): s for s in p.shards} for p in plans]
     media = {t.id: work_of(plan.logical.node(t.id), plan.logical)[1] for t in plan.tasks}
     rows = []
     for r in result.timeline:
-        est = planned[(r.task, r.index)]
+        key = (r.task, r.index)
+        k = next((k for k in range(len(plans)) if r.task in agents[k] and agents[k][r.task].agent == r.agent
+                  and key in shards[k]), 0)
+        est = shards[k].get(key)
+        est_s = est.duration_s if est is not None else 0.0
+        power = candidate_power_w(catalog, agents[k].get(r.task, agents[0][r.task]))
         seconds = r.end_s - r.start_s
         rows.append(ObservationRow(
             run_id=run_id, recorded_at=now, host=host, backend=result.backend, job=plan.job, task=r.task,
             shard=r.index, agent=r.agent, hardware=r.hardware, units=r.units, calls=r.calls, media_s=media[r.task],
-            est_seconds=est.duration_s, seconds=seconds,
-            est_energy_wh=est.duration_s * r.units * power[r.task] / 3600.0,
-            energy_wh=seconds * r.units * power[r.task] / 3600.0))
+            est_seconds=est_s, seconds=seconds, est_energy_wh=est_s * r.units * power / 3600.0,
+            energy_wh=seconds * r.units * power / 3600.0))
     return rows
 
 

@@ -15,7 +15,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from . import api
 from .catalog.catalog import Catalog, CatalogError, default_catalog
@@ -26,6 +26,7 @@ from .compiler.physical.planner import InfeasibleError
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.progress import ProgressEvent
 
 EXIT_USER, EXIT_INFEASIBLE, EXIT_INTERNAL = 2, 3, 1
 
@@ -244,10 +245,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             for r in results:
                 sys.stdout.write(_table_out(r.columns, r.rows, args.format))
         return 0
-    outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter, settings=_settings(args),
-                       catalog=catalog, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                       timeout_s=args.timeout, retries=args.retries, use_cache=not args.no_cache,
-                       progress=_progress_printer() if args.backend != "sim" else None, address=args.address)
+    progress = _progress_display() if args.backend != "sim" else None
+    try:
+        outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter,
+                           settings=_settings(args), catalog=catalog,
+                           cache_dir=Path(args.cache_dir) if args.cache_dir else None, timeout_s=args.timeout,
+                           retries=args.retries, use_cache=not args.no_cache, progress=progress,
+                           address=args.address)
+    finally:
+        if isinstance(progress, _LiveProgress):
+            progress.close()
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 
@@ -268,25 +275,55 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
-    """Progress of a real run on stderr: a live rich display of finished shards on a
-    terminal, one plain line per finished shard otherwise (logs, pipes, CI)."""
+def _progress_display() -> Callable[[ProgressEvent], None] | None:
+    """Progress of a real run on stderr: a live rich bar on a terminal, one plain line
+    per finished, retried or re-planned shard otherwise (logs, pipes, CI)."""
     if sys.stderr.isatty():
-        from rich.console import Console
+        return _LiveProgress()
 
-        console = Console(stderr=True)
-        count = [0]
-
-        def live(message: str) -> None:
-            count[0] += 1
-            console.print(f"[green]✔[/green] [bold]{count[0]:>3}[/bold] {message}", highlight=False)
-
-        return live
-
-    def plain(message: str) -> None:
-        print(f"  {message}", file=sys.stderr, flush=True)
+    def plain(event: ProgressEvent) -> None:
+        if event.kind != "start":
+            print(f"  [{event.done}/{event.total}] {event.message}", file=sys.stderr, flush=True)
 
     return plain
+
+
+class _LiveProgress:
+    """A rich progress bar per job (finished shards of those known so far, the tasks
+    running now, time elapsed), with each finished, retried or re-planned shard logged
+    above it."""
+
+    STYLE = {"done": "[green]✔[/green]", "retry": "[yellow]↻[/yellow]", "replan": "[magenta]⇄[/magenta]"}
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[job]}[/bold]"), BarColumn(),
+                            MofNCompleteColumn(), TextColumn("shards"), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), console=console or Console(stderr=True))
+        self.bars: dict[str, Any] = {}
+        self.running: dict[str, set[tuple[str, int]]] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.bars:
+            self.bar.start()
+        if event.job not in self.bars:
+            self.bars[event.job] = self.bar.add_task("", total=event.total, job=event.job)
+            self.running[event.job] = set()
+        running = self.running[event.job]
+        if event.kind == "start":
+            running.add((event.task, event.shard))
+        else:
+            running.discard((event.task, event.shard))
+            self.bar.console.print(f"{self.STYLE[event.kind]} {event.message}", highlight=False)
+        tasks = sorted({task for task, _ in running})
+        self.bar.update(self.bars[event.job], completed=event.done, total=event.total,
+                        description=f"running {', '.join(tasks)}" if tasks else "")
+
+    def close(self) -> None:
+        if self.bars:
+            self.bar.stop()
 
 
 def _catalog_command(args: argparse.Namespace) -> int:

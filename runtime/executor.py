@@ -35,6 +35,9 @@ class RunResult:
     # What the executor had to do about failures (retries, replacements, timeouts).
     notes: tuple[str, ...] = ()
     cache_hits: int = 0
+    # The plan the run switched to when it dropped a failing agent and re-planned; the
+    # tasks that had not started then followed it.
+    replanned: PhysicalPlan | None = None
 
     def task_span(self, task: str) -> tuple[float, float]:
         mine = [s for s in self.timeline if s.task == task]

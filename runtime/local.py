@@ -7,9 +7,12 @@ between tasks through the parent; every call's output is cached on disk by conte
 (``runtime/cache.py``), so a re-run, or a run resumed after a kill, redoes no finished call.
 
 When a shard fails it is retried with exponential backoff; when it keeps failing, its
-task is handed to the next implementation of the same interface the registry has (the
-agents are fungible: same interface, same inputs), and the run goes on. A shard past its
-timeout is killed and counts as a failure. Ctrl-C stops the workers and leaves the cache
+agent is dropped and the job is planned again without it (``replan``, see
+``compiler/physical/replan.py``): the failing task and every task not yet started take
+the new plan's configuration (the agents are fungible: same interface, same inputs), and
+the run goes on. Without a re-planner the task takes the registry's best other
+implementation. A shard past its timeout is killed and counts as a failure. Progress is
+reported as events (``runtime/progress.py``). Ctrl-C stops the workers and leaves the cache
 consistent (entries are written atomically).
 
 Streaming edges (``fuse_maps``) run as barriers here: a real scene detector returns as
@@ -32,9 +35,11 @@ from ..catalog.catalog import Catalog
 from ..compiler.logical import INPUT, MAP, Node
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
+from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, call_key, default_cache_dir
 from .executor import RunResult, ShardRun
+from .progress import Kind, Progress, ProgressEvent
 
 MEDIA = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 POLL_S = 0.05
@@ -71,9 +76,30 @@ class _TaskState:
     node: Node
     agent: str
     units: int
+    fanout: int
     tried: list[str] = field(default_factory=list)
+    started: bool = False
+    shards: int = 0
     pending: int = 0
     outputs: dict[int, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    """Where one run stands: the tasks, what waits for inputs, what is queued."""
+
+    states: dict[str, _TaskState]
+    waiting: list[str]
+    plan: PhysicalPlan
+    queue: list[_Work] = field(default_factory=list)
+    timeline: list[ShardRun] = field(default_factory=list)
+    done: int = 0
+    dropped: set[str] = field(default_factory=set)
+    replanned: PhysicalPlan | None = None
+
+    def total(self) -> int:
+        """Shards of started tasks, plus the planned fan-out of the others."""
+        return sum(s.shards if s.started else s.fanout for s in self.states.values())
 
 
 def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
@@ -116,9 +142,9 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, catalog: Catalog, cache_dir: Path | None = None, retries: int = 2, backoff_s: float = 0.2,
-                 timeout_s: float | None = None, cores: int | None = None,
-                 progress: Callable[[str], None] | None = None, use_cache: bool = True,
-                 available: frozenset[str] | None = None) -> None:
+                 timeout_s: float | None = None, cores: int | None = None, progress: Progress | None = None,
+                 use_cache: bool = True, available: frozenset[str] | None = None,
+                 replan: Callable[[frozenset[str]], Replan] | None = None) -> None:
         self.catalog = catalog
         self.available = available
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -127,7 +153,10 @@ class LocalExecutor:
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
         self.cores = cores or os.cpu_count() or 1
-        self.progress = progress or (lambda _msg: None)
+        self.progress = progress or (lambda _event: None)
+        # Plans the job again without the given agents (``compiler/physical/replan.py``);
+        # without it a replaced agent's task takes the registry's best other implementation.
+        self.replan = replan
         self.notes: list[str] = []
         self.cache_hits = 0
         self._ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
@@ -176,34 +205,33 @@ class LocalExecutor:
             if node.op == INPUT:
                 values[node.id] = self._input_value(node)
         tasks = {t.id: t for t in plan.tasks}
-        states = {n.id: _TaskState(n, tasks[n.id].candidate.agent, tasks[n.id].candidate.units)
-                  for n in plan.logical.tasks}
-        waiting = [n.id for n in plan.logical.tasks]
-        queue: list[_Work] = []
+        states = {n.id: _TaskState(n, tasks[n.id].candidate.agent, tasks[n.id].candidate.units,
+                                   tasks[n.id].candidate.fanout) for n in plan.logical.tasks}
+        run = _Run(states, [n.id for n in plan.logical.tasks], plan)
         running: list[_Running] = []
-        timeline: list[ShardRun] = []
         busy_cores = 0
         try:
-            while waiting or queue or running:
+            while run.waiting or run.queue or running:
                 # Tasks whose inputs are all computed become shards.
-                for task_id in list(waiting):
-                    node = states[task_id].node
-                    if all(i in values for i in node.inputs):
-                        waiting.remove(task_id)
-                        self._start_task(states[task_id], tasks[task_id].candidate.fanout, values, queue)
-                        if states[task_id].pending == 0:
-                            values[task_id] = self._assemble(states[task_id])
+                for task_id in list(run.waiting):
+                    state = states[task_id]
+                    if all(i in values for i in state.node.inputs):
+                        run.waiting.remove(task_id)
+                        self._start_task(state, values, run.queue)
+                        if state.pending == 0:
+                            values[task_id] = self._assemble(state)
                 now = time.monotonic()
                 # Start what fits, in plan order.
-                for work in list(queue):
+                for work in list(run.queue):
                     units = min(work.units, self.cores)
                     if work.not_before <= now and busy_cores + units <= self.cores:
-                        queue.remove(work)
+                        run.queue.remove(work)
                         running.append(self._spawn(work))
                         busy_cores += units
+                        self._tell(run, "start", work, f"{work.task} shard {work.index + 1} started on {work.agent}")
                 if not running:
-                    if queue:
-                        time.sleep(min(POLL_S, max(0.0, min(w.not_before for w in queue) - now)))
+                    if run.queue:
+                        time.sleep(min(POLL_S, max(0.0, min(w.not_before for w in run.queue) - now)))
                     continue
                 ready = self._wait(running, POLL_S)
                 now = time.monotonic()
@@ -216,15 +244,16 @@ class LocalExecutor:
                     outcome = self._collect(r, timed_out)
                     state = states[r.work.task]
                     if outcome is None:
-                        self._failed(r.work, state, queue)
+                        self._failed(r.work, run)
                         continue
                     state.outputs[r.work.index] = outcome
                     state.pending -= 1
-                    timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", "local-core",
-                                             min(r.work.units, self.cores), float(len(r.work.calls)),
-                                             r.started - t0, now - t0))
-                    self.progress(f"{r.work.task} shard {r.work.index + 1} done by {r.work.agent} "
-                                  f"in {now - r.started:.2f} s")
+                    run.done += 1
+                    run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", "local-core",
+                                                 min(r.work.units, self.cores), float(len(r.work.calls)),
+                                                 r.started - t0, now - t0))
+                    self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
+                                                    f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0:
                         values[r.work.task] = self._assemble(state)
         except KeyboardInterrupt:
@@ -232,22 +261,26 @@ class LocalExecutor:
                 self._cancel(r)
             raise MurakkabError("interrupted: the finished calls are cached and a re-run resumes from them") \
                 from None
-        timeline.sort(key=lambda s: (s.start_s, s.task, s.index))
+        timeline = sorted(run.timeline, key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
         outputs = tuple((i, _text(values[i])) for i in plan.logical.output.inputs)
         return RunResult(self.name, plan.job, totals, tuple(timeline), len(timeline), outputs,
-                         tuple(self.notes), self.cache_hits)
+                         tuple(self.notes), self.cache_hits, run.replanned)
 
-    def _start_task(self, state: _TaskState, fanout: int, values: dict[str, Any], queue: list[_Work]) -> None:
+    def _tell(self, run: _Run, kind: Kind, work: _Work, message: str) -> None:
+        self.progress(ProgressEvent(kind, run.plan.job, work.task, work.index, work.agent, run.done, run.total(), message))
+
+    def _start_task(self, state: _TaskState, values: dict[str, Any], queue: list[_Work]) -> None:
         calls = self._calls(state.node, values)
         state.outputs.clear()
+        state.started = True
         if not calls:
-            state.pending = 0
+            state.pending = state.shards = 0
             return
-        k = max(1, min(fanout, len(calls)))
+        k = max(1, min(state.fanout, len(calls)))
         size = math.ceil(len(calls) / k)
         slices = [calls[i:i + size] for i in range(0, len(calls), size)]
-        state.pending = len(slices)
+        state.pending = state.shards = len(slices)
         knobs = {name: int(v) if float(v).is_integer() else v for name, v in state.node.knobs}
         for i, part in enumerate(slices):
             queue.append(_Work(state.node.id, i, state.agent, state.units, knobs, part))
@@ -281,6 +314,7 @@ class LocalExecutor:
         process.kill()
         process.join()
 
+    # -- failures -------------------------------------------------------------------
     def _collect(self, r: _Running, timed_out: bool) -> list[Any] | None:
         if timed_out:
             self._cancel(r)
@@ -294,25 +328,71 @@ class LocalExecutor:
         self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} failed: {payload}")
         return None
 
-    def _failed(self, work: _Work, state: _TaskState, queue: list[_Work]) -> None:
+    def _failed(self, work: _Work, run: _Run) -> None:
         work.attempts += 1
         if work.attempts <= self.retries:
             work.not_before = time.monotonic() + self.backoff_s * 2 ** (work.attempts - 1)
-            queue.append(work)
+            run.queue.append(work)
+            self._tell(run, "retry", work, f"{work.task} shard {work.index + 1}: {work.agent} failed, "
+                                           f"retry {work.attempts} of {self.retries}")
             return
-        # Retries spent: hand the shard to the next implementation of the interface.
-        replacement = self._next_agent(state)
-        if replacement is None:
+        state = run.states[work.task]
+        if work.agent != state.agent:
+            # Another shard already gave up on this agent and the task moved on.
+            run.queue.append(_Work(work.task, work.index, state.agent, state.units, work.knobs, work.calls))
+            return
+        # Retries spent: the agent is dropped and the rest of the plan re-planned without it.
+        run.dropped.add(work.agent)
+        if not self._adopt_replan(run, work) and not self._next_in_registry(state):
             raise ExecutionError(
                 f"task '{state.node.id}' failed with every implementation of {state.node.interface}: "
                 f"{', '.join(state.tried + [state.agent])}", state.node.span,
                 "see the failures above; fix the agent or its input and run again (finished calls are cached)")
-        self.notes.append(f"{state.node.id}: replaced {state.agent} by {replacement} after {self.retries} retries")
-        state.tried.append(state.agent)
-        state.agent = replacement
-        queue.append(_Work(work.task, work.index, replacement, 1, work.knobs, work.calls))
+        run.queue.append(_Work(work.task, work.index, state.agent, state.units, work.knobs, work.calls))
+        # Queued shards of tasks whose agent is gone take their task's new agent too.
+        for queued in run.queue:
+            if queued.agent in run.dropped:
+                queued.agent, queued.units = run.states[queued.task].agent, run.states[queued.task].units
+        self._tell(run, "replan", work, self.notes[-1])
 
-    def _next_agent(self, state: _TaskState) -> str | None:
+    def _adopt_replan(self, run: _Run, failed: _Work) -> bool:
+        """Re-plan without the dropped agents; the failing task and every task not yet
+        started take the new plan's configuration. False when there is no re-planner or
+        the new plan cannot serve the failing task."""
+        if self.replan is None:
+            return False
+        try:
+            new = self.replan(frozenset(run.dropped))
+        except MurakkabError as exc:
+            self.notes.append(f"re-planning without {', '.join(sorted(run.dropped))} failed: {exc.message}")
+            return False
+        chosen = {t.id: t.candidate for t in new.plan.tasks}
+        if failed.task not in chosen:
+            return False
+        changes = []
+        for task_id, state in run.states.items():
+            cand = chosen.get(task_id)
+            movable = not state.started or state.agent in run.dropped
+            if cand is None or not movable:
+                continue
+            before = f"{state.agent} x{state.units}" + ("" if state.started else f" fan-out {state.fanout}")
+            if state.agent != cand.agent:
+                state.tried.append(state.agent)
+            state.agent, state.units = cand.agent, cand.units
+            if not state.started:
+                state.fanout = cand.fanout
+            after = f"{state.agent} x{state.units}" + ("" if state.started else f" fan-out {state.fanout}")
+            if before != after:
+                changes.append(f"{task_id} {before} -> {after}")
+        run.replanned = new.plan
+        relaxed = "".join(f"; {r}" for r in new.relaxed)
+        self.notes.append(f"{failed.task}: gave up on {failed.agent} after {self.retries} retries; re-planned the "
+                          f"rest without {', '.join(sorted(run.dropped))}: {', '.join(changes) or 'no change'}"
+                          f"{relaxed}")
+        return True
+
+    def _next_in_registry(self, state: _TaskState) -> bool:
+        """Hand the task to the best other registered implementation of its interface."""
         from .agents import registry
 
         tried = set(state.tried) | {state.agent}
@@ -322,7 +402,13 @@ class LocalExecutor:
                 continue
             agent = self.catalog.agent(spec.name)
             options.append((-(agent.quality if agent else 0.0), spec.name))
-        return min(options)[1] if options else None
+        if not options:
+            return False
+        replacement = min(options)[1]
+        self.notes.append(f"{state.node.id}: replaced {state.agent} by {replacement} after {self.retries} retries")
+        state.tried.append(state.agent)
+        state.agent, state.units = replacement, 1
+        return True
 
     def _assemble(self, state: _TaskState) -> Any:
         parts = [v for i in sorted(state.outputs) for v in state.outputs[i]]

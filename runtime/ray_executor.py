@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..catalog.catalog import Catalog
+from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
 from .local import LocalExecutor, _Running, _Work, run_shard
+from .progress import Progress
 
 
 def _ray() -> Any:
@@ -33,10 +35,11 @@ class RayExecutor(LocalExecutor):
 
     def __init__(self, catalog: Catalog, address: str | None = None, cache_dir: Path | None = None,
                  retries: int = 2, timeout_s: float | None = None, cores: int | None = None,
-                 progress: Callable[[str], None] | None = None, use_cache: bool = True,
-                 available: frozenset[str] | None = None) -> None:
+                 progress: Progress | None = None, use_cache: bool = True,
+                 available: frozenset[str] | None = None,
+                 replan: Callable[[frozenset[str]], Replan] | None = None) -> None:
         super().__init__(catalog, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s, cores=cores,
-                         progress=progress, use_cache=use_cache, available=available)
+                         progress=progress, use_cache=use_cache, available=available, replan=replan)
         ray = _ray()
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}

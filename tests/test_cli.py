@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,48 @@ def test_plan_fleet_is_not_supported_yet(tmp_path: Path, capsys: pytest.CaptureF
                       + "\nPLAN FLEET FOR video_qa AT 3000 PER MINUTE MINIMIZE energy;")
     code, _, err = run_cli(capsys, "explain", str(script))
     assert code == 2 and "not supported yet" in err and ":24:1:" in err
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other end closed (EIO on Linux)
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_real_run_on_a_terminal_shows_a_live_progress_bar(tmp_path: Path) -> None:
+    script = tmp_path / "qa.job"
+    script.write_text("""CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+  a := question_answering (q, notes),
+  b := text_concatenation (notes)
+) RETURNS a, b;
+RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding an umbrella.']);""")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "MURAKKAB_CACHE": str(tmp_path / "cache"), "COLUMNS": "120"}
+    proc = subprocess.Popen([sys.executable, "-m", "murakkab", "run", str(script)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    stderr = _read_all(leader).decode("utf-8", "replace")
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0, stderr
+    assert "umbrella" in out.decode()
+    # The bar: the job, finished/known shards, and a finished-shard line above it.
+    assert "2/2" in stderr and "shards" in stderr and "✔" in stderr and "done by" in stderr
+
+
+def test_a_real_run_in_a_pipe_logs_plain_lines(tmp_path: Path) -> None:
+    script = tmp_path / "qa.job"
+    script.write_text("""CREATE WORKFLOW w (notes LIST<TEXT>) AS (b := text_concatenation (notes)) RETURNS b;
+RUN w (notes => ['It rains.', 'He is holding an umbrella.']);""")
+    env = {**os.environ, "MURAKKAB_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "murakkab", "run", str(script)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "  [1/1] b shard 1 done by" in done.stderr and "\x1b[" not in done.stderr

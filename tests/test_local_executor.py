@@ -94,8 +94,56 @@ def test_a_failing_agent_is_retried_then_replaced(tmp_path: Path, flaky_agents) 
                               cache_dir=tmp_path, retries=2)
     notes = outcome.result.notes
     assert sum("always-fails-qa failed" in n for n in notes) == 3  # the first try and 2 retries
-    assert any("replaced always-fails-qa by extractive-qa" in n for n in notes)
+    (replan,) = [n for n in notes if "re-planned" in n]
+    assert "gave up on always-fails-qa after 2 retries" in replan
+    assert "a always-fails-qa x1 -> extractive-qa x1" in replan
+    # The script pinned the failing agent; the interface, not the pin, is the contract.
+    assert "task 'a' may use any question_answering" in replan
     assert "umbrella" in dict(outcome.result.outputs)["a"]
+    assert {r.agent for r in outcome.result.timeline} == {"extractive-qa"}
+
+
+TWO_QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+  a := question_answering (q, notes) USING (agent = 'always-fails-qa'),
+  b := question_answering (q, a) USING (agent = 'always-fails-qa')
+) RETURNS b;
+RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding an umbrella.']);"""
+
+
+def test_dropping_an_agent_replans_the_tasks_not_yet_started(tmp_path: Path, flaky_agents) -> None:
+    catalog = _catalog_with("always-fails-qa")
+    events = []
+    (outcome,) = murakkab.run(TWO_QA, backend="local", catalog=catalog, cache_dir=tmp_path, retries=1,
+                              progress=events.append)
+    notes = outcome.result.notes
+    # Task b was planned on the failing agent too, but moved before it started: only
+    # task a's two tries failed.
+    assert sum("always-fails-qa failed" in n for n in notes) == 2
+    (replan,) = [n for n in notes if "re-planned" in n]
+    assert "b always-fails-qa x1 fan-out 1 -> extractive-qa x1 fan-out 1" in replan
+    assert outcome.result.replanned is not None
+    assert {t.candidate.agent for t in outcome.result.replanned.tasks} == {"extractive-qa"}
+    assert "umbrella" in dict(outcome.result.outputs)["b"]
+    from murakkab.compiler.explain import render_analyze
+
+    analyze = render_analyze(outcome.plan, outcome.result)
+    assert "always-fails-qa -> extractive-qa" in analyze
+    kinds = [e.kind for e in events]
+    assert kinds.count("retry") == 1 and kinds.count("replan") == 1 and kinds.count("done") == 2
+    last = events[-1]
+    assert last.kind == "done" and last.done == last.total == 2
+
+
+def test_without_a_replanner_the_registry_supplies_the_replacement(tmp_path: Path, flaky_agents) -> None:
+    from murakkab.runtime.local import LocalExecutor
+
+    catalog = _catalog_with("always-fails-qa")
+    script = QA.format(agent="always-fails-qa").replace("]);", "]) ON CLUSTER local;")
+    plan = murakkab.optimize(script, catalog=catalog)[0]
+    result = LocalExecutor(catalog, cache_dir=tmp_path, retries=0, backoff_s=0.0,
+                           available=murakkab.api.local_agents()).run(plan)
+    assert any("replaced always-fails-qa by extractive-qa after 0 retries" in n for n in result.notes)
+    assert "umbrella" in dict(result.outputs)["a"] and result.replanned is None
 
 
 def test_a_timeout_is_enforced(tmp_path: Path, flaky_agents) -> None:

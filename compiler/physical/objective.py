@@ -48,6 +48,11 @@ class Objective:
     def violation(self, est: Estimate) -> float:
         return sum(b.shortfall(est) for b in self.bounds)
 
+    def feasible(self, est: Estimate) -> bool:
+        """Every SLO met, within ``Bound.met``'s tolerance (a violation of a few ulps is
+        rounding, not a miss)."""
+        return all(b.met(est) for b in self.bounds)
+
     def key(self, est: Estimate) -> tuple[float, ...]:
         goals = tuple(est.metric(g.metric) if g.minimize else -est.metric(g.metric) for g in self.goals)
         return (round(self.violation(est), 12), *goals)

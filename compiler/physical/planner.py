@@ -75,7 +75,7 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
             choice, evaluations = exact.choice, 1
             estimate = evaluate(choice)
             note = f"{why}; {exact.note()}"
-            if objective.violation(estimate) > 0:
+            if not objective.feasible(estimate):
                 # The model's optimum met the SLOs; its placement on real machines did not.
                 # Repair from it with the greedy descent rather than give up.
                 repaired = greedy_search(plan, order, cands, objective, cluster, evaluate)
@@ -86,7 +86,7 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
             result = greedy_search(plan, order, cands, objective, cluster, evaluate)
             choice, evaluations, estimate = result.choice, result.evaluations, result.estimate
             note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
-        if objective.violation(estimate) > 0:
+        if not objective.feasible(estimate):
             raise _diagnose(job, objective, estimate, plan, order, cands, cluster, evaluate)
 
     final = schedule(plan, choice, cluster, serial=sequential)
