@@ -26,9 +26,11 @@ from .compiler.physical.planner import InfeasibleError
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.local import RunInterrupted
 from .runtime.progress import ProgressEvent
 
 EXIT_USER, EXIT_INFEASIBLE, EXIT_INTERNAL = 2, 3, 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jitter", type=float, default=0.0,
                      help="simulator: sigma of log-normal noise on task durations (default 0: the estimates)")
     run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
-    run.add_argument("--gantt", metavar="FILE.svg", help="draw the timeline as a Gantt chart per resource (SVG)")
+    run.add_argument("--gantt", metavar="FILE.svg|.png",
+                     help="draw the timeline as a Gantt chart per resource (SVG or PNG, by the suffix)")
     run.add_argument("--timeout", type=float, default=None, metavar="S", help="local: seconds a shard may run")
     run.add_argument("--retries", type=int, default=2, help="local: retries of a failing shard before fallback")
     run.add_argument("--no-cache", action="store_true", help="local: ignore and do not fill the output cache")
@@ -387,12 +390,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InfeasibleError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INFEASIBLE
+    except RunInterrupted as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except MurakkabError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -47,6 +48,10 @@ POLL_S = 0.05
 
 class ExecutionError(MurakkabError):
     """A task failed with every implementation the registry has for its interface."""
+
+
+class RunInterrupted(MurakkabError):
+    """Ctrl-C (SIGINT) stopped the run; the workers are stopped and the cache is consistent."""
 
 
 @dataclass
@@ -131,11 +136,25 @@ def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ..
 
 def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
             cache_root: str | None, conn: Connection) -> None:
-    """The body of a child process: one shard, its answer sent down the pipe."""
+    """The body of a child process: one shard, its answer sent down the pipe.
+
+    Ctrl-C is the parent's to handle (it reaches the whole process group): the worker
+    ignores SIGINT, and the parent stops it with SIGTERM, which unwinds the worker so a
+    cache entry being written is removed rather than left half-written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         conn.send(run_shard(agent, knobs, calls, cache_root))
     finally:
         conn.close()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+# How long a stopped worker gets to unwind before it is killed.
+STOP_GRACE_S = 2.0
 
 
 class LocalExecutor:
@@ -259,7 +278,7 @@ class LocalExecutor:
         except KeyboardInterrupt:
             for r in running:
                 self._cancel(r)
-            raise MurakkabError("interrupted: the finished calls are cached and a re-run resumes from them") \
+            raise RunInterrupted("interrupted: the finished calls are cached and a re-run resumes from them") \
                 from None
         timeline = sorted(run.timeline, key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
@@ -311,8 +330,11 @@ class LocalExecutor:
 
     def _cancel(self, r: _Running) -> None:
         process, _ = r.handle
-        process.kill()
-        process.join()
+        process.terminate()
+        process.join(STOP_GRACE_S)
+        if process.is_alive():  # stuck in native code that never returns to Python
+            process.kill()
+            process.join()
 
     # -- failures -------------------------------------------------------------------
     def _collect(self, r: _Running, timed_out: bool) -> list[Any] | None:

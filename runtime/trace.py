@@ -1,4 +1,5 @@
-"""Timelines people can look at: Chrome trace / Perfetto JSON from any run's timeline.
+"""Timelines people can look at: Chrome trace / Perfetto JSON and a Gantt chart (SVG or
+PNG) from any run's timeline: local, Ray or simulated.
 
 Open the file in chrome://tracing or https://ui.perfetto.dev: one process per machine,
 one row per hardware unit lane, one slice per shard (times in microseconds).
@@ -7,8 +8,10 @@ one row per hardware unit lane, one slice per shard (times in microseconds).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..grammar.diagnostics import MurakkabError
 from .executor import RunResult
 
 
@@ -48,45 +51,114 @@ def write_trace(result: RunResult, path: Path) -> None:
     Path(path).write_text(json.dumps(chrome_trace(result), indent=1), encoding="utf-8")
 
 
-def gantt_svg(result: RunResult, width: int = 960, row_h: int = 18) -> str:
-    """The timeline as a Gantt chart: one row per unit lane of each machine's hardware,
-    one bar per shard, coloured by task, with a time axis in seconds."""
-    from xml.sax.saxutils import escape
+@dataclass(frozen=True)
+class _Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    colour: str
+    title: str
 
+
+@dataclass(frozen=True)
+class _Label:
+    x: float
+    y: float
+    text: str
+    size: int = 11
+    centred: bool = False
+
+
+@dataclass(frozen=True)
+class _Gantt:
+    """A Gantt chart as shapes, drawn as SVG or PNG alike."""
+
+    width: int
+    height: int
+    bars: tuple[_Bar, ...]
+    labels: tuple[_Label, ...]
+
+
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+
+
+def _gantt(result: RunResult, width: int = 960, row_h: int = 18) -> _Gantt:
+    """One row per unit lane of each machine's hardware, one bar per shard, coloured by
+    task, a time axis in seconds and a legend of the tasks."""
     lane_of = lanes(result)
     rows = sorted({(r.machine, r.hardware, lane) for r, lane in zip(result.timeline, lane_of)})
     index = {row: i for i, row in enumerate(rows)}
     tasks = sorted({r.task for r in result.timeline})
-    palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
-    colour = {t: palette[i % len(palette)] for i, t in enumerate(tasks)}
+    colour = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(tasks)}
     end = max((r.end_s for r in result.timeline), default=1.0) or 1.0
-    left, top = 170, 30
+    # Room for the longest row label (about 7 px a character at 11 px).
+    left, top = max(170, 16 + 7 * max((len(f"{m} {hw} #{lane}") for m, hw, lane in rows), default=0)), 30
+    width = max(width, left + 400)
     scale = (width - left - 20) / end
     height = top + row_h * len(rows) + 30 + 18 * len(tasks)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-           f'font-size="11">',
-           f'<text x="8" y="18" font-size="13">{escape(result.job)} on {escape(result.backend)}: '
-           f'{end:.2f} s</text>']
-    for (machine, hw, lane), i in index.items():
-        y = top + i * row_h
-        out.append(f'<text x="8" y="{y + 13}">{escape(f"{machine} {hw} #{lane}")}</text>')
+    labels = [_Label(8, 18, f"{result.job} on {result.backend}: {end:.2f} s", size=13)]
+    labels += [_Label(8, top + i * row_h + 13, f"{machine} {hw} #{lane}") for (machine, hw, lane), i in index.items()]
+    bars = []
     for r, lane in zip(result.timeline, lane_of):
         y = top + index[(r.machine, r.hardware, lane)] * row_h
-        x, w = left + r.start_s * scale, max(1.0, (r.end_s - r.start_s) * scale)
-        out.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}" fill="{colour[r.task]}">'
-                   f'<title>{escape(f"{r.task} #{r.index} ({r.agent}): {r.start_s:.2f}-{r.end_s:.2f} s")}</title>'
-                   f'</rect>')
+        bars.append(_Bar(left + r.start_s * scale, y + 2, max(1.0, (r.end_s - r.start_s) * scale), row_h - 4,
+                         colour[r.task], f"{r.task} #{r.index} ({r.agent}): {r.start_s:.2f}-{r.end_s:.2f} s"))
     axis_y = top + row_h * len(rows) + 12
-    for k in range(6):
-        t = end * k / 5
-        out.append(f'<text x="{left + t * scale:.1f}" y="{axis_y}" text-anchor="middle">{t:.1f} s</text>')
+    labels += [_Label(left + end * k / 5 * scale, axis_y, f"{end * k / 5:.1f} s", centred=True) for k in range(6)]
     for i, t in enumerate(tasks):
         y = axis_y + 18 * (i + 1)
-        out.append(f'<rect x="8" y="{y - 10}" width="12" height="12" fill="{colour[t]}"/>'
-                   f'<text x="26" y="{y}">{escape(t)}</text>')
+        bars.append(_Bar(8, y - 10, 12, 12, colour[t], ""))  # the legend's swatch
+        labels.append(_Label(26, y, t))
+    return _Gantt(width, height, tuple(bars), tuple(labels))
+
+
+def gantt_svg(result: RunResult) -> str:
+    from xml.sax.saxutils import escape
+
+    g = _gantt(result)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{g.width}" height="{g.height}" '
+           f'font-family="sans-serif" font-size="11">']
+    for b in g.bars:
+        title = f"<title>{escape(b.title)}</title>" if b.title else ""
+        out.append(f'<rect x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" fill="{b.colour}">'
+                   f'{title}</rect>')
+    for t in g.labels:
+        anchor = ' text-anchor="middle"' if t.centred else ""
+        size = f' font-size="{t.size}"' if t.size != 11 else ""
+        out.append(f'<text x="{t.x:.1f}" y="{t.y:.1f}"{anchor}{size}>{escape(t.text)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
+def gantt_png(result: RunResult) -> bytes:
+    """The same chart as a PNG, drawn with OpenCV (already a dependency for the agents)."""
+    import cv2
+    import numpy as np
+
+    g = _gantt(result)
+    image = np.full((g.height, g.width, 3), 255, dtype=np.uint8)
+    for b in g.bars:
+        bgr = tuple(int(b.colour[i:i + 2], 16) for i in (5, 3, 1))
+        cv2.rectangle(image, (round(b.x), round(b.y)), (round(b.x + b.w), round(b.y + b.h)), bgr, thickness=-1)
+    for t in g.labels:
+        scale = t.size / 30
+        (w, _), _ = cv2.getTextSize(t.text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        x = t.x - w / 2 if t.centred else t.x
+        cv2.putText(image, t.text, (round(x), round(t.y)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise MurakkabError("could not encode the Gantt chart as PNG")
+    return data.tobytes()
+
+
 def write_gantt(result: RunResult, path: Path) -> None:
-    Path(path).write_text(gantt_svg(result), encoding="utf-8")
+    """The Gantt chart as SVG or PNG, by the file's suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        path.write_bytes(gantt_png(result))
+    elif suffix == ".svg":
+        path.write_text(gantt_svg(result), encoding="utf-8")
+    else:
+        raise MurakkabError(f"cannot draw a Gantt chart as '{path.name}'", hint="name the file .svg or .png")

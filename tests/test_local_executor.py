@@ -58,6 +58,58 @@ def test_sigkill_mid_run_resumes_without_redoing_finished_calls(tmp_path: Path) 
     assert "umbrella" in dict(resumed.result.outputs)["answer"]
 
 
+SLOW_SUMMARIES = """CREATE WORKFLOW w (notes LIST<TEXT>) AS (
+  s := summarization (notes) USING (agent = 'slow-summary')
+) RETURNS s;
+RUN w (notes => ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten']);"""
+# The CLI with one more agent registered: 0.3 s a call, so Ctrl-C lands mid-run.
+SLOW_CLI = """import sys, time
+from murakkab.runtime.agents import registry
+
+@registry.agent("slow-summary", interface="summarization", version="1")
+def slow(text, **knobs):
+    time.sleep(0.3)
+    return text.upper()
+
+from murakkab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(tmp_path: Path) -> None:
+    catalog_file = tmp_path / "catalog.duckdb"
+    catalog = Catalog(catalog_file)
+    with catalog.transaction():
+        catalog.execute("INSERT INTO agents (name, interface, kind, model, quality, quality_source) "
+                        "VALUES ('slow-summary', 'summarization', 'tool', 'test', 0.5, 'default:test')")
+        catalog.execute("INSERT INTO profiles (agent, hardware, units, setup_s, per_item_s, per_media_s, "
+                        "utilisation, source) VALUES ('slow-summary', 'local-core', 1, 0, 0.3, 0, 1, 'default:test')")
+    catalog.close()
+    script = tmp_path / "slow.job"
+    script.write_text(SLOW_SUMMARIES)
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-c", SLOW_CLI, "run", str(script), "--catalog", str(catalog_file),
+               "--cache-dir", str(cache)]
+    # A session of its own, like a terminal's foreground job: Ctrl-C goes to the group.
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while _cache_entries(cache) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: the finished calls are cached" in err and "Traceback" not in err + out
+    # The cache is consistent: no half-written entry is left, and the re-run reads back
+    # every finished call instead of redoing it.
+    assert not list(cache.rglob(".tmp-*"))
+    done = _cache_entries(cache)
+    assert 2 <= done < 10
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{done} calls from the cache" in rerun.stdout and "ONE" in rerun.stdout
+
+
 @pytest.fixture()
 def flaky_agents():
     calls = {"n": 0}
@@ -199,6 +251,28 @@ def test_gantt_draws_every_shard(tmp_path: Path) -> None:
     (outcome,) = murakkab.run(ROOT / "examples" / "video_qa.job", backend="sim", catalog=Catalog())
     svg = gantt_svg(outcome.result)
     assert svg.startswith("<svg") and svg.count("<title>") == len(outcome.result.timeline)
+
+
+def test_gantt_as_png_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import numpy as np
+
+    from murakkab.cli import main
+    from murakkab.runtime.trace import PALETTE
+
+    png = tmp_path / "gantt.png"
+    assert main(["run", str(ROOT / "examples" / "video_qa.job"), "--backend", "sim", "--gantt", str(png)]) == 0
+    image = cv2.imdecode(np.frombuffer(png.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] == 960
+    # Every task's colour is drawn (bars and legend).
+    (outcome,) = murakkab.run(ROOT / "examples" / "video_qa.job", backend="sim", catalog=Catalog())
+    for colour in PALETTE[:len({r.task for r in outcome.result.timeline})]:
+        bgr = np.array([int(colour[i:i + 2], 16) for i in (5, 3, 1)], np.uint8)
+        assert (image == bgr).all(axis=2).any(), colour
+    capsys.readouterr()
+    assert main(["run", str(ROOT / "examples" / "video_qa.job"), "--backend", "sim",
+                 "--gantt", str(tmp_path / "g.pdf")]) == 2
+    assert "name the file .svg or .png" in capsys.readouterr().err
 
 
 def test_ray_gives_the_same_outputs_as_local(tmp_path: Path) -> None:
