@@ -15,6 +15,8 @@ import math
 import os
 import platform
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -259,16 +261,23 @@ class Machine:
     node: str
     cores: int
     hardware: Hardware
+    # This machine's NVIDIA GPUs (all of one model are assumed), when nvidia-smi finds any.
+    gpus: int = 0
+    gpu: Hardware | None = None
 
 
 # A server core under load draws about its socket's TDP divided by its cores; with no
 # reading for this machine, 10 W active and 2 W idle per core are stated defaults.
 LOCAL_CORE_ACTIVE_W = 10.0
 LOCAL_CORE_IDLE_W = 2.0
+LOCAL_GPU = "local-gpu"
+NVIDIA_SMI_QUERY = ("--query-gpu=index,name,memory.total,power.limit,power.draw", "--format=csv,noheader,nounits")
 
 
+@functools.lru_cache(maxsize=1)
 def this_machine() -> Machine:
-    """This machine's CPU cores as a one-node cluster (GPUs are not detected yet)."""
+    """This machine's CPU cores, and its NVIDIA GPUs if nvidia-smi finds any, as a
+    one-node cluster."""
     cores = os.cpu_count() or 1
     model = platform.processor() or platform.machine()
     try:
@@ -286,7 +295,50 @@ def this_machine() -> Machine:
     hw = Hardware("local-core", "cpu", f"one core of this machine ({model})", round(memory_gb, 1),
                   LOCAL_CORE_ACTIVE_W, LOCAL_CORE_IDLE_W, 0.0,
                   f"default:detected {cores} cores of {model}; power per core assumed; an owned machine costs $0/h")
-    return Machine(platform.node() or "this-machine", cores, hw)
+    gpus, gpu = detect_gpus()
+    return Machine(platform.node() or "this-machine", cores, hw, gpus, gpu)
+
+
+def detect_gpus() -> tuple[int, Hardware | None]:
+    """(count, one GPU as hardware) from nvidia-smi; (0, None) without it or any GPU."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0, None
+    try:
+        done = subprocess.run([smi, *NVIDIA_SMI_QUERY], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return 0, None
+    return parse_nvidia_smi(done.stdout) if done.returncode == 0 else (0, None)
+
+
+def parse_nvidia_smi(text: str) -> tuple[int, Hardware | None]:
+    """Parse ``nvidia-smi --query-gpu=index,name,memory.total,power.limit,power.draw
+    --format=csv,noheader,nounits``: one line per GPU (memory in MiB, power in W; a
+    field the driver cannot read says ``[N/A]``)."""
+    rows = [[field.strip() for field in line.split(",")] for line in text.splitlines() if line.strip()]
+    rows = [r for r in rows if len(r) == 5 and r[0].isdigit()]
+    if not rows:
+        return 0, None
+
+    def number(field: str) -> float | None:
+        try:
+            return float(field)
+        except ValueError:
+            return None
+
+    name = rows[0][1]
+    memory_mib = number(rows[0][2]) or 0.0
+    limit = number(rows[0][3])
+    draws = [d for d in (number(r[4]) for r in rows) if d is not None]
+    # Active: the board's power limit (what it may draw flat out); idle: what the GPUs
+    # draw when the catalog is opened, before murakkab runs anything on them.
+    active_w = limit if limit else 300.0
+    idle_w = min(sum(draws) / len(draws), active_w) if draws else 0.15 * active_w
+    assumed = "" if limit and draws else "; power not readable, assumed"
+    source = (f"default:detected by nvidia-smi: {len(rows)} x {name}; active = power limit, idle = draw when "
+              f"the catalog was opened{assumed}; an owned machine costs $0/h")
+    return len(rows), Hardware(LOCAL_GPU, "gpu", f"one GPU of this machine ({name})", round(memory_mib / 1024, 1),
+                               round(active_w, 1), round(idle_w, 1), 0.0, source)
 
 
 class Catalog:
@@ -363,26 +415,31 @@ class Catalog:
         if templates.is_file():
             self._insert_templates(templates.read_text(encoding="utf-8"))
 
-    def _upsert_local_hardware(self) -> None:
-        hw = this_machine().hardware
-        # An upsert: profiles measured on this machine keep referencing the row.
-        self._db.execute(
-            "INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-            "kind = excluded.kind, description = excluded.description, memory_gb = excluded.memory_gb, "
-            "active_w = excluded.active_w, idle_w = excluded.idle_w, "
-            "usd_per_hour = excluded.usd_per_hour, source = excluded.source",
-            [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w, hw.usd_per_hour, hw.source])
+    def _upsert_local_hardware(self, machine: Machine | None = None) -> None:
+        machine = machine or this_machine()
+        for hw in (machine.hardware, machine.gpu):
+            if hw is None:
+                continue
+            # An upsert: profiles measured on this machine keep referencing the row.
+            self._db.execute(
+                "INSERT INTO hardware VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "kind = excluded.kind, description = excluded.description, memory_gb = excluded.memory_gb, "
+                "active_w = excluded.active_w, idle_w = excluded.idle_w, "
+                "usd_per_hour = excluded.usd_per_hour, source = excluded.source",
+                [hw.name, hw.kind, hw.description, hw.memory_gb, hw.active_w, hw.idle_w, hw.usd_per_hour,
+                 hw.source])
 
     def _register_this_machine(self) -> None:
-        """The 'local' cluster: this machine's cores, detected at every start."""
+        """The 'local' cluster: this machine's cores (and GPUs), detected at every start."""
         machine = this_machine()
         with self.transaction():
             self._db.execute("DELETE FROM clusters WHERE name = ?", [LOCAL_CLUSTER])
-            self._upsert_local_hardware()
-            hw = machine.hardware
-            self._db.execute("INSERT INTO clusters VALUES (?, ?, 1, ?, ?, ?, ?)",
-                             [LOCAL_CLUSTER, machine.node, hw.name, machine.cores,
-                              "this machine, detected when the catalog was opened", hw.source])
+            self._upsert_local_hardware(machine)
+            for hw, units in ((machine.hardware, machine.cores), (machine.gpu, machine.gpus)):
+                if hw is not None and units > 0:
+                    self._db.execute("INSERT INTO clusters VALUES (?, ?, 1, ?, ?, ?, ?)",
+                                     [LOCAL_CLUSTER, machine.node, hw.name, units,
+                                      "this machine, detected when the catalog was opened", hw.source])
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

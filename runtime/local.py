@@ -1,8 +1,10 @@
 """The local executor: runs a physical plan with real agents on this machine.
 
-Each shard of the plan (a slice of a task's items, on ``units`` cores) runs in its own
-worker process (processes, not threads: OpenCV, PyAV and PocketSphinx hold the GIL for
-long stretches), at most as many cores busy at once as the machine has. Values flow
+Each shard of the plan (a slice of a task's items, on ``units`` cores or GPUs) runs in
+its own worker process (processes, not threads: OpenCV, PyAV and PocketSphinx hold the
+GIL for long stretches), never more units busy at once than the machine has: cores by
+count, GPUs (found by nvidia-smi, see ``catalog.this_machine``) by device index, each GPU
+shard seeing only its own devices through ``CUDA_VISIBLE_DEVICES``. Values flow
 between tasks through the parent; every call's output is cached on disk by content
 (``runtime/cache.py``), so a re-run, or a run resumed after a kill, redoes no finished call.
 
@@ -32,7 +34,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable
 
-from ..catalog.catalog import Catalog
+from ..catalog.catalog import LOCAL_GPU, Catalog, this_machine
 from ..compiler.logical import INPUT, MAP, Node
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
@@ -43,6 +45,7 @@ from .executor import RunResult, ShardRun
 from .progress import Kind, Progress, ProgressEvent
 
 MEDIA = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
+LOCAL_CORE = "local-core"
 POLL_S = 0.05
 
 
@@ -61,6 +64,7 @@ class _Work:
     task: str
     index: int
     agent: str
+    hardware: str
     units: int
     knobs: dict[str, Any]
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
@@ -74,12 +78,15 @@ class _Running:
     handle: Any  # what the backend needs to wait for, collect and cancel the shard
     started: float
     deadline: float | None
+    units: int  # held while it runs
+    devices: tuple[int, ...]  # the GPUs it holds (none for cores)
 
 
 @dataclass
 class _TaskState:
     node: Node
     agent: str
+    hardware: str
     units: int
     fanout: int
     tried: list[str] = field(default_factory=list)
@@ -105,6 +112,34 @@ class _Run:
     def total(self) -> int:
         """Shards of started tasks, plus the planned fan-out of the others."""
         return sum(s.shards if s.started else s.fanout for s in self.states.values())
+
+
+class _Slots:
+    """The units of this machine free now: cores by count, GPUs by device index, so a
+    GPU shard is given its own devices (``CUDA_VISIBLE_DEVICES``) and no two shards share one."""
+
+    def __init__(self, capacity: dict[str, int]) -> None:
+        self.capacity = capacity
+        self.busy = {hw: 0 for hw in capacity}
+        self.free_gpus = list(range(capacity.get(LOCAL_GPU, 0)))
+
+    def units(self, work: _Work) -> int:
+        return min(work.units, self.capacity.get(work.hardware, 0))
+
+    def take(self, work: _Work) -> tuple[int, tuple[int, ...]] | None:
+        """(units, devices) for the shard, or None while they are not free."""
+        units = self.units(work)
+        if self.busy[work.hardware] + units > self.capacity[work.hardware]:
+            return None
+        self.busy[work.hardware] += units
+        devices: tuple[int, ...] = ()
+        if work.hardware == LOCAL_GPU:
+            devices, self.free_gpus = tuple(self.free_gpus[:units]), self.free_gpus[units:]
+        return units, devices
+
+    def give(self, r: _Running) -> None:
+        self.busy[r.work.hardware] -= r.units
+        self.free_gpus = sorted(self.free_gpus + list(r.devices))
 
 
 def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
@@ -135,7 +170,7 @@ def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ..
 
 
 def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-            cache_root: str | None, conn: Connection) -> None:
+            cache_root: str | None, gpus: str | None, conn: Connection) -> None:
     """The body of a child process: one shard, its answer sent down the pipe.
 
     Ctrl-C is the parent's to handle (it reaches the whole process group): the worker
@@ -143,6 +178,8 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
     cache entry being written is removed rather than left half-written."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if gpus is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus
     try:
         conn.send(run_shard(agent, knobs, calls, cache_root))
     finally:
@@ -171,7 +208,10 @@ class LocalExecutor:
         self.retries = retries
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
-        self.cores = cores or os.cpu_count() or 1
+        machine = this_machine()
+        self.cores = cores or machine.cores
+        self.gpus = machine.gpus
+        self.capacity = {LOCAL_CORE: self.cores, **({LOCAL_GPU: self.gpus} if self.gpus else {})}
         self.progress = progress or (lambda _event: None)
         # Plans the job again without the given agents (``compiler/physical/replan.py``);
         # without it a replaced agent's task takes the registry's best other implementation.
@@ -224,11 +264,16 @@ class LocalExecutor:
             if node.op == INPUT:
                 values[node.id] = self._input_value(node)
         tasks = {t.id: t for t in plan.tasks}
-        states = {n.id: _TaskState(n, tasks[n.id].candidate.agent, tasks[n.id].candidate.units,
-                                   tasks[n.id].candidate.fanout) for n in plan.logical.tasks}
+        states = {}
+        for n in plan.logical.tasks:
+            c = tasks[n.id].candidate
+            if self.capacity.get(c.hardware, 0) < 1:
+                raise ExecutionError(f"task '{n.id}' is planned on {c.hardware}, which this machine does not have",
+                                     n.span, "plan it on the cluster 'local' (murakkab run does so)")
+            states[n.id] = _TaskState(n, c.agent, c.hardware, c.units, c.fanout)
         run = _Run(states, [n.id for n in plan.logical.tasks], plan)
         running: list[_Running] = []
-        busy_cores = 0
+        slots = _Slots(self.capacity)
         try:
             while run.waiting or run.queue or running:
                 # Tasks whose inputs are all computed become shards.
@@ -242,11 +287,10 @@ class LocalExecutor:
                 now = time.monotonic()
                 # Start what fits, in plan order.
                 for work in list(run.queue):
-                    units = min(work.units, self.cores)
-                    if work.not_before <= now and busy_cores + units <= self.cores:
+                    held = slots.take(work) if work.not_before <= now else None
+                    if held is not None:
                         run.queue.remove(work)
-                        running.append(self._spawn(work))
-                        busy_cores += units
+                        running.append(self._spawn(work, *held))
                         self._tell(run, "start", work, f"{work.task} shard {work.index + 1} started on {work.agent}")
                 if not running:
                     if run.queue:
@@ -259,7 +303,7 @@ class LocalExecutor:
                     if r not in ready and not timed_out:
                         continue
                     running.remove(r)
-                    busy_cores -= min(r.work.units, self.cores)
+                    slots.give(r)
                     outcome = self._collect(r, timed_out)
                     state = states[r.work.task]
                     if outcome is None:
@@ -268,9 +312,8 @@ class LocalExecutor:
                     state.outputs[r.work.index] = outcome
                     state.pending -= 1
                     run.done += 1
-                    run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", "local-core",
-                                                 min(r.work.units, self.cores), float(len(r.work.calls)),
-                                                 r.started - t0, now - t0))
+                    run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", r.work.hardware,
+                                                 r.units, float(len(r.work.calls)), r.started - t0, now - t0))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0:
@@ -302,18 +345,20 @@ class LocalExecutor:
         state.pending = state.shards = len(slices)
         knobs = {name: int(v) if float(v).is_integer() else v for name, v in state.node.knobs}
         for i, part in enumerate(slices):
-            queue.append(_Work(state.node.id, i, state.agent, state.units, knobs, part))
+            queue.append(_Work(state.node.id, i, state.agent, state.hardware, state.units, knobs, part))
 
     # -- the worker backend: child processes (RayExecutor overrides these four) ---------
-    def _spawn(self, work: _Work) -> _Running:
+    def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
         parent, child = self._ctx.Pipe(duplex=False)
+        gpus = ",".join(map(str, devices)) if work.hardware == LOCAL_GPU else None
         process = self._ctx.Process(
             target=_worker, args=(work.agent, work.knobs, work.calls,
-                                  str(self.cache_dir) if self.use_cache else None, child), daemon=True)
+                                  str(self.cache_dir) if self.use_cache else None, gpus, child), daemon=True)
         process.start()
         child.close()
         now = time.monotonic()
-        return _Running(work, (process, parent), now, now + self.timeout_s if self.timeout_s else None)
+        return _Running(work, (process, parent), now, now + self.timeout_s if self.timeout_s else None, units,
+                        devices)
 
     def _wait(self, running: list[_Running], timeout: float) -> list[_Running]:
         ready = wait([r.handle[1] for r in running], timeout=timeout)
@@ -361,7 +406,8 @@ class LocalExecutor:
         state = run.states[work.task]
         if work.agent != state.agent:
             # Another shard already gave up on this agent and the task moved on.
-            run.queue.append(_Work(work.task, work.index, state.agent, state.units, work.knobs, work.calls))
+            run.queue.append(_Work(work.task, work.index, state.agent, state.hardware, state.units, work.knobs,
+                                   work.calls))
             return
         # Retries spent: the agent is dropped and the rest of the plan re-planned without it.
         run.dropped.add(work.agent)
@@ -370,11 +416,13 @@ class LocalExecutor:
                 f"task '{state.node.id}' failed with every implementation of {state.node.interface}: "
                 f"{', '.join(state.tried + [state.agent])}", state.node.span,
                 "see the failures above; fix the agent or its input and run again (finished calls are cached)")
-        run.queue.append(_Work(work.task, work.index, state.agent, state.units, work.knobs, work.calls))
+        run.queue.append(_Work(work.task, work.index, state.agent, state.hardware, state.units, work.knobs,
+                               work.calls))
         # Queued shards of tasks whose agent is gone take their task's new agent too.
         for queued in run.queue:
             if queued.agent in run.dropped:
-                queued.agent, queued.units = run.states[queued.task].agent, run.states[queued.task].units
+                moved = run.states[queued.task]
+                queued.agent, queued.hardware, queued.units = moved.agent, moved.hardware, moved.units
         self._tell(run, "replan", work, self.notes[-1])
 
     def _adopt_replan(self, run: _Run, failed: _Work) -> bool:
@@ -397,13 +445,13 @@ class LocalExecutor:
             movable = not state.started or state.agent in run.dropped
             if cand is None or not movable:
                 continue
-            before = f"{state.agent} x{state.units}" + ("" if state.started else f" fan-out {state.fanout}")
+            before = _config(state)
             if state.agent != cand.agent:
                 state.tried.append(state.agent)
-            state.agent, state.units = cand.agent, cand.units
+            state.agent, state.hardware, state.units = cand.agent, cand.hardware, cand.units
             if not state.started:
                 state.fanout = cand.fanout
-            after = f"{state.agent} x{state.units}" + ("" if state.started else f" fan-out {state.fanout}")
+            after = _config(state)
             if before != after:
                 changes.append(f"{task_id} {before} -> {after}")
         run.replanned = new.plan
@@ -429,7 +477,8 @@ class LocalExecutor:
         replacement = min(options)[1]
         self.notes.append(f"{state.node.id}: replaced {state.agent} by {replacement} after {self.retries} retries")
         state.tried.append(state.agent)
-        state.agent, state.units = replacement, 1
+        # A registered agent the catalog has no profile for runs on one core.
+        state.agent, state.hardware, state.units = replacement, LOCAL_CORE, 1
         return True
 
     def _assemble(self, state: _TaskState) -> Any:
@@ -441,10 +490,17 @@ class LocalExecutor:
         return parts
 
     def _totals(self, plan: PhysicalPlan, timeline: list[ShardRun]):
-        hw = self.catalog.hardware("local-core")
-        watts = hw.active_w if hw else 0.0
-        rows = [("local#0", "local-core", r.start_s, r.end_s, r.units, watts) for r in timeline]
-        return timeline_totals(self.catalog, rows, plan.estimate.quality) if hw else plan.estimate
+        watts = {name: hw.active_w for name in self.capacity if (hw := self.catalog.hardware(name))}
+        if not all(r.hardware in watts for r in timeline):
+            return plan.estimate
+        rows = [("local#0", r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
+        return timeline_totals(self.catalog, rows, plan.estimate.quality)
+
+
+def _config(state: _TaskState) -> str:
+    """A task's configuration in words, for the notes."""
+    fanout = "" if state.started else f" fan-out {state.fanout}"
+    return f"{state.agent} on {state.hardware} x{state.units}{fanout}"
 
 
 def _text(value: Any) -> str:

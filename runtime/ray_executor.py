@@ -46,17 +46,17 @@ class RayExecutor(LocalExecutor):
             if address:
                 ray.init(address=address, **kwargs)
             else:
-                ray.init(num_cpus=self.cores, **kwargs)
+                ray.init(num_cpus=self.cores, num_gpus=self.gpus, **kwargs)
         self._remote = ray.remote(run_shard)
 
-    def _spawn(self, work: _Work) -> _Running:
-        hw = self.catalog.hardware("local-core")
-        gpu = bool(hw and hw.is_gpu)
-        options = {"num_gpus": work.units} if gpu else {"num_cpus": min(work.units, self.cores)}
+    def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
+        # Ray picks the devices of a GPU task itself (and sets CUDA_VISIBLE_DEVICES).
+        hw = self.catalog.hardware(work.hardware)
+        options = {"num_gpus": units} if hw and hw.is_gpu else {"num_cpus": units}
         ref = self._remote.options(**options, max_retries=0).remote(
             work.agent, work.knobs, work.calls, str(self.cache_dir) if self.use_cache else None)
         now = time.monotonic()
-        return _Running(work, ref, now, now + self.timeout_s if self.timeout_s else None)
+        return _Running(work, ref, now, now + self.timeout_s if self.timeout_s else None, units, devices)
 
     def _wait(self, running: list[_Running], timeout: float) -> list[_Running]:
         ray = _ray()

@@ -148,7 +148,7 @@ def test_a_failing_agent_is_retried_then_replaced(tmp_path: Path, flaky_agents) 
     assert sum("always-fails-qa failed" in n for n in notes) == 3  # the first try and 2 retries
     (replan,) = [n for n in notes if "re-planned" in n]
     assert "gave up on always-fails-qa after 2 retries" in replan
-    assert "a always-fails-qa x1 -> extractive-qa x1" in replan
+    assert "a always-fails-qa on local-core x1 -> extractive-qa on local-core x1" in replan
     # The script pinned the failing agent; the interface, not the pin, is the contract.
     assert "task 'a' may use any question_answering" in replan
     assert "umbrella" in dict(outcome.result.outputs)["a"]
@@ -172,7 +172,7 @@ def test_dropping_an_agent_replans_the_tasks_not_yet_started(tmp_path: Path, fla
     # task a's two tries failed.
     assert sum("always-fails-qa failed" in n for n in notes) == 2
     (replan,) = [n for n in notes if "re-planned" in n]
-    assert "b always-fails-qa x1 fan-out 1 -> extractive-qa x1 fan-out 1" in replan
+    assert "b always-fails-qa on local-core x1 fan-out 1 -> extractive-qa on local-core x1 fan-out 1" in replan
     assert outcome.result.replanned is not None
     assert {t.candidate.agent for t in outcome.result.replanned.tasks} == {"extractive-qa"}
     assert "umbrella" in dict(outcome.result.outputs)["b"]
