@@ -1,7 +1,8 @@
 """The Ray executor: the same plan, shards as Ray tasks on a Ray cluster.
 
 A shard becomes a Ray task with ``num_cpus`` = its units (``num_gpus`` for GPU
-hardware), running the same worker body as the local executor (``run_shard``): the same
+hardware, plus a token of the cluster's ``accelerator_type:<model>`` resource when the
+planned GPU model has one, so the task lands on that model), running the same worker body as the local executor (``run_shard``): the same
 agents, the same content-addressed cache on a shared path, so the outputs are identical.
 ``address`` joins an existing cluster; without it a local Ray instance is started with
 this machine's cores. Everything else (data flow, retries and replacement, timeouts,
@@ -11,6 +12,7 @@ observations) is the local executor's: only where shards run changes. Ray is an 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -48,11 +50,19 @@ class RayExecutor(LocalExecutor):
             else:
                 ray.init(num_cpus=self.cores, num_gpus=self.gpus, **kwargs)
         self._remote = ray.remote(run_shard)
+        # The GPU models the cluster has, as Ray labels them ("accelerator_type:H100").
+        self._accelerators = sorted(k for k in ray.cluster_resources() if k.startswith(ACCELERATOR_PREFIX))
 
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
         # Ray picks the devices of a GPU task itself (and sets CUDA_VISIBLE_DEVICES).
         hw = self.catalog.hardware(work.hardware)
-        options = {"num_gpus": units} if hw and hw.is_gpu else {"num_cpus": units}
+        options: dict[str, Any] = {"num_cpus": units}
+        if hw and hw.is_gpu:
+            options = {"num_gpus": units}
+            accelerator = accelerator_resource(hw.name, hw.description, self._accelerators)
+            if accelerator:
+                # A token of the resource pins the task to nodes with the planned GPU model.
+                options["resources"] = {accelerator: 0.001}
         ref = self._remote.options(**options, max_retries=0).remote(
             work.agent, work.knobs, work.calls, str(self.cache_dir) if self.use_cache else None)
         now = time.monotonic()
@@ -72,6 +82,23 @@ class RayExecutor(LocalExecutor):
 
     def _cancel(self, r: _Running) -> None:
         _ray().cancel(r.handle, force=True)
+
+
+ACCELERATOR_PREFIX = "accelerator_type:"
+
+
+def accelerator_resource(name: str, description: str, resources: list[str]) -> str | None:
+    """The Ray accelerator-type resource of a catalog GPU: the most specific label
+    (longest, e.g. ``A100-80G`` over ``A100``) whose model the hardware's name or
+    description mentions; None when the cluster has no such GPU label."""
+    words = _normal(f"{name} {description}")
+    found = [r for r in resources
+             if re.search(rf"\b{re.escape(_normal(r[len(ACCELERATOR_PREFIX):]))}\b", words)]
+    return max(found, key=lambda r: (len(r), r), default=None)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
 
 
 def shutdown() -> None:

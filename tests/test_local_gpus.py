@@ -87,3 +87,18 @@ RUN w (notes => ['a', 'b', 'c', 'd', 'e', 'f']);"""
                 assert d1 != d2
     # GPU energy counts at the detected power limit.
     assert outcome.result.totals.energy_wh > 0
+
+
+@pytest.mark.parametrize("name, description, expected", [
+    ("local-gpu", "one GPU of this machine (NVIDIA H200)", "accelerator_type:H200"),
+    ("A100-80GB", "NVIDIA A100 80GB SXM", "accelerator_type:A100"),
+    ("A100-80G", "NVIDIA A100 80GB SXM", "accelerator_type:A100-80G"),
+    ("local-gpu", "one GPU of this machine (Tesla T4)", None),
+])
+def test_a_gpu_maps_to_the_ray_accelerator_label_of_its_model(name: str, description: str,
+                                                              expected: str | None) -> None:
+    from murakkab.runtime.ray_executor import accelerator_resource
+
+    labels = ["accelerator_type:A100", "accelerator_type:A100-80G", "accelerator_type:H200",
+              "accelerator_type:H100"]
+    assert accelerator_resource(name, description, labels) == expected
