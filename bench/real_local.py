@@ -5,7 +5,10 @@ estimate error, and the executor's overhead per task.
    cache: as a hand-written workflow runs it (SET parallelism = off: one task at a
    time, fixed configuration, no fan-out) and as murakkab plans it. Side by side, with
    the speedup (on 2 cores the limit is about 2x).
-2. The median estimation error of task latencies (EXPLAIN ANALYZE) of the optimized run.
+2. The median estimation error of task latencies (EXPLAIN ANALYZE) of the optimized run,
+   on the catalog's shipped profiles and again after ``refit`` learned from the runs so
+   far on this machine (the baseline and two optimized runs; every run records its
+   observations in the catalog).
 3. Executor overhead, local and Ray: a chain of near-empty calls, wall seconds per shard.
 
 Run:  python bench/real_local.py [--json]
@@ -24,16 +27,18 @@ from pathlib import Path
 
 import murakkab
 from murakkab.catalog.catalog import Catalog
+from murakkab.catalog.refit import refit
 from murakkab.compiler.job import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "video_qa_samples.job"
 
 
-def timed_run(settings: Settings) -> tuple[float, object]:
+def timed_run(catalog: Catalog, settings: Settings) -> tuple[float, object]:
+    """Plan and run with an empty cache; the run's observations go into ``catalog``."""
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        outcome = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), settings=settings, cache_dir=Path(cache))[0]
+        outcome = murakkab.run(SAMPLES, backend="local", catalog=catalog, settings=settings, cache_dir=Path(cache))[0]
         return time.perf_counter() - t0, outcome
 
 
@@ -79,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    base_s, base = timed_run(Settings(parallelism=False))
-    opt_s, opt = timed_run(Settings())
+    catalog = Catalog()
+    base_s, base = timed_run(catalog, Settings(parallelism=False))
+    opt_s, opt = timed_run(catalog, Settings())
+    timed_run(catalog, Settings())  # a second optimized run, for observations
+    refitted = [c for c in refit(catalog, min_observations=3) if not c.skipped]
+    learned_s, learned = timed_run(catalog, Settings())
     report = {
         "cores": os.cpu_count(),
         "baseline_wall_s": round(base_s, 2), "optimized_wall_s": round(opt_s, 2),
@@ -88,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_answer": dict(base.result.outputs).get("answer"),
         "optimized_answer": dict(opt.result.outputs).get("answer"),
         "median_estimate_error": round(median_error(opt), 3),
+        "profiles_refitted": len(refitted),
+        "refitted_wall_s": round(learned_s, 2),
+        "median_estimate_error_after_refit": round(median_error(learned), 3),
         "overhead_per_shard_s": round(overhead(), 4),
         "ray_overhead_per_shard_s": round(overhead(backend="ray"), 4),
         "plans": {name: {t.id: f"{t.candidate.agent} x{t.candidate.units}, fan-out {t.candidate.fanout}"
-                         for t in o.plan.tasks} for name, o in (("baseline", base), ("optimized", opt))},
+                         for t in o.plan.tasks}
+                  for name, o in (("baseline", base), ("optimized", opt), ("after refit", learned))},
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -100,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  sequential baseline  {base_s:7.2f} s   answer: {report['baseline_answer']}")
     print(f"  murakkab             {opt_s:7.2f} s   answer: {report['optimized_answer']}")
     print(f"  speedup              {report['speedup']:.2f}x")
-    print(f"  median estimation error of task latency (optimized run): {100 * report['median_estimate_error']:.0f}%")
+    print(f"  median estimation error of task latency (optimized run): {100 * report['median_estimate_error']:.0f}% "
+          f"on the shipped profiles, {100 * report['median_estimate_error_after_refit']:.0f}% after refitting "
+          f"{report['profiles_refitted']} profiles from this machine's runs (that run: {learned_s:.2f} s)")
     print(f"  executor overhead per shard (no-op agents): local {1000 * report['overhead_per_shard_s']:.1f} ms, "
           f"Ray {1000 * report['ray_overhead_per_shard_s']:.1f} ms")
     for name, plan in report["plans"].items():

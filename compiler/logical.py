@@ -14,6 +14,7 @@ row estimates. Rewrite rules (``compiler/rules/``) return new plans; nodes are f
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Iterable, Iterator
 
 from ..catalog.types import Type
@@ -102,11 +103,41 @@ class LogicalPlan:
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
-    def node(self, node_id: str) -> Node:
+    # Indexes built on first use: rules and the planner look nodes up by id thousands of
+    # times on large plans (a plan is immutable, so they never go stale).
+    @cached_property
+    def _by_id(self) -> dict[str, Node]:
+        index: dict[str, Node] = {}
         for n in self.nodes:
-            if n.id == node_id:
-                return n
-        raise KeyError(node_id)
+            index.setdefault(n.id, n)
+        return index
+
+    @cached_property
+    def _consumers(self) -> dict[str, tuple[Node, ...]]:
+        readers: dict[str, list[Node]] = {}
+        for n in self.nodes:
+            for i in dict.fromkeys(n.inputs):
+                readers.setdefault(i, []).append(n)
+        return {i: tuple(ns) for i, ns in readers.items()}
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._by_id[node_id]
+        except KeyError:
+            raise KeyError(node_id) from None
+
+    @cached_property
+    def live(self) -> frozenset[str]:
+        """Ids of the nodes the output depends on (walked from the output backwards)."""
+        live: set[str] = set()
+        stack = [self.output.id]
+        while stack:
+            node_id = stack.pop()
+            if node_id in live:
+                continue
+            live.add(node_id)
+            stack.extend(self._by_id[node_id].inputs)
+        return frozenset(live)
 
     @property
     def tasks(self) -> tuple[Node, ...]:
@@ -117,7 +148,7 @@ class LogicalPlan:
         return next(n for n in self.nodes if n.op == OUTPUT)
 
     def consumers(self, node_id: str) -> tuple[Node, ...]:
-        return tuple(n for n in self.nodes if node_id in n.inputs)
+        return self._consumers.get(node_id, ())
 
     def replace_nodes(self, nodes: Iterable[Node]) -> "LogicalPlan":
         return LogicalPlan(tuple(nodes))

@@ -98,8 +98,9 @@ def peak_usage(intervals: Iterable[tuple[float, float, int]]) -> int:
         if end > start:
             events.append((start, units))
             events.append((end, -units))
-    # Ends sort before starts at the same instant: a unit freed at t can be reused at t.
-    events.sort(key=lambda e: (e[0], e[1]))
+    # (time, delta) tuples: ends (negative) sort before starts at the same instant, so a
+    # unit freed at t can be reused at t.
+    events.sort()
     peak = cur = 0
     for _, delta in events:
         cur += delta

@@ -9,7 +9,7 @@
 2. Improvement, coordinate descent: single-task changes, critical path first, each
    judged by re-scheduling the whole plan, kept when the plan's key drops
    ``(SLO violation, goal 1, goal 2, ...)``. Capped by an evaluation budget that shrinks
-   with the plan's size, so thousands of tasks plan in about a second.
+   with the plan's number of shards, so a 1,000-task plan takes about a second.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from .plan import Candidate, Estimate
 from .schedule import Placer, ready_order, upward_ranks
 
 MAX_ROUNDS = 8
-# Full re-schedules phase 2 may spend: EVALUATION_WORK / tasks, so plenty for small
-# plans and a few dozen for a 1,000-task plan (one re-schedule of it takes ~20 ms here).
-EVALUATION_WORK = 40_000
-MIN_EVALUATIONS = 20
+# Full re-schedules phase 2 may spend: EVALUATION_WORK shard placements in all, so
+# hundreds of re-schedules for small plans and about a dozen for a 1,000-task plan of
+# ~8,600 shards (one re-schedule of it takes ~30 ms here); never fewer than
+# MIN_EVALUATIONS.
+EVALUATION_WORK = 100_000
+MIN_EVALUATIONS = 8
 # Plans this small also descend from a second starting point.
 SMALL_PLAN_TASKS = 40
 
@@ -129,8 +131,9 @@ def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Can
     Small plans also descend from each task's standalone best and keep the better end:
     two starting points escape some local optima at little cost.
     """
-    budget = max(MIN_EVALUATIONS, EVALUATION_WORK // max(1, len(cands)))
     starts = [place(plan, quality_budget(cands, objective), objective, cluster, serial)]
+    shards = sum(c.fanout for c in starts[0].values())
+    budget = max(MIN_EVALUATIONS, EVALUATION_WORK // max(1, shards))
     if len(cands) <= SMALL_PLAN_TASKS:
         starts.append(standalone_choice(cands, objective))
     results = [_descend(start, order, cands, objective, evaluate, budget) for start in starts]

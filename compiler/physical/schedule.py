@@ -165,10 +165,13 @@ class Placer:
                 bisect.insort(free, s.end_s)
             self.last_end = max(self.last_end, s.end_s)
 
-    def result(self) -> Schedule:
-        order = {n.id: i for i, n in enumerate(self.plan.nodes)}
-        shards = tuple(sorted((s for ss in self.shards.values() for s in ss),
-                              key=lambda s: (s.start_s, order[s.task], s.index)))
+    def result(self, ordered: bool = True) -> Schedule:
+        """The schedule; ``ordered`` sorts its shards by start time (for plans and
+        timelines; a search that only totals the schedule skips the sort)."""
+        shards = tuple(s for ss in self.shards.values() for s in ss)
+        if ordered:
+            order = {n.id: i for i, n in enumerate(self.plan.nodes)}
+            shards = tuple(sorted(shards, key=lambda s: (s.start_s, order[s.task], s.index)))
         spans = {t: (min(s.start_s for s in ss), max(s.end_s for s in ss)) for t, ss in self.shards.items()}
         return Schedule(shards, spans)
 
@@ -204,4 +207,5 @@ def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, 
     for node in ready_order(plan, upward_ranks(plan, choice)):
         cand = choice[node.id]
         placer.commit(node, cand, placer.trial(node, cand))
-    return placer.result()
+    # Without dependencies the schedule is only being scored: its order does not matter.
+    return placer.result(ordered=with_deps)

@@ -38,13 +38,16 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
     inventory = dict(cluster.machines())
     tasks = {t.id: t for t in plan.tasks}
     by_key = {(s.task, s.index): s for s in plan.shards}
+    shards_of: dict[str, list] = {}
+    for s in plan.shards:
+        shards_of.setdefault(s.task, []).append(s)
 
     for node in plan.logical.tasks:
         if node.id not in tasks:
             problems.append(f"task {node.id} has no physical task")
             continue
         cand = tasks[node.id].candidate
-        mine = [s for s in plan.shards if s.task == node.id]
+        mine = shards_of.get(node.id, [])
         if len(mine) != cand.fanout:
             problems.append(f"task {node.id}: {len(mine)} shards for fan-out {cand.fanout}")
         if not _close(sum(s.calls for s in mine), math.ceil(cand.calls - 1e-9)):
@@ -81,14 +84,15 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
         if peak > inventory.get(machine, {}).get(hw, 0):
             problems.append(f"{machine} runs {peak} x {hw} at once and has {inventory.get(machine, {}).get(hw, 0)}")
 
-    problems.extend(_check_totals(plan, catalog, peaks))
+    problems.extend(_check_totals(plan, catalog, peaks, shards_of))
     for b in plan.bounds if check_slos else ():
         if not b.met(plan.estimate):
             problems.append(f"SLO {b.slo.text()} is not met: {plan.estimate.metric(b.metric):.6g}")
     return problems
 
 
-def _check_totals(plan: PhysicalPlan, catalog: Catalog, peaks: dict[tuple[str, str], int]) -> Sequence[str]:
+def _check_totals(plan: PhysicalPlan, catalog: Catalog, peaks: dict[tuple[str, str], int],
+                  shards_of: dict[str, list]) -> Sequence[str]:
     est = plan.estimate
     problems = []
     makespan = max((s.end_s for s in plan.shards), default=0.0)
@@ -105,10 +109,9 @@ def _check_totals(plan: PhysicalPlan, catalog: Catalog, peaks: dict[tuple[str, s
             problems.append(f"task {t.id}: no profile for {c.agent} on {c.units} x {c.hardware}")
             continue
         watts = hw.idle_w + profile.utilisation * (hw.active_w - hw.idle_w)
-        for s in plan.shards:
-            if s.task == t.id:
-                energy_j += (s.end_s - s.start_s) * s.units * watts
-                busy[c.hardware] = busy.get(c.hardware, 0.0) + (s.end_s - s.start_s) * s.units
+        for s in shards_of.get(t.id, ()):
+            energy_j += (s.end_s - s.start_s) * s.units * watts
+            busy[c.hardware] = busy.get(c.hardware, 0.0) + (s.end_s - s.start_s) * s.units
     gpus = 0
     for hw_name, units in held.items():
         hw = catalog.hardware(hw_name)

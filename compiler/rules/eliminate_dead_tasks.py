@@ -20,23 +20,9 @@ from ..logical import LogicalPlan, Node
 from .base import REMOVED, Removed, Rule
 
 
-def live_nodes(plan: LogicalPlan) -> set[str]:
-    """Ids of the nodes the output depends on (walked from the output backwards)."""
-    by_id = {n.id: n for n in plan.nodes}
-    live: set[str] = set()
-    stack = [plan.output.id]
-    while stack:
-        node_id = stack.pop()
-        if node_id in live:
-            continue
-        live.add(node_id)
-        stack.extend(by_id[node_id].inputs)
-    return live
-
-
 def rewrite(node: Node, plan: LogicalPlan) -> Removed | None:
     # Inputs stay even when unused: they are the job's signature, not work.
-    if node.is_task and node.id not in live_nodes(plan):
+    if node.is_task and node.id not in plan.live:
         return REMOVED
     return None
 
