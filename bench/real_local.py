@@ -6,9 +6,10 @@ estimate error, and the executor's overhead per task.
    time, fixed configuration, no fan-out) and as murakkab plans it. Side by side, with
    the speedup (on 2 cores the limit is about 2x).
 2. The median estimation error of task latencies (EXPLAIN ANALYZE) of the optimized run,
-   on the catalog's shipped profiles and again after ``refit`` learned from the runs so
-   far on this machine (the baseline and two optimized runs; every run records its
-   observations in the catalog).
+   on the catalog's shipped profiles and again after ``refit`` learned the agents'
+   profiles and the statistics item counts are estimated from (``refit_statistics``)
+   from the runs so far on this machine (the baseline and two optimized runs; every run
+   records its observations in the catalog).
 3. Executor overhead, local and Ray: a chain of near-empty calls, wall seconds per shard.
 
 Run:  python bench/real_local.py [--json]
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import murakkab
 from murakkab.catalog.catalog import Catalog
+from murakkab.catalog.cardinality import refit_statistics
 from murakkab.catalog.refit import refit
 from murakkab.compiler.job import Settings
 
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     opt_s, opt = timed_run(catalog, Settings())
     timed_run(catalog, Settings())  # a second optimized run, for observations
     refitted = [c for c in refit(catalog, min_observations=3) if not c.skipped]
+    learned_stats = [c for c in refit_statistics(catalog) if not c.skipped]
     learned_s, learned = timed_run(catalog, Settings())
     report = {
         "cores": os.cpu_count(),
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "optimized_answer": dict(opt.result.outputs).get("answer"),
         "median_estimate_error": round(median_error(opt), 3),
         "profiles_refitted": len(refitted),
+        "statistics_refitted": {c.key: [c.old_value, c.new_value] for c in learned_stats},
         "refitted_wall_s": round(learned_s, 2),
         "median_estimate_error_after_refit": round(median_error(learned), 3),
         "overhead_per_shard_s": round(overhead(), 4),
@@ -115,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  speedup              {report['speedup']:.2f}x")
     print(f"  median estimation error of task latency (optimized run): {100 * report['median_estimate_error']:.0f}% "
           f"on the shipped profiles, {100 * report['median_estimate_error_after_refit']:.0f}% after refitting "
-          f"{report['profiles_refitted']} profiles from this machine's runs (that run: {learned_s:.2f} s)")
+          f"{report['profiles_refitted']} profiles and "
+          + (", ".join(f"{k} {old:g} -> {new:g}" for k, (old, new) in report["statistics_refitted"].items())
+             or "no statistic")
+          + f" from this machine's runs (that run: {learned_s:.2f} s)")
     print(f"  executor overhead per shard (no-op agents): local {1000 * report['overhead_per_shard_s']:.1f} ms, "
           f"Ray {1000 * report['ray_overhead_per_shard_s']:.1f} ms")
     for name, plan in report["plans"].items():

@@ -27,7 +27,7 @@ import duckdb
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).

@@ -24,7 +24,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 import duckdb
 import numpy as np
@@ -96,12 +96,18 @@ def record_observations(catalog: Catalog, rows: Iterable[ObservationRow]) -> int
 
     ``recorded_at`` is stored as naive UTC (an aware datetime is converted). A row whose
     (run_id, task, shard) is already recorded fails the whole batch."""
+    return insert_run_rows(catalog, "observations", rows, "(run_id, task, shard) identifies a shard")
+
+
+def insert_run_rows(catalog: Catalog, table: str, rows: Iterable[Any], identity: str) -> int:
+    """Insert dataclass rows (fields in the table's column order, the second one
+    ``recorded_at``) in one transaction; ``identity`` names the key, for the error."""
     rows = list(rows)
     if not rows:
         return 0
-    _check_writable(catalog, "record observations")
-    marks = ", ".join("?" for _ in OBSERVATION_COLUMNS)
-    sql = f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) VALUES ({marks})"
+    _check_writable(catalog, f"record {table}")
+    columns = [f.name for f in fields(rows[0])]
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
     try:
         with catalog.transaction():
             for row in rows:
@@ -111,8 +117,8 @@ def record_observations(catalog: Catalog, rows: Iterable[ObservationRow]) -> int
                     values[1] = when.astimezone(timezone.utc).replace(tzinfo=None)
                 catalog.execute(sql, values)
     except duckdb.ConstraintException as exc:
-        raise MurakkabError(f"cannot record observations: {str(exc).splitlines()[0]}",
-                            hint="(run_id, task, shard) identifies a shard; each is recorded once") from None
+        raise MurakkabError(f"cannot record {table}: {str(exc).splitlines()[0]}",
+                            hint=f"{identity}; each is recorded once") from None
     return len(rows)
 
 

@@ -12,6 +12,7 @@ The CLI (``murakkab.cli``) is a thin layer over these functions.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 from .catalog.catalog import LOCAL_CLUSTER, Catalog, default_catalog
+from .catalog.cardinality import CardinalityRow, record_cardinalities
 from .catalog.refit import ObservationRow, record_observations
 from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
@@ -167,6 +169,7 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
                 result = sim.run(plan)
             if not cat.read_only:
                 record_observations(cat, observation_rows(cat, plan, result))
+                record_cardinalities(cat, cardinality_rows(plan, result))
         outcomes.append(JobOutcome(job, plan, result))
     return outcomes
 
@@ -210,9 +213,33 @@ def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) ->
         seconds = r.end_s - r.start_s
         rows.append(ObservationRow(
             run_id=run_id, recorded_at=now, host=host, backend=result.backend, job=plan.job, task=r.task,
-            shard=r.index, agent=r.agent, hardware=r.hardware, units=r.units, calls=r.calls, media_s=media[r.task],
+            shard=r.index, agent=r.agent, hardware=r.hardware, units=r.units, calls=r.calls,
+            media_s=r.media_s if r.media_s is not None else media[r.task],
             est_seconds=est_s, seconds=seconds, est_energy_wh=est_s * r.units * power / 3600.0,
             energy_wh=seconds * r.units * power / 3600.0))
+    return rows
+
+
+def cardinality_rows(plan: PhysicalPlan, result: RunResult) -> list[CardinalityRow]:
+    """One row per task with a list output: the items it produced beside the estimate,
+    with the item attributes and knobs its cardinality expression read (as the binder
+    evaluated it: the attributes of the items it maps over, or of its first input)."""
+    found = dict(result.items)
+    if not found:
+        return []
+    run_id, now, host = uuid.uuid4().hex, datetime.now(timezone.utc), platform.node() or "unknown"
+    calls: dict[str, float] = {}
+    for r in result.timeline:
+        calls[r.task] = calls.get(r.task, 0.0) + r.calls
+    rows = []
+    for node in plan.logical.tasks:
+        if node.id not in found or node.interface is None:
+            continue
+        source_id = node.over if node.over is not None else (node.inputs[0] if node.inputs else None)
+        attrs = dict(plan.logical.node(source_id).stats.attrs) if source_id is not None else {}
+        env = json.dumps({**attrs, **dict(node.knobs)}, sort_keys=True)
+        rows.append(CardinalityRow(run_id, now, host, result.backend, plan.job, node.id, node.interface,
+                                   calls.get(node.id, 0.0), env, node.stats.items, float(found[node.id])))
     return rows
 
 

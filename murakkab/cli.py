@@ -105,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     prof = csub.add_parser("profile", parents=[cat], help="measure a local agent on this machine and store it")
     prof.add_argument("agent")
     prof.add_argument("--format", choices=("text", "json"), default="text")
-    refit = csub.add_parser("refit", parents=[cat], help="update profiles from the observations of past runs")
+    refit = csub.add_parser("refit", parents=[cat],
+                            help="update profiles, and the statistics item counts are estimated from, from past runs")
     refit.add_argument("--include-sim", action="store_true",
                        help="also fit to simulated runs (circular: for testing the pipeline only)")
     refit.add_argument("--format", choices=("text", "json"), default="text")
@@ -358,13 +359,16 @@ def _catalog_command(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(report.format() + "\n")
         return 0
+    from .catalog.cardinality import format_statistic_changes, refit_statistics
     from .catalog.refit import format_changes, refit
 
     changes = refit(catalog, include_sim=args.include_sim)
+    learned = refit_statistics(catalog, include_sim=args.include_sim)
     if args.format == "json":
-        print(json.dumps([_plain(c) for c in changes], indent=2))
+        print(json.dumps({"profiles": [_plain(c) for c in changes], "statistics": [_plain(c) for c in learned]},
+                         indent=2))
     else:
-        sys.stdout.write(format_changes(changes) + "\n")
+        sys.stdout.write(format_changes(changes) + "\n\n" + format_statistic_changes(learned) + "\n")
     return 0
 
 

@@ -22,6 +22,9 @@ class ShardRun:
     calls: float
     start_s: float
     end_s: float
+    # Media seconds per call, measured from the shard's inputs on a real run (None when
+    # unknown: simulated, or no media among the inputs).
+    media_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class RunResult:
     # The plan the run switched to when it dropped a failing agent and re-planned; the
     # tasks that had not started then followed it.
     replanned: PhysicalPlan | None = None
+    # Items each task with a list output really produced (real backends only).
+    items: tuple[tuple[str, int], ...] = ()
 
     def task_span(self, task: str) -> tuple[float, float]:
         mine = [s for s in self.timeline if s.task == task]

@@ -313,7 +313,8 @@ class LocalExecutor:
                     state.pending -= 1
                     run.done += 1
                     run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", r.work.hardware,
-                                                 r.units, float(len(r.work.calls)), r.started - t0, now - t0))
+                                                 r.units, float(len(r.work.calls)), r.started - t0, now - t0,
+                                                 _media_per_call(r.work.calls)))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0:
@@ -326,8 +327,9 @@ class LocalExecutor:
         timeline = sorted(run.timeline, key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
         outputs = tuple((i, _text(values[i])) for i in plan.logical.output.inputs)
+        items = tuple((n.id, len(values[n.id])) for n in plan.logical.tasks if isinstance(values[n.id], list))
         return RunResult(self.name, plan.job, totals, tuple(timeline), len(timeline), outputs,
-                         tuple(self.notes), self.cache_hits, run.replanned)
+                         tuple(self.notes), self.cache_hits, run.replanned, items)
 
     def _tell(self, run: _Run, kind: Kind, work: _Work, message: str) -> None:
         self.progress(ProgressEvent(kind, run.plan.job, work.task, work.index, work.agent, run.done, run.total(), message))
@@ -495,6 +497,15 @@ class LocalExecutor:
             return plan.estimate
         rows = [("local#0", r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
         return timeline_totals(self.catalog, rows, plan.estimate.quality)
+
+
+def _media_per_call(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> float | None:
+    """Mean seconds of media per call: the first clip among each call's arguments."""
+    from .agents.values import Clip
+
+    seconds = [next((a.duration_s for a in args if isinstance(a, Clip)), None) for args, _ in calls]
+    measured = [x for x in seconds if x is not None]
+    return sum(measured) / len(measured) if measured and len(measured) == len(seconds) else None
 
 
 def _config(state: _TaskState) -> str:
