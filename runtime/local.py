@@ -80,6 +80,7 @@ class _Running:
     deadline: float | None
     units: int  # held while it runs
     devices: tuple[int, ...]  # the GPUs it holds (none for cores)
+    media_s: float | None = None  # media seconds per call, once known
 
 
 @dataclass
@@ -314,7 +315,7 @@ class LocalExecutor:
                     run.done += 1
                     run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", r.work.hardware,
                                                  r.units, float(len(r.work.calls)), r.started - t0, now - t0,
-                                                 _media_per_call(r.work.calls)))
+                                                 r.media_s))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0:
@@ -326,7 +327,7 @@ class LocalExecutor:
                 from None
         timeline = sorted(run.timeline, key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
-        outputs = tuple((i, _text(values[i])) for i in plan.logical.output.inputs)
+        outputs = tuple((i, _text(self._resolve(values[i]))) for i in plan.logical.output.inputs)
         items = tuple((n.id, len(values[n.id])) for n in plan.logical.tasks if isinstance(values[n.id], list))
         return RunResult(self.name, plan.job, totals, tuple(timeline), len(timeline), outputs,
                          tuple(self.notes), self.cache_hits, run.replanned, items)
@@ -349,7 +350,7 @@ class LocalExecutor:
         for i, part in enumerate(slices):
             queue.append(_Work(state.node.id, i, state.agent, state.hardware, state.units, knobs, part))
 
-    # -- the worker backend: child processes (RayExecutor overrides these four) ---------
+    # -- the worker backend: child processes (RayExecutor overrides these five) ---------
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
         parent, child = self._ctx.Pipe(duplex=False)
         gpus = ",".join(map(str, devices)) if work.hardware == LOCAL_GPU else None
@@ -373,7 +374,12 @@ class LocalExecutor:
         except EOFError:
             answer = ("error", f"the worker died (exit code {process.exitcode})", 0)
         process.join()
+        r.media_s = _media_per_call(r.work.calls)
         return answer
+
+    def _resolve(self, value: Any) -> Any:
+        """A value as the job returns it (outputs live in this process already)."""
+        return value
 
     def _cancel(self, r: _Running) -> None:
         process, _ = r.handle

@@ -2,25 +2,30 @@
 
 A shard becomes a Ray task with ``num_cpus`` = its units (``num_gpus`` for GPU
 hardware, plus a token of the cluster's ``accelerator_type:<model>`` resource when the
-planned GPU model has one, so the task lands on that model), running the same worker body as the local executor (``run_shard``): the same
-agents, the same content-addressed cache on a shared path, so the outputs are identical.
-``address`` joins an existing cluster; without it a local Ray instance is started with
-this machine's cores. Everything else (data flow, retries and replacement, timeouts,
-observations) is the local executor's: only where shards run changes. Ray is an extra:
-``pip install 'murakkab[ray]'``.
+planned GPU model has one, so the task lands on that model), running the same worker
+body as the local executor (``run_shard``): the same agents, the same content-addressed
+cache on a shared path, so the outputs are identical. Outputs pass as object
+references: a shard's outputs stay in Ray's object store, the driver receives only a
+summary (status, list lengths, cache hits), and downstream shards get references
+(``StoredOutput``) that they fetch themselves; the driver fetches the job's results
+alone. ``address`` joins an existing cluster; without it a local Ray instance is started
+with this machine's cores and GPUs. Everything else (data flow, retries and re-planning,
+timeouts, observations) is the local executor's: only where shards run changes. Ray is
+an extra: ``pip install 'murakkab[ray]'``.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ..catalog.catalog import Catalog
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
-from .local import LocalExecutor, _Running, _Work, run_shard
+from .local import LocalExecutor, _media_per_call, _Running, _Work, run_shard
 from .progress import Progress
 
 
@@ -49,7 +54,9 @@ class RayExecutor(LocalExecutor):
                 ray.init(address=address, **kwargs)
             else:
                 ray.init(num_cpus=self.cores, num_gpus=self.gpus, **kwargs)
-        self._remote = ray.remote(run_shard)
+        self._remote = ray.remote(num_returns=2)(_ray_shard)
+        # Outputs the driver fetched from the object store: only the job's results.
+        self.driver_fetches = 0
         # The GPU models the cluster has, as Ray labels them ("accelerator_type:H100").
         self._accelerators = sorted(k for k in ray.cluster_resources() if k.startswith(ACCELERATOR_PREFIX))
 
@@ -63,25 +70,101 @@ class RayExecutor(LocalExecutor):
             if accelerator:
                 # A token of the resource pins the task to nodes with the planned GPU model.
                 options["resources"] = {accelerator: 0.001}
-        ref = self._remote.options(**options, max_retries=0).remote(
+        meta, payload = self._remote.options(**options, max_retries=0).remote(
             work.agent, work.knobs, work.calls, str(self.cache_dir) if self.use_cache else None)
         now = time.monotonic()
-        return _Running(work, ref, now, now + self.timeout_s if self.timeout_s else None, units, devices)
+        return _Running(work, (meta, payload), now, now + self.timeout_s if self.timeout_s else None, units,
+                        devices)
 
     def _wait(self, running: list[_Running], timeout: float) -> list[_Running]:
         ray = _ray()
-        done, _ = ray.wait([r.handle for r in running], num_returns=len(running), timeout=timeout)
-        return [r for r in running if r.handle in done]
+        done, _ = ray.wait([r.handle[0] for r in running], num_returns=len(running), timeout=timeout)
+        return [r for r in running if r.handle[0] in done]
 
     def _answer(self, r: _Running) -> tuple[str, Any, int]:
+        """Only the shard's small summary comes to the driver; its outputs stay in the
+        object store, and the values that flow on are references into them."""
         ray = _ray()
+        meta, payload = r.handle
         try:
-            return ray.get(r.handle)
+            status, detail, hits, media_s = ray.get(meta)
         except Exception as exc:  # noqa: BLE001 - a worker that died is a failed shard
             return "error", f"the Ray task failed: {type(exc).__name__}", 0
+        if status != "ok":
+            return status, detail, hits
+        r.media_s = media_s
+        return "ok", [StoredOutput(payload, call, None) if length is None else
+                      [StoredOutput(payload, call, k) for k in range(length)]
+                      for call, length in enumerate(detail)], hits
+
+    def _resolve(self, value: Any) -> Any:
+        self.driver_fetches += len(_refs(value))
+        return _resolved(value, _fetch(_refs(value)))
 
     def _cancel(self, r: _Running) -> None:
-        _ray().cancel(r.handle, force=True)
+        _ray().cancel(r.handle[0], force=True)
+
+
+@dataclass(frozen=True)
+class StoredOutput:
+    """A task output left in Ray's object store: call ``call`` of a shard's outputs
+    (``payload``, an object reference), element ``element`` of it when that output is a
+    list. Shards receive these in their arguments and fetch what they read themselves."""
+
+    payload: Any
+    call: int
+    element: int | None
+
+
+def _refs(value: Any) -> list[Any]:
+    """The distinct object references a value points into, in first-seen order."""
+    found: dict[Any, None] = {}
+
+    def walk(v: Any) -> None:
+        if isinstance(v, StoredOutput):
+            found.setdefault(v.payload)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+
+    walk(value)
+    return list(found)
+
+
+def _fetch(refs: list[Any]) -> dict[Any, Any]:
+    return dict(zip(refs, _ray().get(refs))) if refs else {}
+
+
+def _resolved(value: Any, fetched: dict[Any, Any]) -> Any:
+    """``value`` with every StoredOutput replaced by what it points at."""
+    if isinstance(value, StoredOutput):
+        out = fetched[value.payload][value.call]
+        return out if value.element is None else out[value.element]
+    if isinstance(value, list):
+        return [_resolved(v, fetched) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolved(v, fetched) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolved(v, fetched) for k, v in value.items()}
+    return value
+
+
+def _ray_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+               cache_root: str | None) -> tuple[tuple[str, Any, int, float | None], list[Any] | None]:
+    """The body of a shard's Ray task: fetch the stored outputs its calls read, run them
+    through the cache as the local executor does (``run_shard``), and return a small
+    summary (status, the length of each list output, cache hits, media seconds per call)
+    beside the outputs, which stay in the object store."""
+    fetched = _fetch(_refs(calls))
+    calls = [(_resolved(args, fetched), extra) for args, extra in calls]
+    status, payload, hits = run_shard(agent, knobs, calls, cache_root)
+    if status != "ok":
+        return (status, payload, hits, None), None
+    lengths = [len(out) if isinstance(out, list) else None for out in payload]
+    return (status, lengths, hits, _media_per_call(calls)), payload
 
 
 ACCELERATOR_PREFIX = "accelerator_type:"

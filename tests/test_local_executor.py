@@ -279,11 +279,19 @@ def test_ray_gives_the_same_outputs_as_local(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     from murakkab.runtime.ray_executor import shutdown
 
+    from murakkab.runtime.ray_executor import RayExecutor
+
     local = murakkab.run(SAMPLES, backend="local", catalog=Catalog(), cache_dir=tmp_path / "local")[0]
     try:
         on_ray = murakkab.run(SAMPLES, backend="ray", catalog=Catalog(), cache_dir=tmp_path / "ray")[0]
+        # Outputs pass as object references: the driver fetches only the job's answer.
+        executor = RayExecutor(Catalog(), cache_dir=tmp_path / "ray-direct")
+        direct = executor.run(local.plan)
     finally:
         shutdown()
     assert on_ray.result.backend == "ray" and on_ray.result.cache_hits == 0
-    assert on_ray.result.outputs == local.result.outputs
+    assert on_ray.result.outputs == local.result.outputs == direct.outputs
     assert len(on_ray.result.timeline) == len(local.result.timeline)
+    assert executor.driver_fetches == len(local.plan.logical.output.inputs) == 1
+    # The media each shard read is measured where it ran.
+    assert all(r.media_s is not None for r in direct.timeline if r.task == "transcript")
