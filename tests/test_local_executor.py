@@ -227,7 +227,8 @@ def test_an_api_key_appears_nowhere(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert code == 0
         assert secret not in out + err and secret not in trace.read_text()
         catalog = Catalog(catalog_file, read_only=True)
-        for table in ("observations", "profiles", "agents", "hardware", "clusters"):
+        for table in ("observations", "cardinality_observations", "statistics", "profiles", "agents", "hardware",
+                      "clusters"):
             assert secret not in json.dumps(catalog.execute(f"SELECT * FROM {table}"), default=str)
         catalog.close()
         for path in (tmp_path / "cache").rglob("*"):
