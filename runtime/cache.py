@@ -1,9 +1,9 @@
 """A content-addressed cache of agent outputs on disk.
 
-The key of one call is a hash of the agent's name and version, its knobs, and the
+The key of one call is a hash of the agent's name and version, its knobs, the
 fingerprints of its arguments (``runtime/agents/values.fingerprint``: a clip's key covers
-its file's bytes and range), so a finished call is never redone, whichever run or plan
-asks for it again. Entries are written to a temporary file and renamed into place: a run
+its file's bytes and range) and the places of the media files they read, so a finished
+call is never redone, whichever run or plan asks for it again. Entries are written to a temporary file and renamed into place: a run
 killed at any moment (SIGKILL included) leaves every entry either whole or absent.
 """
 
@@ -34,7 +34,24 @@ def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, .
     h.update(f"{agent}\0{version}\0".encode())
     h.update(fingerprint(tuple(sorted(knobs.items()))).encode())
     h.update(fingerprint(args).encode())
+    # Outputs name the files their clips come from (a scene is a range of its video), so
+    # an entry serves the same content at the same place only: a copy elsewhere, or a
+    # run from another directory, must not be handed clips of a path it cannot open.
+    h.update("\0".join(sorted(media_paths(args))).encode())
     return h.hexdigest()
+
+
+def media_paths(value: Any) -> set[str]:
+    """Absolute paths of the media files the clips in ``value`` read."""
+    from .agents.values import Clip
+
+    if isinstance(value, Clip):
+        return {os.path.abspath(value.path)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(media_paths(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*(media_paths(v) for v in value.values())) if value else set()
+    return set()
 
 
 class Cache:

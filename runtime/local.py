@@ -223,6 +223,7 @@ class LocalExecutor:
 
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
+        from .agents.errors import MediaError
         from .agents.values import Clip
 
         literal = node.literal
@@ -233,7 +234,14 @@ class LocalExecutor:
                 if not os.path.isfile(v):
                     raise MurakkabError(f"input file not found: {v}", node.span,
                                         "the simulator plans for files that need not exist; a real run reads them")
-                return Clip.whole(v) if elem.name in MEDIA else v
+                if elem.name not in MEDIA:
+                    return os.path.abspath(v)
+                try:
+                    return Clip.whole(os.path.abspath(v))
+                except MediaError as exc:
+                    raise MurakkabError(f"{v} is not a media file this machine can read: {exc.message}",
+                                        node.span, "pass a video or audio file (anything PyAV/FFmpeg opens)") \
+                        from None
             return v
 
         if node.type.is_list:

@@ -296,3 +296,35 @@ def test_ray_gives_the_same_outputs_as_local(tmp_path: Path) -> None:
     assert executor.driver_fetches == len(local.plan.logical.output.inputs) == 1
     # The media each shard read is measured where it ran.
     assert all(r.media_s is not None for r in direct.timeline if r.task == "transcript")
+
+
+def test_a_cache_entry_never_hands_out_clips_of_a_moved_file(tmp_path: Path) -> None:
+    # Outputs name their files (a scene is a range of its video): an entry made while the
+    # video lived in a/ must not serve the same bytes moved to b/.
+    import shutil
+
+    cache = tmp_path / "cache"
+    script = """CREATE WORKFLOW w (v LIST<VIDEO>) AS (s := scene_detection (v), f := frame_extraction (s))
+RETURNS f;
+RUN w (v => ['{path}']);"""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    video = shutil.copy(ROOT / "samples" / "city_walk.mp4", tmp_path / "a" / "clip.mp4")
+    first = murakkab.run(script.format(path=video), backend="local", catalog=Catalog(), cache_dir=cache)[0]
+    moved = shutil.move(video, tmp_path / "b" / "clip.mp4")
+    again = murakkab.run(script.format(path=moved), backend="local", catalog=Catalog(), cache_dir=cache)[0]
+    frames = dict(again.result.outputs)["f"]
+    assert frames == dict(first.result.outputs)["f"].replace("/a/clip.mp4", "/b/clip.mp4")
+    assert "/a/clip.mp4" not in frames and again.result.cache_hits == 0
+
+
+def test_a_file_that_is_not_media_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("not a video")
+    script = f"""CREATE WORKFLOW w (v LIST<VIDEO>) AS (s := scene_detection (v)) RETURNS s;
+RUN w (v => ['{bogus}']);"""
+    with pytest.raises(MurakkabError) as info:
+        murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path / "cache")
+    err = info.value
+    assert "is not a media file this machine can read" in err.message and err.span is not None
+    assert "<string>:2:" in err.render()
