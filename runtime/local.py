@@ -428,10 +428,12 @@ class LocalExecutor:
         # Retries spent: the agent is dropped and the rest of the plan re-planned without it.
         run.dropped.add(work.agent)
         if not self._adopt_replan(run, work) and not self._next_in_registry(state):
+            failures = [n.split(": ", 1)[1] for n in self.notes if n.startswith(f"{work.task} shard ")]
+            last = f"; last failure: {failures[-1]}" if failures else ""
             raise ExecutionError(
                 f"task '{state.node.id}' failed with every implementation of {state.node.interface}: "
-                f"{', '.join(state.tried + [state.agent])}", state.node.span,
-                "see the failures above; fix the agent or its input and run again (finished calls are cached)")
+                f"{', '.join(state.tried + [state.agent])}{last}", state.node.span,
+                "fix the agent or its input and run again (finished calls are cached)")
         run.queue.append(_Work(work.task, work.index, state.agent, state.hardware, state.units, work.knobs,
                                work.calls))
         # Queued shards of tasks whose agent is gone take their task's new agent too.

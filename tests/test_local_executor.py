@@ -328,3 +328,19 @@ RUN w (v => ['{bogus}']);"""
     err = info.value
     assert "is not a media file this machine can read" in err.message and err.span is not None
     assert "<string>:2:" in err.render()
+
+
+def test_when_every_implementation_fails_the_error_says_why(tmp_path: Path, flaky_agents) -> None:
+    from murakkab.runtime.local import ExecutionError, LocalExecutor
+
+    catalog = _catalog_with("always-fails-qa")
+    script = QA.format(agent="always-fails-qa").replace("]);", "]) ON CLUSTER local;")
+    plan = murakkab.optimize(script, catalog=catalog)[0]
+    executor = LocalExecutor(catalog, cache_dir=tmp_path, retries=1, backoff_s=0.0,
+                             available=frozenset({"always-fails-qa"}))
+    with pytest.raises(ExecutionError) as info:
+        executor.run(plan)
+    message = info.value.render()
+    assert "task 'a' failed with every implementation of question_answering: always-fails-qa" in message
+    assert "last failure: always-fails-qa failed: RuntimeError: this agent always fails" in message
+    assert "<string>:2:" in message
