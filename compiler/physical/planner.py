@@ -62,10 +62,14 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         for t in tasks:
             cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
             if not cands[t.id]:
-                local = " and runs on this machine" if job.settings.available_agents is not None else ""
+                here = job.settings.available_agents is not None
+                local = " and runs on this machine" if here else ""
+                hint = ("register a local agent for it (@agent in Python), or simulate the job on its cluster: "
+                        "murakkab run --backend sim" if here else
+                        "relax the task's USING preferences or choose another cluster")
                 raise MurakkabError(
                     f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
-                    t.span, "relax the task's USING preferences, choose another cluster, or register a local agent")
+                    t.span, hint)
         objective = resolve(job.slos, job.goals, lambda: tier_samples(cands, evaluate, job.settings.seed))
         objective = exact_quality_tiers(objective, cands)
         order = _critical_first(plan, cands)
