@@ -350,6 +350,7 @@ class Catalog:
                  read_only: bool = False) -> None:
         self.path = str(path) if path else None
         self.read_only = bool(read_only and path)
+        self._attached: dict[str, Cluster] = {}
         try:
             self._db = duckdb.connect(self.path or ":memory:", read_only=self.read_only)
         except duckdb.Error as exc:
@@ -534,6 +535,7 @@ class Catalog:
             entry = clusters.setdefault(name, (desc, []))
             entry[1].append(ClusterNode(node, int(count), hw, int(units)))
         self._clusters = {n: Cluster(n, d, tuple(nodes)) for n, (d, nodes) in clusters.items()}
+        self._clusters.update(self._attached)
         self._profiles: dict[str, tuple[Profile, ...]] = {}
         for r in self._rows(
             "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source, serial_fraction "
@@ -583,6 +585,12 @@ class Catalog:
 
     def cluster(self, name: str) -> Cluster | None:
         return self._clusters.get(name)
+
+    def attach_cluster(self, cluster: Cluster) -> None:
+        """Make a cluster known for this session only, not stored: what an executor is
+        connected to (the Ray cluster's nodes, read when it connects)."""
+        self._attached[cluster.name] = cluster
+        self._clusters[cluster.name] = cluster
 
     def clusters(self) -> tuple[Cluster, ...]:
         return tuple(self._clusters.values())

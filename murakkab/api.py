@@ -144,18 +144,20 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
         progress: Progress | None = None, address: str | None = None) -> list[JobOutcome]:
     """Plan and run every job of a script (consecutive RUNs jointly); EXPLAIN without
     ANALYZE only plans. ``backend='local'`` runs real agents on this machine: the jobs are
-    planned on the cluster 'local' with the agents it can run; ``'sim'`` simulates the
-    plan on its cluster."""
+    planned on the cluster 'local' with the agents it can run; ``'ray'`` plans them on the
+    Ray cluster at ``address`` (a local Ray instance without one) and runs them there;
+    ``'sim'`` simulates the plan on its cluster."""
     if backend not in BACKENDS:
         raise MurakkabError(f"unknown backend '{backend}'", hint=f"one of {', '.join(BACKENDS)}")
     cat = catalog or default_catalog()
     outcomes = []
     bound = compile(script, catalog=cat, settings=settings)
+    target = _connect_ray(cat, address) if backend == "ray" else LOCAL_CLUSTER
     for group in job_groups(bound):
         if backend in ("local", "ray"):
             available = local_agents()
-            group = [replace(j, cluster=LOCAL_CLUSTER, settings=replace(j.settings, cluster=LOCAL_CLUSTER,
-                                                                         available_agents=available))
+            group = [replace(j, cluster=target, settings=replace(j.settings, cluster=target,
+                                                                  available_agents=available))
                      for j in group]
         plan = plan_jobs(group, cat)
         job = group[0] if len(group) == 1 else combine(group)
@@ -172,6 +174,16 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
                 record_cardinalities(cat, cardinality_rows(plan, result))
         outcomes.append(JobOutcome(job, plan, result))
     return outcomes
+
+
+def _connect_ray(catalog: Catalog, address: str | None) -> str:
+    """Connect to Ray and make its cluster known to the catalog; the cluster's name."""
+    from .catalog.catalog import this_machine
+    from .runtime.ray_executor import connect, ray_cluster
+
+    machine = this_machine()
+    connect(address, machine.cores, machine.gpus)
+    return ray_cluster(catalog).name
 
 
 def _run_real(backend: str, catalog: Catalog, job: BoundJob, plan: PhysicalPlan, *, cache_dir: Path | None,

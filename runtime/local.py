@@ -81,6 +81,7 @@ class _Running:
     units: int  # held while it runs
     devices: tuple[int, ...]  # the GPUs it holds (none for cores)
     media_s: float | None = None  # media seconds per call, once known
+    machine: str = "local#0"  # where it ran
 
 
 @dataclass
@@ -321,7 +322,7 @@ class LocalExecutor:
                     state.outputs[r.work.index] = outcome
                     state.pending -= 1
                     run.done += 1
-                    run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, "local#0", r.work.hardware,
+                    run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, r.machine, r.work.hardware,
                                                  r.units, float(len(r.work.calls)), r.started - t0, now - t0,
                                                  r.media_s))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
@@ -511,7 +512,7 @@ class LocalExecutor:
         watts = {name: hw.active_w for name in self.capacity if (hw := self.catalog.hardware(name))}
         if not all(r.hardware in watts for r in timeline):
             return plan.estimate
-        rows = [("local#0", r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
+        rows = [(r.machine, r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
         return timeline_totals(self.catalog, rows, plan.estimate.quality)
 
 

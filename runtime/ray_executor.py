@@ -9,9 +9,13 @@ references: a shard's outputs stay in Ray's object store, the driver receives on
 summary (status, list lengths, cache hits), and downstream shards get references
 (``StoredOutput``) that they fetch themselves; the driver fetches the job's results
 alone. ``address`` joins an existing cluster; without it a local Ray instance is started
-with this machine's cores and GPUs. Everything else (data flow, retries and re-planning,
-timeouts, observations) is the local executor's: only where shards run changes. Ray is
-an extra: ``pip install 'murakkab[ray]'``.
+with this machine's cores and GPUs. The job is planned on the cluster Ray reports
+(``ray_cluster``: every live node's CPUs, and GPUs the catalog has a profile hardware
+for), and each shard's timeline entry names the node it ran on. Everything else (data
+flow, retries and re-planning, timeouts, observations) is the local executor's: only
+where shards run changes. Agents must be importable on the workers: the built-in ones
+are; one registered with ``@agent`` in a script exists only in that process unless its
+module is importable there too. Ray is an extra: ``pip install 'murakkab[ray]'``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..catalog.catalog import Catalog
+from ..catalog.catalog import LOCAL_GPU, Catalog, Cluster, ClusterNode
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
 from .local import LocalExecutor, _media_per_call, _Running, _Work, run_shard
@@ -47,13 +51,10 @@ class RayExecutor(LocalExecutor):
                  replan: Callable[[frozenset[str]], Replan] | None = None) -> None:
         super().__init__(catalog, cache_dir=cache_dir, retries=retries, timeout_s=timeout_s, cores=cores,
                          progress=progress, use_cache=use_cache, available=available, replan=replan)
-        ray = _ray()
-        if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                ray.init(num_cpus=self.cores, num_gpus=self.gpus, **kwargs)
+        ray = connect(address, self.cores, self.gpus)
+        # Shards may use every unit of the cluster (Ray places each on a node with room).
+        cluster = ray_cluster(catalog)
+        self.capacity = {hw: cluster.capacity(hw) for hw in cluster.hardware_names()}
         self._remote = ray.remote(num_returns=2)(_ray_shard)
         # Outputs the driver fetched from the object store: only the job's results.
         self.driver_fetches = 0
@@ -87,12 +88,12 @@ class RayExecutor(LocalExecutor):
         ray = _ray()
         meta, payload = r.handle
         try:
-            status, detail, hits, media_s = ray.get(meta)
+            status, detail, hits, media_s, node = ray.get(meta)
         except Exception as exc:  # noqa: BLE001 - a worker that died is a failed shard
             return "error", f"the Ray task failed: {type(exc).__name__}", 0
         if status != "ok":
             return status, detail, hits
-        r.media_s = media_s
+        r.media_s, r.machine = media_s, node
         return "ok", [StoredOutput(payload, call, None) if length is None else
                       [StoredOutput(payload, call, k) for k in range(length)]
                       for call, length in enumerate(detail)], hits
@@ -162,9 +163,10 @@ def _ray_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, .
     calls = [(_resolved(args, fetched), extra) for args, extra in calls]
     status, payload, hits = run_shard(agent, knobs, calls, cache_root)
     if status != "ok":
-        return (status, payload, hits, None), None
+        return (status, payload, hits, None, None), None
     lengths = [len(out) if isinstance(out, list) else None for out in payload]
-    return (status, lengths, hits, _media_per_call(calls)), payload
+    node = _ray().util.get_node_ip_address()
+    return (status, lengths, hits, _media_per_call(calls), node), payload
 
 
 ACCELERATOR_PREFIX = "accelerator_type:"
@@ -182,6 +184,63 @@ def accelerator_resource(name: str, description: str, resources: list[str]) -> s
 
 def _normal(text: str) -> str:
     return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
+RAY_CLUSTER = "ray"
+
+
+def connect(address: str | None, cores: int, gpus: int) -> Any:
+    """Ray, connected: to the cluster at ``address``, else to a local instance started
+    with this machine's cores and GPUs (a connection already made is kept)."""
+    ray = _ray()
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        try:
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=cores, num_gpus=gpus, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise MurakkabError(f"cannot connect to Ray{f' at {address}' if address else ''}: {exc}",
+                                hint="start the cluster (ray start --head) or leave out --address") from None
+    return ray
+
+
+def ray_cluster(catalog: Catalog) -> Cluster:
+    """The connected Ray cluster as a catalog cluster named 'ray' (attached to
+    ``catalog`` for this session): each live node's CPUs as units of this machine's core
+    type, its GPUs as ``local-gpu`` when the catalog knows that hardware."""
+    ray = _ray()
+    cluster = cluster_from_nodes(ray.nodes(), gpu_known=catalog.hardware(LOCAL_GPU) is not None)
+    catalog.attach_cluster(cluster)
+    return cluster
+
+
+def cluster_from_nodes(nodes: list[dict[str, Any]], gpu_known: bool) -> Cluster:
+    """A cluster from ``ray.nodes()``: one machine per live node (named by its address),
+    its whole CPUs and GPUs. Without a profile for the GPUs' hardware the planner could
+    not use them, so they are left out unless ``gpu_known``."""
+    members = []
+    for node in nodes:
+        if not node.get("Alive", False):
+            continue
+        name = str(node.get("NodeManagerAddress") or node.get("NodeID", "node"))
+        resources = node.get("Resources", {})
+        cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
+        if cpus > 0:
+            members.append(ClusterNode(name, 1, "local-core", cpus))
+        if gpus > 0 and gpu_known:
+            members.append(ClusterNode(name, 1, LOCAL_GPU, gpus))
+    if not members:
+        raise MurakkabError("the Ray cluster has no live node with CPUs", hint="check `ray status`")
+    # Nodes of one address (several raylets on a host) become one machine each.
+    seen: dict[tuple[str, str], int] = {}
+    unique = []
+    for m in members:
+        k = seen.get((m.node, m.hardware), 0)
+        seen[(m.node, m.hardware)] = k + 1
+        unique.append(ClusterNode(m.node if k == 0 else f"{m.node}/{k}", 1, m.hardware, m.units))
+    return Cluster(RAY_CLUSTER, "the Ray cluster murakkab is connected to, read when it connected", tuple(unique))
 
 
 def shutdown() -> None:

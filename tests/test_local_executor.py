@@ -294,6 +294,10 @@ def test_ray_gives_the_same_outputs_as_local(tmp_path: Path) -> None:
     assert on_ray.result.outputs == local.result.outputs == direct.outputs
     assert len(on_ray.result.timeline) == len(local.result.timeline)
     assert executor.driver_fetches == len(local.plan.logical.output.inputs) == 1
+    # Planned on the Ray cluster Ray reports (here: this machine's cores), run on its nodes.
+    assert on_ray.plan.cluster == "ray" and local.plan.cluster == "local"
+    assert {r.machine for r in on_ray.result.timeline} and all(
+        r.machine != "local#0" for r in on_ray.result.timeline)
     # The media each shard read is measured where it ran.
     assert all(r.media_s is not None for r in direct.timeline if r.task == "transcript")
 

@@ -102,3 +102,19 @@ def test_a_gpu_maps_to_the_ray_accelerator_label_of_its_model(name: str, descrip
     labels = ["accelerator_type:A100", "accelerator_type:A100-80G", "accelerator_type:H200",
               "accelerator_type:H100"]
     assert accelerator_resource(name, description, labels) == expected
+
+
+def test_a_ray_cluster_becomes_a_catalog_cluster() -> None:
+    from murakkab.runtime.ray_executor import cluster_from_nodes
+
+    nodes = [
+        {"Alive": True, "NodeManagerAddress": "10.0.0.1", "Resources": {"CPU": 16.0, "GPU": 2.0}},
+        {"Alive": True, "NodeManagerAddress": "10.0.0.2", "Resources": {"CPU": 8.0}},
+        {"Alive": False, "NodeManagerAddress": "10.0.0.3", "Resources": {"CPU": 64.0}},
+    ]
+    cluster = cluster_from_nodes(nodes, gpu_known=True)
+    assert cluster.name == "ray"
+    assert dict(cluster.machines()) == {"10.0.0.1#0": {"local-core": 16, LOCAL_GPU: 2},
+                                        "10.0.0.2#0": {"local-core": 8}}
+    # GPUs the catalog has no hardware row for cannot be planned for: left out.
+    assert cluster_from_nodes(nodes, gpu_known=False).capacity(LOCAL_GPU) == 0
