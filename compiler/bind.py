@@ -9,13 +9,15 @@ must preserve meaning; the binder is where meaning is decided:
 - arguments are type-checked; passing ``LIST<T>`` where ``T`` is expected makes the
   task a per-item map (the source of fan-out);
 - each node gets a cardinality estimate from input statistics: probed from the real
-  file, else stated with ``ASSUMING``, else a catalog default (marked as such).
+  file (a media file's duration and frame rate, a text document's tokens), else stated
+  with ``ASSUMING``, else a catalog default (marked as such).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass, field, replace
 
 from ..catalog import expressions
@@ -34,6 +36,10 @@ from .probe import probe_media
 from .units import to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
+# LLM tokens per English word: the ratio of the catalog's document_tokens and
+# speech_tokens_per_s statistics, and the count the document agents cut and summarise
+# by (runtime/agents/documents.py), so a probed document is estimated as it is chunked.
+TOKENS_PER_WORD = 1.3
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
 SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules")
 SOLVERS = ("greedy", "ilp", "exhaustive", "auto")
@@ -461,7 +467,8 @@ class Binder:
             _check_literal(item, elem, arg.name)
         stated = self._stated(arg, elem)
         defaults = _default_attrs(elem.name, self._stat_env())
-        probed = [probe_media(i.value) for i in items if isinstance(i, ast.StringLit) and elem.name in MEDIA_TYPES]
+        probe = probe_media if elem.name in MEDIA_TYPES else _probe_document if elem.name == "DOCUMENT" else None
+        probed = [probe(i.value) for i in items if isinstance(i, ast.StringLit)] if probe else []
         count = float(len(items))
         origins: set[str] = set()
         if "count" in stated:
@@ -573,6 +580,20 @@ def _check_literal(item: ast.Value, elem: Type, param: str) -> None:
     if not isinstance(item, ast.StringLit):
         what = "a path in quotes" if elem.name in MEDIA_TYPES | {"IMAGE", "DOCUMENT"} else "quoted text"
         raise MurakkabError(f"'{param}' takes {what}", item.span, "strings use single quotes: 'like this'")
+
+
+def _probe_document(path: str) -> dict[str, float] | None:
+    """``{'tokens': words x 1.3}`` of a readable UTF-8 text file, else None (the stated or
+    default statistic is used then). Reads the file line by line: a word never spans a
+    line break."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            words = sum(len(line.split()) for line in f)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return {"tokens": words * TOKENS_PER_WORD}
 
 
 def _default_attrs(type_name: str, stats: dict[str, float]) -> dict[str, float]:

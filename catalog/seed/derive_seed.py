@@ -336,6 +336,10 @@ LOCAL_NOTE = "on this machine's cores; replace with `murakkab catalog profile` o
 MEASURED_SAMPLES = ("measured:vm, 2026-11-22 (runtime/agents on samples/*.mp4, 480x270 24 fps, best of 3, "
                     "1 core, host shared with other jobs: upper bounds) for the per-call and per-media-second "
                     "times; setup_s is a stated default")
+MEASURED_REPORTS = ("measured:vm, 2026-12-01 (runtime/agents/documents.py on samples/reports/q1-q4.txt, 515-842 words, "
+                    "best of 3, 1 core, host shared with other jobs: upper bounds); per_item_s = one document "
+                    "(text-chunker), one full ~1,000-token chunk (extractive-summary), one reduce of 6 chunk summaries "
+                    "(extractive-reduce); setup_s = importing the module once the agents package is loaded")
 for agent, setup, item, media, why in [
     ("opencv-content-scenes", 0.05, 0.01, 0.044, MEASURED_SAMPLES),
     ("opencv-histogram-scenes", 0.05, 0.01, 0.024, MEASURED_SAMPLES),
@@ -347,6 +351,9 @@ for agent, setup, item, media, why in [
     ("opencv-hog", 0.05, 0.086, 0.0, MEASURED_SAMPLES),
     ("opencv-describe", 0.05, 0.14, 0.0, MEASURED_SAMPLES),
     ("extractive-qa", 0.0, 0.001, 0.0, MEASURED_SAMPLES),
+    ("text-chunker", 0.004, 0.0001, 0.0, MEASURED_REPORTS),
+    ("extractive-summary", 0.004, 0.0009, 0.0, MEASURED_REPORTS),
+    ("extractive-reduce", 0.004, 0.0015, 0.0, MEASURED_REPORTS),
     ("concat-text", 0.0, 0.001, 0.0, "joining text in memory"),
     ("majority-vote", 0.0, 0.001, 0.0, "comparing a few short answers"),
 ]:
@@ -585,6 +592,18 @@ agents += [
  ("extractive-qa", "question_answering", "tool", "BM25 sentence extractor (this machine)",
   "answers with the context sentence most similar to the question", 0.30,
   "default:extractive answers from transcripts and captions; no reasoning", False),
+ ("text-chunker", "document_chunking", "tool", "paragraph and sentence splitter, words x 1.3 tokens (this machine)",
+  "cuts a UTF-8 text file into consecutive chunks of about chunk_tokens tokens at paragraph, else sentence, boundaries",
+  1.0, "default:deterministic and lossless: every word of the file is in exactly one chunk, in order", False),
+ ("extractive-summary", "summarization", "tool", "TF-IDF centroid sentence extractor (this machine)",
+  "keeps the sentences closest to the text's TF-IDF centroid, up to summary_tokens, in their original order; no generation",
+  0.40, "default:no summarization score in the reference data; an extractive summary keeps the text's central sentences "
+  "but cannot paraphrase or compress them, so it is set below the LLM summarizers (MMLU proxy 0.694) and above the "
+  "extractive answerer (0.30)", False),
+ ("extractive-reduce", "summary_reduction", "tool", "near-duplicate filter + TF-IDF centroid extractor (this machine)",
+  "drops sentences that repeat an earlier one (term cosine > 0.8), then keeps the most central up to summary_tokens",
+  0.40, "default:no score in the reference data; de-duplicates and selects but cannot rewrite, as extractive-summary "
+  "(0.40)", False),
  ("openai-chat", "question_answering", "model",
   "any OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, hosted); base URL and model from "
   "$MURAKKAB_LLM_BASE_URL / $MURAKKAB_LLM_MODEL, key from the environment variable named by api_key_env",

@@ -19,6 +19,9 @@ Two views of them:
       openai-chat                                       question_answering  (llm.py)
       concat-text                                       text_concatenation  (text.py)
       majority-vote                                     answer_vote         (text.py)
+      text-chunker                                      document_chunking   (documents.py)
+      extractive-summary                                summarization       (documents.py)
+      extractive-reduce                                 summary_reduction   (documents.py)
 
 * :data:`LOCAL_AGENTS` — the raw functions ``murakkab catalog profile`` measures, mapped
   to ``"module:function"`` and imported only when loaded:

@@ -66,6 +66,9 @@ BUILTIN_AGENTS: dict[str, str] = {
     "extractive-qa": "text",
     "concat-text": "text",
     "majority-vote": "text",
+    "text-chunker": "documents",
+    "extractive-summary": "documents",
+    "extractive-reduce": "documents",
     "openai-chat": "llm",
 }
 
