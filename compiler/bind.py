@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass, field, replace
 
 from ..catalog import expressions
@@ -32,14 +31,11 @@ from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFAC
                       Preference, Stats)
 from .matcher import MIN_CONFIDENCE, Matcher
 from .physical.candidates import satisfies
-from .probe import probe_media
+from .probe import probe_document, probe_media, resolve_path
 from .units import to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
-# LLM tokens per English word: the ratio of the catalog's document_tokens and
-# speech_tokens_per_s statistics, and the count the document agents cut and summarise
-# by (runtime/agents/documents.py), so a probed document is estimated as it is chunked.
-TOKENS_PER_WORD = 1.3
+FILE_TYPES = MEDIA_TYPES | {"IMAGE", "DOCUMENT"}
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
 SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules")
 SOLVERS = ("greedy", "ilp", "exhaustive", "auto")
@@ -448,8 +444,12 @@ class Binder:
         for p in wf.params:
             typ = self._type(p.type)
             arg = given[p.name]
-            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, arg), value=_literal_text(arg.value),
-                                 literal=_literal_data(arg.value), span=arg.span)
+            elem = typ.elem if typ.is_list and typ.elem is not None else typ
+            # A file is read where it is: probed and run from its resolved path; EXPLAIN
+            # shows the path as written.
+            found = replace(arg, value=_with_paths(arg.value)) if elem.name in FILE_TYPES else arg
+            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, found), value=_literal_text(arg.value),
+                                 literal=_literal_data(found.value), span=arg.span)
         return nodes
 
     def _input_stats(self, typ: Type, arg: ast.NamedArg) -> Stats:
@@ -467,7 +467,7 @@ class Binder:
             _check_literal(item, elem, arg.name)
         stated = self._stated(arg, elem)
         defaults = _default_attrs(elem.name, self._stat_env())
-        probe = probe_media if elem.name in MEDIA_TYPES else _probe_document if elem.name == "DOCUMENT" else None
+        probe = probe_media if elem.name in MEDIA_TYPES else probe_document if elem.name == "DOCUMENT" else None
         probed = [probe(i.value) for i in items if isinstance(i, ast.StringLit)] if probe else []
         count = float(len(items))
         origins: set[str] = set()
@@ -582,18 +582,14 @@ def _check_literal(item: ast.Value, elem: Type, param: str) -> None:
         raise MurakkabError(f"'{param}' takes {what}", item.span, "strings use single quotes: 'like this'")
 
 
-def _probe_document(path: str) -> dict[str, float] | None:
-    """``{'tokens': words x 1.3}`` of a readable UTF-8 text file, else None (the stated or
-    default statistic is used then). Reads the file line by line: a word never spans a
-    line break."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            words = sum(len(line.split()) for line in f)
-    except (OSError, UnicodeDecodeError):
-        return None
-    return {"tokens": words * TOKENS_PER_WORD}
+def _with_paths(value: ast.Value) -> ast.Value:
+    """``value`` with each quoted path resolved against the script's directory, else the
+    working directory (``compiler/probe.resolve_path``)."""
+    if isinstance(value, ast.ListLit):
+        return replace(value, items=tuple(_with_paths(v) for v in value.items))
+    if isinstance(value, ast.StringLit) and value.span is not None:
+        return replace(value, value=resolve_path(value.value, value.span.source.name))
+    return value
 
 
 def _default_attrs(type_name: str, stats: dict[str, float]) -> dict[str, float]:

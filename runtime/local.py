@@ -225,7 +225,7 @@ class LocalExecutor:
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
         from .agents.errors import MediaError
-        from .agents.values import Clip
+        from .agents.values import Clip, Document
 
         literal = node.literal
         elem = node.type.elem if node.type.is_list and node.type.elem is not None else node.type
@@ -235,6 +235,8 @@ class LocalExecutor:
                 if not os.path.isfile(v):
                     raise MurakkabError(f"input file not found: {v}", node.span,
                                         "the simulator plans for files that need not exist; a real run reads them")
+                if elem.name == "DOCUMENT":
+                    return Document(os.path.abspath(v))
                 if elem.name not in MEDIA:
                     return os.path.abspath(v)
                 try:

@@ -257,3 +257,16 @@ def test_murakkab_run_cli_prints_the_summary_plan_and_actuals(tmp_path: Path) ->
     assert "EXPLAIN ANALYZE summarize_reports on local" in proc.stdout
     for agent in ("text-chunker", "extractive-summary", "extractive-reduce"):
         assert agent in proc.stdout
+
+
+def test_editing_a_document_in_place_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    doc = tmp_path / "report.txt"
+    doc.write_text("Sales rose in spring. The new depot opened in May.\n")
+    script = f"""CREATE WORKFLOW w (d LIST<DOCUMENT>) AS (c := document_chunking (d)) RETURNS c;
+RUN w (d => ['{doc}']);"""
+    cache = tmp_path / "cache"
+    first = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=cache)[0]
+    doc.write_text("Sales fell in autumn. The old depot closed in November.\n")
+    second = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=cache)[0]
+    assert "autumn" in dict(second.result.outputs)["c"] and "spring" in dict(first.result.outputs)["c"]
+    assert second.result.cache_hits == 0

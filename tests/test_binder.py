@@ -160,3 +160,29 @@ def test_type_lattice() -> None:
     assert is_subtype(parse_type("LIST<SCENE>"), parse_type("LIST<VIDEO>"))
     assert not is_subtype(parse_type("LIST<TEXT>"), Type("TEXT"))
     assert str(parse_type("list<list<text>>")) == "LIST<LIST<TEXT>>"
+
+
+def test_input_paths_are_found_next_to_the_job_file(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    import murakkab
+    from murakkab.catalog.catalog import Catalog
+
+    root = __import__("pathlib").Path(__file__).parent.parent
+    (tmp_path / "jobs").mkdir()
+    shutil.copy(root / "samples" / "city_walk.mp4", tmp_path / "jobs" / "clip.mp4")
+    job = tmp_path / "jobs" / "w.job"
+    job.write_text("CREATE WORKFLOW w (v LIST<VIDEO>) AS (s := scene_detection (v)) RETURNS s;\n"
+                   "RUN w (v => ['clip.mp4']);")
+    monkeypatch.chdir(tmp_path)  # not where the video is
+    (bound,) = murakkab.compile(job, catalog=Catalog()).jobs
+    video = bound.plan.node("v")
+    assert video.literal == (str(tmp_path / "jobs" / "clip.mp4"),) and video.value == "['clip.mp4']"
+    assert video.stats.origin == "probed"
+    # Not next to the job: the working directory; in neither: kept as written.
+    (tmp_path / "jobs" / "clip.mp4").rename(tmp_path / "clip.mp4")
+    (bound,) = murakkab.compile(job, catalog=Catalog()).jobs
+    assert bound.plan.node("v").literal == (str(tmp_path / "clip.mp4"),)
+    (tmp_path / "clip.mp4").unlink()
+    (bound,) = murakkab.compile(job, catalog=Catalog()).jobs
+    assert bound.plan.node("v").literal == ("clip.mp4",) and bound.plan.node("v").stats.origin == "default"

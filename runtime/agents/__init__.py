@@ -40,7 +40,7 @@ from typing import Any, Callable
 
 from .errors import AgentError, MediaError, UnknownAgentError
 from .registry import AgentSpec, agent, get, registered, unregister
-from .values import Clip, Frame, fingerprint
+from .values import Clip, Document, Frame, fingerprint
 
 LOCAL_AGENTS: dict[str, str] = {
     "opencv-frames": "murakkab.runtime.agents.frames:extract_frames",
@@ -55,5 +55,5 @@ def load(agent: str) -> Callable[..., Any]:
     return get(agent)  # UnknownAgentError is a KeyError
 
 
-__all__ = ["LOCAL_AGENTS", "load", "agent", "get", "registered", "unregister", "AgentSpec", "Clip", "Frame",
+__all__ = ["LOCAL_AGENTS", "load", "agent", "get", "registered", "unregister", "AgentSpec", "Clip", "Document", "Frame",
            "fingerprint", "AgentError", "MediaError", "UnknownAgentError"]

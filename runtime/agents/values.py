@@ -4,6 +4,7 @@ A job's types map to Python values as follows (everything here is picklable, so 
 executor may send values to worker processes):
 
     VIDEO, SCENE, AUDIO, MEDIA   :class:`Clip`   a time range of a media file
+    DOCUMENT                     :class:`Document`  a text file, by its bytes
     IMAGE                        :class:`Frame`  decoded pixels plus where they came from
     TEXT                         ``str``
     NUMBER                       ``int`` / ``float``
@@ -81,6 +82,23 @@ class Clip:
     def whole(cls, path: str | os.PathLike[str]) -> "Clip":
         """The whole file: ``[0, duration)``, the duration read with PyAV."""
         return cls(os.fspath(path), 0.0, media_duration(path))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text document on disk (a DOCUMENT value). Like a :class:`Clip` it is identified
+    by its file's bytes, so editing the file in place makes a new cache key; it is a
+    path-like, so ``open(document)`` reads it."""
+
+    path: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", os.fspath(self.path))
+        if not self.path:
+            raise ValueError("a Document needs a file path")
+
+    def __fspath__(self) -> str:
+        return self.path
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +202,9 @@ def _encode(value: Any, out: list[bytes]) -> None:
         blob(b"d", file_digest(value.path))
         _encode(value.start_s, out)
         _encode(value.end_s, out)
+    elif isinstance(value, Document):
+        out.append(b"O")
+        blob(b"d", file_digest(value.path))
     elif isinstance(value, Frame):
         out.append(b"P")
         _encode(value.image, out)
