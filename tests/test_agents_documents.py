@@ -270,3 +270,15 @@ RUN w (d => ['{doc}']);"""
     second = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=cache)[0]
     assert "autumn" in dict(second.result.outputs)["c"] and "spring" in dict(first.result.outputs)["c"]
     assert second.result.cache_hits == 0
+
+
+def test_a_whole_document_can_be_summarised_directly(tmp_path: Path) -> None:
+    report_path = ROOT / "samples" / "reports" / "q1.txt"
+    script = f"""CREATE WORKFLOW w (d LIST<DOCUMENT>) AS (s := summarization (d)) RETURNS s;
+RUN w (d => ['{report_path}']);"""
+    (outcome,) = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path)
+    summary = dict(outcome.result.outputs)["s"]
+    report = report_path.read_text()
+    # Sentences of the report, not its path.
+    assert summary and "q1.txt" not in summary
+    assert all(s.strip(" .[]'") in report for s in re.split(r"(?<=\.) ", summary.strip("[]'")) if s.strip())

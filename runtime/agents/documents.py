@@ -58,6 +58,7 @@ import numpy as np
 from .errors import AgentError
 from .registry import agent
 from .text import sentences, terms
+from .values import Document
 
 TOKENS_PER_WORD = 1.3            # LLM tokens per English word (the catalog statistics' ratio)
 DEFAULT_CHUNK_TOKENS = 1024      # statistics.chunk_tokens: a common map-reduce chunk size
@@ -93,24 +94,24 @@ def _budget_words(tokens: Any, agent_name: str, knob: str) -> int:
 
 # -- chunking ---------------------------------------------------------------------------
 
-def _read_document(document: Any) -> str:
+def _read_document(document: Any, who: str = "text-chunker") -> str:
     """The text of a document; AgentError when it cannot be read as UTF-8 text."""
     if isinstance(document, os.PathLike):
         document = os.fspath(document)
     if not isinstance(document, str):
-        raise AgentError(f"text-chunker: the document must be the path of a text file, got {type(document).__name__}")
+        raise AgentError(f"{who}: the document must be the path of a text file, got {type(document).__name__}")
     try:
         with open(document, encoding="utf-8-sig") as f:
             return f.read()
     except FileNotFoundError:
-        raise AgentError(f"text-chunker: document not found: {document}",
+        raise AgentError(f"{who}: document not found: {document}",
                          hint="pass the path of a UTF-8 text file, relative to the directory you run from") from None
     except UnicodeDecodeError as e:
-        raise AgentError(f"text-chunker: {document} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+        raise AgentError(f"{who}: {document} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
                          f"{e.start})", hint="convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
                                              "PDF and word-processor files need converting to text") from None
     except OSError as e:
-        raise AgentError(f"text-chunker: cannot read {document}: {e.strerror or e}") from None
+        raise AgentError(f"{who}: cannot read {document}: {e.strerror or e}") from None
 
 
 def _spans(text: str, start: int, end: int, gap: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -234,9 +235,12 @@ def _select(sents: list[str], max_words: int, eligible: list[int] | None = None)
 
 
 @agent("extractive-summary", interface="summarization", version="1")
-def extractive_summary(text: str, *, summary_tokens: float = DEFAULT_SUMMARY_TOKENS) -> str:
+def extractive_summary(text: str | Document, *, summary_tokens: float = DEFAULT_SUMMARY_TOKENS) -> str:
     """The text's most central sentences (TF-IDF centroid), up to ``summary_tokens``
-    tokens, in their original order; no generation."""
+    tokens, in their original order; no generation. A whole document (DOCUMENT is a
+    TEXT) is read and summarised as one text."""
+    if isinstance(text, Document):
+        text = _read_document(text, "extractive-summary")
     if not isinstance(text, str):
         raise AgentError(f"extractive-summary: the text must be text, got {type(text).__name__}")
     max_words = _budget_words(summary_tokens, "extractive-summary", "summary_tokens")
