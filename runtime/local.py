@@ -17,9 +17,12 @@ implementation. A shard past its timeout is killed and counts as a failure. Prog
 reported as events (``runtime/progress.py``). Ctrl-C stops the workers and leaves the cache
 consistent (entries are written atomically).
 
-Streaming edges (``fuse_maps``) run as barriers here: a real scene detector returns as
-many scenes as it finds, so the items a downstream shard needs are known only once the
-upstream task is done.
+Along a streaming edge (``fuse_maps``) the downstream task starts before its upstream
+task is done: as each upstream shard finishes, the items it produced go on to the
+downstream shards that read them (``_tickets``). A real scene detector returns as many
+scenes as it finds, so a downstream shard is a share of one upstream shard's items (or a
+run of whole upstream shards), not a fixed item range; the outputs are the same, in the
+same order, as if the edge were a barrier.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ class _Work:
     units: int
     knobs: dict[str, Any]
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    # Where its outputs go in the task's result: (shard,), or the upstream output's key
+    # and a piece number for a piece of a streaming task.
+    key: tuple[int, ...] = ()
     attempts: int = 0
     not_before: float = 0.0
 
@@ -93,9 +99,12 @@ class _TaskState:
     fanout: int
     tried: list[str] = field(default_factory=list)
     started: bool = False
+    # False while a streaming task may still get pieces from its upstream task.
+    sealed: bool = True
+    streamed: set[int] = field(default_factory=set)  # tickets (see _tickets) already queued
     shards: int = 0
     pending: int = 0
-    outputs: dict[int, list[Any]] = field(default_factory=dict)
+    outputs: dict[tuple[int, ...], list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -255,11 +264,13 @@ class LocalExecutor:
         iface = self.catalog.interface(node.interface or "")
         return bool(iface and iface.output.is_list)
 
-    def _calls(self, node: Node, values: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-        """(positional arguments, per-call knobs) of every call of a task."""
+    def _calls(self, node: Node, values: dict[str, Any],
+               items: list[Any] | None = None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """(positional arguments, per-call knobs) of every call of a task (of a map, over
+        ``items`` when given: a streamed piece's share of the items)."""
         if node.op != MAP:
             return [(tuple(values[i] for i in node.inputs), {})]
-        items = values[node.over]
+        items = values[node.over] if items is None else items
         if node.votes:
             # A sampled task (expand_paths) maps over seeds: each sample is the same call
             # with its own sampling seed.
@@ -293,9 +304,16 @@ class LocalExecutor:
                     state = states[task_id]
                     if all(i in values for i in state.node.inputs):
                         run.waiting.remove(task_id)
-                        self._start_task(state, values, run.queue)
+                        if state.started:  # streaming: the upstream task is done, pieces are all known
+                            self._stream(state, states, values, run.queue)
+                            state.sealed = True
+                        else:
+                            self._start_task(state, values, run.queue)
                         if state.pending == 0:
                             values[task_id] = self._assemble(state)
+                    elif self._streams(state, states, values):
+                        # Along a streaming edge: items of finished upstream shards go on now.
+                        self._stream(state, states, values, run.queue)
                 now = time.monotonic()
                 # Start what fits, in plan order.
                 for work in list(run.queue):
@@ -321,7 +339,7 @@ class LocalExecutor:
                     if outcome is None:
                         self._failed(r.work, run)
                         continue
-                    state.outputs[r.work.index] = outcome
+                    state.outputs[r.work.key] = outcome
                     state.pending -= 1
                     run.done += 1
                     run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, r.machine, r.work.hardware,
@@ -329,7 +347,7 @@ class LocalExecutor:
                                                  r.media_s))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
-                    if state.pending == 0:
+                    if state.pending == 0 and state.sealed:
                         values[r.work.task] = self._assemble(state)
         except KeyboardInterrupt:
             for r in running:
@@ -357,9 +375,49 @@ class LocalExecutor:
         size = math.ceil(len(calls) / k)
         slices = [calls[i:i + size] for i in range(0, len(calls), size)]
         state.pending = state.shards = len(slices)
-        knobs = {name: int(v) if float(v).is_integer() else v for name, v in state.node.knobs}
+        knobs = _call_knobs(state.node)
         for i, part in enumerate(slices):
-            queue.append(_Work(state.node.id, i, state.agent, state.hardware, state.units, knobs, part))
+            queue.append(_Work(state.node.id, i, state.agent, state.hardware, state.units, knobs, part, (i,)))
+
+    # -- streaming edges ------------------------------------------------------------------
+    def _streams(self, state: _TaskState, states: dict[str, _TaskState], values: dict[str, Any]) -> bool:
+        """Can ``state`` take items from finished shards of the task it streams from
+        (``fuse_maps``) before that task is done? Only a plain map over that task's items,
+        once its other inputs are computed, from a task whose shards are all known."""
+        node = state.node
+        src = node.streams_from
+        if node.op != MAP or src is None or node.over != src or node.votes or src not in states:
+            return False
+        upstream = states[src]
+        if not (upstream.started and upstream.sealed and all(i in values for i in node.inputs if i != src)):
+            return False
+        return any(t not in state.streamed and all((i,) in upstream.outputs for i in shards)
+                   for t, (shards, _, _) in enumerate(_tickets(upstream.shards, state.fanout)))
+
+    def _stream(self, state: _TaskState, states: dict[str, _TaskState], values: dict[str, Any],
+                queue: list[_Work]) -> None:
+        """The shards of ``state`` whose upstream shards have all finished. As in the
+        plan, the task has ``fanout`` shards over the upstream task's items: each takes
+        a share of one upstream shard's items, or all the items of a few (``_tickets``)."""
+        upstream = states[state.node.over or ""]
+        if not state.started:
+            state.started, state.sealed = True, False
+            state.outputs.clear()
+        knobs = _call_knobs(state.node)
+        returns_list = self._interface_returns_list(upstream.node)
+        for t, (shards, piece, pieces) in enumerate(_tickets(upstream.shards, state.fanout)):
+            if t in state.streamed or not all((i,) in upstream.outputs for i in shards):
+                continue
+            state.streamed.add(t)
+            outputs = [out for i in shards for out in upstream.outputs[(i,)]]
+            items = [x for out in outputs for x in out] if returns_list else outputs
+            size = math.ceil(len(items) / pieces) if items else 0
+            calls = self._calls(state.node, values, items[piece * size:(piece + 1) * size])
+            if calls:
+                queue.append(_Work(state.node.id, state.shards, state.agent, state.hardware, state.units, knobs,
+                                   calls, (shards[0], piece)))
+                state.shards += 1
+                state.pending += 1
 
     # -- the worker backend: child processes (RayExecutor overrides these five) ---------
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
@@ -426,7 +484,7 @@ class LocalExecutor:
         if work.agent != state.agent:
             # Another shard already gave up on this agent and the task moved on.
             run.queue.append(_Work(work.task, work.index, state.agent, state.hardware, state.units, work.knobs,
-                                   work.calls))
+                                   work.calls, work.key))
             return
         # Retries spent: the agent is dropped and the rest of the plan re-planned without it.
         run.dropped.add(work.agent)
@@ -438,7 +496,7 @@ class LocalExecutor:
                 f"{', '.join(state.tried + [state.agent])}{last}", state.node.span,
                 "fix the agent or its input and run again (finished calls are cached)")
         run.queue.append(_Work(work.task, work.index, state.agent, state.hardware, state.units, work.knobs,
-                               work.calls))
+                               work.calls, work.key))
         # Queued shards of tasks whose agent is gone take their task's new agent too.
         for queued in run.queue:
             if queued.agent in run.dropped:
@@ -516,6 +574,27 @@ class LocalExecutor:
             return plan.estimate
         rows = [(r.machine, r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
         return timeline_totals(self.catalog, rows, plan.estimate.quality)
+
+
+def _call_knobs(node: Node) -> dict[str, Any]:
+    """The task's knobs as an agent takes them (a whole number as an int: 3, not 3.0)."""
+    return {name: int(v) if float(v).is_integer() else v for name, v in node.knobs}
+
+
+def _tickets(upstream: int, fanout: int) -> list[tuple[tuple[int, ...], int, int]]:
+    """How a streaming task's ``fanout`` shards take the items of ``upstream`` shards:
+    (upstream shards it reads, piece, pieces) per shard, in item order. With more shards
+    than upstream shards, each upstream shard's items are cut into pieces; with fewer,
+    a shard reads a run of whole upstream shards (and waits for all of them)."""
+    if upstream <= 0:
+        return []
+    if fanout >= upstream:
+        out = []
+        for i in range(upstream):
+            pieces = sum(1 for j in range(fanout) if j * upstream // fanout == i)
+            out.extend(((i,), q, pieces) for q in range(pieces))
+        return out
+    return [(tuple(i for i in range(upstream) if i * fanout // upstream == j), 0, 1) for j in range(fanout)]
 
 
 def _media_per_call(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> float | None:
