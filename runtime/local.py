@@ -234,7 +234,7 @@ class LocalExecutor:
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
         from .agents.errors import MediaError
-        from .agents.values import Clip, Document
+        from .agents.values import Clip, Document, Frame
 
         literal = node.literal
         elem = node.type.elem if node.type.is_list and node.type.elem is not None else node.type
@@ -246,14 +246,15 @@ class LocalExecutor:
                                         "the simulator plans for files that need not exist; a real run reads them")
                 if elem.name == "DOCUMENT":
                     return Document(os.path.abspath(v))
-                if elem.name not in MEDIA:
-                    return os.path.abspath(v)
                 try:
+                    if elem.name == "IMAGE":
+                        return Frame.still(os.path.abspath(v))
                     return Clip.whole(os.path.abspath(v))
                 except MediaError as exc:
-                    raise MurakkabError(f"{v} is not a media file this machine can read: {exc.message}",
-                                        node.span, "pass a video or audio file (anything PyAV/FFmpeg opens)") \
-                        from None
+                    kind = "an image" if elem.name == "IMAGE" else "a media file"
+                    raise MurakkabError(f"{v} is not {kind} this machine can read: {exc.message}", node.span,
+                                        "pass an image file (PNG, JPEG, ...)" if elem.name == "IMAGE" else
+                                        "pass a video or audio file (anything PyAV/FFmpeg opens)") from None
             return v
 
         if node.type.is_list:

@@ -348,3 +348,40 @@ def test_when_every_implementation_fails_the_error_says_why(tmp_path: Path, flak
     assert "task 'a' failed with every implementation of question_answering: always-fails-qa" in message
     assert "last failure: always-fails-qa failed: RuntimeError: this agent always fails" in message
     assert "<string>:2:" in message
+
+
+IMAGE_JOB = """CREATE WORKFLOW w (img IMAGE) AS (
+  d := object_detection (img),
+  c := frame_summarization (img)
+) RETURNS d, c;
+RUN w (img => '{path}');"""
+
+
+def test_an_image_file_is_a_picture_identified_by_its_pixels(tmp_path: Path) -> None:
+    import cv2
+
+    from murakkab.runtime.agents.frames import extract_frames
+
+    picture = tmp_path / "street.png"
+    frame = extract_frames(str(ROOT / "samples" / "city_walk.mp4"), 1.0, 1.1, 1)[0]
+    cv2.imwrite(str(picture), frame)
+    cache = tmp_path / "cache"
+    first = dict(murakkab.run(IMAGE_JOB.format(path=picture), backend="local", catalog=Catalog(),
+                              cache_dir=cache)[0].result.outputs)
+    # A still has no time and no neighbours: the description says neither.
+    assert first["c"].startswith("A ") and "picture" in first["c"] and "At " not in first["c"]
+    # The same file again comes from the cache; edited in place, it is a new picture.
+    assert murakkab.run(IMAGE_JOB.format(path=picture), backend="local", catalog=Catalog(),
+                        cache_dir=cache)[0].result.cache_hits == 2
+    cv2.imwrite(str(picture), 255 - frame)
+    edited = murakkab.run(IMAGE_JOB.format(path=picture), backend="local", catalog=Catalog(), cache_dir=cache)[0]
+    assert edited.result.cache_hits == 0 and dict(edited.result.outputs)["c"] != first["c"]
+
+
+def test_a_file_that_is_not_an_image_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "photo.png"
+    bogus.write_text("not a picture")
+    with pytest.raises(MurakkabError) as info:
+        murakkab.run(IMAGE_JOB.format(path=bogus), backend="local", catalog=Catalog(), cache_dir=tmp_path / "c")
+    assert "is not an image this machine can read" in info.value.message
+    assert "<string>:5:" in info.value.render() and "PNG" in (info.value.hint or "")

@@ -6,6 +6,7 @@ executor may send values to worker processes):
     VIDEO, SCENE, AUDIO, MEDIA   :class:`Clip`   a time range of a media file
     DOCUMENT                     :class:`Document`  a text file, by its bytes
     IMAGE                        :class:`Frame`  decoded pixels plus where they came from
+                                 (an image file given to a job: :meth:`Frame.still`)
     TEXT                         ``str``
     NUMBER                       ``int`` / ``float``
     LIST<T>                      ``list`` of the above
@@ -104,10 +105,11 @@ class Document:
 @dataclass(frozen=True, eq=False)
 class Frame:
     """One decoded picture: ``image`` (BGR ``uint8`` H × W × 3) taken at ``time_s``
-    seconds of the file of ``source`` (the clip it was sampled from)."""
+    seconds of the file of ``source`` (the clip it was sampled from), or a still picture
+    (``source`` None: an IMAGE file given to the job, see :meth:`still`)."""
 
     image: np.ndarray = field(repr=False)
-    source: Clip
+    source: Clip | None
     time_s: float
 
     def __post_init__(self) -> None:
@@ -118,6 +120,17 @@ class Frame:
         view.flags.writeable = False  # frozen: the pixels cannot be changed through the Frame
         object.__setattr__(self, "image", view)
         object.__setattr__(self, "time_s", float(self.time_s))
+
+    @classmethod
+    def still(cls, path: str | os.PathLike[str]) -> "Frame":
+        """The picture in an image file (PNG, JPEG, ... anything OpenCV reads). Its
+        fingerprint is its pixels, so an edited file is a new value."""
+        import cv2
+
+        image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise MediaError(f"cannot read an image from {os.fspath(path)}")
+        return cls(image, None, 0.0)
 
     @property
     def height(self) -> int:

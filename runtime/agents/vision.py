@@ -189,6 +189,8 @@ def _motion(frame: Frame, small: np.ndarray) -> str | None:
     the source clip) is used, so a scene cut on one side is not taken for motion."""
     from .frames import VideoError, extract_frames, video_info
 
+    if frame.source is None:  # a still picture: nothing before or after it
+        return None
     try:
         fps, _ = video_info(frame.source.path)
     except (VideoError, OSError):
@@ -234,10 +236,12 @@ def opencv_describe(frame: Frame, *, motion: bool = True) -> str:
     main = [f"{n} ({round(100 * s)}%)" for n, s in shares if s >= COLOUR_MIN_SHARE][:3]
     accents = [n for n, s in shares if ACCENT_MIN_SHARE <= s < COLOUR_MIN_SHARE
                and n not in ("black", "white", "grey", "beige")][:2]
-    look = f"a {_brightness(small)} frame, " + (f"mostly {_listing(main)}" if main else "with no dominant colour")
+    what = "frame" if frame.source is not None else "picture"
+    look = f"a {_brightness(small)} {what}, " + (f"mostly {_listing(main)}" if main else "with no dominant colour")
     if accents:
         look += f" with small areas of {_listing(accents)}"
-    facts = [f"At {frame.time_s:.1f} s: {look}"]
+    # A still picture has no time to name.
+    facts = [f"At {frame.time_s:.1f} s: {look}" if frame.source is not None else look[0].upper() + look[1:]]
     if detectors_available():
         found = detect(frame.image)
         facts.append(f"{_count(len(found.people), 'person')} and {_count(len(found.faces), 'face')} detected")
