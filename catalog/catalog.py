@@ -27,7 +27,7 @@ import duckdb
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -96,6 +96,8 @@ class Agent:
     quality_source: str
     baseline: bool
     serving_model: str = ""
+    # The environment variable holding the agent's API key ('' = none): a name, never a key.
+    api_key_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -514,10 +516,10 @@ class Catalog:
             )
             expressions.names(card)
         self._agents: dict[str, Agent] = {
-            r[0]: Agent(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], bool(r[7]), r[8] or "")
+            r[0]: Agent(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6], bool(r[7]), r[8] or "", r[9] or "")
             for r in self._rows(
-                "SELECT name, interface, kind, model, description, quality, quality_source, baseline, serving_model "
-                "FROM agents ORDER BY name"
+                "SELECT name, interface, kind, model, description, quality, quality_source, baseline, serving_model, "
+                "api_key_env FROM agents ORDER BY name"
             )
         }
         self._hardware: dict[str, Hardware] = {

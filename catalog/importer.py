@@ -191,12 +191,23 @@ def _check_domain(text: str) -> None:
             float(v)
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_env_name(text: str) -> None:
+    # The message never quotes the value: it may be a key pasted in by mistake.
+    if text and not _ENV_NAME.fullmatch(text):
+        raise ValueError("letters, digits and _ only, not starting with a digit")
+
+
 SEMANTIC_CHECKS: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {
     ("interfaces", "inputs"): ("not a parameter list ('name TYPE; name TYPE...')", _parse_params),
     ("interfaces", "output"): ("not a type", _check_type),
     ("interfaces", "cardinality"): ("not an expression", _check_expression),
     ("interfaces", "output_attrs"): ("not a list of 'attr = expression'", _parse_attrs),
     ("interface_knobs", "domain"): ("not a domain of numbers ('1|5|10')", _check_domain),
+    ("agents", "api_key_env"): ("not the name of an environment variable (e.g. OPENAI_API_KEY; the catalog "
+                                "holds the name, never the key)", _check_env_name),
 }
 
 

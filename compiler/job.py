@@ -61,6 +61,9 @@ class Settings:
     disabled_rules: tuple[str, ...] = ()
     # Only these agents may run (a real executor offers what it can run); None: any.
     available_agents: frozenset[str] | None = None
+    # (agent, what it lacks) of agents an executor has but cannot run as configured: named
+    # in the error when a task has no implementation that runs.
+    unavailable_agents: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -128,14 +128,18 @@ class JobOutcome:
 
 
 def local_agents() -> frozenset[str]:
-    """The agents this machine can run: every registered one, except an LLM endpoint
-    agent when no endpoint is configured."""
+    """The agents this machine can run: every registered one that lacks nothing here (an
+    LLM endpoint agent needs its endpoint configured)."""
     from .runtime.agents import registry
 
-    names = {spec.name for spec in registry.registered()}
-    if not (os.environ.get("MURAKKAB_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")):
-        names.discard("openai-chat")
-    return frozenset(names)
+    return frozenset(spec.name for spec in registry.registered() if spec.missing() is None)
+
+
+def unavailable_agents() -> tuple[tuple[str, str], ...]:
+    """(agent, what it lacks) for each registered agent that cannot run here as things are."""
+    from .runtime.agents import registry
+
+    return tuple(sorted((spec.name, why) for spec in registry.registered() if (why := spec.missing())))
 
 
 def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
@@ -157,7 +161,8 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
         if backend in ("local", "ray"):
             available = local_agents()
             group = [replace(j, cluster=target, settings=replace(j.settings, cluster=target,
-                                                                  available_agents=available))
+                                                                  available_agents=available,
+                                                                  unavailable_agents=unavailable_agents()))
                      for j in group]
         plan = plan_jobs(group, cat)
         job = group[0] if len(group) == 1 else combine(group)

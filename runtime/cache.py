@@ -27,13 +27,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "murakkab"
 
 
-def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, ...]) -> str:
+def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, ...],
+             settings: dict[str, str | None] | None = None) -> str:
+    """The cache key of one call; ``settings`` are the values of the environment variables
+    the agent declared it reads (``AgentSpec.settings``): another endpoint or model is
+    another answer."""
     from .agents.values import fingerprint
 
     h = hashlib.sha256()
     h.update(f"{agent}\0{version}\0".encode())
     h.update(fingerprint(tuple(sorted(knobs.items()))).encode())
     h.update(fingerprint(args).encode())
+    if settings:
+        h.update(fingerprint(settings).encode())
     # Outputs name the files their clips come from (a scene is a range of its video), so
     # an entry serves the same content at the same place only: a copy elsewhere, or a
     # run from another directory, must not be handed clips of a path it cannot open.

@@ -39,6 +39,7 @@ from typing import Any, Callable
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, this_machine
 from ..compiler.logical import INPUT, MAP, Node
+from ..compiler.physical.candidates import task_quality
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
@@ -163,9 +164,10 @@ def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ..
         spec = registry.get(agent)
         cache = Cache(Path(cache_root)) if cache_root else None
         out, hits = [], 0
+        settings = spec.settings()
         for args, extra in calls:
             call_knobs = {**knobs, **extra}
-            key = call_key(spec.name, spec.version, call_knobs, args)
+            key = call_key(spec.name, spec.version, call_knobs, args, settings)
             value = cache.get(key) if cache else Cache.MISSING
             if value is Cache.MISSING:
                 value = spec(*args, **call_knobs)
@@ -420,12 +422,23 @@ class LocalExecutor:
                 state.shards += 1
                 state.pending += 1
 
+    def _agent_knobs(self, work: _Work) -> dict[str, Any]:
+        """The shard's knobs, and the catalog's word on its agent: the name of the
+        environment variable its API key is read from (``agents.api_key_env``), for an
+        agent that takes one. Only the name travels; the key stays in the environment."""
+        from .agents import registry
+
+        row = self.catalog.agent(work.agent)
+        if row and row.api_key_env and "api_key_env" in registry.get(work.agent).knobs:
+            return {**work.knobs, "api_key_env": row.api_key_env}
+        return work.knobs
+
     # -- the worker backend: child processes (RayExecutor overrides these five) ---------
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
         parent, child = self._ctx.Pipe(duplex=False)
         gpus = ",".join(map(str, devices)) if work.hardware == LOCAL_GPU else None
         process = self._ctx.Process(
-            target=_worker, args=(work.agent, work.knobs, work.calls,
+            target=_worker, args=(work.agent, self._agent_knobs(work), work.calls,
                                   str(self.cache_dir) if self.use_cache else None, gpus, child), daemon=True)
         process.start()
         child.close()
@@ -574,7 +587,17 @@ class LocalExecutor:
         if not all(r.hardware in watts for r in timeline):
             return plan.estimate
         rows = [(r.machine, r.hardware, r.start_s, r.end_s, r.units, watts[r.hardware]) for r in timeline]
-        return timeline_totals(self.catalog, rows, plan.estimate.quality)
+        return timeline_totals(self.catalog, rows, self._quality(plan, timeline))
+
+    def _quality(self, plan: PhysicalPlan, timeline: list[ShardRun]) -> float:
+        """The plan's quality with the agents that really ran: a task an agent was replaced
+        in counts at the quality of the weakest agent that answered for it."""
+        quality = 1.0
+        for t in plan.tasks:
+            ran = {r.agent for r in timeline if r.task == t.id} or {t.candidate.agent}
+            quality *= min(t.candidate.quality if a == t.candidate.agent or (row := self.catalog.agent(a)) is None
+                           else task_quality(plan.logical.node(t.id), row.quality) for a in ran)
+        return quality
 
 
 def _call_knobs(node: Node) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class RayExecutor(LocalExecutor):
                 # A token of the resource pins the task to nodes with the planned GPU model.
                 options["resources"] = {accelerator: 0.001}
         meta, payload = self._remote.options(**options, max_retries=0).remote(
-            work.agent, work.knobs, work.calls, str(self.cache_dir) if self.use_cache else None)
+            work.agent, self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None)
         now = time.monotonic()
         return _Running(work, (meta, payload), now, now + self.timeout_s if self.timeout_s else None, units,
                         devices)

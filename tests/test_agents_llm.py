@@ -76,6 +76,11 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    yield from serving(monkeypatch)
+
+
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    """A fake endpoint on 127.0.0.1 for as long as the generator is open."""
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)  # talk to 127.0.0.1 directly
     monkeypatch.setenv(KEY_ENV, KEY)
@@ -108,7 +113,8 @@ def test_request_shape_and_key_only_in_the_header(server: FakeServer, capsys: py
     assert req["headers"]["Authorization"] == f"Bearer {KEY}"
     assert req["headers"]["Content-Type"] == "application/json"
     body = json.loads(req["body"])
-    assert body["model"] == "tiny-llm" and body["temperature"] == 0.0 and body["seed"] == 2
+    # A seeded call is one sample of a vote: sampled, not greedy.
+    assert body["model"] == "tiny-llm" and body["temperature"] == 0.7 and body["seed"] == 2
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     user = body["messages"][1]["content"]
     assert "1. he is holding an umbrella" in user and "2. At 3 s: grey." in user
@@ -118,6 +124,14 @@ def test_request_shape_and_key_only_in_the_header(server: FakeServer, capsys: py
     assert KEY not in out.out + out.err + caplog.text
     ep = endpoint(server.base_url, "tiny-llm", KEY_ENV)
     assert KEY not in repr(ep) and KEY_ENV in repr(ep)
+
+
+def test_a_single_answer_is_greedy_and_samples_of_a_vote_are_not(server: FakeServer) -> None:
+    ask(server)
+    ask(server, seed=1, temperature=0.2)
+    single, chosen = (json.loads(r["body"]) for r in server.requests)
+    assert single["temperature"] == 0.0 and "seed" not in single
+    assert chosen["temperature"] == 0.2 and chosen["seed"] == 1
 
 
 def test_no_key_variable_sends_no_header(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,29 +213,86 @@ def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
         murakkab.run(ROOT / "examples" / "video_qa.job", backend="local", catalog=Catalog(), cache_dir=tmp_path)
 
 
-def test_an_api_key_appears_nowhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    secret = "sk-test-3f9d2c7a1b5e"
-    os.environ["OPENAI_API_KEY"] = secret
-    try:
-        from murakkab.cli import main
+LLM_QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+  a := question_answering (q, notes) USING (agent = 'openai-chat')
+) RETURNS a;
+RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding an umbrella.']);"""
 
-        catalog_file = tmp_path / "c.duckdb"
-        trace = tmp_path / "trace.json"
-        code = main(["run", str(SAMPLES), "--catalog", str(catalog_file), "--cache-dir", str(tmp_path / "cache"),
-                     "--trace", str(trace)])
-        out, err = capsys.readouterr()
-        assert code == 0
-        assert secret not in out + err and secret not in trace.read_text()
-        catalog = Catalog(catalog_file, read_only=True)
-        for table in ("observations", "cardinality_observations", "statistics", "profiles", "agents", "hardware",
-                      "clusters"):
-            assert secret not in json.dumps(catalog.execute(f"SELECT * FROM {table}"), default=str)
-        catalog.close()
-        for path in (tmp_path / "cache").rglob("*"):
-            if path.is_file():
-                assert secret.encode() not in path.read_bytes()
+
+@pytest.fixture()
+def llm_server(monkeypatch: pytest.MonkeyPatch):
+    """A fake OpenAI-compatible endpoint, configured as a user would: base URL and model in
+    the environment, the key in the variable the catalog names (agents.api_key_env)."""
+    from .test_agents_llm import serving
+
+    for srv in serving(monkeypatch):
+        monkeypatch.setenv("MURAKKAB_LLM_BASE_URL", srv.base_url)
+        monkeypatch.setenv("MURAKKAB_LLM_MODEL", "tiny-llm")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-3f9d2c7a1b5e")
+        yield srv
+
+
+def _assert_secret_nowhere(secret: str, texts: list[str], catalog_file: Path, cache: Path) -> None:
+    assert all(secret not in text for text in texts)
+    catalog = Catalog(catalog_file, read_only=True)
+    try:
+        tables = [r[0] for r in catalog.execute("SELECT table_name FROM information_schema.tables")]
+        assert "observations" in tables and "agents" in tables
+        for table in tables:
+            assert secret not in json.dumps(catalog.execute(f'SELECT * FROM "{table}"'), default=str), table
     finally:
-        del os.environ["OPENAI_API_KEY"]
+        catalog.close()
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes()
+
+
+def test_an_api_key_appears_nowhere(tmp_path: Path, capsys: pytest.CaptureFixture[str], llm_server) -> None:
+    from murakkab.cli import main
+
+    secret = os.environ["OPENAI_API_KEY"]
+    script = tmp_path / "ask.job"
+    script.write_text(LLM_QA)
+    catalog_file, trace, cache = tmp_path / "c.duckdb", tmp_path / "trace.json", tmp_path / "cache"
+    args = ["run", str(script), "--catalog", str(catalog_file), "--cache-dir", str(cache), "--trace", str(trace)]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "a: An umbrella." in out
+    # The key went where it belongs, in the request's Authorization header, and nowhere else.
+    (request,) = llm_server.requests
+    assert request["headers"]["Authorization"] == f"Bearer {secret}"
+    texts = [out, err, trace.read_text()]
+    # A careless server that echoes the key in its error: the agent fails, is replaced,
+    # and the notes that say why quote the error with the key blanked out.
+    llm_server.mode = "echo-401"
+    assert main(args + ["--no-cache", "--retries", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert "bad key" in out + err and "a: " in out
+    _assert_secret_nowhere(secret, texts + [out, err, trace.read_text()], catalog_file, cache)
+
+
+def test_answers_of_another_endpoint_model_are_not_served_from_the_cache(tmp_path: Path, llm_server,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def hits() -> int:
+        return murakkab.run(LLM_QA, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0].result.cache_hits
+
+    assert hits() == 0 and hits() == 1
+    monkeypatch.setenv("MURAKKAB_LLM_MODEL", "another-llm")
+    assert hits() == 0 and len(llm_server.requests) == 2
+    assert json.loads(llm_server.requests[-1]["body"])["model"] == "another-llm"
+
+
+def test_the_catalog_holds_a_key_s_name_never_a_key(tmp_path: Path) -> None:
+    from murakkab.catalog.importer import ImportRejected, import_csv
+
+    pasted = "sk-live-0123456789abcdef"
+    bad = tmp_path / "agents.csv"
+    bad.write_text("name,interface,kind,model,description,quality,quality_source,baseline,api_key_env\n"
+                   f"my-llm,question_answering,model,m,d,0.5,default:x,false,{pasted}\n")
+    with pytest.raises(ImportRejected) as info:
+        import_csv(Catalog(), bad, table="agents")
+    text = info.value.render()
+    assert "api_key_env: not the name of an environment variable" in text and pasted not in text
 
 
 def test_trace_is_chrome_json(tmp_path: Path) -> None:
@@ -385,3 +442,24 @@ def test_a_file_that_is_not_an_image_is_a_clear_error(tmp_path: Path) -> None:
         murakkab.run(IMAGE_JOB.format(path=bogus), backend="local", catalog=Catalog(), cache_dir=tmp_path / "c")
     assert "is not an image this machine can read" in info.value.message
     assert "<string>:5:" in info.value.render() and "PNG" in (info.value.hint or "")
+
+
+def test_an_endpoint_agent_without_an_endpoint_says_what_it_needs(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(MurakkabError) as info:
+        murakkab.run(LLM_QA, backend="local", catalog=Catalog(), cache_dir=tmp_path)
+    assert "openai-chat would, with $MURAKKAB_LLM_BASE_URL or $OPENAI_BASE_URL set" in (info.value.hint or "")
+    assert "<string>:2:" in info.value.render()
+
+
+def test_a_sampled_task_runs_every_sample_and_votes(tmp_path: Path) -> None:
+    # A quality SLO makes expand_paths sample the answer (a map over seeds, then a vote): a
+    # real run calls the answerer once per seed, not over an empty list of seeds.
+    script = QA.replace(" USING (agent = '{agent}')", "").rstrip(";") + " WITH SLO (quality >= BASIC);"
+    out = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    assert {t.id for t in out.plan.tasks} == {"a.samples", "a"}
+    assert sum(s.calls for s in out.result.timeline if s.task == "a.samples") == 3
+    assert dict(out.result.items)["a.samples"] == 3
+    assert "umbrella" in dict(out.result.outputs)["a"]

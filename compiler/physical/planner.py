@@ -67,6 +67,10 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
                 hint = ("register a local agent for it (@agent in Python), or simulate the job on its cluster: "
                         "murakkab run --backend sim" if here else
                         "relax the task's USING preferences or choose another cluster")
+                lacking = [f"{name} would, with {why}" for name, why in job.settings.unavailable_agents
+                           if (row := catalog.agent(name)) is not None and row.interface == t.interface]
+                if here and lacking:
+                    hint = f"{'; '.join(lacking)}; else {hint}"
                 raise MurakkabError(
                     f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
                     t.span, hint)

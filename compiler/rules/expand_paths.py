@@ -25,8 +25,9 @@ def rewrite(node: Node, plan: LogicalPlan) -> Expand | None:
     if node.op != INVOKE or node.vote_k is None or node.votes:
         return None
     k = node.vote_k
+    numbers = tuple(float(i) for i in range(1, k + 1))
     seeds = Node(f"{node.id}.seeds", INPUT, list_of(Type("NUMBER")), Stats(float(k), (), "derived"),
-                 value="[" + ", ".join(str(i) for i in range(1, k + 1)) + "]", span=node.span)
+                 value="[" + ", ".join(str(i) for i in range(1, k + 1)) + "]", literal=numbers, span=node.span)
     samples = node.with_(id=f"{node.id}.samples", op=MAP, inputs=node.inputs + (seeds.id,), over=seeds.id,
                          type=list_of(node.type), stats=Stats(float(k), node.stats.attrs, node.stats.origin),
                          vote_k=None, votes=k)

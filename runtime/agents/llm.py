@@ -40,6 +40,8 @@ from .text import context_texts
 
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_TIMEOUT_S = 60.0
+# Self-consistency decoding samples its paths at temperature 0.5-0.7 (Wang et al. 2023).
+SAMPLING_TEMPERATURE = 0.7
 MAX_ERROR_BODY = 500  # characters of an error response quoted in the message
 
 QA_SYSTEM_PROMPT = ("Answer the question using only the numbered context below (transcripts, frame "
@@ -170,11 +172,18 @@ def qa_messages(question: str, context: list[str]) -> list[dict[str, str]]:
             {"role": "user", "content": f"Context:\n{numbered}\n\nQuestion: {question}"}]
 
 
-@agent("openai-chat", interface="question_answering", version="1")
+@agent("openai-chat", interface="question_answering", version="1",
+       environment=("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL", "MURAKKAB_LLM_MODEL"),
+       needs_env=("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL"))
 def openai_chat(question: str, *context: Any, model: str | None = None, base_url: str | None = None,
-                api_key_env: str | None = DEFAULT_API_KEY_ENV, temperature: float = 0.0, max_tokens: int = 256,
-                timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None) -> str:
-    """The answer an OpenAI-compatible chat model gives from the context texts."""
+                api_key_env: str | None = DEFAULT_API_KEY_ENV, temperature: float | None = None,
+                max_tokens: int = 256, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None) -> str:
+    """The answer an OpenAI-compatible chat model gives from the context texts: greedy
+    (temperature 0) for a single answer; sampled at ``SAMPLING_TEMPERATURE`` when ``seed``
+    makes it one of several answers voted on (expand_paths), unless ``temperature`` is set."""
+    if temperature is None:
+        # Greedy decoding would give every sample the same answer and make the vote moot.
+        temperature = 0.0 if seed is None else SAMPLING_TEMPERATURE
     ep = endpoint(base_url, model, api_key_env, timeout_s)
     return ep.chat(qa_messages(question, context_texts(context)), temperature=temperature,
                    max_tokens=max_tokens, seed=seed)

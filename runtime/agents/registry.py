@@ -41,6 +41,7 @@ import functools
 import importlib
 import inspect
 import io
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -141,6 +142,21 @@ class AgentSpec:
     knobs: tuple[str, ...]
     description: str = ""
     accepts_any_knob: bool = field(default=False, repr=False)
+    # Environment variables whose values change what the agent returns (an endpoint, a
+    # model name): a call's cache key covers their values (``settings``).
+    environment: tuple[str, ...] = ()
+    # It runs only where one of these variables is set (an endpoint agent's URL).
+    needs_env: tuple[str, ...] = ()
+
+    def settings(self) -> dict[str, str | None]:
+        """The values of the agent's ``environment`` variables here, for the cache key."""
+        return {name: os.environ.get(name) for name in self.environment}
+
+    def missing(self) -> str | None:
+        """What the agent lacks to run here (None: nothing)."""
+        if not self.needs_env or any(os.environ.get(v) for v in self.needs_env):
+            return None
+        return " or ".join(f"${v}" for v in self.needs_env) + " set"
 
     def __call__(self, *args: Any, **knobs: Any) -> Any:
         if not self.accepts_any_knob:
@@ -198,12 +214,17 @@ def _sig_text(sig: inspect.Signature) -> str:
 
 
 def agent(name: str, *, interface: str, version: str = "1", signature: str | None = None,
-          replace: bool = False) -> Callable[[F], F]:
+          replace: bool = False, environment: tuple[str, ...] = (),
+          needs_env: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Register the decorated function as agent ``name`` implementing ``interface``.
 
     Returns the function unchanged (it stays a plain, picklable module function).
     ``signature`` gives the inputs of an interface the seed catalog does not define;
-    ``replace=True`` replaces an agent another function registered under ``name``.
+    ``replace=True`` replaces an agent another function registered under ``name``;
+    ``environment`` names the environment variables the function reads that change its
+    answers (an endpoint URL, a model name; never a secret's variable): cached answers
+    are kept apart by their values; ``needs_env`` names variables one of which must be set
+    for the agent to run on a machine (an endpoint's URL): where none is, plans leave it out.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise AgentError(f"bad agent name {name!r}",
@@ -226,7 +247,8 @@ def agent(name: str, *, interface: str, version: str = "1", signature: str | Non
             raise AgentError(f"agent '{name}': @agent decorates a function, not {type(fn).__name__}")
         knobs, var_kw = _check_signature(name, fn, iface)
         doc = inspect.getdoc(fn) or ""
-        spec = AgentSpec(name, interface, version, fn, knobs, doc.split("\n\n")[0].replace("\n", " "), var_kw)
+        spec = AgentSpec(name, interface, version, fn, knobs, doc.split("\n\n")[0].replace("\n", " "), var_kw,
+                         tuple(environment), tuple(needs_env))
         with _LOCK:
             old = _REGISTRY.get(name)
             if old is not None and not replace and _qualname(old.fn) != _qualname(fn):
