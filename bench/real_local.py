@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ import murakkab
 from murakkab.catalog.catalog import Catalog
 from murakkab.catalog.cardinality import refit_statistics
 from murakkab.catalog.refit import refit
+from murakkab.compiler.explain import analyze
 from murakkab.compiler.job import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +45,9 @@ def timed_run(catalog: Catalog, settings: Settings) -> tuple[float, object]:
 
 
 def median_error(outcome) -> float:  # type: ignore[no-untyped-def]
-    errors = []
-    for t in outcome.plan.tasks:
-        mine = [r for r in outcome.result.timeline if r.task == t.id]
-        est = t.end_s - t.start_s
-        if mine and est > 0:
-            actual = max(r.end_s for r in mine) - min(r.start_s for r in mine)
-            errors.append(abs(actual - est) / est)
-    return statistics.median(errors)
+    median = analyze(outcome.plan, outcome.result)[1]
+    assert median is not None, "the run timed no task"
+    return median
 
 
 def overhead(tasks: int = 40, backend: str = "local") -> float:

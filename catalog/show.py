@@ -1,4 +1,5 @@
-"""SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | WORKFLOWS [FOR x] [WHERE ...].
+"""SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | KNOBS | WORKFLOWS | STATISTICS
+[FOR x] [WHERE ...].
 
 The WHERE predicate is user text. It is parsed with sqlglot, every node is checked
 against an allow-list (the table's columns, literals, comparisons, AND/OR/NOT, LIKE,
@@ -24,6 +25,7 @@ TARGETS: dict[str, tuple[str, str | None]] = {
     "profiles": ("profiles", "agent"),
     "clusters": ("clusters", None),
     "interfaces": ("interfaces", None),
+    "knobs": ("interface_knobs", "interface"),
     "workflows": ("workflow_templates", None),
     "statistics": ("statistics", None),
 }

@@ -7,6 +7,8 @@ every estimate, so golden files diff cleanly when the planner changes.
 from __future__ import annotations
 
 import json
+import statistics
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..catalog.catalog import Catalog
@@ -248,33 +250,60 @@ def render_mermaid(plan: PhysicalPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
-    """EXPLAIN ANALYZE: per task, the estimate beside what the run did, and the median
-    estimation error (|actual - estimate| / estimate of task latencies)."""
-    lines = [f"EXPLAIN ANALYZE {plan.job} on {result.backend}: estimate beside actual"]
+@dataclass(frozen=True)
+class AnalyzeRow:
+    """One task of EXPLAIN ANALYZE: the plan's estimate beside what the run did."""
+
+    task: str
+    agent: str
+    ran: tuple[str, ...]  # agents that ran shards of the task other than the planned one
+    hardware: str
+    units: int
+    shards_planned: int
+    shards_run: int
+    latency_est_s: float
+    latency_s: float
+    calls_est: float
+    calls: float
+    energy_est_wh: float
+    energy_wh: float
+
+
+def analyze(plan: PhysicalPlan, result: "RunResult") -> tuple[list[AnalyzeRow], float | None]:
+    """Per task, the estimate beside the actual, and the median estimation error of task
+    latency (|actual - estimate| / estimate over the tasks that ran shards; None if none)."""
     rows, errors = [], []
     for t in plan.tasks:
         mine = [r for r in result.timeline if r.task == t.id]
         c = t.candidate
         est_s = t.end_s - t.start_s
         act_s = (max(r.end_s for r in mine) - min(r.start_s for r in mine)) if mine else 0.0
-        calls = sum(r.calls for r in mine)
-        est_wh, act_wh = c.energy_wh, _shard_energy_wh(plan, result, t.id, c)
-        if est_s > 0:
+        if mine and est_s > 0:
             errors.append(abs(act_s - est_s) / est_s)
-        ran = sorted({r.agent for r in mine} - {c.agent})
+        rows.append(AnalyzeRow(t.id, c.agent, tuple(sorted({r.agent for r in mine} - {c.agent})), c.hardware,
+                               c.units, c.fanout, len(mine), est_s, act_s, c.calls, sum(r.calls for r in mine),
+                               c.energy_wh, _shard_energy_wh(plan, result, t.id, c)))
+    return rows, (float(statistics.median(errors)) if errors else None)
+
+
+def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
+    """EXPLAIN ANALYZE: per task, the estimate beside what the run did, and the median
+    estimation error (|actual - estimate| / estimate of task latencies)."""
+    lines = [f"EXPLAIN ANALYZE {plan.job} on {result.backend}: estimate beside actual"]
+    rows, median = analyze(plan, result)
+    table = []
+    for r in rows:
         # A task whose agent was dropped mid-run shows the plan's agent and the one that ran.
-        agent = f"{c.agent} -> {', '.join(ran)}" if ran else c.agent
-        rows.append([t.id, agent, f"{c.hardware} x{c.units}", f"{c.fanout}/{len(mine)}", f"~{fmt_s(est_s)}",
-                     fmt_s(act_s), f"~{c.calls:,.0f}", f"{calls:,.0f}", f"~{fmt_wh(est_wh)}", fmt_wh(act_wh)])
+        agent = f"{r.agent} -> {', '.join(r.ran)}" if r.ran else r.agent
+        table.append([r.task, agent, f"{r.hardware} x{r.units}", f"{r.shards_planned}/{r.shards_run}",
+                      f"~{fmt_s(r.latency_est_s)}", fmt_s(r.latency_s), f"~{r.calls_est:,.0f}", f"{r.calls:,.0f}",
+                      f"~{fmt_wh(r.energy_est_wh)}", fmt_wh(r.energy_wh)])
     lines.extend(_table(["task", "agent", "hardware x units", "shards est/run", "latency est", "actual",
-                         "calls est", "actual", "energy est", "actual"], rows))
+                         "calls est", "actual", "energy est", "actual"], table))
     t = result.totals
     lines.append(f"makespan ~{fmt_s(plan.estimate.makespan_s)} estimated, {fmt_s(t.makespan_s)} actual; "
                  f"energy ~{fmt_wh(plan.estimate.energy_wh)} estimated, {fmt_wh(t.energy_wh)} actual")
-    if errors:
-        errors.sort()
-        median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    if median is not None:
         lines.append(f"median estimation error of task latency: {100 * median:.0f}%")
     return "\n".join(lines) + "\n"
 

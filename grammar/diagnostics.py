@@ -111,6 +111,6 @@ def suggestion(word: str, candidates: Iterable[str], what: str) -> str:
     if best is not None:
         return f"did you mean '{best}'?"
     if not names:
-        return f"no {what} is defined"
+        return f"there are no {what}"
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     return f"known {what}: {shown}"

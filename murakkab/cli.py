@@ -13,7 +13,7 @@ import dataclasses
 import io
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     sh = csub.add_parser("show", parents=[cat], help="SHOW agents | hardware | profiles | clusters | interfaces "
                                                      "| workflows | statistics")
     sh.add_argument("what")
-    sh.add_argument("--for", dest="subject", help="an interface (agents) or agent (profiles)")
+    sh.add_argument("--for", dest="subject", help="an interface (agents, knobs) or agent (profiles)")
     sh.add_argument("--where", help="a SQL predicate over the columns, e.g. \"kind = 'tool'\"")
     sh.add_argument("--format", choices=FORMATS, default="text")
     prof = csub.add_parser("profile", parents=[cat], help="measure a local agent on this machine and store it")
@@ -164,7 +164,7 @@ def _result_text(outcome: api.JobOutcome) -> str:
 
 
 def _result_dict(outcome: api.JobOutcome) -> dict:
-    from .compiler.explain import to_dict
+    from .compiler.explain import analyze, to_dict
 
     out: dict = {"plan": to_dict(outcome.plan)}
     result: RunResult | None = outcome.result
@@ -175,10 +175,23 @@ def _result_dict(outcome: api.JobOutcome) -> dict:
             "totals": {"makespan_s": round(t.makespan_s, 6), "cost_usd": round(t.cost_usd, 6),
                        "energy_wh": round(t.energy_wh, 6), "quality": round(t.quality, 6), "gpus": t.gpus},
             "timeline": [{"task": r.task, "shard": r.index, "agent": r.agent, "machine": r.machine,
-                          "hardware": r.hardware, "units": r.units, "start_s": round(r.start_s, 6),
+                          "hardware": r.hardware, "units": r.units, "calls": r.calls, "start_s": round(r.start_s, 6),
                           "end_s": round(r.end_s, 6)} for r in result.timeline],
         }
+        if result.backend != "sim":
+            rows, median = analyze(outcome.plan, result)
+            out["result"].update({
+                "outputs": dict(result.outputs), "items": dict(result.items), "cache_hits": result.cache_hits,
+                "notes": list(result.notes), "replanned": result.replanned is not None,
+                "analyze": {"tasks": [_rounded(asdict(r)) for r in rows],
+                            "median_latency_error": None if median is None else round(median, 6)},
+            })
     return out
+
+
+def _rounded(row: dict) -> dict:
+    return {k: round(v, 6) if isinstance(v, float) else list(v) if isinstance(v, tuple) else v
+            for k, v in row.items()}
 
 
 def _table_out(columns: list[str], rows: list[tuple], fmt: str) -> str:

@@ -259,6 +259,25 @@ def test_murakkab_run_cli_prints_the_summary_plan_and_actuals(tmp_path: Path) ->
         assert agent in proc.stdout
 
 
+def test_the_chunk_size_is_a_knob_the_plan_and_the_chunker_both_follow(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SAMPLES_JOB.parent)  # the script's paths are relative to its folder
+    text = SAMPLES_JOB.read_text()
+    assert "document_chunking (documents)" in text
+    small = text.replace("document_chunking (documents)", "document_chunking (documents) WITH (chunk_tokens = 256)")
+    default = murakkab.run(SAMPLES_JOB, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    outcome = murakkab.run(small, backend="local", catalog=Catalog(), cache_dir=tmp_path)[0]
+    made = dict(outcome.result.items)["chunks"]
+    # Every chunk fits 256 tokens, so the reports (400-900 words each) make more of them.
+    assert made > dict(default.result.items)["chunks"]
+    assert made >= sum(math.ceil(count_tokens(p.read_text(encoding="utf-8")) / 256) for p in REPORTS)
+    # The plan estimated the cut too (tokens / chunk_tokens per document); the chunker cuts
+    # at paragraph ends, so its chunks are a little shorter than the budget and more.
+    estimated = next(n for n in outcome.plan.logical.nodes if n.id == "chunks").stats.items
+    assert 0.7 * made <= estimated <= made
+    assert estimated > 2 * next(n for n in default.plan.logical.nodes if n.id == "chunks").stats.items
+
+
 def test_editing_a_document_in_place_is_not_served_from_the_cache(tmp_path: Path) -> None:
     doc = tmp_path / "report.txt"
     doc.write_text("Sales rose in spring. The new depot opened in May.\n")

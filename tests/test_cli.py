@@ -74,6 +74,24 @@ def test_run_json_has_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     assert job["result"]["totals"]["makespan_s"] == pytest.approx(max(r["end_s"] for r in timeline), abs=1e-5)
 
 
+def test_a_real_run_in_json_has_the_outputs_and_the_estimates_beside_the_actuals(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    job = ROOT / "examples" / "map_reduce_docs_samples.job"
+    code, out, _ = run_cli(capsys, "run", str(job), "--format", "json", "--cache-dir", str(tmp_path))
+    assert code == 0
+    (run,) = json.loads(out)
+    result = run["result"]
+    assert result["backend"] == "local" and result["outputs"]["summary"].startswith("Ridgeline Cycle Works")
+    assert result["items"]["chunks"] == 6 and result["cache_hits"] == 0 and result["notes"] == []
+    rows = {r["task"]: r for r in result["analyze"]["tasks"]}
+    assert set(rows) == {t["id"] for t in run["plan"]["physical"]["tasks"]}
+    assert rows["summaries"]["calls"] == 6 == sum(r["calls"] for r in result["timeline"] if r["task"] == "summaries")
+    for r in rows.values():
+        assert r["latency_s"] >= 0 and r["latency_est_s"] > 0 and r["shards_run"] >= 1
+    errors = sorted(abs(r["latency_s"] - r["latency_est_s"]) / r["latency_est_s"] for r in rows.values())
+    assert result["analyze"]["median_latency_error"] == pytest.approx(errors[1], rel=1e-3)  # rounded inputs
+
+
 def test_explain_statements_in_a_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "e.job"
     body = (ROOT / "examples" / "video_qa.job").read_text().replace("RUN video_qa", "EXPLAIN ANALYZE RUN video_qa")
@@ -91,6 +109,22 @@ def test_show_with_a_checked_predicate(tmp_path: Path, capsys: pytest.CaptureFix
     kind = agents["columns"].index("kind")
     assert agents["rows"] and all(row[kind] == "tool" for row in agents["rows"])
     assert any(row[0] == "hotos-testbed" for row in clusters["rows"])
+
+
+def test_show_knobs_lists_what_with_accepts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "k.job"
+    script.write_text("SHOW KNOBS FOR document_chunking;")
+    code, out, _ = run_cli(capsys, "show", str(script), "--format", "json")
+    assert code == 0
+    (knobs,) = json.loads(out)
+    (row,) = [dict(zip(knobs["columns"], r)) for r in knobs["rows"]]
+    assert row["knob"] == "chunk_tokens" and row["default_value"] == 1024
+    # Every value the catalog lists is one a script may set.
+    for value in row["domain"].split("|"):
+        job = tmp_path / "c.job"
+        job.write_text(f"CREATE WORKFLOW w (d DOCUMENT) AS (c := document_chunking (d) WITH (chunk_tokens = {value})) "
+                       "RETURNS c; RUN w (d => 'x.txt');")
+        assert run_cli(capsys, "check", str(job))[0] == 0
 
 
 @pytest.mark.parametrize("predicate", ["1=1; DROP TABLE agents", "name IN (SELECT name FROM hardware)",

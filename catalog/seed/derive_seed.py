@@ -123,6 +123,8 @@ interfaces = [
 knobs = [
  ("frame_extraction", "frames_per_scene", 5, "1|5|10",
   "frames sampled per scene (the OSDI'26 Murakkab video Q/A study varies F1/F5/F10)"),
+ ("document_chunking", "chunk_tokens", 1024, "128|256|512|1024|2048|4096|8192",
+  "tokens per chunk (statistics.chunk_tokens, a common map-reduce chunk size); smaller = more, shorter chunks to summarize"),
  ("scene_detection", "threshold", 27, "15|27|40",
   "content-detector threshold on the HSV frame difference (PySceneDetect ContentDetector default 27); lower = more, shorter scenes"),
 ]
