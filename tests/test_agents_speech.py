@@ -48,3 +48,24 @@ def test_silence_gives_an_empty_transcript() -> None:
     meta = MANIFEST["city_walk"]
     lead_in = Clip(str(SAMPLES / meta["file"]), 0.0, meta["scenes"][0]["speech_s"][0] - 0.05)
     assert get("pocketsphinx")(lead_in) == ""
+
+
+def test_a_video_without_an_audio_track_gives_an_empty_transcript(tmp_path: Path) -> None:
+    # Its audio decodes to zeros, on which the decoder alone would invent a word.
+    import av
+    import numpy as np
+
+    path = tmp_path / "mute.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(48):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 5, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    audio = get("pyav-audio")(Clip.whole(path), workdir=str(tmp_path))
+    assert audio.duration_s == pytest.approx(2.0, abs=0.1)
+    assert get("pocketsphinx")(audio) == ""
+    assert get("pocketsphinx")(Clip.whole(path)) == ""

@@ -54,6 +54,7 @@ def test_extractive_qa_details() -> None:
 def test_concat_and_vote() -> None:
     assert get("concat-text")(["a", "b", "c"]) == "a\nb\nc"
     assert get("concat-text")([], separator=" ") == ""
+    assert get("concat-text")(["", "a", " ", "b", ""], separator=" ") == "a b"
     with pytest.raises(AgentError, match="every part must be text"):
         get("concat-text")(["a", 1])
     vote = get("majority-vote")

@@ -21,6 +21,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
+
 from .errors import AgentError
 from .media import SPEECH_RATE_HZ, decode_audio
 from .registry import agent
@@ -43,10 +45,27 @@ def _decoder() -> Any:
     return decoder
 
 
-@agent("pocketsphinx", interface="speech_to_text", version="1")
+# Below -60 dBFS RMS a recording is silence for speech: conversational speech sits near
+# -20 to -30 dBFS on a normally levelled recording, 30 dB and more above this floor.
+SILENCE_DBFS = -60.0
+
+
+def is_silent(pcm: np.ndarray) -> bool:
+    """Whether 16-bit samples are quieter than :data:`SILENCE_DBFS` (RMS, full scale 32768)."""
+    if pcm.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64))))
+    return rms < 32768.0 * 10 ** (SILENCE_DBFS / 20)
+
+
+@agent("pocketsphinx", interface="speech_to_text", version="2")  # 2: silence is ""
 def pocketsphinx_stt(audio: Clip) -> str:
     """The words PocketSphinx recognises in the clip (lower case, no punctuation; "" for silence)."""
     pcm = decode_audio(audio, SPEECH_RATE_HZ)
+    if is_silent(pcm):
+        # Digital silence (a video without an audio track decodes to zeros) makes the
+        # decoder invent words: its cepstral normalisation amplifies nothing into something.
+        return ""
     decoder = _decoder()
     decoder.start_utt()
     decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)

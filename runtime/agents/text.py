@@ -122,15 +122,16 @@ def extractive_qa(question: str, *context: Any, top_k: int = 1, seed: int | None
     return " ".join(candidates[i] for i in ranked[:top_k])
 
 
-@agent("concat-text", interface="text_concatenation", version="1")
+@agent("concat-text", interface="text_concatenation", version="2")  # 2: blank parts are skipped
 def concat_text(parts: list[str], *, separator: str = "\n") -> str:
-    """The texts joined in order by ``separator`` (a line break by default)."""
+    """The non-blank texts joined in order by ``separator`` (a line break by default): the
+    transcript of a silent 30 s piece of a long recording adds no empty line."""
     if isinstance(parts, str) or not isinstance(parts, (list, tuple)):
         raise AgentError(f"concat-text: parts must be a list of texts, got {type(parts).__name__}")
     bad = [type(p).__name__ for p in parts if not isinstance(p, str)]
     if bad:
         raise AgentError(f"concat-text: every part must be text, got {bad[0]}")
-    return separator.join(parts)
+    return separator.join(p for p in parts if p.strip())
 
 
 def normalise_answer(text: str) -> str:
