@@ -12,6 +12,8 @@ import csv
 import dataclasses
 import io
 import json
+import os
+import re
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -78,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
     run.add_argument("--gantt", metavar="FILE.svg|.png",
                      help="draw the timeline as a Gantt chart per resource (SVG or PNG, by the suffix)")
-    run.add_argument("--timeout", type=float, default=None, metavar="S", help="local: seconds a shard may run")
-    run.add_argument("--retries", type=int, default=2, help="local: retries of a failing shard before fallback")
+    run.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                     help="local: seconds a shard may run")
+    run.add_argument("--retries", type=_non_negative_int, default=2,
+                     help="local: retries of a failing shard before fallback (default 2)")
     run.add_argument("--no-cache", action="store_true", help="local: ignore and do not fill the output cache")
     run.add_argument("--cache-dir", metavar="DIR", help="local: the output cache (default ~/.cache/murakkab)")
     show = sub.add_parser("show", parents=[cat], help="answer the SHOW statements of a script")
@@ -114,6 +118,51 @@ def _parser() -> argparse.ArgumentParser:
 
 
 FORMATS = ("text", "json", "csv")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; 0 means no retries")
+    return value
+
+
+def _output_paths(args: argparse.Namespace) -> None:
+    """Check --trace and --gantt before the run, so a finished run is never lost to a
+    file that cannot be written."""
+    if args.gantt and Path(args.gantt).suffix.lower() not in (".svg", ".png"):
+        raise MurakkabError(f"cannot draw a Gantt chart as '{Path(args.gantt).name}'", hint="name the file .svg or .png")
+    for flag, name in (("--trace", args.trace), ("--gantt", args.gantt)):
+        if name:
+            folder = Path(name).parent
+            if not folder.is_dir():
+                raise MurakkabError(f"{flag} {name}: the folder {folder} does not exist", hint="create it first")
+            if not os.access(folder, os.W_OK):
+                raise MurakkabError(f"{flag} {name}: the folder {folder} is not writable")
+            if Path(name).is_dir():
+                raise MurakkabError(f"{flag} {name} is a folder", hint="name a file")
+
+
+def _per_job(path: Path, index: int, job: str, jobs: int) -> Path:
+    """The file for the ``index``-th (from 1) job's timeline: ``path`` itself for a single
+    job, else ``stem.<index>-<job>.suffix``, so no job's file overwrites another's."""
+    if jobs == 1:
+        return path
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", job).strip("_") or "job"
+    return path.with_name(f"{path.stem}.{index}-{safe}{path.suffix}")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -262,6 +311,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             for r in results:
                 sys.stdout.write(_table_out(r.columns, r.rows, args.format))
         return 0
+    _output_paths(args)
     progress = _progress_display() if args.backend != "sim" else None
     try:
         outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter,
@@ -275,12 +325,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 
-        for o in outcomes:
-            if o.result is not None:
-                if args.trace:
-                    write_trace(o.result, Path(args.trace))
-                if args.gantt:
-                    write_gantt(o.result, Path(args.gantt))
+        ran = [o for o in outcomes if o.result is not None]
+        for index, o in enumerate(ran, 1):
+            assert o.result is not None
+            for name, write in ((args.trace, write_trace), (args.gantt, write_gantt)):
+                if name:
+                    path = _per_job(Path(name), index, o.plan.job, len(ran))
+                    try:
+                        write(o.result, path)
+                    except OSError as exc:
+                        raise MurakkabError(f"cannot write {path}: {exc.strerror or exc}") from None
+                    if len(ran) > 1:
+                        print(f"  {o.plan.job}: timeline written to {path}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps([_result_dict(o) for o in outcomes], indent=2))
         return 0

@@ -27,6 +27,23 @@ def default_cache_dir() -> Path:
     return Path(base) / "murakkab"
 
 
+def usable_cache_dir(root: Path) -> Path:
+    """``root``, created if missing, once a file can be written in it; else a clear error
+    before any work starts (not a failure of the first agent that finishes)."""
+    from ..grammar.diagnostics import MurakkabError
+
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise MurakkabError(f"cannot use {root} as the output cache: {exc.strerror or exc}",
+                            hint="pass --cache-dir DIR (or set $MURAKKAB_CACHE) to a writable directory, "
+                                 "or --no-cache") from None
+    return root
+
+
 def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, ...],
              settings: dict[str, str | None] | None = None) -> str:
     """The cache key of one call; ``settings`` are the values of the environment variables

@@ -44,7 +44,7 @@ from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
-from .cache import Cache, call_key, default_cache_dir
+from .cache import Cache, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
 from .progress import Kind, Progress, ProgressEvent
 
@@ -161,21 +161,24 @@ def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ..
     try:
         from .agents import registry
 
+        from .agents.media import cache_root as media_beside
+
         spec = registry.get(agent)
         cache = Cache(Path(cache_root)) if cache_root else None
         out, hits = [], 0
         settings = spec.settings()
-        for args, extra in calls:
-            call_knobs = {**knobs, **extra}
-            key = call_key(spec.name, spec.version, call_knobs, args, settings)
-            value = cache.get(key) if cache else Cache.MISSING
-            if value is Cache.MISSING:
-                value = spec(*args, **call_knobs)
-                if cache:
-                    cache.put(key, value)
-            else:
-                hits += 1
-            out.append(value)
+        with media_beside(cache_root):
+            for args, extra in calls:
+                call_knobs = {**knobs, **extra}
+                key = call_key(spec.name, spec.version, call_knobs, args, settings)
+                value = cache.get(key) if cache else Cache.MISSING
+                if value is Cache.MISSING:
+                    value = spec(*args, **call_knobs)
+                    if cache:
+                        cache.put(key, value)
+                else:
+                    hits += 1
+                out.append(value)
         return "ok", out, hits
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
@@ -217,6 +220,8 @@ class LocalExecutor:
         self.catalog = catalog
         self.available = available
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        if use_cache:
+            usable_cache_dir(self.cache_dir)
         self.use_cache = use_cache
         self.retries = retries
         self.backoff_s = backoff_s

@@ -195,6 +195,8 @@ def connect(address: str | None, cores: int, gpus: int) -> Any:
     ray = _ray()
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if address:
+            _check_reachable(address)
         try:
             if address:
                 ray.init(address=address, **kwargs)
@@ -204,6 +206,36 @@ def connect(address: str | None, cores: int, gpus: int) -> Any:
             raise MurakkabError(f"cannot connect to Ray{f' at {address}' if address else ''}: {exc}",
                                 hint="start the cluster (ray start --head) or leave out --address") from None
     return ray
+
+
+# Seconds to wait for a TCP connection to a named cluster before calling it unreachable
+# (ray.init itself retries an unreachable head for a minute or more).
+REACH_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast, with a clear error, when ``address`` ('host:port' or 'ray://host:port')
+    names a head nothing listens on; other forms ('auto', 'local') are Ray's to resolve."""
+    import socket
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host, port = None, None
+    if host is None or port is None:
+        if address in ("auto", "local"):
+            return
+        raise MurakkabError(f"'{address}' is not a Ray cluster address",
+                            hint="give host:port of the head node (e.g. 10.0.0.5:6379), ray://host:10001, or auto")
+    try:
+        with socket.create_connection((host, port), timeout=REACH_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise MurakkabError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}",
+                            hint="start it (ray start --head) or check the address; leave out --address "
+                                 "to start one on this machine") from None
 
 
 def ray_cluster(catalog: Catalog) -> Cluster:

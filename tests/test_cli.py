@@ -200,3 +200,40 @@ RUN w (notes => ['It rains.', 'He is holding an umbrella.']);""")
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "  [1/1] b shard 1 done by" in done.stderr and "\x1b[" not in done.stderr
+
+
+DOCS_JOB = str(ROOT / "examples" / "map_reduce_docs_samples.job")
+
+
+@pytest.mark.parametrize(("flags", "says"), [
+    (["--timeout", "0"], "0 is not a positive number of seconds"),
+    (["--timeout", "soon"], "'soon' is not a number of seconds"),
+    (["--retries", "-1"], "-1 is negative"),
+    (["--trace", "{tmp}/missing/t.json"], "the folder {tmp}/missing does not exist"),
+    (["--trace", "{tmp}"], "is a folder"),
+    (["--gantt", "{tmp}/g.jpg"], "name the file .svg or .png"),
+    (["--cache-dir", "{tmp}/file/cache"], "as the output cache"),
+])
+def test_bad_run_flags_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str],
+                                            says: str) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    cache = tmp_path / "cache"
+    argv = [f.replace("{tmp}", str(tmp_path)) for f in flags]
+    if "--cache-dir" not in flags:
+        argv += ["--cache-dir", str(cache)]
+    code, _, err = run_cli(capsys, "run", DOCS_JOB, *argv)
+    assert code == 2 and says.replace("{tmp}", str(tmp_path)) in err
+    assert not any(cache.rglob("*.pkl"))  # nothing ran
+
+
+def test_each_job_s_timeline_gets_its_own_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Two RUNs on two clusters are planned and run separately: two timelines, two files.
+    script = tmp_path / "two.job"
+    script.write_text(Path(VIDEO_QA).read_text() + "\nRUN video_qa (videos => ['b.mp4'], question => 'Who?') "
+                      "ON CLUSTER 'single-a100';\n")
+    code, _, err = run_cli(capsys, "run", str(script), "--backend", "sim", "--trace", str(tmp_path / "t.json"))
+    assert code == 0
+    files = sorted(p.name for p in tmp_path.glob("t*.json"))
+    assert files == ["t.1-video_qa.json", "t.2-video_qa.json"]
+    clusters = {json.loads((tmp_path / f).read_text())["traceEvents"][0]["args"]["name"].split("#")[0] for f in files}
+    assert len(clusters) == 2 and "timeline written to" in err

@@ -463,3 +463,32 @@ def test_a_sampled_task_runs_every_sample_and_votes(tmp_path: Path) -> None:
     assert sum(s.calls for s in out.result.timeline if s.task == "a.samples") == 3
     assert dict(out.result.items)["a.samples"] == 3
     assert "umbrella" in dict(out.result.outputs)["a"]
+
+
+def test_an_unreachable_ray_address_is_a_clear_error_not_a_hang() -> None:
+    import socket
+
+    from murakkab.runtime.ray_executor import _check_reachable
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        _check_reachable(f"127.0.0.1:{listening.getsockname()[1]}")  # something listens: Ray's to judge
+        _check_reachable(f"ray://127.0.0.1:{listening.getsockname()[1]}")
+        free = listening.getsockname()[1]
+    with pytest.raises(MurakkabError, match=f"cannot reach a Ray cluster at 127.0.0.1:{free}") as info:
+        _check_reachable(f"127.0.0.1:{free}")
+    assert "ray start --head" in (info.value.hint or "")
+    with pytest.raises(MurakkabError, match="is not a Ray cluster address"):
+        _check_reachable("head-node:port")
+    _check_reachable("auto")
+
+
+def test_derived_media_live_beside_the_cache_that_names_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MURAKKAB_WORKDIR", raising=False)
+    monkeypatch.setenv("MURAKKAB_CACHE", str(tmp_path / "default"))
+    script = f"""CREATE WORKFLOW t (v VIDEO) AS (s := audio_extraction (v), w := speech_to_text (s)) RETURNS w;
+RUN t (v => '{ROOT / "samples" / "kitchen.mp4"}');"""
+    murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path / "mine")
+    assert list((tmp_path / "mine" / "media").rglob("*.wav"))
+    assert not (tmp_path / "default").exists()

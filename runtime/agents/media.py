@@ -23,8 +23,10 @@ import math
 import os
 import tempfile
 import wave
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -37,18 +39,33 @@ _DECODE_SLACK_S = 0.25   # decode this far past the clip's end: resampler delay,
 _PREROLL_S = 0.25        # decode from this far before the clip: codec history after a seek
 
 
+# The call cache of the shard running now (set by the executor around each shard), so
+# derived media live beside the cache entries that name them.
+_CACHE_ROOT: ContextVar[str | None] = ContextVar("murakkab_cache_root", default=None)
+
+
+@contextmanager
+def cache_root(root: str | None) -> Iterator[None]:
+    """Within the block, :func:`work_dir` defaults to ``root/media``."""
+    token = _CACHE_ROOT.set(root)
+    try:
+        yield
+    finally:
+        _CACHE_ROOT.reset(token)
+
+
 def work_dir(sub: str = "") -> Path:
     """The directory agents write derived media into (created if missing).
 
     ``$MURAKKAB_WORKDIR``, else ``media/`` beside the executor's call cache (the cache
-    keeps outputs that name these files, so they must live as long as it does):
-    ``$MURAKKAB_CACHE/media``, else ``$XDG_CACHE_HOME/murakkab/media``, else
-    ``~/.cache/murakkab/media``."""
+    keeps outputs that name these files, so they must live as long as it does): the
+    running shard's cache (``--cache-dir``), else the default cache
+    (``runtime/cache.default_cache_dir``)."""
+    from ..cache import default_cache_dir
+
     root = os.environ.get("MURAKKAB_WORKDIR")
     if not root:
-        cache = os.environ.get("MURAKKAB_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "murakkab")
-        root = os.path.join(cache, "media")
+        root = os.path.join(_CACHE_ROOT.get() or str(default_cache_dir()), "media")
     path = Path(root) / sub if sub else Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
