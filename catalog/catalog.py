@@ -353,6 +353,7 @@ class Catalog:
         self.path = str(path) if path else None
         self.read_only = bool(read_only and path)
         self._attached: dict[str, Cluster] = {}
+        self._attached_agents: dict[str, tuple[Agent, tuple[Profile, ...]]] = {}
         try:
             self._db = duckdb.connect(self.path or ":memory:", read_only=self.read_only)
         except duckdb.Error as exc:
@@ -546,6 +547,10 @@ class Catalog:
             p = Profile(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7],
                         float(r[8]) if r[8] is not None else 0.05)
             self._profiles[p.agent] = self._profiles.get(p.agent, ()) + (p,)
+        for agent, profiles in self._attached_agents.values():
+            if agent.name not in self._agents:  # a stored row wins (measured, refit, imported)
+                self._agents[agent.name] = agent
+                self._profiles[agent.name] = profiles
         self._options: dict[str, tuple[Profile, ...]] = {a: _with_interpolated(ps) for a, ps in self._profiles.items()}
         self._by_key = {(p.agent, p.hardware, p.units): p for ps in self._options.values() for p in ps}
         self._curves: dict[tuple[str, str, int], tuple[CurvePoint, ...]] = {}
@@ -593,6 +598,22 @@ class Catalog:
         connected to (the Ray cluster's nodes, read when it connects)."""
         self._attached[cluster.name] = cluster
         self._clusters[cluster.name] = cluster
+
+    def attach_agent(self, agent: Agent, profiles: tuple[Profile, ...]) -> None:
+        """Make an agent and its profiles known for this session only, not stored (an agent
+        a user registered in Python that the catalog has no rows for); stored rows of the
+        same name take precedence."""
+        self._attached_agents[agent.name] = (agent, profiles)
+        self._load_cache()
+
+    def detach_agents(self, names: Iterable[str]) -> None:
+        """Forget session-only agents (:meth:`attach_agent`)."""
+        gone = [n for n in names if self._attached_agents.pop(n, None) is not None]
+        if gone:
+            self._load_cache()
+
+    def attached_agents(self) -> tuple[str, ...]:
+        return tuple(self._attached_agents)
 
     def clusters(self) -> tuple[Cluster, ...]:
         return tuple(self._clusters.values())

@@ -355,7 +355,9 @@ class Binder:
             if not any(satisfies(self.catalog, a.name, None, pref) for a in agents):
                 raise MurakkabError(
                     f"no implementation of {iface.name} matches {s.name} = '{pattern}'", s.value.span,
-                    f"implementations: {', '.join(sorted(a.name for a in agents))}")
+                    f"implementations: {', '.join(sorted(a.name for a in agents))}"
+                    + ("; an agent you wrote in Python joins them with murakkab run --agents my_agents.py"
+                       if s.name == "agent" else ""))
             prefs.append(pref)
         return tuple(prefs)
 

@@ -38,7 +38,7 @@ from .compiler.physical.replan import Replan, replan_without
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
-from .runtime.local import LocalExecutor
+from .runtime.local import LOCAL_CORE, LocalExecutor
 from .runtime.progress import Progress
 from .runtime.simulator import Simulator
 
@@ -61,9 +61,44 @@ def _read(script: Script, name: str | None) -> tuple[str, str]:
 
 def compile(script: Script, *, catalog: Catalog | None = None, settings: Settings | None = None,  # noqa: A001
             name: str | None = None) -> BoundScript:
-    """Parse and bind a script (text or path) against the catalog."""
+    """Parse and bind a script (text or path) against the catalog (with the agents
+    registered in Python that it has no rows for: :func:`attach_user_agents`)."""
     text, source_name = _read(script, name)
-    return compile_script(text, source_name, catalog or default_catalog(), settings)
+    cat = catalog or default_catalog()
+    attach_user_agents(cat)
+    return compile_script(text, source_name, cat, settings)
+
+
+# What the planner assumes of an agent registered in Python that the catalog has no rows
+# for, until runs teach it (``catalog refit``) or the user imports rows.
+USER_AGENT_QUALITY = 0.5
+USER_AGENT_SECONDS_PER_CALL = 1.0
+
+
+def attach_user_agents(catalog: Catalog) -> tuple[str, ...]:
+    """Give every registered agent the catalog lacks a session-only catalog entry (not
+    stored): quality and one-core time per call are defaults, said so in their sources.
+    Returns the names attached now."""
+    from .catalog.catalog import Agent, Profile
+    from .runtime.agents import registry
+
+    specs = registry.registered()
+    # An agent unregistered since it was attached is gone from plans too.
+    catalog.detach_agents(set(catalog.attached_agents()) - {spec.name for spec in specs})
+    attached = []
+    for spec in specs:
+        if catalog.agent(spec.name) is not None or catalog.interface(spec.interface) is None:
+            continue
+        hint = ("murakkab catalog import agents.csv / profiles.csv, or `catalog refit` after runs with "
+                "--catalog FILE")
+        agent = Agent(spec.name, spec.interface, "tool", "", spec.description or f"{spec.name} (Python)",
+                      USER_AGENT_QUALITY, f"default:registered in Python, no quality known; {hint}", False)
+        profile = Profile(spec.name, LOCAL_CORE, 1, 0.0, USER_AGENT_SECONDS_PER_CALL, 0.0, 1.0,
+                          f"default:registered in Python, {USER_AGENT_SECONDS_PER_CALL:g} s per call on one core "
+                          f"assumed; {hint}")
+        catalog.attach_agent(agent, (profile,))
+        attached.append(spec.name)
+    return tuple(attached)
 
 
 def job_groups(bound: BoundScript) -> list[list[BoundJob]]:

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     cat = argparse.ArgumentParser(add_help=False)
     cat.add_argument("--catalog", metavar="PATH",
                      help="a catalog file (created and seeded if new); default: the embedded in-memory catalog")
+    cat.add_argument("--agents", action="append", metavar="FILE.py|MODULE",
+                     help="import agents you wrote (@agent functions) from a Python file or module; repeatable")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -284,6 +286,11 @@ def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "agents", None):
+        from .runtime.agents.registry import load_agents
+
+        for ref in args.agents:
+            load_agents(ref)
     if args.command == "catalog":
         return _catalog_command(args)
     if args.command == "schedule":

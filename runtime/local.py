@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, this_machine
 from ..compiler.logical import INPUT, MAP, Node
@@ -47,6 +47,10 @@ from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
 from .progress import Kind, Progress, ProgressEvent
+
+if TYPE_CHECKING:
+    from .agents.registry import AgentSpec
+
 
 MEDIA = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 LOCAL_CORE = "local-core"
@@ -154,16 +158,17 @@ class _Slots:
         self.free_gpus = sorted(self.free_gpus + list(r.devices))
 
 
-def run_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
               cache_root: str | None) -> tuple[str, Any, int]:
     """Every call of one shard, through the cache: ("ok", outputs, cache hits) or
-    ("error", message, 0). Runs in a worker (a child process, or a Ray task)."""
+    ("error", message, 0). Runs in a worker (a child process, or a Ray task); ``agent`` is
+    a registered name, or the spec itself where the worker cannot import it."""
     try:
         from .agents import registry
 
         from .agents.media import cache_root as media_beside
 
-        spec = registry.get(agent)
+        spec = registry.get(agent) if isinstance(agent, str) else agent
         cache = Cache(Path(cache_root)) if cache_root else None
         out, hits = [], 0
         settings = spec.settings()

@@ -24,13 +24,16 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, Cluster, ClusterNode
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
 from .local import LocalExecutor, _media_per_call, _Running, _Work, run_shard
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .agents.registry import AgentSpec
 
 
 def _ray() -> Any:
@@ -72,7 +75,7 @@ class RayExecutor(LocalExecutor):
                 # A token of the resource pins the task to nodes with the planned GPU model.
                 options["resources"] = {accelerator: 0.001}
         meta, payload = self._remote.options(**options, max_retries=0).remote(
-            work.agent, self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None)
+            _shipped(work.agent), self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None)
         now = time.monotonic()
         return _Running(work, (meta, payload), now, now + self.timeout_s if self.timeout_s else None, units,
                         devices)
@@ -153,7 +156,25 @@ def _resolved(value: Any, fetched: dict[Any, Any]) -> Any:
     return value
 
 
-def _ray_shard(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
+def _shipped(agent: str) -> str | AgentSpec:
+    """What a Ray task is given to find its agent: a built-in's name (the worker imports
+    it), else the registered spec itself, pickled with its function. A function from a
+    module loaded from a file (``--agents my_agents.py``) is on no worker's import path,
+    so its module is pickled by value."""
+    import sys
+
+    from .agents import registry
+
+    spec = registry.get(agent)
+    module = getattr(spec.fn, "__module__", "") or ""
+    if module.startswith("murakkab.") and agent in registry.BUILTIN_AGENTS:
+        return agent
+    if module.startswith(registry.USER_MODULE_PREFIX) and module in sys.modules:
+        _ray().cloudpickle.register_pickle_by_value(sys.modules[module])
+    return spec
+
+
+def _ray_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
                cache_root: str | None) -> tuple[tuple[str, Any, int, float | None], list[Any] | None]:
     """The body of a shard's Ray task: fetch the stored outputs its calls read, run them
     through the cache as the local executor does (``run_shard``), and return a small

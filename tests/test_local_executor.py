@@ -192,8 +192,9 @@ def test_without_a_replanner_the_registry_supplies_the_replacement(tmp_path: Pat
     catalog = _catalog_with("always-fails-qa")
     script = QA.format(agent="always-fails-qa").replace("]);", "]) ON CLUSTER local;")
     plan = murakkab.optimize(script, catalog=catalog)[0]
+    # (slow-qa, registered beside it, would outrank extractive-qa on its default quality)
     result = LocalExecutor(catalog, cache_dir=tmp_path, retries=0, backoff_s=0.0,
-                           available=murakkab.api.local_agents()).run(plan)
+                           available=murakkab.api.local_agents() - {"slow-qa"}).run(plan)
     assert any("replaced always-fails-qa by extractive-qa after 0 retries" in n for n in result.notes)
     assert "umbrella" in dict(result.outputs)["a"] and result.replanned is None
 

@@ -299,3 +299,56 @@ def unregister(name: str) -> None:
     with _LOCK:
         if _REGISTRY.pop(name, None) is None:
             raise UnknownAgentError(f"unknown agent '{name}'", hint="nothing to unregister")
+
+
+# Modules loaded from a file get names under this prefix (they are on no import path, so
+# an executor in another process must be sent their functions by value).
+USER_MODULE_PREFIX = "murakkab_user_agents."
+
+
+def load_agents(ref: str) -> Any:
+    """Import the agents a user wrote: ``ref`` is a Python file (``my_agents.py``) or an
+    importable module (``mypkg.agents``); its ``@agent`` decorators register them.
+    Returns the module. Every failure is an :class:`AgentError` saying where."""
+    import hashlib
+    import importlib.util
+    import sys
+    import traceback
+
+    path = os.path.abspath(ref)
+    from_file = ref.endswith(".py") or os.path.sep in ref or os.path.isfile(path)
+    if from_file:
+        if not os.path.isfile(path):
+            raise AgentError(f"no agent file {ref}", hint="give a Python file (my_agents.py) or a module (pkg.agents)")
+        stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+        name = f"{USER_MODULE_PREFIX}{stem}_{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise AgentError(f"cannot load {ref} as Python")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+    error: str | None = None
+    try:
+        if from_file:
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(ref)
+    except AgentError:
+        if from_file:
+            sys.modules.pop(name, None)
+        raise
+    except SyntaxError as exc:
+        error = f"{exc.filename or ref}:{exc.lineno or 0}:{exc.offset or 0}: syntax error: {exc.msg}"
+    except ModuleNotFoundError as exc:
+        error = (f"cannot import {ref}: no module named '{exc.name}'" if exc.name else f"cannot import {ref}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - user code: any failure is reported, located
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path or not from_file]
+        where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+        error = f"{where}loading agents from {ref} failed: {type(exc).__name__}: {exc}"
+    if error is not None:
+        if from_file:
+            sys.modules.pop(name, None)
+        raise AgentError(error, hint="fix the module; it is imported once, before planning")
+    return module

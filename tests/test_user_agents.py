@@ -1,0 +1,132 @@
+"""Agents users write in Python: loaded from a file or module (`--agents`), planned with
+default catalog entries until runs teach the catalog better, run locally and on Ray, and
+every way loading can go wrong reported with where it went wrong."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import murakkab
+from murakkab.api import USER_AGENT_QUALITY, attach_user_agents
+from murakkab.catalog.catalog import Catalog
+from murakkab.cli import main
+from murakkab.runtime.agents import AgentError, registry
+from murakkab.runtime.agents.registry import load_agents
+
+AGENTS = '''
+from murakkab.runtime.agents import agent
+
+MARK = "!"
+
+
+@agent("shouty-summary", interface="summarization", version="1")
+def shout(text):
+    """Upper-cases the text."""
+    return str(text).upper() + MARK
+'''
+JOB = """CREATE WORKFLOW s (notes LIST<TEXT>) AS (
+  loud := summarization (notes) USING (agent = 'shouty-summary')
+) RETURNS loud;
+RUN s (notes => ['one', 'two', 'three']);
+"""
+
+
+@pytest.fixture
+def agent_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "my_agents.py"
+    path.write_text(AGENTS)
+    yield path
+    if "shouty-summary" in {s.name for s in registry.registered()}:
+        registry.unregister("shouty-summary")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_a_file_s_agents_are_planned_and_run(tmp_path: Path, agent_file: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    job = tmp_path / "s.job"
+    job.write_text(JOB)
+    code, _, err = _cli(capsys, "check", str(job))
+    assert code == 2 and "--agents my_agents.py" in err  # without the file: not known, and how to add it
+    code, out, _ = _cli(capsys, "run", str(job), "--agents", str(agent_file), "--format", "json",
+                        "--cache-dir", str(tmp_path / "cache"))
+    assert code == 0
+    (run,) = json.loads(out)
+    assert run["result"]["outputs"]["loud"] == "[ONE!, TWO!, THREE!]"
+    assert {t["agent"] for t in run["plan"]["physical"]["tasks"]} == {"shouty-summary"}
+
+
+def test_a_user_agent_gets_default_catalog_entries_for_the_session_only(agent_file: Path) -> None:
+    load_agents(str(agent_file))
+    catalog = Catalog()
+    assert "shouty-summary" in attach_user_agents(catalog)
+    agent = catalog.agent("shouty-summary")
+    assert agent is not None and agent.quality == USER_AGENT_QUALITY and agent.quality_source.startswith("default:")
+    (profile,) = catalog.profiles("shouty-summary")
+    assert profile.hardware == "local-core" and profile.source.startswith("default:")
+    assert not catalog.execute("SELECT 1 FROM agents WHERE name = 'shouty-summary'")  # not stored
+    assert attach_user_agents(catalog) == ()  # once
+    registry.unregister("shouty-summary")
+    attach_user_agents(catalog)
+    assert catalog.agent("shouty-summary") is None  # unregistered: gone from plans too
+
+
+def test_loading_the_same_file_twice_registers_once(agent_file: Path) -> None:
+    assert load_agents(str(agent_file)) is load_agents(str(agent_file))
+
+
+def test_a_module_name_works_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "site_agents"
+    package.mkdir()
+    (package / "__init__.py").write_text(AGENTS.replace("shouty-summary", "pkg-summary"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        load_agents("site_agents")
+        assert registry.get("pkg-summary")("hi") == "HI!"
+    finally:
+        registry.unregister("pkg-summary")
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ("def broken(:\n    pass\n", r"my_agents\.py:1:\d+: syntax error"),
+    ("import nowhere_to_be_found\n", "no module named 'nowhere_to_be_found'"),
+    ("x = 1\nraise RuntimeError('no GPU here')\n", r"my_agents\.py:2: loading agents from .* failed: "
+                                                   r"RuntimeError: no GPU here"),
+    ("from murakkab.runtime.agents import agent\n@agent('Bad Name', interface='summarization')\n"
+     "def f(text):\n    return text\n", "bad agent name 'Bad Name'"),
+])
+def test_a_broken_agent_file_is_a_located_error(tmp_path: Path, source: str, says: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "my_agents.py"
+    path.write_text(textwrap.dedent(source))
+    with pytest.raises(AgentError, match=says):
+        load_agents(str(path))
+    job = tmp_path / "s.job"
+    job.write_text(JOB)
+    code, _, err = _cli(capsys, "run", str(job), "--agents", str(path))
+    assert code == 2 and err.startswith("error:")
+
+
+def test_a_missing_agent_file_or_module_says_so(tmp_path: Path) -> None:
+    with pytest.raises(AgentError, match="no agent file"):
+        load_agents(str(tmp_path / "nope.py"))
+    with pytest.raises(AgentError, match="no module named 'no_such_agents_pkg'"):
+        load_agents("no_such_agents_pkg.agents")
+
+
+def test_ray_workers_run_an_agent_from_a_file_they_cannot_import(tmp_path: Path, agent_file: Path) -> None:
+    pytest.importorskip("ray")
+    load_agents(str(agent_file))
+    local = murakkab.run(JOB, backend="local", catalog=Catalog(), use_cache=False)[0]
+    ray = murakkab.run(JOB, backend="ray", catalog=Catalog(), use_cache=False)[0]
+    assert ray.result.outputs == local.result.outputs == (("loud", "[ONE!, TWO!, THREE!]"),)
