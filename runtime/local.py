@@ -255,7 +255,7 @@ class LocalExecutor:
             if elem.name in MEDIA | {"IMAGE", "DOCUMENT"} and isinstance(v, str):
                 if not os.path.isfile(v):
                     raise MurakkabError(f"input file not found: {v}", node.span,
-                                        "the simulator plans for files that need not exist; a real run reads them")
+                                        "a real run reads its inputs; to plan without them, simulate: murakkab run --backend sim")
                 if elem.name == "DOCUMENT":
                     return Document(os.path.abspath(v))
                 try:

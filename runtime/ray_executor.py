@@ -20,6 +20,7 @@ module is importable there too. Ray is an extra: ``pip install 'murakkab[ray]'``
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -222,6 +223,9 @@ def connect(address: str | None, cores: int, gpus: int) -> Any:
             if address:
                 ray.init(address=address, **kwargs)
             else:
+                # A new local instance gets Ray's default token authentication; its
+                # warning that it chose that default is not the user's business.
+                logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
                 ray.init(num_cpus=cores, num_gpus=gpus, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise MurakkabError(f"cannot connect to Ray{f' at {address}' if address else ''}: {exc}",

@@ -64,8 +64,9 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
             if not cands[t.id]:
                 here = job.settings.available_agents is not None
                 local = " and runs on this machine" if here else ""
-                hint = ("register a local agent for it (@agent in Python), or simulate the job on its cluster: "
-                        "murakkab run --backend sim" if here else
+                hint = (f"write an agent for {t.interface} (@agent in a Python file) and pass it with "
+                        "--agents my_agents.py, or simulate the job on its cluster: murakkab run --backend sim"
+                        if here else
                         "relax the task's USING preferences or choose another cluster")
                 lacking = [f"{name} would, with {why}" for name, why in job.settings.unavailable_agents
                            if (row := catalog.agent(name)) is not None and row.interface == t.interface]
