@@ -76,6 +76,28 @@ def test_the_fit_recovers_the_statistic_behind_the_counts(truth: float, duration
         assert change.new_value == pytest.approx(truth, rel=2e-3)
 
 
+@pytest.mark.parametrize("chunk_tokens", [256, 1024])
+def test_how_full_chunks_are_is_learned_from_real_chunking_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               chunk_tokens: int) -> None:
+    # The chunker cuts at paragraph ends, so its chunks fill less than their budget: the
+    # knob fixes chunk_tokens, and refit learns chunk_fill from the chunks it really made.
+    job = ROOT / "examples" / "map_reduce_docs_samples.job"
+    monkeypatch.chdir(job.parent)
+    text = job.read_text().replace("document_chunking (documents)",
+                                   f"document_chunking (documents) WITH (chunk_tokens = {chunk_tokens})")
+    catalog = Catalog()
+    for _ in range(3):
+        (outcome,) = murakkab.run(text, backend="local", catalog=catalog, cache_dir=tmp_path)
+    made = dict(outcome.result.items)["chunks"]
+    changes = {c.key: c for c in refit_statistics(catalog)}
+    fill = changes["chunk_fill"]
+    assert not fill.skipped and 0 < fill.new_value < 1 and fill.error_after < fill.error_before
+    (again,) = murakkab.optimize(text, catalog=catalog)
+    estimated = next(n for n in again.logical.nodes if n.id == "chunks").stats.items
+    before = next(n for n in outcome.plan.logical.nodes if n.id == "chunks").stats.items
+    assert abs(estimated - made) < abs(before - made)
+
+
 def test_a_real_run_records_what_each_task_produced(tmp_path: Path) -> None:
     catalog = Catalog()
     (outcome,) = murakkab.run(SAMPLES, backend="local", catalog=catalog, cache_dir=tmp_path)
