@@ -465,7 +465,8 @@ class LocalExecutor:
         try:
             answer = conn.recv()
         except EOFError:
-            answer = ("error", f"the worker died (exit code {process.exitcode})", 0)
+            process.join(timeout=1.0)  # the pipe closes a moment before the process is reaped
+            answer = ("error", f"the worker died ({_death(process.exitcode)})", 0)
         process.join()
         r.media_s = _media_per_call(r.work.calls)
         return answer
@@ -613,6 +614,18 @@ class LocalExecutor:
 def _call_knobs(node: Node) -> dict[str, Any]:
     """The task's knobs as an agent takes them (a whole number as an int: 3, not 3.0)."""
     return {name: int(v) if float(v).is_integer() else v for name, v in node.knobs}
+
+
+def _death(exitcode: int | None) -> str:
+    """How a worker process ended, in words: 'killed by SIGSEGV', 'exit code 1'."""
+    if exitcode is None:
+        return "still exiting"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
 
 
 def _tickets(upstream: int, fanout: int) -> list[tuple[tuple[int, ...], int, int]]:

@@ -130,3 +130,34 @@ def test_ray_workers_run_an_agent_from_a_file_they_cannot_import(tmp_path: Path,
     local = murakkab.run(JOB, backend="local", catalog=Catalog(), use_cache=False)[0]
     ray = murakkab.run(JOB, backend="ray", catalog=Catalog(), use_cache=False)[0]
     assert ray.result.outputs == local.result.outputs == (("loud", "[ONE!, TWO!, THREE!]"),)
+
+
+CRASHING = '''
+import faulthandler
+import os
+import signal
+
+from murakkab.runtime.agents import agent
+
+
+@agent("crashing-summary", interface="summarization", version="1")
+def crash(text):
+    faulthandler.disable()  # pytest's fault handler would print the crash in this forked worker
+    os.kill(os.getpid(), signal.SIGSEGV)  # a native library's crash, say
+'''
+
+
+def test_an_agent_that_kills_its_worker_is_retried_then_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "crashing.py"
+    path.write_text(CRASHING)
+    load_agents(str(path))
+    try:
+        job = JOB.replace("shouty-summary", "crashing-summary")
+        (outcome,) = murakkab.run(job, backend="local", catalog=Catalog(), use_cache=False)
+    finally:
+        registry.unregister("crashing-summary")
+    notes = "\n".join(outcome.result.notes)
+    assert "crashing-summary failed: the worker died (killed by SIGSEGV)" in notes
+    assert "re-planned the rest without crashing-summary" in notes
+    assert {r.agent for r in outcome.result.timeline} == {"extractive-summary"}
+    assert dict(outcome.result.outputs)["loud"].startswith("[one")
