@@ -158,6 +158,11 @@ class _Slots:
         self.free_gpus = sorted(self.free_gpus + list(r.devices))
 
 
+class ShardTimeout(BaseException):
+    """A worker's own timer ran out (a BaseException, so an agent's ``except Exception``
+    cannot swallow it)."""
+
+
 def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
               cache_root: str | None) -> tuple[str, Any, int]:
     """Every call of one shard, through the cache: ("ok", outputs, cache hits) or
@@ -185,6 +190,8 @@ def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[t
                     hits += 1
                 out.append(value)
         return "ok", out, hits
+    except ShardTimeout:
+        raise
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         return "error", f"{type(exc).__name__}: {message}", 0
@@ -487,10 +494,11 @@ class LocalExecutor:
     def _collect(self, r: _Running, timed_out: bool) -> list[Any] | None:
         if timed_out:
             self._cancel(r)
+        status, payload, hits = ("timeout", None, 0) if timed_out else self._answer(r)
+        if status == "timeout":  # the deadline passed here, or the worker's own timer fired
             self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} timed out after "
                               f"{self.timeout_s:g} s")
             return None
-        status, payload, hits = self._answer(r)
         if status == "ok":
             self.cache_hits += hits
             return payload

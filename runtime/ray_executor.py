@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, Cluster, ClusterNode
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
-from .local import LocalExecutor, _media_per_call, _Running, _Work, run_shard
+from .local import LocalExecutor, ShardTimeout, _media_per_call, _Running, _Work, run_shard
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -76,10 +79,14 @@ class RayExecutor(LocalExecutor):
                 # A token of the resource pins the task to nodes with the planned GPU model.
                 options["resources"] = {accelerator: 0.001}
         meta, payload = self._remote.options(**options, max_retries=0).remote(
-            _shipped(work.agent), self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None)
+            _shipped(work.agent), self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None,
+            self.timeout_s)
         now = time.monotonic()
-        return _Running(work, (meta, payload), now, now + self.timeout_s if self.timeout_s else None, units,
-                        devices)
+        # The task times itself from when it starts on its worker; the driver's deadline
+        # is a backstop (an agent stuck in native code) that also allows for scheduling
+        # and starting a worker, which can take seconds.
+        deadline = now + self.timeout_s + SCHEDULING_GRACE_S if self.timeout_s else None
+        return _Running(work, (meta, payload), now, deadline, units, devices)
 
     def _wait(self, running: list[_Running], timeout: float) -> list[_Running]:
         ray = _ray()
@@ -176,19 +183,49 @@ def _shipped(agent: str) -> str | AgentSpec:
 
 
 def _ray_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-               cache_root: str | None) -> tuple[tuple[str, Any, int, float | None], list[Any] | None]:
+               cache_root: str | None, timeout_s: float | None = None
+               ) -> tuple[tuple[str, Any, int, float | None, str | None], list[Any] | None]:
     """The body of a shard's Ray task: fetch the stored outputs its calls read, run them
-    through the cache as the local executor does (``run_shard``), and return a small
-    summary (status, the length of each list output, cache hits, media seconds per call)
-    beside the outputs, which stay in the object store."""
-    fetched = _fetch(_refs(calls))
-    calls = [(_resolved(args, fetched), extra) for args, extra in calls]
-    status, payload, hits = run_shard(agent, knobs, calls, cache_root)
+    through the cache as the local executor does (``run_shard``) within ``timeout_s`` of
+    starting, and return a small summary (status, the length of each list output, cache
+    hits, media seconds per call, node) beside the outputs, which stay in the object store."""
+    try:
+        with _timer(timeout_s):
+            fetched = _fetch(_refs(calls))
+            calls = [(_resolved(args, fetched), extra) for args, extra in calls]
+            status, payload, hits = run_shard(agent, knobs, calls, cache_root)
+    except ShardTimeout:
+        return ("timeout", None, 0, None, None), None
     if status != "ok":
         return (status, payload, hits, None, None), None
     lengths = [len(out) if isinstance(out, list) else None for out in payload]
     node = _ray().util.get_node_ip_address()
     return (status, lengths, hits, _media_per_call(calls), node), payload
+
+
+# Seconds the driver allows beyond --timeout for Ray to schedule a task and start its
+# worker before it cancels the task itself.
+SCHEDULING_GRACE_S = 30.0
+
+
+@contextmanager
+def _timer(timeout_s: float | None) -> Iterator[None]:
+    """Raise :class:`ShardTimeout` in this (the worker's main) thread after ``timeout_s``;
+    where no timer can be set (not the main thread), the driver's deadline still holds."""
+    if not timeout_s or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise ShardTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 ACCELERATOR_PREFIX = "accelerator_type:"

@@ -161,3 +161,43 @@ def test_an_agent_that_kills_its_worker_is_retried_then_replaced(tmp_path: Path)
     assert "re-planned the rest without crashing-summary" in notes
     assert {r.agent for r in outcome.result.timeline} == {"extractive-summary"}
     assert dict(outcome.result.outputs)["loud"].startswith("[one")
+
+
+FAILING = '''
+import time
+
+from murakkab.runtime.agents import agent
+
+
+@agent("failing-summary", interface="summarization", version="1")
+def fails(text):
+    raise RuntimeError("this agent always fails")
+
+
+@agent("sleepy-summary", interface="summarization", version="1")
+def sleepy(text):
+    time.sleep(60)
+    return "too late"
+'''
+
+
+def test_on_ray_a_failing_agent_is_replaced_and_a_timeout_is_enforced(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    path = tmp_path / "failing.py"
+    path.write_text(FAILING)
+    load_agents(str(path))
+    try:
+        (failed,) = murakkab.run(JOB.replace("shouty-summary", "failing-summary"), backend="ray", catalog=Catalog(),
+                                 use_cache=False, retries=1)
+        (slow,) = murakkab.run(JOB.replace("shouty-summary", "sleepy-summary"), backend="ray", catalog=Catalog(),
+                               use_cache=False, retries=0, timeout_s=1.0)
+    finally:
+        registry.unregister("failing-summary")
+        registry.unregister("sleepy-summary")
+    notes = "\n".join(failed.result.notes)
+    assert "failing-summary failed: RuntimeError: this agent always fails" in notes
+    assert "re-planned the rest without failing-summary" in notes
+    assert "sleepy-summary timed out after 1 s" in "\n".join(slow.result.notes)
+    for outcome in (failed, slow):
+        assert {r.agent for r in outcome.result.timeline} == {"extractive-summary"}
+        assert dict(outcome.result.outputs)["loud"].startswith("[one")
