@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     # Every command takes --catalog; the default is the embedded in-memory catalog.
     cat = argparse.ArgumentParser(add_help=False)
     cat.add_argument("--catalog", metavar="PATH",
-                     help="a catalog file (created and seeded if new); default: the embedded in-memory catalog")
+                     help="a catalog file (created and seeded if new); default: $MURAKKAB_CATALOG, else the "
+                          "embedded in-memory catalog")
     cat.add_argument("--agents", action="append", metavar="FILE.py|MODULE",
                      help="import agents you wrote (@agent functions) from a Python file or module; repeatable")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -274,15 +275,31 @@ _OPENED: list[Catalog] = []
 
 
 def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
-    path = getattr(args, "catalog", None)
+    # $MURAKKAB_CATALOG keeps one catalog file for every command, so what runs learn
+    # (observations, refit) is there for the next plan without naming it each time.
+    path = getattr(args, "catalog", None) or os.environ.get("MURAKKAB_CATALOG")
     if not path:
         return default_catalog()
     try:
-        catalog = Catalog(path, read_only=not writes)
+        # A new file is created and seeded (a write), whatever the command then does with it.
+        catalog = Catalog(path, read_only=not writes and Path(path).exists())
         _OPENED.append(catalog)
         return catalog
     except CatalogError as exc:
-        raise MurakkabError(str(exc), hint="another process may be writing it; retry when it is done") from None
+        raise MurakkabError(str(exc), hint=_catalog_hint(str(exc), Path(path))) from None
+
+
+def _catalog_hint(message: str, path: Path) -> str:
+    """What to do about a catalog file that would not open, by what went wrong."""
+    if "lock" in message.lower():
+        return "another process is writing it; retry when it is done"
+    if path.is_dir():
+        return "that is a folder; name a file, e.g. site.duckdb"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist; create it first"
+    if path.exists():
+        return "it is not a murakkab catalog (a DuckDB file); name a new path to create and seed one"
+    return "check the path and its permissions"
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -237,3 +237,30 @@ def test_each_job_s_timeline_gets_its_own_file(tmp_path: Path, capsys: pytest.Ca
     assert files == ["t.1-video_qa.json", "t.2-video_qa.json"]
     clusters = {json.loads((tmp_path / f).read_text())["traceEvents"][0]["args"]["name"].split("#")[0] for f in files}
     assert len(clusters) == 2 and "timeline written to" in err
+
+
+def test_murakkab_catalog_names_the_catalog_every_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "site.duckdb"
+    monkeypatch.setenv("MURAKKAB_CATALOG", str(path))
+    code, _, _ = run_cli(capsys, "run", DOCS_JOB, "--cache-dir", str(tmp_path / "cache"))
+    assert code == 0 and path.exists()
+    code, out, _ = run_cli(capsys, "catalog", "sql", "SELECT count(*) AS n FROM observations", "--format", "json")
+    assert code == 0 and json.loads(out)[0]["n"] > 0  # the run's actuals are in the file
+    code, out, _ = run_cli(capsys, "catalog", "sql", "SELECT count(*) AS n FROM observations", "--format", "json",
+                           "--catalog", str(tmp_path / "other.duckdb"))
+    assert json.loads(out)[0]["n"] == 0  # --catalog still wins
+
+
+def test_a_catalog_that_will_not_open_gets_a_hint_that_fits(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "junk.duckdb").write_text("not a database")
+    for path, hint in ((tmp_path / "missing" / "c.duckdb", "does not exist; create it first"),
+                       (tmp_path, "that is a folder"),
+                       (tmp_path / "junk.duckdb", "it is not a murakkab catalog")):
+        code, _, err = run_cli(capsys, "catalog", "sql", "SELECT 1", "--catalog", str(path))
+        assert code == 2 and hint in err, err
+    # A new path is created and seeded, even by a command that only reads.
+    code, out, _ = run_cli(capsys, "catalog", "sql", "SELECT count(*) AS n FROM agents", "--format", "json",
+                           "--catalog", str(tmp_path / "new.duckdb"))
+    assert code == 0 and json.loads(out)[0]["n"] > 0
