@@ -44,6 +44,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
         pass
 
+    def do_GET(self) -> None:
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": b""})
+        if self.path != "/v1/models":
+            self._send(404, b'{"error": "not found"}')
+            return
+        models = [] if self.server.mode == "no-models" else [{"id": "served-llm", "object": "model"}]
+        self._send(200, json.dumps({"object": "list", "data": models}).encode())
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
@@ -176,14 +184,28 @@ def test_unreachable_and_slow_endpoints(server: FakeServer) -> None:
     assert_no_key(err.value)
 
 
+def test_without_a_model_name_the_one_the_endpoint_serves_is_used(server: FakeServer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MURAKKAB_LLM_MODEL", raising=False)
+    assert ask(server, model=None) == "An umbrella."
+    listing, chat = server.requests
+    assert (listing["path"], chat["path"]) == ("/v1/models", "/v1/chat/completions")
+    assert listing["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert json.loads(chat["body"])["model"] == "served-llm"
+    server.mode = "no-models"
+    with pytest.raises(AgentError, match="no model named, and .*/v1/models lists none") as err:
+        ask(server, model=None)
+    assert "MURAKKAB_LLM_MODEL" in (err.value.hint or "")
+    assert_no_key(err.value)
+
+
 def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL", "MURAKKAB_LLM_MODEL"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(AgentError, match="no endpoint configured"):
         endpoint()
     monkeypatch.setenv("MURAKKAB_LLM_BASE_URL", "http://localhost:8000/v1")
-    with pytest.raises(AgentError, match="no model name"):
-        endpoint()
+    assert endpoint() == ChatEndpoint("http://localhost:8000/v1", "")  # the model is asked of the server
     monkeypatch.setenv("MURAKKAB_LLM_MODEL", "m")
     assert endpoint() == ChatEndpoint("http://localhost:8000/v1", "m")
     with pytest.raises(AgentError, match="contains credentials") as err:

@@ -8,7 +8,8 @@ agent's knobs or else the environment:
 
     base_url     knob ``base_url``, else $MURAKKAB_LLM_BASE_URL, else $OPENAI_BASE_URL
                  (e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama)
-    model        knob ``model``, else $MURAKKAB_LLM_MODEL
+    model        knob ``model``, else $MURAKKAB_LLM_MODEL, else the first model the
+                 endpoint lists (``GET {base_url}/models``)
     API key      read from the environment variable *named* by ``api_key_env`` (default
                  OPENAI_API_KEY) at each request; if it is unset, no key is sent (local
                  servers need none)
@@ -86,9 +87,6 @@ class ChatEndpoint:
         if parsed.username or parsed.password:
             raise AgentError("openai-chat: the base URL contains credentials",
                              hint="put the key in an environment variable and name it with api_key_env")
-        if not self.model:
-            raise AgentError("openai-chat: no model name given",
-                             hint="set the knob model=... or $MURAKKAB_LLM_MODEL (e.g. the name vLLM serves)")
         if not self.timeout_s > 0:
             raise AgentError(f"openai-chat: timeout_s must be positive, got {self.timeout_s!r}")
 
@@ -99,8 +97,8 @@ class ChatEndpoint:
     def chat(self, messages: list[dict[str, str]], *, temperature: float = 0.0, max_tokens: int = 256,
              seed: int | None = None) -> str:
         """The content of the first choice the endpoint returns for ``messages``."""
-        payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": temperature,
-                                   "max_tokens": max_tokens}
+        payload: dict[str, Any] = {"model": self.model or self.served_model(), "messages": messages,
+                                   "temperature": temperature, "max_tokens": max_tokens}
         if seed is not None:
             payload["seed"] = int(seed)
         raw = self._post(json.dumps(payload).encode("utf-8"))
@@ -115,18 +113,35 @@ class ChatEndpoint:
                              hint="the endpoint must speak the OpenAI chat-completions API")
         return content.strip()
 
-    def _request(self, body: bytes) -> urllib.request.Request:
-        req = urllib.request.Request(self.url, data=body, method="POST", headers={
+    def served_model(self) -> str:
+        """With no model named, the one the endpoint serves: the first of ``GET /models``
+        (vLLM, llama.cpp server and Ollama serve one model, or list the loaded one first)."""
+        url = self.base_url.rstrip("/") + "/models"
+        raw = self._post(None, url)
+        name: Any = None
+        try:
+            name = json.loads(raw)["data"][0]["id"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            pass
+        if not isinstance(name, str) or not name:
+            raise AgentError(f"openai-chat: no model named, and {url} lists none",
+                             hint="set the knob model=... or $MURAKKAB_LLM_MODEL (e.g. the name vLLM serves)")
+        return name
+
+    def _request(self, body: bytes | None, url: str) -> urllib.request.Request:
+        req = urllib.request.Request(url, data=body, method="GET" if body is None else "POST", headers={
             "Content-Type": "application/json", "Accept": "application/json", "User-Agent": "murakkab"})
         if self.api_key_env and os.environ.get(self.api_key_env):
             req.add_header("Authorization", "Bearer " + os.environ[self.api_key_env])
         return req
 
-    def _post(self, body: bytes) -> bytes:
+    def _post(self, body: bytes | None, url: str | None = None) -> bytes:
+        """POST ``body`` to the chat URL (or GET ``url`` when ``body`` is None)."""
+        url = url or self.url
         error: str | None = None
         hint: str | None = None
         try:
-            with _OPENER.open(self._request(body), timeout=self.timeout_s) as response:
+            with _OPENER.open(self._request(body, url), timeout=self.timeout_s) as response:
                 return bytes(response.read())
         except urllib.error.HTTPError as e:
             detail = ""
@@ -134,7 +149,7 @@ class ChatEndpoint:
                 detail = e.read(MAX_ERROR_BODY).decode("utf-8", "replace")
             except (OSError, http.client.HTTPException):
                 pass
-            error = f"HTTP {e.code} {e.reason} from {self.url}" + (f": {detail}" if detail else "")
+            error = f"HTTP {e.code} {e.reason} from {url}" + (f": {detail}" if detail else "")
             if e.code in (401, 403):
                 key_state = ("is set" if self.api_key_env and os.environ.get(self.api_key_env)
                              else "is not set" if self.api_key_env else "is not configured")
@@ -142,14 +157,14 @@ class ChatEndpoint:
         except urllib.error.URLError as e:
             reason = e.reason
             if isinstance(reason, (TimeoutError, socket.timeout)):
-                error = f"no answer from {self.url} within {self.timeout_s:g} s"
+                error = f"no answer from {url} within {self.timeout_s:g} s"
             else:
-                error = f"cannot reach {self.url}: {reason}"
+                error = f"cannot reach {url}: {reason}"
                 hint = "is the server running? check base_url ($MURAKKAB_LLM_BASE_URL)"
         except (TimeoutError, socket.timeout):
-            error = f"no answer from {self.url} within {self.timeout_s:g} s"
+            error = f"no answer from {url} within {self.timeout_s:g} s"
         except (OSError, http.client.HTTPException) as e:
-            error = f"connection to {self.url} failed: {type(e).__name__}: {e}"
+            error = f"connection to {url} failed: {type(e).__name__}: {e}"
         # Raised here, outside the except blocks: no __context__ leads back to the request.
         raise AgentError("openai-chat: " + _scrub(error or "request failed", self.api_key_env),
                          hint=_scrub(hint, self.api_key_env) if hint else None)
