@@ -252,7 +252,8 @@ class LocalExecutor:
 
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
-        from .agents.errors import MediaError
+        from .agents.documents import read_document
+        from .agents.errors import AgentError, MediaError
         from .agents.values import Clip, Document, Frame
 
         literal = node.literal
@@ -260,10 +261,19 @@ class LocalExecutor:
 
         def convert(v: Any) -> Any:
             if elem.name in MEDIA | {"IMAGE", "DOCUMENT"} and isinstance(v, str):
+                if os.path.isdir(v):
+                    raise MurakkabError(f"{v} is a folder, not a file", node.span,
+                                        "name each file: ['folder/a.mp4', 'folder/b.mp4']")
                 if not os.path.isfile(v):
                     raise MurakkabError(f"input file not found: {v}", node.span,
                                         "a real run reads its inputs; to plan without them, simulate: murakkab run --backend sim")
                 if elem.name == "DOCUMENT":
+                    # Checked here, where the error can point at the input, rather than by
+                    # each agent that reads it (after retries, as if the agent were at fault).
+                    try:
+                        read_document(v, who="input")
+                    except AgentError as exc:
+                        raise MurakkabError(exc.message.removeprefix("input: "), node.span, exc.hint) from None
                     return Document(os.path.abspath(v))
                 try:
                     if elem.name == "IMAGE":

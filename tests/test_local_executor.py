@@ -214,6 +214,26 @@ def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
         murakkab.run(ROOT / "examples" / "video_qa.job", backend="local", catalog=Catalog(), cache_dir=tmp_path)
 
 
+DOC_SUMMARY = """CREATE WORKFLOW s (docs LIST<DOCUMENT>) AS (
+  c := document_chunking (docs),
+  s := summarization (c)
+) RETURNS s;
+RUN s (docs => ['{path}']);"""
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (lambda d: (d / "notes").mkdir() or d / "notes", "is a folder, not a file"),
+    (lambda d: (d / "l1.txt").write_bytes("Caf\xe9 r\xe9sum\xe9.".encode("latin-1")) and d / "l1.txt",
+     r"l1\.txt is not UTF-8 text \(byte 0xe9 at offset 3\)"),
+])
+def test_an_unreadable_document_is_an_error_at_the_input_before_any_work(tmp_path: Path, make, says: str) -> None:
+    path = make(tmp_path)
+    with pytest.raises(MurakkabError, match=says) as info:
+        murakkab.run(DOC_SUMMARY.format(path=path), backend="local", catalog=Catalog(), cache_dir=tmp_path / "c")
+    assert info.value.span is not None and info.value.span.line == 5  # points at the RUN's input
+    assert not list((tmp_path / "c").rglob("*.pkl"))
+
+
 LLM_QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
   a := question_answering (q, notes) USING (agent = 'openai-chat')
 ) RETURNS a;

@@ -94,7 +94,7 @@ def _budget_words(tokens: Any, agent_name: str, knob: str) -> int:
 
 # -- chunking ---------------------------------------------------------------------------
 
-def _read_document(document: Any, who: str = "text-chunker") -> str:
+def read_document(document: Any, who: str = "text-chunker") -> str:
     """The text of a document; AgentError when it cannot be read as UTF-8 text."""
     if isinstance(document, os.PathLike):
         document = os.fspath(document)
@@ -154,7 +154,7 @@ def text_chunker(document: str, *, chunk_tokens: float = DEFAULT_CHUNK_TOKENS) -
     """The UTF-8 text file at ``document`` cut into consecutive chunks of at most
     ``chunk_tokens`` tokens (words × 1.3), at paragraph, else sentence, boundaries."""
     max_words = _budget_words(chunk_tokens, "text-chunker", "chunk_tokens")
-    text = _read_document(document)
+    text = read_document(document)
     chunks: list[str] = []
     start = end = words = 0
     for u0, u1, n in _units(text, max_words):
@@ -240,7 +240,7 @@ def extractive_summary(text: str | Document, *, summary_tokens: float = DEFAULT_
     tokens, in their original order; no generation. A whole document (DOCUMENT is a
     TEXT) is read and summarised as one text."""
     if isinstance(text, Document):
-        text = _read_document(text, "extractive-summary")
+        text = read_document(text, "extractive-summary")
     if not isinstance(text, str):
         raise AgentError(f"extractive-summary: the text must be text, got {type(text).__name__}")
     max_words = _budget_words(summary_tokens, "extractive-summary", "summary_tokens")
