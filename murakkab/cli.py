@@ -95,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_schedule_parser(sub)
 
+    cache = sub.add_parser("cache", help="the output cache of real runs: what it holds, or empty it")
+    csub_cache = cache.add_subparsers(dest="cache_command", required=True, parser_class=_Parser)
+    for name, text in (("show", "entries and derived media in the cache, and their size"),
+                       ("clear", "remove the cache's entries and derived media (not while a run uses it)")):
+        c = csub_cache.add_parser(name, help=text)
+        c.add_argument("--cache-dir", metavar="DIR", help="the cache (default: $MURAKKAB_CACHE, else ~/.cache/murakkab)")
+        c.add_argument("--format", choices=("text", "json"), default="text")
+
     catalog = sub.add_parser("catalog", help="inspect and maintain the catalog")
     csub = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
     imp = csub.add_parser("import", parents=[cat], help="add rows from a CSV file (all or nothing)")
@@ -310,6 +318,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             load_agents(ref)
     if args.command == "catalog":
         return _catalog_command(args)
+    if args.command == "cache":
+        return _cache_command(args)
     if args.command == "schedule":
         report = schedule_command(args)
         sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else schedule_text(report))
@@ -421,6 +431,26 @@ class _LiveProgress:
     def close(self) -> None:
         if self.bars:
             self.bar.stop()
+
+
+def _cache_command(args: argparse.Namespace) -> int:
+    from .runtime.cache import cache_usage, clear_cache, default_cache_dir
+
+    root = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    usage = clear_cache(root) if args.cache_command == "clear" else cache_usage(root)
+    if args.format == "json":
+        print(json.dumps({"cache_dir": str(usage.root), "removed": args.cache_command == "clear",
+                          "entries": usage.entries, "entry_bytes": usage.entry_bytes,
+                          "media_files": usage.media_files, "media_bytes": usage.media_bytes}, indent=2))
+        return 0
+    verb = "removed" if args.cache_command == "clear" else "holds"
+    print(f"{usage.root} {verb} {usage.entries:,} call outputs ({_mib(usage.entry_bytes)}) and "
+          f"{usage.media_files:,} derived media files ({_mib(usage.media_bytes)}); {_mib(usage.total_bytes)} in all")
+    return 0
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
 
 
 def _catalog_command(args: argparse.Namespace) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 _MISSING = object()
 
@@ -114,3 +116,68 @@ class Cache:
             raise
 
     MISSING = _MISSING
+
+
+# What the cache writes, and so all that `murakkab cache clear` removes: entries (and their
+# leftover temporary files) in two-hex-digit folders, and derived media under media/.
+_ENTRY = re.compile(r"^([0-9a-f]{64}\.pkl|\.tmp-.*)$")
+_FOLDER = re.compile(r"^[0-9a-f]{2}$")
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """What a cache folder holds: call outputs and derived media, counted and sized."""
+
+    root: Path
+    entries: int
+    entry_bytes: int
+    media_files: int
+    media_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.entry_bytes + self.media_bytes
+
+
+def _owned(root: Path) -> Iterator[tuple[Path, bool]]:
+    """(file, is it media) for every file the cache wrote under ``root``; nothing else."""
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.is_symlink() and _FOLDER.match(folder.name):
+            for f in folder.iterdir():
+                if f.is_file() and _ENTRY.match(f.name):
+                    yield f, False
+    media = root / "media"
+    if media.is_dir() and not media.is_symlink():
+        for f in media.rglob("*"):
+            if f.is_file() and not f.is_symlink():
+                yield f, True
+
+
+def cache_usage(root: Path) -> CacheUsage:
+    counts = {False: [0, 0], True: [0, 0]}
+    for f, is_media in _owned(Path(root)):
+        counts[is_media][0] += 1
+        counts[is_media][1] += f.stat().st_size
+    return CacheUsage(Path(root), counts[False][0], counts[False][1], counts[True][0], counts[True][1])
+
+
+def clear_cache(root: Path) -> CacheUsage:
+    """Remove every entry and derived media file the cache wrote under ``root`` (files of
+    any other kind, and the folder itself, are left alone); returns what was removed.
+    Not for a cache a run is using: that run would compute again what it had."""
+    root = Path(root)
+    removed = cache_usage(root)
+    for f, _ in list(_owned(root)):
+        f.unlink(missing_ok=True)
+    media = root / "media"
+    folders = [f for f in root.iterdir() if f.is_dir() and _FOLDER.match(f.name)] if root.is_dir() else []
+    if media.is_dir() and not media.is_symlink():
+        folders += sorted((d for d in media.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)) + [media]
+    for folder in folders:
+        try:
+            folder.rmdir()  # only if empty: anything else in it stays
+        except OSError:
+            pass
+    return removed

@@ -264,3 +264,29 @@ def test_a_catalog_that_will_not_open_gets_a_hint_that_fits(tmp_path: Path,
     code, out, _ = run_cli(capsys, "catalog", "sql", "SELECT count(*) AS n FROM agents", "--format", "json",
                            "--catalog", str(tmp_path / "new.duckdb"))
     assert code == 0 and json.loads(out)[0]["n"] > 0
+
+
+def test_cache_show_and_clear_touch_only_what_the_cache_wrote(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "cache"
+    audio = ("CREATE WORKFLOW t (v VIDEO) AS (s := audio_extraction (v), w := speech_to_text (s)) RETURNS w; "
+             f"RUN t (v => '{ROOT / 'samples' / 'kitchen.mp4'}');")
+    job = tmp_path / "t.job"
+    job.write_text(audio)
+    code, out, _ = run_cli(capsys, "run", str(job), "--cache-dir", str(cache), "--format", "json")
+    assert code == 0
+    first = json.loads(out)[0]["result"]["outputs"]
+    (cache / "notes.txt").write_text("mine")  # the user's, not the cache's
+    (cache / "ab").mkdir(exist_ok=True)
+    (cache / "ab" / "keep.txt").write_text("mine too")
+    code, out, _ = run_cli(capsys, "cache", "show", "--cache-dir", str(cache), "--format", "json")
+    shown = json.loads(out)
+    assert code == 0 and shown["entries"] == 2 and shown["media_files"] == 1 and shown["media_bytes"] > 0
+    code, out, _ = run_cli(capsys, "cache", "clear", "--cache-dir", str(cache))
+    assert code == 0 and "removed 2 call outputs" in out and "1 derived media files" in out
+    left = sorted(str(p.relative_to(cache)) for p in cache.rglob("*"))
+    assert left == ["ab", "ab/keep.txt", "notes.txt"]
+    # A re-run computes everything again, and gets the same answer.
+    code, out, _ = run_cli(capsys, "run", str(job), "--cache-dir", str(cache), "--format", "json")
+    again = json.loads(out)[0]["result"]
+    assert code == 0 and again["cache_hits"] == 0 and again["outputs"] == first
