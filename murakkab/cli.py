@@ -324,20 +324,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         report = schedule_command(args)
         sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else schedule_text(report))
         return 0
+    # The argument is always a file (the API also takes script text).
+    script = Path(args.file)
     # Runs record what they did in the catalog (observations), so they open it for writing.
     catalog = _open_catalog(args, writes=args.command == "run")
     _check_cluster_flag(args, catalog)
     if args.command == "check":
-        bound = api.compile(args.file, catalog=catalog)
+        bound = api.compile(script, catalog=catalog)
         print(f"{args.file}: ok ({len(bound.workflows)} workflow{'s' if len(bound.workflows) != 1 else ''}, "
               f"{len(bound.jobs)} job{'s' if len(bound.jobs) != 1 else ''})")
         return 0
     if args.command == "explain":
-        sys.stdout.write(api.explain(args.file, format=args.format, verbose=args.verbose or None,
+        sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None,
                                      settings=_settings(args), catalog=catalog))
         return 0
     if args.command == "show":
-        results = api.show_all(args.file, catalog=catalog)
+        results = api.show_all(script, catalog=catalog)
         if args.format == "json":
             print(json.dumps([{"columns": r.columns, "rows": [list(map(_jsonable, row)) for row in r.rows]}
                               for r in results], indent=2))
@@ -348,7 +350,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     _output_paths(args)
     progress = _progress_display() if args.backend != "sim" else None
     try:
-        outcomes = api.run(args.file, backend=args.backend, seed=args.seed, jitter=args.jitter,
+        outcomes = api.run(script, backend=args.backend, seed=args.seed, jitter=args.jitter,
                            settings=_settings(args), catalog=catalog,
                            cache_dir=Path(args.cache_dir) if args.cache_dir else None, timeout_s=args.timeout,
                            retries=args.retries, use_cache=not args.no_cache, progress=progress,
@@ -356,6 +358,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     finally:
         if isinstance(progress, _LiveProgress):
             progress.close()
+    if not outcomes:
+        print(f"{script}: nothing to run (the script has no RUN statement)", file=sys.stderr)
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 

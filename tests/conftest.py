@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from murakkab.catalog.catalog import Catalog, default_catalog as _default_catalog
 
 TINY = Path(__file__).parent / "fixtures" / "tiny_catalog"
+
+# CI (and ../shared/tools/fresh-clone-check, which sets CI) replays the same examples on
+# every run, so a commit is green or red by its code alone; elsewhere hypothesis keeps
+# exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

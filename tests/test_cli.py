@@ -290,3 +290,13 @@ def test_cache_show_and_clear_touch_only_what_the_cache_wrote(tmp_path: Path,
     code, out, _ = run_cli(capsys, "run", str(job), "--cache-dir", str(cache), "--format", "json")
     again = json.loads(out)[0]["result"]
     assert code == 0 and again["cache_hits"] == 0 and again["outputs"] == first
+
+
+def test_the_file_argument_is_always_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A folder is not read as script text.
+    code, _, err = run_cli(capsys, "run", str(tmp_path))
+    assert code == 2 and f"cannot read {tmp_path}" in err
+    empty = tmp_path / "empty.job"
+    empty.write_text("-- nothing yet\n")
+    code, out, err = run_cli(capsys, "run", str(empty))
+    assert code == 0 and out == "" and "nothing to run (the script has no RUN statement)" in err
