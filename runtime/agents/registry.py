@@ -10,7 +10,8 @@ a Python ``list``). ``knobs`` are keyword arguments with defaults: the interface
 (``frames_per_scene``, ``threshold``; every agent of the interface must accept them) and
 the agent's own.
 
-Registering an agent of your own (its module must be imported before a job runs)::
+Registering an agent of your own (its module must be imported before a job runs: by your
+program, or by :func:`load_agents`, which ``murakkab ... --agents my_agents.py`` calls)::
 
     from murakkab.runtime.agents import Clip, agent, get
 
