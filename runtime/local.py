@@ -625,7 +625,7 @@ class LocalExecutor:
         for t in plan.tasks:
             ran = {r.agent for r in timeline if r.task == t.id} or {t.candidate.agent}
             quality *= min(t.candidate.quality if a == t.candidate.agent or (row := self.catalog.agent(a)) is None
-                           else task_quality(plan.logical.node(t.id), row.quality) for a in ran)
+                           else task_quality(plan.logical.node(t.id), row) for a in ran)
         return quality
 
 

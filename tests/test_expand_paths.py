@@ -31,3 +31,16 @@ def test_only_where_the_slo_asks_for_quality(default_catalog) -> None:
     assert samples.calls == 3 and samples.quality >= 0.8
     assert asked.estimate.quality >= 0.8
     assert asked.task("a").interface == "answer_vote"
+
+
+def test_samples_of_a_deterministic_tool_gain_nothing_by_the_vote(default_catalog) -> None:
+    # A tool gives the same answer to the same input, so its k samples are one answer: the
+    # estimate keeps the tool's quality rather than crediting it with a majority of k.
+    tool_wf = WF.replace("(a := question_answering (q, notes))",
+                         "(a := question_answering (q, notes) USING (agent = 'bm25-extractive-qa'))")
+    (asked,) = murakkab.optimize(tool_wf.format(slo="WITH SLO (quality >= 0.1)"), catalog=default_catalog)
+    samples = asked.task("a.samples").candidate
+    tool = default_catalog.agent("bm25-extractive-qa")
+    assert samples.agent == tool.name and tool.kind == "tool"
+    assert samples.calls == 3 and samples.quality == approx(tool.quality)
+    assert majority_quality(tool.quality, 3) != approx(tool.quality)  # what a model would have been credited

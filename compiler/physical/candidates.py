@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import math
 
-from ...catalog.catalog import Catalog, Cluster
+from ...catalog.catalog import Agent, Catalog, Cluster
 from ..logical import MAP, LogicalPlan, Node, Preference
 from ..rules.expand_paths import majority_quality
 from .cost import DEFAULT_OUTPUT_TOKENS, estimate_candidate
@@ -63,9 +63,14 @@ def per_machine_units(cluster: Cluster, hardware: str) -> int:
     return max((n.units for n in cluster.nodes if n.hardware == hardware), default=0)
 
 
-def task_quality(node: Node, agent_quality: float) -> float:
-    """An agent's quality on this task: a sampled task (expand_paths) is decided by majority."""
-    return majority_quality(agent_quality, node.votes) if node.votes else agent_quality
+def task_quality(node: Node, agent: Agent) -> float:
+    """An agent's quality on this task. A sampled task (expand_paths) is decided by the
+    majority of its samples, which lifts a model's quality (its samples differ); a tool's
+    samples are the same answer k times (the same input gives the same output), so voting
+    on them adds nothing."""
+    if node.votes and agent.kind == "model":
+        return majority_quality(agent.quality, node.votes)
+    return agent.quality
 
 
 def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
@@ -92,7 +97,7 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
             for fanout in _fanouts(node, calls):
                 if fanout * profile.units > capacity:
                     break
-                out.append(estimate_candidate(node.id, profile, hw, task_quality(node, agent.quality), calls,
+                out.append(estimate_candidate(node.id, profile, hw, task_quality(node, agent), calls,
                                               media_s, fanout, curve, output_tokens(node)))
     return prune_dominated(out)
 
@@ -149,6 +154,6 @@ def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster:
             hw = catalog.hardware(profile.hardware)
             assert hw is not None
             curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
-            return estimate_candidate(node.id, profile, hw, task_quality(node, agent.quality), calls, media_s, 1,
+            return estimate_candidate(node.id, profile, hw, task_quality(node, agent), calls, media_s, 1,
                                       curve, output_tokens(node))
     raise LookupError(node.id)
