@@ -29,6 +29,7 @@ from .compiler.scheduling.cli import add_schedule_parser, schedule_command, sche
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
 from .runtime.local import RunInterrupted
+from .runtime.secrets import scrub
 from .runtime.progress import ProgressEvent
 
 EXIT_USER, EXIT_INFEASIBLE, EXIT_INTERNAL = 2, 3, 1
@@ -519,13 +520,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return _dispatch(args)
     except InfeasibleError as exc:
-        print(exc.render(), file=sys.stderr)
+        print(scrub(exc.render()), file=sys.stderr)
         return EXIT_INFEASIBLE
     except RunInterrupted as exc:
-        print(exc.render(), file=sys.stderr)
+        print(scrub(exc.render()), file=sys.stderr)
         return EXIT_INTERRUPTED
     except MurakkabError as exc:
-        print(exc.render(), file=sys.stderr)
+        # A user's agent module may have failed with a message that quotes a secret.
+        print(scrub(exc.render()), file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -535,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
         if api.debug_enabled():
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\n"
+        print(f"internal error: {type(exc).__name__}: {scrub(str(exc))}\n"
               "  this is a bug in murakkab; rerun with MURAKKAB_DEBUG=1 for details and please report it",
               file=sys.stderr)
         return EXIT_INTERNAL

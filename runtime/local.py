@@ -47,6 +47,7 @@ from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
 from .progress import Kind, Progress, ProgressEvent
+from .secrets import scrub
 
 if TYPE_CHECKING:
     from .agents.registry import AgentSpec
@@ -247,6 +248,8 @@ class LocalExecutor:
         # without it a replaced agent's task takes the registry's best other implementation.
         self.replan = replan
         self.notes: list[str] = []
+        # The variables the catalog says hold agents' API keys (their values are scrubbed).
+        self._key_variables = tuple(sorted({a.api_key_env for a in catalog.agents() if a.api_key_env}))
         self.cache_hits = 0
         self._ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
 
@@ -512,7 +515,10 @@ class LocalExecutor:
         if status == "ok":
             self.cache_hits += hits
             return payload
-        self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} failed: {payload}")
+        # An agent's error text may quote a key it was given: notes reach the output, the
+        # final error and the trace.
+        self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} failed: "
+                          f"{scrub(str(payload), self._key_variables)}")
         return None
 
     def _failed(self, work: _Work, run: _Run) -> None:

@@ -201,3 +201,44 @@ def test_on_ray_a_failing_agent_is_replaced_and_a_timeout_is_enforced(tmp_path: 
     for outcome in (failed, slow):
         assert {r.agent for r in outcome.result.timeline} == {"extractive-summary"}
         assert dict(outcome.result.outputs)["loud"].startswith("[one")
+
+
+LEAKY = '''
+import os
+
+from murakkab.runtime.agents import agent
+
+if os.environ.get("LEAK_AT_IMPORT"):
+    raise RuntimeError("cannot log in with " + os.environ["MY_SERVICE_API_KEY"])
+
+
+@agent("leaky-summary", interface="summarization", version="1")
+def leaky(text):
+    raise RuntimeError(f"the service refused key {os.environ['MY_SERVICE_API_KEY']!r}")
+'''
+SERVICE_KEY = "svc-Very-Secret-0123456789"
+
+
+def test_a_secret_an_agent_quotes_in_its_error_is_blanked_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MY_SERVICE_API_KEY", SERVICE_KEY)
+    path = tmp_path / "leaky.py"
+    path.write_text(LEAKY)
+    job = tmp_path / "s.job"
+    job.write_text(JOB.replace("shouty-summary", "leaky-summary"))
+    trace = tmp_path / "t.json"
+    try:
+        code, out, err = _cli(capsys, "run", str(job), "--agents", str(path), "--retries", "0", "--no-cache",
+                              "--trace", str(trace), "--format", "json")
+    finally:
+        registry.unregister("leaky-summary")
+    assert code == 0
+    notes = json.loads(out)[0]["result"]["notes"]
+    assert any("the service refused key '***'" in n for n in notes)  # the error is kept, the key is not
+    assert SERVICE_KEY not in out + err + trace.read_text()
+    # The same when the module itself fails to load with the key in its message.
+    monkeypatch.setenv("LEAK_AT_IMPORT", "1")
+    failing = tmp_path / "leaky_at_import.py"
+    failing.write_text(LEAKY)
+    code, out, err = _cli(capsys, "run", str(job), "--agents", str(failing))
+    assert code == 2 and "cannot log in with ***" in err and SERVICE_KEY not in out + err

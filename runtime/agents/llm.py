@@ -35,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from ..secrets import scrub
 from .errors import AgentError
 from .registry import agent
 from .text import context_texts
@@ -60,13 +61,9 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _scrub(text: str, api_key_env: str | None) -> str:
-    """``text`` with the current value of the key variable blanked out (as written, JSON-escaped
-    and URL-quoted, the forms a server may echo it in)."""
-    secret = os.environ.get(api_key_env) if api_key_env else None
-    if secret:
-        for form in (secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe="")):
-            text = text.replace(form, "***")
-    return text
+    """``text`` with the key variable's value, and any other secret's, blanked out
+    (``runtime/secrets.py``)."""
+    return scrub(text, (api_key_env,) if api_key_env else ())
 
 
 @dataclass(frozen=True)
