@@ -13,9 +13,13 @@ agent is dropped and the job is planned again without it (``replan``, see
 ``compiler/physical/replan.py``): the failing task and every task not yet started take
 the new plan's configuration (the agents are fungible: same interface, same inputs), and
 the run goes on. Without a re-planner the task takes the registry's best other
-implementation. A shard past its timeout is killed and counts as a failure. Progress is
-reported as events (``runtime/progress.py``). Ctrl-C stops the workers and leaves the cache
-consistent (entries are written atomically).
+implementation. A shard past its timeout is killed and counts as a failure, as does a
+worker that dies (a crash in native code: the note names the signal). An agent's error
+text is scrubbed of secrets before it becomes a note (``runtime/secrets.py``). Inputs are
+checked before any work: a missing file, a folder, a file that is not media or an image,
+a document that is not UTF-8 text are errors that point at the RUN's argument. Progress
+is reported as events (``runtime/progress.py``). Ctrl-C stops the workers and leaves the
+cache consistent (entries are written atomically).
 
 Along a streaming edge (``fuse_maps``) the downstream task starts before its upstream
 task is done: as each upstream shard finishes, the items it produced go on to the

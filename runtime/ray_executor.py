@@ -12,10 +12,12 @@ alone. ``address`` joins an existing cluster; without it a local Ray instance is
 with this machine's cores and GPUs. The job is planned on the cluster Ray reports
 (``ray_cluster``: every live node's CPUs, and GPUs the catalog has a profile hardware
 for), and each shard's timeline entry names the node it ran on. Everything else (data
-flow, retries and re-planning, timeouts, observations) is the local executor's: only
-where shards run changes. Agents must be importable on the workers: the built-in ones
-are; one registered with ``@agent`` in a script exists only in that process unless its
-module is importable there too. Ray is an extra: ``pip install 'murakkab[ray]'``.
+flow, retries and re-planning, observations) is the local executor's: only where shards
+run changes. A timeout counts from when the task starts on its worker (a timer in the
+task), with the driver's deadline as a backstop that allows for scheduling. A built-in
+agent travels by name (the workers import it); any other goes as its registered spec,
+and a module loaded from a file (``--agents my_agents.py``) is pickled by value, so the
+workers need not be able to import it. Ray is an extra: ``pip install 'murakkab[ray]'``.
 """
 
 from __future__ import annotations
