@@ -29,9 +29,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "murakkab"
 
 
-def usable_cache_dir(root: Path) -> Path:
-    """``root``, created if missing, once a file can be written in it; else a clear error
-    before any work starts (not a failure of the first agent that finishes)."""
+def usable_cache_dir(root: Path) -> None:
+    """Create ``root`` if missing and check a file can be written in it; else a clear
+    error before any work starts (not a failure of the first agent that finishes)."""
     from ..grammar.diagnostics import MurakkabError
 
     root = Path(root)
@@ -43,7 +43,6 @@ def usable_cache_dir(root: Path) -> Path:
         raise MurakkabError(f"cannot use {root} as the output cache: {exc.strerror or exc}",
                             hint="pass --cache-dir DIR (or set $MURAKKAB_CACHE) to a writable directory, "
                                  "or --no-cache") from None
-    return root
 
 
 def call_key(agent: str, version: str, knobs: dict[str, Any], args: tuple[Any, ...],

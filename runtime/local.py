@@ -175,8 +175,7 @@ def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[t
     a registered name, or the spec itself where the worker cannot import it."""
     try:
         from .agents import registry
-
-        from .agents.media import cache_root as media_beside
+        from .agents.media import media_beside
 
         spec = registry.get(agent) if isinstance(agent, str) else agent
         cache = Cache(Path(cache_root)) if cache_root else None
@@ -278,9 +277,9 @@ class LocalExecutor:
                     # Checked here, where the error can point at the input, rather than by
                     # each agent that reads it (after retries, as if the agent were at fault).
                     try:
-                        read_document(v, who="input")
+                        read_document(v, who=None)
                     except AgentError as exc:
-                        raise MurakkabError(exc.message.removeprefix("input: "), node.span, exc.hint) from None
+                        raise MurakkabError(exc.message, node.span, exc.hint) from None
                     return Document(os.path.abspath(v))
                 try:
                     if elem.name == "IMAGE":

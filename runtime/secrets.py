@@ -23,7 +23,7 @@ MIN_SECRET_CHARS = 8
 MASK = "***"
 
 
-def secret_values(names: Iterable[str] = ()) -> list[str]:
+def secret_values(names: Iterable[str | None] = ()) -> list[str]:
     """The values of the secret variables set now, longest first (so a secret that
     contains another is blanked whole)."""
     named = {n for n in names if n}
@@ -32,7 +32,7 @@ def secret_values(names: Iterable[str] = ()) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def scrub(text: str, names: Iterable[str] = ()) -> str:
+def scrub(text: str, names: Iterable[str | None] = ()) -> str:
     """``text`` with every secret value (:func:`secret_values`) replaced by ``***``."""
     for secret in secret_values(names):
         for form in (secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe="")):

@@ -60,12 +60,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def _scrub(text: str, api_key_env: str | None) -> str:
-    """``text`` with the key variable's value, and any other secret's, blanked out
-    (``runtime/secrets.py``)."""
-    return scrub(text, (api_key_env,) if api_key_env else ())
-
-
 @dataclass(frozen=True)
 class ChatEndpoint:
     """An OpenAI-compatible chat-completions endpoint. Holds the *name* of the key's
@@ -98,7 +92,7 @@ class ChatEndpoint:
                                    "temperature": temperature, "max_tokens": max_tokens}
         if seed is not None:
             payload["seed"] = int(seed)
-        raw = self._post(json.dumps(payload).encode("utf-8"))
+        raw = self._send(json.dumps(payload).encode("utf-8"))
         content: Any = None
         try:
             content = json.loads(raw)["choices"][0]["message"]["content"]
@@ -106,7 +100,7 @@ class ChatEndpoint:
             pass
         if not isinstance(content, str):  # raised outside the except block: no exception chain
             raise AgentError(f"openai-chat: unexpected response from {self.url}: "
-                             f"{_scrub(raw[:MAX_ERROR_BODY].decode('utf-8', 'replace'), self.api_key_env)!r}",
+                             f"{scrub(raw[:MAX_ERROR_BODY].decode('utf-8', 'replace'), (self.api_key_env,))!r}",
                              hint="the endpoint must speak the OpenAI chat-completions API")
         return content.strip()
 
@@ -114,7 +108,7 @@ class ChatEndpoint:
         """With no model named, the one the endpoint serves: the first of ``GET /models``
         (vLLM, llama.cpp server and Ollama serve one model, or list the loaded one first)."""
         url = self.base_url.rstrip("/") + "/models"
-        raw = self._post(None, url)
+        raw = self._send(None, url)
         name: Any = None
         try:
             name = json.loads(raw)["data"][0]["id"]
@@ -132,7 +126,7 @@ class ChatEndpoint:
             req.add_header("Authorization", "Bearer " + os.environ[self.api_key_env])
         return req
 
-    def _post(self, body: bytes | None, url: str | None = None) -> bytes:
+    def _send(self, body: bytes | None, url: str | None = None) -> bytes:
         """POST ``body`` to the chat URL (or GET ``url`` when ``body`` is None)."""
         url = url or self.url
         error: str | None = None
@@ -163,8 +157,8 @@ class ChatEndpoint:
         except (OSError, http.client.HTTPException) as e:
             error = f"connection to {url} failed: {type(e).__name__}: {e}"
         # Raised here, outside the except blocks: no __context__ leads back to the request.
-        raise AgentError("openai-chat: " + _scrub(error or "request failed", self.api_key_env),
-                         hint=_scrub(hint, self.api_key_env) if hint else None)
+        raise AgentError("openai-chat: " + scrub(error or "request failed", (self.api_key_env,)),
+                         hint=scrub(hint, (self.api_key_env,)) if hint else None)
 
 
 def endpoint(base_url: str | None = None, model: str | None = None, api_key_env: str | None = DEFAULT_API_KEY_ENV,

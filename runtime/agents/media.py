@@ -45,7 +45,7 @@ _CACHE_ROOT: ContextVar[str | None] = ContextVar("murakkab_cache_root", default=
 
 
 @contextmanager
-def cache_root(root: str | None) -> Iterator[None]:
+def media_beside(root: str | None) -> Iterator[None]:
     """Within the block, :func:`work_dir` defaults to ``root/media``."""
     token = _CACHE_ROOT.set(root)
     try:
