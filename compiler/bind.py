@@ -37,8 +37,8 @@ from .units import to_base
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 FILE_TYPES = MEDIA_TYPES | {"IMAGE", "DOCUMENT"}
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
-SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules")
-SOLVERS = ("greedy", "ilp", "exhaustive", "auto")
+SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules", "quality_floor")
+SOLVERS = ("greedy", "cpsat", "ilp", "exhaustive", "auto")
 EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
 
 
@@ -165,8 +165,11 @@ class Binder:
                 if n not in RULE_NAMES:
                     raise MurakkabError(f"unknown rule '{n}'", value.span, suggestion(n, RULE_NAMES, "rules"))
             return replace(settings, disabled_rules=names)
-        if not isinstance(value, ast.Quantity):
-            raise MurakkabError("solver_time_limit is a duration", value.span, "write SET solver_time_limit = 10 s")
+        if name == "quality_floor":
+            return replace(settings, quality_floor=_quality_floor(value))
+        if not isinstance(value, ast.Quantity) or not math.isfinite(value.value) or value.value <= 0:
+            raise MurakkabError("solver_time_limit is a positive duration", value.span,
+                                "write SET solver_time_limit = 10 s")
         return replace(settings, solver_time_limit_s=to_base(value, "time", "solver_time_limit"))
 
     def _check_cluster(self, name: str, span: Span | None) -> None:
@@ -542,6 +545,22 @@ class Binder:
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
                                 f"write {better} {o.metric}")
         return Goal(o.metric, o.direction == "minimize")
+
+
+def _quality_floor(value: ast.Value) -> str | float | None:
+    """SET quality_floor = BASIC | FAIR | GOOD | BEST | a number in (0, 1] | off."""
+    hint = "write SET quality_floor = BASIC (a tier), = 0.4, or = off"
+    if isinstance(value, ast.Quantity):
+        if value.unit or not 0 < value.value <= 1:
+            raise MurakkabError(f"a quality floor is a number in (0, 1], not {value.value:g}", value.span, hint)
+        return float(value.value)
+    word = (_word_or_string(value) or "").strip()
+    if word.lower() in ("off", "none", "false"):
+        return None
+    if word.upper() not in TIERS:
+        raise MurakkabError(f"unknown quality floor '{word}'", value.span,
+                            suggestion(word.upper(), TIERS, "tiers") or hint)
+    return word.upper()
 
 
 def _literal_text(value: ast.Value) -> str:

@@ -79,9 +79,12 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
     for b in bounds:
         unit = METRIC_UNITS[b.metric]
         resolved = f" (= ~{b.value:.4g} {unit})".replace(" )", ")") if b.slo.tier else ""
-        actual = plan.estimate.metric(b.metric)
+        actual = b.observed(plan.estimate)
         status = "met" if b.met(plan.estimate) else "NOT MET"
-        out.append(f"slo: {b.slo.text()}{resolved}: ~{actual:.4g} {unit}, {status}".replace(" ,", ","))
+        label = "quality floor" if b.slo.floor else "slo"
+        scope = f"{b.scope}: " if b.scope else ""
+        why = " (no quality SLO: the workflow's tier kept; SET quality_floor)" if b.slo.floor else ""
+        out.append(f"{label}: {scope}{b.slo.text()}{resolved}: ~{actual:.4g} {unit}, {status}{why}".replace(" ,", ","))
     if plan.sequential:
         out.append("mode: sequential baseline (SET parallelism = off)")
     if verbose:
@@ -164,7 +167,9 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
         "solver": plan.solver,
         "sequential": plan.sequential,
         "objective": [{"metric": g.metric, "minimize": g.minimize} for g in plan.goals],
-        "slos": [{"metric": b.metric, "bound": _round(b.value), "tier": b.slo.tier, "met": b.met(est)}
+        "solver_note": plan.solver_note,
+        "slos": [{"metric": b.metric, "bound": _round(b.value), "tier": b.slo.tier, "met": b.met(est),
+                  "observed": _round(b.observed(est)), "job": b.scope, "floor": b.slo.floor}
                  for b in bounds],
         "estimate": {"makespan_s": _round(est.makespan_s), "cost_usd": _round(est.cost_usd),
                      "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
@@ -174,7 +179,11 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
             "jobs": list(plan.jobs),
             "separately": {"makespan_s": _round(plan.separately.makespan_s),
                            "cost_usd": _round(plan.separately.cost_usd),
-                           "energy_wh": _round(plan.separately.energy_wh), "gpus": plan.separately.gpus},
+                           "energy_wh": _round(plan.separately.energy_wh), "gpus": plan.separately.gpus,
+                           "quality": _round(plan.separately.quality)},
+            "per_job": {label: {"makespan_s": _round(p.makespan_s), "cost_usd": _round(p.cost_usd),
+                                "energy_wh": _round(p.energy_wh), "quality": _round(p.quality), "gpus": p.gpus}
+                        for label, p in est.parts},
             "merged_tasks": sum(len(f.nodes) for f in plan.rewrites if f.rule == "merge_common_tasks")},
         "logical": {"nodes": [
             {"id": n.id, "op": n.op, "interface": n.interface, "inputs": list(n.inputs), "type": str(n.type),

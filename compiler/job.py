@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..grammar.diagnostics import Span
+from . import metrics
 from .logical import LogicalPlan
 
-# metric -> True when lower is better. The planner's totals use the same names.
-METRICS: dict[str, bool] = {"latency": True, "cost": True, "energy": True, "gpus": True, "quality": False}
-METRIC_UNITS = {"latency": "s", "cost": "USD", "energy": "Wh", "gpus": "GPUs", "quality": ""}
-METRIC_DIMENSION = {"latency": "time", "cost": "cost", "energy": "energy", "gpus": "gpus", "quality": "count"}
+# Views of compiler/metrics.py in the job language's names (latency, not makespan):
+# metric -> True when lower is better, its unit, the dimension its SLO numbers convert to.
+METRICS: dict[str, bool] = {m.name: m.lower_is_better for m in metrics.ALL}
+METRIC_UNITS = {m.name: m.unit for m in metrics.ALL}
+METRIC_DIMENSION = {m.name: m.dimension for m in metrics.ALL}
 TIERS = ("BEST", "GOOD", "FAIR", "BASIC")
 # A tier is the value that beats this share of all known configurations (OSDI §3.4):
 # BEST is the best, GOOD the p95, FAIR the p80, BASIC the median.
@@ -28,6 +30,12 @@ class Slo:
     value: float | None
     tier: str | None
     span: Span | None = None
+    # In a joint plan of several RUNs, the job this SLO belongs to: it holds for that
+    # job's own totals.
+    job: str | None = None
+    # The quality floor a job keeps when none of its SLOs asks for quality (SET
+    # quality_floor), rather than an SLO the script wrote.
+    floor: bool = False
 
     @property
     def upper_bound(self) -> bool:
@@ -35,7 +43,7 @@ class Slo:
 
     def text(self) -> str:
         op = "<=" if self.upper_bound else ">="
-        shown = self.tier if self.value is None else f"{self.value:g} {METRIC_UNITS[self.metric]}".strip()
+        shown = self.tier if self.tier else f"{self.value:g} {METRIC_UNITS[self.metric]}".strip()
         return f"{self.metric} {op} {shown}"
 
 
@@ -57,6 +65,10 @@ class Settings:
     seed: int = 0
     cluster: str = DEFAULT_CLUSTER
     solver_time_limit_s: float = 10.0
+    # Without a quality SLO a job keeps this tier of its workflow's quality (OSDI keeps an
+    # accuracy floor for latency-first requests): a tier name, a number in (0, 1], or
+    # None (SET quality_floor = off).
+    quality_floor: str | float | None = "BASIC"
     # Rewrite rules not to apply (SET disabled_rules = 'fuse_maps, merge_common_tasks').
     disabled_rules: tuple[str, ...] = ()
     # Only these agents may run (a real executor offers what it can run); None: any.
@@ -87,3 +99,6 @@ class BoundJob:
     explain: ExplainOptions | None
     span: Span | None
     matched: tuple[tuple[str, str, float], ...] = ()  # (task, interface or template, confidence)
+    # A joint plan of several RUNs (compiler/joint.py): per job, its label and how many of
+    # the Output node's inputs are its results, in order.
+    parts: tuple[tuple[str, int], ...] = ()

@@ -68,3 +68,21 @@ def test_joint_run_reports_one_result(tiny_catalog) -> None:
     assert outcome.result is not None
     assert outcome.result.totals.makespan_s == outcome.plan.estimate.makespan_s
     assert json.dumps(to_dict(outcome.plan))
+
+
+def test_each_jobs_slos_hold_for_its_own_totals(tiny_catalog) -> None:
+    """Seen: a cost SLO of one job failed when an unrelated second job was added, and a
+    quality floor was checked against the product over both jobs."""
+    first = "RUN w (v => 'x.mp4' ASSUMING (duration = 100 s), q => 'who?') WITH SLO ({slo}) ON CLUSTER 'tiny';"
+    other = "RUN w (v => 'y.mp4' ASSUMING (duration = 100 s), q => 'who?') ON CLUSTER 'tiny';"
+    (alone,) = murakkab.optimize(WF + first.format(slo="quality >= 0.5"), catalog=tiny_catalog)
+    cost = alone.estimate.cost_usd
+    for slo in (f"cost <= {cost * 1.01} USD", "quality >= 0.5"):
+        (joint,) = murakkab.optimize(WF + first.format(slo=slo) + other, catalog=tiny_catalog)
+        scoped = [b for b in joint.bounds if not b.slo.floor]
+        assert [b.scope for b in scoped] == ["w#1"]
+        own = joint.estimate.part("w#1")
+        assert scoped[0].met(joint.estimate) and own is not joint.estimate
+        # The joint totals cover both jobs: more than the first job's own.
+        assert joint.estimate.cost_usd > own.cost_usd
+        assert to_dict(joint)["joint"]["per_job"]["w#1"]["cost_usd"] == round(own.cost_usd, 6)

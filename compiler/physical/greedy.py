@@ -7,19 +7,26 @@
    SLO is met up front by a quality budget: each task may only use agents good enough
    that the product of qualities can still reach the bound.
 2. Improvement, coordinate descent: single-task changes, critical path first, each
-   judged by re-scheduling the whole plan, kept when the plan's key drops
-   ``(SLO violation, goal 1, goal 2, ...)``. Capped by an evaluation budget that shrinks
-   with the plan's number of shards, so a 1,000-task plan takes about a second.
+   judged by re-scheduling the whole plan, kept when ``Objective.better`` says the plan
+   improved (SLO violation, then the goals in order). Capped by an evaluation budget
+   that shrinks with the plan's number of shards, so a 1,000-task plan takes about a
+   second.
+
+Every plan scored goes into the planning call's ``Pool`` (``exact.py``), so what the
+planner returns is never worse than any plan the search looked at. With SLOs, the
+search also starts from the plan it finds without them: an SLO that plan already meets
+cannot make the answer worse.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan
+from ..metrics import metric
+from .exact import Pool
 from .objective import Objective
 from .plan import Candidate, Estimate
 from .schedule import Placer, ready_order, upward_ranks
@@ -42,9 +49,9 @@ class SearchResult:
     evaluations: int
 
 
-def _metric(c: Candidate, name: str) -> float:
-    return {"latency": c.latency_s, "energy": c.energy_wh, "cost": c.cost_usd, "quality": -c.quality,
-            "gpus": float(c.gpus)}[name]
+def _cost(c: Candidate, name: str) -> float:
+    """The candidate's standalone value of a goal's metric, as a quantity to minimise."""
+    return metric(name).to_min(c.metric(name))
 
 
 def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> dict[str, list[Candidate]]:
@@ -66,8 +73,7 @@ def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> d
         return {t: [c for c in cs if c.quality == levels[t][0]] for t, cs in cands.items()}
 
     def best_at(task: str, q: float) -> float:
-        sign = 1.0 if goal.minimize else -1.0
-        return min(sign * _metric(c, goal.metric) for c in cands[task] if c.quality >= q)
+        return min(_cost(c, goal.metric) for c in cands[task] if c.quality >= q)
 
     while True:
         best: tuple[float, str] | None = None
@@ -100,8 +106,7 @@ def place(plan: LogicalPlan, cands: dict[str, list[Candidate]], objective: Objec
         for cand in cands[node.id]:
             shards = placer.trial(node, cand)
             finish = max(s.end_s for s in shards)
-            key = tuple(finish if g.metric == "latency" else
-                        (_metric(cand, g.metric) if g.minimize else -_metric(cand, g.metric))
+            key = tuple(finish if g.metric == "latency" else _cost(cand, g.metric)
                         for g in objective.goals) + (finish, cand.units * cand.fanout)
             if best is None or key < best[0]:
                 best = (key, cand, shards)
@@ -114,8 +119,7 @@ def place(plan: LogicalPlan, cands: dict[str, list[Candidate]], objective: Objec
 def standalone_key(c: Candidate, objective: Objective) -> tuple[float, ...]:
     """How good a candidate is for the goals when it runs alone (smaller is better);
     latency, then units held, break ties."""
-    return tuple(_metric(c, g.metric) if g.minimize else -_metric(c, g.metric) for g in objective.goals) + (
-        c.latency_s, float(c.units * c.fanout))
+    return tuple(_cost(c, g.metric) for g in objective.goals) + (c.latency_s, float(c.units * c.fanout))
 
 
 def standalone_choice(cands: dict[str, list[Candidate]], objective: Objective) -> dict[str, Candidate]:
@@ -124,50 +128,52 @@ def standalone_choice(cands: dict[str, list[Candidate]], objective: Objective) -
 
 
 def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Candidate]], objective: Objective,
-                  cluster: Cluster, evaluate: Callable[[dict[str, Candidate]], Estimate],
-                  serial: bool = False) -> SearchResult:
+                  cluster: Cluster, pool: Pool, serial: bool = False) -> SearchResult:
     """Both phases; ``order`` is the task order of the descent (most critical first).
 
-    Small plans also descend from each task's standalone best and keep the better end:
-    two starting points escape some local optima at little cost.
+    Small plans also descend from each task's standalone best; with SLOs, from the plan
+    found without them too. The answer is the best plan of ``pool`` (every plan scored,
+    in this search or before it).
     """
-    starts = [place(plan, quality_budget(cands, objective), objective, cluster, serial)]
-    shards = sum(c.fanout for c in starts[0].values())
-    budget = max(MIN_EVALUATIONS, EVALUATION_WORK // max(1, shards))
+    before = len(pool.seen)
+    starts = []
+    if objective.bounds:
+        free = objective.without_bounds()
+        starts.append(_descend(place(plan, cands, free, cluster, serial), order, cands, free, pool,
+                               _budget(cands, pool)).choice)
+    starts.append(place(plan, quality_budget(cands, objective), objective, cluster, serial))
     if len(cands) <= SMALL_PLAN_TASKS:
         starts.append(standalone_choice(cands, objective))
-    results = [_descend(start, order, cands, objective, evaluate, budget) for start in starts]
-    best = min(results, key=lambda r: objective.key(r.estimate))
-    return SearchResult(best.choice, best.estimate, sum(r.evaluations for r in results))
+    for start in starts:
+        _descend(start, order, cands, objective, pool, _budget(cands, pool))
+    best = pool.best(objective)
+    assert best is not None
+    return SearchResult(best[0], best[1], len(pool.seen) - before)
+
+
+def _budget(cands: dict[str, list[Candidate]], pool: Pool) -> int:
+    """Plans one descent may score: fewer for plans of many shards."""
+    shards = sum(max(c.fanout for c in options) for options in cands.values())
+    return max(MIN_EVALUATIONS, EVALUATION_WORK // max(1, shards))
 
 
 def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, list[Candidate]],
-             objective: Objective, evaluate: Callable[[dict[str, Candidate]], Estimate],
-             budget: int) -> SearchResult:
-    """Phase 2 from one starting point."""
-    cache: dict[tuple[int, ...], Estimate] = {}
-    index = {task: {id(c): i for i, c in enumerate(options)} for task, options in cands.items()}
-
-    def score(trial: dict[str, Candidate]) -> tuple[tuple[float, ...], Estimate]:
-        key = tuple(index[t][id(trial[t])] for t in order)
-        if key not in cache:
-            cache[key] = evaluate(trial)
-        est = cache[key]
-        return objective.key(est), est
-
-    best_key, best_est = score(choice)
+             objective: Objective, pool: Pool, budget: int) -> SearchResult:
+    """Phase 2 from one starting point: at most ``budget`` new plans scored."""
+    start = len(pool.seen)
+    best_est = pool.evaluate(choice)
     for _ in range(MAX_ROUNDS):
         improved = False
         for task in order:
             for cand in cands[task]:
                 if cand is choice[task]:
                     continue
-                if len(cache) >= budget:
-                    return SearchResult(choice, best_est, len(cache))
+                if len(pool.seen) - start >= budget:
+                    return SearchResult(choice, best_est, len(pool.seen) - start)
                 trial = {**choice, task: cand}
-                key, est = score(trial)
-                if key < best_key:
-                    choice, best_key, best_est, improved = trial, key, est, True
+                est = pool.evaluate(trial)
+                if objective.better(est, best_est):
+                    choice, best_est, improved = trial, est, True
         if not improved:
             break
-    return SearchResult(choice, best_est, len(cache))
+    return SearchResult(choice, best_est, len(pool.seen) - start)

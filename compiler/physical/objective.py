@@ -1,43 +1,50 @@
-"""The objective: SLO constraints plus lexicographic goals, as a sort key on estimates.
+"""The objective: SLO constraints plus lexicographic goals, and the one comparison of plans.
 
-A plan's key is ``(violation, goal_1, goal_2, ...)``: any plan meeting every SLO beats
-any plan that does not, then goals decide in order (MINIMIZE energy THEN latency).
-``violation`` sums each SLO's shortfall relative to its bound, so search can make
-progress on an infeasible plan towards a feasible one.
+A plan is better than another when it misses the SLOs by less (``violation``: the sum of
+each SLO's shortfall relative to its bound, so search can make progress on an infeasible
+plan towards a feasible one), then by the goals in order (MINIMIZE energy THEN latency),
+each compared with its metric's tolerance (``compiler/metrics.py``): totals that differ
+by floating-point noise tie, and the next goal decides. ``Objective.better`` is that
+comparison; ``Objective.key`` is a sort key that agrees with it up to the tolerance.
+
+In a joint plan of several jobs, an SLO belongs to its job (``Bound.scope``) and is
+checked against that job's own totals (``Estimate.part``), not the joint ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..job import METRICS, TIER_PERCENTILE, Goal, Slo
+from ..job import TIER_PERCENTILE, Goal, Slo
+from ..metrics import metric
 from .plan import Estimate
 
 
 @dataclass(frozen=True)
 class Bound:
-    """An SLO with its tier resolved to a number."""
+    """An SLO with its tier resolved to a number; ``scope`` is the job it belongs to in a
+    joint plan (None: the whole plan)."""
 
     slo: Slo
     value: float
+    scope: str | None = None
 
     @property
     def metric(self) -> str:
         return self.slo.metric
 
+    def observed(self, est: Estimate) -> float:
+        """The value this SLO is judged on: its job's own total in a joint plan."""
+        return (est.part(self.scope) if self.scope else est).metric(self.metric)
+
     def shortfall(self, est: Estimate) -> float:
-        v = est.metric(self.metric)
-        scale = max(abs(self.value), 1e-9)
-        if METRICS[self.metric]:
-            return max(0.0, (v - self.value) / scale)
-        return max(0.0, (self.value - v) / scale)
+        return metric(self.metric).shortfall(self.observed(est), self.value)
 
     def met(self, est: Estimate) -> bool:
-        # A relative tolerance: estimates are sums of floats.
-        return self.shortfall(est) <= 1e-9
+        return metric(self.metric).meets(self.observed(est), self.value)
 
 
 @dataclass(frozen=True)
@@ -46,24 +53,57 @@ class Objective:
     goals: tuple[Goal, ...]
 
     def violation(self, est: Estimate) -> float:
-        return sum(b.shortfall(est) for b in self.bounds)
+        """Sum of relative shortfalls; misses within a metric's tolerance count as 0."""
+        return sum(0.0 if b.met(est) else b.shortfall(est) for b in self.bounds)
 
     def feasible(self, est: Estimate) -> bool:
-        """Every SLO met, within ``Bound.met``'s tolerance (a violation of a few ulps is
-        rounding, not a miss)."""
+        """Every SLO met, within the metrics' tolerance."""
         return all(b.met(est) for b in self.bounds)
 
+    def goal_values(self, est: Estimate) -> tuple[float, ...]:
+        """The goals as quantities to minimise, in order."""
+        return tuple(metric(g.metric).to_min(est.metric(g.metric)) for g in self.goals)
+
     def key(self, est: Estimate) -> tuple[float, ...]:
-        goals = tuple(est.metric(g.metric) if g.minimize else -est.metric(g.metric) for g in self.goals)
-        return (round(self.violation(est), 12), *goals)
+        """Sort key, smaller is better: violation, then the goals, each rounded to its
+        metric's tolerance (10 significant digits) so noise does not decide."""
+        return (_rounded(self.violation(est)), *(_rounded(v) for v in self.goal_values(est)))
+
+    def better(self, a: Estimate, b: Estimate) -> bool:
+        """Whether plan ``a`` is strictly better than plan ``b``."""
+        va, vb = self.violation(a), self.violation(b)
+        if abs(va - vb) > 1e-9 * max(1.0, va, vb):
+            return va < vb
+        for g in self.goals:
+            m = metric(g.metric)
+            x, y = a.metric(g.metric), b.metric(g.metric)
+            if not m.same(x, y):
+                return m.better(x, y)
+        return False
+
+    def best(self, estimates: Iterable[Estimate]) -> Estimate:
+        """The best of ``estimates`` (the first among equals)."""
+        best: Estimate | None = None
+        for est in estimates:
+            if best is None or self.better(est, best):
+                best = est
+        assert best is not None, "best() of no plans"
+        return best
+
+    def without_bounds(self) -> Objective:
+        return Objective((), self.goals)
 
 
-def tier_value(metric: str, tier: str, samples: Sequence[float]) -> float:
+def _rounded(x: float) -> float:
+    return float(f"{x:.10g}")
+
+
+def tier_value(metric_name: str, tier: str, samples: Sequence[float]) -> float:
     """The value of a tier over sampled configurations: BEST is the best sample; GOOD
     beats 95% of them, FAIR 80%, BASIC 50% (OSDI §3.4)."""
     pct = TIER_PERCENTILE[tier]
     values = np.asarray(samples, dtype=float)
-    if METRICS[metric]:  # lower is better: GOOD is the 5th percentile
+    if metric(metric_name).lower_is_better:  # lower is better: GOOD is the 5th percentile
         return float(np.percentile(values, 100.0 - pct, method="linear"))
     return float(np.percentile(values, pct, method="linear"))
 
@@ -74,10 +114,11 @@ def resolve(slos: Sequence[Slo], goals: Sequence[Goal], sample: Callable[[], lis
     bounds = []
     for slo in slos:
         if slo.value is not None:
-            bounds.append(Bound(slo, slo.value))
+            bounds.append(Bound(slo, slo.value, slo.job))
             continue
         assert slo.tier is not None
         if samples is None:
             samples = sample()
-        bounds.append(Bound(slo, tier_value(slo.metric, slo.tier, [s.metric(slo.metric) for s in samples])))
+        bounds.append(Bound(slo, tier_value(slo.metric, slo.tier, [s.metric(slo.metric) for s in samples]),
+                            slo.job))
     return Objective(tuple(bounds), tuple(goals))

@@ -47,6 +47,11 @@ class Candidate:
     def label(self) -> str:
         return f"{self.agent} on {self.hardware} x{self.units}, fan-out {self.fanout}"
 
+    def metric(self, name: str) -> float:
+        """The candidate's standalone value of a metric (job-language names)."""
+        return {"latency": self.latency_s, "energy": self.energy_wh, "cost": self.cost_usd,
+                "quality": self.quality, "gpus": float(self.gpus)}[name]
+
 
 @dataclass(frozen=True)
 class Shard:
@@ -66,7 +71,9 @@ class Shard:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Totals of a scheduled plan. ``held`` is the peak units held per hardware type."""
+    """Totals of a scheduled plan. ``held`` is the peak units held per hardware type.
+    ``parts``: in a joint plan of several jobs, each job's own totals (its tasks' shards,
+    the units they hold, from time 0 to its last shard's end), by job label."""
 
     makespan_s: float
     cost_usd: float
@@ -74,10 +81,15 @@ class Estimate:
     quality: float
     gpus: int
     held: tuple[tuple[str, int], ...]
+    parts: tuple[tuple[str, "Estimate"], ...] = ()
 
     def metric(self, name: str) -> float:
-        return {"latency": self.makespan_s, "cost": self.cost_usd, "energy": self.energy_wh,
-                "quality": self.quality, "gpus": float(self.gpus)}[name]
+        return {"latency": self.makespan_s, "makespan": self.makespan_s, "cost": self.cost_usd,
+                "energy": self.energy_wh, "quality": self.quality, "gpus": float(self.gpus)}[name]
+
+    def part(self, job: str) -> "Estimate":
+        """One job's totals in a joint plan (the whole plan's when it has no parts)."""
+        return dict(self.parts).get(job, self)
 
 
 @dataclass(frozen=True)

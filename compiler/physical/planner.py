@@ -1,8 +1,13 @@
 """Physical planning: rewrite the logical plan, enumerate candidates, search, schedule.
 
-Cost (``cost.py``), objective (``objective.py``) and search (``greedy.py``) are separate
-pieces; this module wires them together and ends with a sanity pass that changes
-nothing and rejects a plan that could not run.
+Cost (``cost.py``), objective (``objective.py``) and search (``greedy.py``, ``exact.py``)
+are separate pieces; this module wires them together and ends with a sanity pass that
+changes nothing and rejects a plan that could not run.
+
+Every plan any search scores goes into one ``Pool`` per planning call, and the plan
+returned is the pool's best by the objective on the totals EXPLAIN reports: no solver
+can return a plan worse than one already evaluated, and ``auto`` is never worse than
+the greedy (which always runs first).
 """
 
 from __future__ import annotations
@@ -13,18 +18,20 @@ from typing import Sequence
 
 from ...catalog.catalog import Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
-from ..job import METRIC_UNITS, METRICS, BoundJob, Goal
-from ..joint import combine, job_labels
+from ..job import BoundJob, Goal, Slo
+from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan
+from ..metrics import metric
 from ..rules import RULES, optimize_logical
+from ..scheduling.ilp import default_backend
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
-from .exact import solve_exact
+from .exact import ExactResult, Pool, solve_exact
 from .greedy import greedy_search, standalone_key
-from .objective import Objective, resolve
+from .objective import Bound, Objective
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
 from .schedule import Schedule, schedule, upward_ranks
-from .tiers import exact_quality_tiers, tier_samples
+from .tiers import Tiers, workflow_job_tiers
 from .validate import validate
 
 ALTERNATIVES_SHOWN = 6
@@ -36,25 +43,29 @@ class InfeasibleError(MurakkabError):
     """No plan meets the SLOs on this catalog and cluster; the message says how close."""
 
 
-def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
+def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> PhysicalPlan:
+    """Plan one job (or a joint job of several, ``compiler/joint.py``). ``tiers``: the
+    workflow's tier thresholds when the caller computed them already."""
     cluster = catalog.cluster(job.cluster)
     assert cluster is not None, "the binder checks cluster names"
     sequential = not job.settings.parallelism
     disabled = job.settings.disabled_rules + (PARALLEL_RULES if sequential else ())
-    if sequential or not any(s.metric == "quality" for s in job.slos):
-        # Sampling costs k calls: only worth it where the SLO asks for quality.
+    if sequential or not any(s.metric == "quality" and s.floor is False for s in job.slos):
+        # Sampling costs k calls: only worth it where an SLO asks for quality.
         disabled += ("expand_paths",)
     rewritten = optimize_logical(job.plan, RULES, disabled)
     plan = rewritten.plan
     tasks = plan.tasks
+    scopes = job_tasks(plan, job.parts) if job.parts else {}
 
     def evaluate(choice: dict[str, Candidate]) -> Estimate:
-        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential, with_deps=False))
+        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential, with_deps=False), scopes)
 
     if sequential:
         choice = {t.id: _baseline(t.id, plan, catalog, cluster, job.settings.available_agents) for t in tasks}
         cands = {t.id: [choice[t.id]] for t in tasks}
-        objective = resolve(job.slos, job.goals, lambda: [evaluate(choice)])
+        objective = Objective(tuple(b for b in _bounds(job, tiers, catalog, cands, scopes) if not b.slo.floor),
+                              job.goals)
         evaluations = 1
         solver, note = "fixed", "SET parallelism = off: baseline agents, one task at a time, no fan-out"
     else:
@@ -62,44 +73,42 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
         for t in tasks:
             cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
             if not cands[t.id]:
-                here = job.settings.available_agents is not None
-                local = " and runs on this machine" if here else ""
-                hint = (f"write an agent for {t.interface} (@agent in a Python file) and pass it with "
-                        "--agents my_agents.py, or simulate the job on its cluster: murakkab run --backend sim"
-                        if here else
-                        "relax the task's USING preferences or choose another cluster")
-                lacking = [f"{name} would, with {why}" for name, why in job.settings.unavailable_agents
-                           if (row := catalog.agent(name)) is not None and row.interface == t.interface]
-                if here and lacking:
-                    hint = f"{'; '.join(lacking)}; else {hint}"
-                raise MurakkabError(
-                    f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
-                    t.span, hint)
-        objective = resolve(job.slos, job.goals, lambda: tier_samples(cands, evaluate, job.settings.seed))
-        objective = exact_quality_tiers(objective, cands)
+                raise _no_candidate(job, t, catalog, cluster)
+        objective = Objective(_bounds(job, tiers, catalog, cands, scopes), job.goals)
         order = _critical_first(plan, cands)
+        pool = Pool([t.id for t in tasks], cands, evaluate)
         solver, why = pick_solver(job.settings.solver, cands)
-        if solver in ("ilp", "exhaustive"):
-            exact = solve_exact(solver, plan, cands, catalog, cluster, objective, job.settings.solver_time_limit_s)
-            choice, evaluations = exact.choice, 1
-            estimate = evaluate(choice)
-            note = f"{why}; {exact.note()}"
-            if not objective.feasible(estimate):
-                # The model's optimum met the SLOs; its placement on real machines did not.
-                # Repair from it with the greedy descent rather than give up.
-                repaired = greedy_search(plan, order, cands, objective, cluster, evaluate)
-                if objective.key(repaired.estimate) < objective.key(estimate):
-                    choice, estimate, evaluations = repaired.choice, repaired.estimate, repaired.evaluations + 1
-                    note += "; placed on the machines it missed an SLO, so greedy repaired it"
+        if solver != "exhaustive":
+            # The greedy first, for every solver: its plans are where an exact search
+            # starts, and what auto can never be worse than.
+            greedy_search(plan, order, cands, objective, cluster, pool)
+        if solver in EXACT_SOLVERS:
+            exact = solve_exact(solver, plan, cands, catalog, cluster, objective, pool,
+                                job.settings.solver_time_limit_s, backend=default_backend())
+            first = objective.goals[0].metric if objective.goals else "latency"
+            note = f"{why}; {exact.note(first)}"
+            proof = exact
         else:
-            result = greedy_search(plan, order, cands, objective, cluster, evaluate)
-            choice, evaluations, estimate = result.choice, result.evaluations, result.estimate
             note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
+            proof = None
+        best = pool.best(objective)
+        assert best is not None
+        choice, estimate = best
+        if not objective.feasible(estimate) and any(b.slo.floor for b in objective.bounds):
+            # The floor is the planner's default, not the user's: where it conflicts with
+            # the SLOs the script wrote, those win, and EXPLAIN says so.
+            objective = Objective(tuple(b for b in objective.bounds if not b.slo.floor), objective.goals)
+            greedy_search(plan, order, cands, objective, cluster, pool)
+            best = pool.best(objective)
+            assert best is not None
+            choice, estimate = best
+            note += "; the quality floor conflicts with the SLOs, so it was dropped (SET quality_floor)"
+        evaluations = len(pool.seen)
         if not objective.feasible(estimate):
-            raise _diagnose(job, objective, estimate, plan, order, cands, cluster, evaluate)
+            raise _diagnose(job, objective, estimate, plan, order, cands, cluster, evaluate, proof)
 
     final = schedule(plan, choice, cluster, serial=sequential)
-    estimate = totals(catalog, choice, final)
+    estimate = totals(catalog, choice, final, scopes)
     physical_tasks = tuple(
         PhysicalTask(t.id, t.interface or "", choice[t.id], *final.spans[t.id],
                      _alternatives(cands[t.id], choice[t.id], objective), t.streams_from)
@@ -118,37 +127,84 @@ def plan_job(job: BoundJob, catalog: Catalog) -> PhysicalPlan:
     return physical
 
 
+def _no_candidate(job: BoundJob, t, catalog: Catalog, cluster: Cluster) -> MurakkabError:
+    here = job.settings.available_agents is not None
+    local = " and runs on this machine" if here else ""
+    hint = (f"write an agent for {t.interface} (@agent in a Python file) and pass it with "
+            "--agents my_agents.py, or simulate the job on its cluster: murakkab run --backend sim"
+            if here else
+            "relax the task's USING preferences or choose another cluster")
+    lacking = [f"{name} would, with {why}" for name, why in job.settings.unavailable_agents
+               if (row := catalog.agent(name)) is not None and row.interface == t.interface]
+    if here and lacking:
+        hint = f"{'; '.join(lacking)}; else {hint}"
+    return MurakkabError(f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
+                         t.span, hint)
+
+
+def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, cands: dict[str, list[Candidate]],
+            scopes: dict[str, frozenset[str]]) -> tuple[Bound, ...]:
+    """The job's SLOs as numbers (tiers from the workflow's own thresholds, computed once
+    per workflow and cluster) plus, where no SLO asks for quality, the quality floor. A
+    floor the job's preferences (USING) cannot reach is lowered to what they can."""
+    if not job.parts:
+        job = _resolve_slos(job, catalog, tiers)
+    out: list[Bound] = []
+    for slo in job.slos:
+        assert slo.value is not None, "tiers are resolved per job"
+        value = slo.value
+        if slo.floor:
+            mine = scopes.get(slo.job, frozenset(cands)) if slo.job else frozenset(cands)
+            value = min(value, math.prod(max(c.quality for c in cands[t]) for t in mine if t in cands))
+        out.append(Bound(slo, value, slo.job))
+    return tuple(out)
+
+
 class PlanValidationError(AssertionError):
     """The validator rejected the planner's own plan: a planner bug, never a user error."""
 
 
-# solver = 'auto': the exhaustive oracle while the candidate combinations are this few,
-# the MILP for plans up to this many tasks and options, greedy beyond.
+# solver = 'auto': the exhaustive oracle while the candidate combinations are this few;
+# the exact search (CP-SAT relaxation + evaluation, exact on the reported totals) up to
+# this many tasks and candidates; greedy beyond, where one evaluation of a plan costs
+# too much for the exact search to close its gap within the time limit.
 AUTO_EXHAUSTIVE_COMBINATIONS = 2_000
-AUTO_ILP_TASKS = 8
-AUTO_ILP_OPTIONS = 150
+AUTO_EXACT_TASKS = 12
+AUTO_EXACT_OPTIONS = 400
+EXACT_SOLVERS = ("cpsat", "ilp", "exhaustive")
 
 
 def pick_solver(requested: str, cands: dict[str, list[Candidate]]) -> tuple[str, str]:
-    """The solver to run and why (``requested`` is greedy, ilp, exhaustive or auto)."""
+    """The solver to run and why (``requested`` is greedy, cpsat, ilp, exhaustive or auto)."""
     if requested != "auto":
         return requested, f"{requested} (requested)"
     combos = math.prod(len(c) for c in cands.values())
     options = sum(len(c) for c in cands.values())
     if combos <= AUTO_EXHAUSTIVE_COMBINATIONS:
         return "exhaustive", f"auto chose exhaustive: {combos:,} candidate combinations"
-    if len(cands) <= AUTO_ILP_TASKS and options <= AUTO_ILP_OPTIONS:
-        return "ilp", f"auto chose ilp: {len(cands)} tasks, {options} candidates"
-    return "greedy", f"auto chose greedy: {len(cands)} tasks, {options} candidates (too many for the MILP)"
+    if len(cands) <= AUTO_EXACT_TASKS and options <= AUTO_EXACT_OPTIONS and cpsat_available():
+        return "cpsat", f"auto chose cpsat: {len(cands)} tasks, {options} candidates"
+    return "greedy", f"auto chose greedy: {len(cands)} tasks, {options} candidates (too many for an exact search)"
+
+
+def cpsat_available() -> bool:
+    try:
+        import ortools.sat.python.cp_model  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:
     """Plan several jobs jointly (see ``compiler/joint.py``) and compare with planning
-    them one by one: each alone on the whole cluster, run back to back."""
+    them one by one: each alone on the whole cluster, run back to back. Each job's tiers
+    and quality floor are resolved on its own workflow first, so joint planning moves
+    neither; its SLOs then hold for its own totals in the joint plan."""
     if len(jobs) == 1:
         return plan_job(jobs[0], catalog)
-    joint = plan_job(combine(jobs), catalog)
-    alone = [plan_job(j, catalog).estimate for j in jobs]
+    resolved = [_resolve_slos(j, catalog) for j in jobs]
+    joint = plan_job(combine(resolved), catalog)
+    alone = [plan_job(j, catalog).estimate for j in resolved]
     held: dict[str, int] = {}
     for est in alone:
         for hw, units in est.held:
@@ -160,10 +216,34 @@ def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:
     return replace(joint, jobs=tuple(job_labels(jobs)), separately=separately)
 
 
-def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule) -> Estimate:
+def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> BoundJob:
+    """``job`` with its tier SLOs and its quality floor as numbers (tiers kept for
+    display), and no floor setting left to apply."""
+    slos = list(job.slos)
+    floor = job.settings.quality_floor
+    if floor is not None and not any(s.metric == "quality" for s in slos):
+        slos.append(Slo("quality", None if isinstance(floor, str) else float(floor),
+                        floor if isinstance(floor, str) else None, None, floor=True))
+    if any(s.value is None for s in slos):
+        tiers = tiers or workflow_job_tiers(job, catalog)
+        slos = [s if s.value is not None else replace(s, value=tiers.value(s.metric, s.tier or "")) for s in slos]
+    return replace(job, slos=tuple(slos), settings=replace(job.settings, quality_floor=None))
+
+
+def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule,
+           scopes: dict[str, frozenset[str]] | None = None) -> Estimate:
+    """The reported totals of a scheduled plan; with ``scopes`` (a joint plan), each
+    job's own totals as ``parts`` too."""
     power = {task: candidate_power_w(catalog, cand) for task, cand in choice.items()}
     rows = [(s.machine, s.hardware, s.start_s, s.end_s, s.units, power[s.task]) for s in sched.shards]
-    return timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
+    whole = timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
+    if not scopes:
+        return whole
+    parts = []
+    for label, mine in scopes.items():
+        part_rows = [r for r, s in zip(rows, sched.shards) if s.task in mine]
+        parts.append((label, timeline_totals(catalog, part_rows, math.prod(choice[t].quality for t in mine))))
+    return replace(whole, parts=tuple(parts))
 
 
 def _baseline(task: str, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
@@ -193,21 +273,31 @@ def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Ob
 
 
 def _diagnose(job: BoundJob, objective: Objective, best: Estimate, plan: LogicalPlan, order: list[str],
-              cands: dict[str, list[Candidate]], cluster: Cluster, evaluate) -> InfeasibleError:
+              cands: dict[str, list[Candidate]], cluster: Cluster, evaluate, proof: ExactResult | None) -> InfeasibleError:
     """Which SLOs cannot hold, and the best value each can reach alone."""
     failing = [b for b in objective.bounds if not b.met(best)]
     lines = []
     for b in objective.bounds:
-        alone = greedy_search(plan, order, cands, Objective((), (Goal(b.metric, METRICS[b.metric]),)), cluster,
-                              evaluate)
-        reach = alone.estimate.metric(b.metric)
-        unit = f" {METRIC_UNITS[b.metric]}" if METRIC_UNITS[b.metric] else ""
+        m = metric(b.metric)
+        alone = greedy_search(plan, order, cands, Objective((), (Goal(b.metric, m.lower_is_better),)), cluster,
+                              Pool(list(cands), cands, evaluate))
+        reach = b.observed(alone.estimate)
+        unit = f" {m.unit}" if m.unit else ""
         status = "cannot be met" if (b in failing and not b.met(alone.estimate)) else (
             "conflicts with the others" if b in failing else "met")
-        lines.append(f"{b.slo.text()} (= {b.value:.4g}{unit}): best reachable ~{reach:.4g}{unit}; {status}")
+        lines.append(f"{_slo_text(b)} (= {b.value:.4g}{unit}): best reachable ~{reach:.4g}{unit}; {status}")
+    if proof is not None and proof.infeasible:
+        lines.append(f"{proof.solver} proved that no plan meets them all")
     first = failing[0]
     others = " with the other SLOs" if len(objective.bounds) > 1 else ""
     return InfeasibleError(
-        f"no plan of {job.name} meets {first.slo.text()}{others} on cluster '{job.cluster}'", first.slo.span,
+        f"no plan of {job.name} meets {_slo_text(first)}{others} on cluster '{job.cluster}'", first.slo.span,
         "\n        ".join(["per constraint, optimising it alone:"] + lines),
     )
+
+
+def _slo_text(b: Bound) -> str:
+    text = b.slo.text()
+    if b.slo.floor:
+        text = f"the quality floor {text} (SET quality_floor)"
+    return f"{b.scope}: {text}" if b.scope else text

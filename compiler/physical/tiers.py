@@ -5,6 +5,11 @@ Quality depends only on which agents run, so its tiers are exact over every agen
 combination (when there are at most ``MAX_QUALITY_COMBINATIONS``). Latency, cost and
 energy depend on the schedule too: they are placed over ``TIER_SAMPLES`` seeded random
 configurations plus the all-fastest one, each scheduled on the cluster.
+
+A job's tiers (``workflow_job_tiers``) are those of its workflow on its cluster, with
+its inputs: computed from the workflow's own plan, without the job's preferences
+(USING), SLOs, goals or sampling, and before any joint planning, so a tier means the
+same number whatever else the job or its script asks.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from typing import Callable
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from ...catalog.catalog import Catalog
-from ..job import METRICS, TIER_PERCENTILE, TIERS, Settings
-from .objective import Bound, Objective, tier_value
+from ..job import TIER_PERCENTILE, TIERS, BoundJob, Settings
+from ..logical import LogicalPlan
+from .objective import tier_value
 from .plan import Candidate, Estimate
 
 TIER_SAMPLES = 64
@@ -45,19 +53,43 @@ def quality_combinations(cands: dict[str, list[Candidate]]) -> list[float] | Non
     return [math.prod(q for _, q in combo) for combo in itertools.product(*per_task)]
 
 
-def exact_quality_tiers(objective: Objective, cands: dict[str, list[Candidate]]) -> Objective:
-    """Replace sampled quality tiers by exact ones where the combinations are few enough."""
-    if not any(b.slo.tier and b.metric == "quality" for b in objective.bounds):
-        return objective
-    qualities = quality_combinations(cands)
-    if qualities is None:
-        return objective
-    bounds = []
-    for b in objective.bounds:
-        if b.slo.tier and b.metric == "quality":
-            b = Bound(b.slo, float(np.percentile(qualities, TIER_PERCENTILE[b.slo.tier], method="linear")))
-        bounds.append(b)
-    return Objective(tuple(bounds), objective.goals)
+@dataclass(frozen=True)
+class Tiers:
+    """Tier thresholds of one workflow on one cluster: ``values[metric][tier]``."""
+
+    values: dict[str, dict[str, float]]
+
+    def value(self, metric_name: str, tier: str) -> float:
+        return self.values[metric_name][tier]
+
+
+def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
+    """The tiers of ``job``'s workflow on its cluster, for its inputs (see the module
+    docstring for what they do not depend on)."""
+    from ..rules import RULES, optimize_logical
+    from .candidates import enumerate_candidates
+    from .planner import PARALLEL_RULES, totals
+    from .schedule import schedule
+
+    cluster = catalog.cluster(job.cluster)
+    assert cluster is not None
+    free = LogicalPlan(tuple(n.with_(prefs=()) if n.prefs else n for n in job.plan.nodes))
+    disabled = job.settings.disabled_rules + ("expand_paths",)
+    if not job.settings.parallelism:
+        disabled += PARALLEL_RULES
+    plan = optimize_logical(free, RULES, disabled).plan
+    cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
+             for t in plan.tasks}
+    cands = {t: c for t, c in cands.items() if c}
+    samples = tier_samples(cands, lambda ch: totals(catalog, ch, schedule(plan, ch, cluster, with_deps=False)),
+                           job.settings.seed) if cands else []
+    qualities = quality_combinations(cands) or [s.quality for s in samples] or [1.0]
+    values: dict[str, dict[str, float]] = {}
+    for m in ("latency", "cost", "energy", "gpus"):
+        values[m] = {tier: tier_value(m, tier, [s.metric(m) for s in samples] or [0.0]) for tier in TIERS}
+    values["quality"] = {tier: float(np.percentile(qualities, TIER_PERCENTILE[tier], method="linear"))
+                         for tier in TIERS}
+    return Tiers(values)
 
 
 def workflow_tiers(catalog: Catalog, name: str, body: str, cluster: str, seed: int = 0) -> dict[str, dict[str, float]]:

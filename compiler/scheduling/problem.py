@@ -36,10 +36,12 @@ from functools import cached_property
 from typing import Callable, Sequence
 
 from ...grammar.diagnostics import MurakkabError, suggestion
+from .. import metrics
 
-# Metric -> True when lower is better (quality is the one to maximise).
-METRICS: dict[str, bool] = {"makespan": True, "energy": True, "cost": True, "gpus": True, "quality": False}
-METRIC_UNITS: dict[str, str] = {"makespan": "s", "energy": "Wh", "cost": "USD", "gpus": "GPUs", "quality": ""}
+# Views of compiler/metrics.py in the scheduling core's names (makespan, not latency):
+# metric -> True when lower is better (quality is the one to maximise), and its unit.
+METRICS: dict[str, bool] = {m.schedule_name: m.lower_is_better for m in metrics.ALL}
+METRIC_UNITS: dict[str, str] = {m.schedule_name: m.unit for m in metrics.ALL}
 # Instants closer than this (seconds) are the same: sums of float durations would otherwise
 # leave overlaps of a few ulps between back-to-back tasks.
 TIME_EPS = 1e-9
@@ -131,11 +133,7 @@ class Bound:
 
     def shortfall(self, totals: "Totals") -> float:
         """How far ``totals`` miss the bound, relative to it (0 when met)."""
-        v = totals.metric(self.metric)
-        scale = max(abs(self.value), 1e-9)
-        if METRICS[self.metric]:
-            return max(0.0, (v - self.value) / scale)
-        return max(0.0, (self.value - v) / scale)
+        return metrics.metric(self.metric).shortfall(totals.metric(self.metric), self.value)
 
     def met(self, totals: "Totals", tol: float = 1e-6) -> bool:
         # Relative tolerance: totals are sums of floats, and solver values carry noise.
@@ -177,8 +175,7 @@ class Objective:
 
 def goal_value(metric: str, totals: "Totals") -> float:
     """The metric as a quantity to minimise (quality is negated)."""
-    v = totals.metric(metric)
-    return v if METRICS[metric] else -v
+    return metrics.metric(metric).to_min(totals.metric(metric))
 
 
 @dataclass(frozen=True)
