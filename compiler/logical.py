@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Iterable, Iterator
+from typing import Callable, Hashable, Iterable, Iterator, Protocol
 
 from ..catalog.types import Type
 from ..grammar.diagnostics import Span
@@ -150,6 +150,23 @@ class LogicalPlan:
     def consumers(self, node_id: str) -> tuple[Node, ...]:
         return self._consumers.get(node_id, ())
 
+    @cached_property
+    def _firsts(self) -> dict[Callable[[Node], Hashable], dict[Hashable, Node]]:
+        return {}
+
+    def first_with(self, key: Callable[[Node], Hashable], value: Hashable) -> Node | None:
+        """The first node, in plan order, whose ``key`` is ``value`` (None if none is).
+
+        ``key`` must be a pure function of the node: its index is built on first use
+        and kept for the plan's lifetime, so a rule asking once per node pays for one walk.
+        """
+        index = self._firsts.get(key)
+        if index is None:
+            index = self._firsts[key] = {}
+            for n in self.nodes:
+                index.setdefault(key(n), n)
+        return index.get(value)
+
     def replace_nodes(self, nodes: Iterable[Node]) -> "LogicalPlan":
         return LogicalPlan(tuple(nodes))
 
@@ -160,6 +177,26 @@ class LogicalPlan:
         for n in self.nodes:
             lines.append(f"{n.id:<{width}}  {_describe(n)}")
         return lines
+
+
+class PlanView(Protocol):
+    """What a rewrite rule may read of the plan it rewrites: a :class:`LogicalPlan`, or
+    the rules driver's plan in the middle of a traversal (``rules/driver.py``)."""
+
+    @property
+    def nodes(self) -> tuple[Node, ...]: ...
+
+    @property
+    def live(self) -> frozenset[str]: ...
+
+    @property
+    def output(self) -> Node: ...
+
+    def node(self, node_id: str) -> Node: ...
+
+    def consumers(self, node_id: str) -> tuple[Node, ...]: ...
+
+    def first_with(self, key: Callable[[Node], Hashable], value: Hashable) -> Node | None: ...
 
 
 def _fmt_num(x: float) -> str:
@@ -205,9 +242,9 @@ def _describe(n: Node) -> str:
 def check_invariants(plan: LogicalPlan) -> None:
     """Raise AssertionError if the plan is malformed: the rules driver calls this after
     every rule, so a buggy rule is caught at the rule, not downstream."""
-    seen: set[str] = set()
-    outputs = [n for n in plan.nodes if n.op == OUTPUT]
-    assert len(outputs) == 1, "a plan has exactly one Output"
+    seen: dict[str, Node] = {}
+    outputs = sum(1 for n in plan.nodes if n.op == OUTPUT)
+    assert outputs == 1, "a plan has exactly one Output"
     for n in plan.nodes:
         assert n.id not in seen, f"duplicate node id {n.id}"
         for i in n.inputs:
@@ -216,7 +253,8 @@ def check_invariants(plan: LogicalPlan) -> None:
             assert n.over in n.inputs, f"map {n.id} is over {n.over}, not one of its inputs"
         if n.streams_from is not None:
             assert n.op == MAP and n.streams_from == n.over, f"{n.id} streams from a node it does not map over"
-            src = next(m for m in plan.nodes if m.id == n.streams_from)
+            # Defined before n (its inputs are), so already seen: no walk of the plan.
+            src = seen[n.streams_from]
             assert src.op == MAP, f"{n.id} streams from {src.id}, which is not a map"
         assert n.stats.items >= 0, f"{n.id} has a negative cardinality"
-        seen.add(n.id)
+        seen[n.id] = n

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from ..logical import LogicalPlan, Node
+from ..logical import Node, PlanView
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ REMOVED = Removed()
 # REMOVED, MergeInto, Expand, or None when it does not apply. The driver owns
 # traversal, rewiring and the fixed point.
 Result = Union[Node, Removed, MergeInto, Expand, None]
-Rewrite = Callable[[Node, LogicalPlan], Result]
+Rewrite = Callable[[Node, PlanView], Result]
 
 
 @dataclass(frozen=True)

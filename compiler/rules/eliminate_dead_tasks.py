@@ -16,11 +16,11 @@ Example:
 
 from __future__ import annotations
 
-from ..logical import LogicalPlan, Node
+from ..logical import Node, PlanView
 from .base import REMOVED, Removed, Rule
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> Removed | None:
+def rewrite(node: Node, plan: PlanView) -> Removed | None:
     # Inputs stay even when unused: they are the job's signature, not work.
     if node.is_task and node.id not in plan.live:
         return REMOVED

@@ -16,11 +16,11 @@ SLO asks for quality (``compiler/physical/planner.py``).
 from __future__ import annotations
 
 from ...catalog.types import Type, list_of
-from ..logical import INPUT, INVOKE, MAP, VOTE_INTERFACE, LogicalPlan, Node, Stats
+from ..logical import INPUT, INVOKE, MAP, VOTE_INTERFACE, Node, PlanView, Stats
 from .base import Expand, Rule
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> Expand | None:
+def rewrite(node: Node, plan: PlanView) -> Expand | None:
     # Only an invoke the catalog can vote on, and only once.
     if node.op != INVOKE or node.vote_k is None or node.votes:
         return None

@@ -7,11 +7,11 @@ of waiting for all of A. (A query engine does the same when it pipelines operato
 
 from __future__ import annotations
 
-from ..logical import MAP, LogicalPlan, Node
+from ..logical import MAP, Node, PlanView
 from .base import Rule
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> Node | None:
+def rewrite(node: Node, plan: PlanView) -> Node | None:
     if node.op != MAP or node.streams_from is not None or node.over is None:
         return None
     upstream = plan.node(node.over)

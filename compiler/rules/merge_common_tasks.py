@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from ..logical import INPUT, OUTPUT, LogicalPlan, Node
+from ..logical import INPUT, OUTPUT, Node, PlanView
 from .base import MergeInto, Rule
 
 
@@ -32,18 +32,16 @@ def signature(node: Node) -> tuple[object, ...]:
     return (node.op, node.interface, node.inputs, node.over, node.knobs, node.prefs)
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> MergeInto | None:
+def rewrite(node: Node, plan: PlanView) -> MergeInto | None:
     if node.op == OUTPUT or (node.op == INPUT and node.value is None):
         return None
-    mine = signature(node)
-    for other in plan.nodes:
-        if other.id == node.id:
-            # Only an earlier twin: the first of a group stays, so readers keep a
-            # definition that precedes them.
-            return None
-        if other.op == node.op and signature(other) == mine:
-            return MergeInto(other.id)
-    return None
+    # The first node of the plan with this signature (an index, not a walk of the plan:
+    # equal signatures mean equal ops). Only an earlier twin: the first of a group
+    # stays, so readers keep a definition that precedes them.
+    first = plan.first_with(signature, signature(node))
+    if first is None or first.id == node.id:
+        return None
+    return MergeInto(first.id)
 
 
 RULE = Rule("merge_common_tasks", rewrite, __doc__.splitlines()[0])

@@ -7,11 +7,11 @@ partitions, on which hardware, is a cost-based choice (``compiler/physical``).
 
 from __future__ import annotations
 
-from ..logical import MAP, LogicalPlan, Node
+from ..logical import MAP, Node, PlanView
 from .base import Rule
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> Node | None:
+def rewrite(node: Node, plan: PlanView) -> Node | None:
     # The catalog says which interfaces keep per-item state (and so cannot split).
     if node.op != MAP or node.partitioned or not node.partitionable or node.over is None:
         return None

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 
 from ...catalog.types import Type, list_of
-from ..logical import INVOKE, JOIN_INTERFACE, MAP, SPLIT_INTERFACE, LogicalPlan, Node, Stats
+from ..logical import INVOKE, JOIN_INTERFACE, MAP, SPLIT_INTERFACE, Node, PlanView, Stats
 from .base import Expand, Rule
 
 
-def rewrite(node: Node, plan: LogicalPlan) -> Expand | None:
+def rewrite(node: Node, plan: PlanView) -> Expand | None:
     if node.op != INVOKE or node.chunk_s is None or len(node.inputs) != 1:
         return None
     source = plan.node(node.inputs[0])
