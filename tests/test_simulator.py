@@ -65,7 +65,8 @@ RUN w (v => ['a.mp4', 'b.mp4', 'c.mp4', 'd.mp4', 'e.mp4'] ASSUMING (duration = 3
 
 
 def plan(cat: Catalog, text: str, settings: Settings | None = None) -> PhysicalPlan:
-    (p,) = api.optimize(text, catalog=cat, settings=settings)
+    # The hand-computed plans here are per-agent optima: no quality floor unless asked.
+    (p,) = api.optimize(text, catalog=cat, settings=settings or Settings(quality_floor=None))
     return p
 
 

@@ -59,8 +59,9 @@ def test_catches_wrong_totals_and_missed_slos(plan, tiny_catalog) -> None:
     assert any("reported makespan" in p for p in validate(wrong, tiny_catalog))
     strict = murakkab.optimize(WF.replace("ON CLUSTER", "WITH SLO (latency <= 1000 s) ON CLUSTER"),
                                catalog=tiny_catalog)[0]
-    (bound,) = strict.bounds
-    broken = replace(strict, bounds=(replace(bound, value=strict.estimate.makespan_s / 10),))
+    bound = next(b for b in strict.bounds if not b.slo.floor)
+    broken = replace(strict, bounds=(replace(bound, value=strict.estimate.makespan_s / 10),)
+                     + tuple(b for b in strict.bounds if b.slo.floor))
     assert any("is not met" in p for p in validate(broken, tiny_catalog))
 
 
