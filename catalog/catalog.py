@@ -551,6 +551,11 @@ class Catalog:
             if agent.name not in self._agents:  # a stored row wins (measured, refit, imported)
                 self._agents[agent.name] = agent
                 self._profiles[agent.name] = profiles
+        # Every write reloads these views, so this index never goes stale.
+        agents_of: dict[str, list[Agent]] = {}
+        for agent in self._agents.values():
+            agents_of.setdefault(agent.interface, []).append(agent)
+        self._agents_of: dict[str, tuple[Agent, ...]] = {i: tuple(a) for i, a in agents_of.items()}
         self._options: dict[str, tuple[Profile, ...]] = {a: _with_interpolated(ps) for a, ps in self._profiles.items()}
         self._by_key = {(p.agent, p.hardware, p.units): p for ps in self._options.values() for p in ps}
         self._curves: dict[tuple[str, str, int], tuple[CurvePoint, ...]] = {}
@@ -579,7 +584,9 @@ class Catalog:
         return self._interfaces.get(name)
 
     def agents(self, interface: str | None = None) -> tuple[Agent, ...]:
-        return tuple(a for a in self._agents.values() if interface is None or a.interface == interface)
+        if interface is None:
+            return tuple(self._agents.values())
+        return self._agents_of.get(interface, ())
 
     def agent(self, name: str) -> Agent | None:
         return self._agents.get(name)

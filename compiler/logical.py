@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Hashable, Iterable, Iterator, Protocol
+from typing import Callable, Hashable, Iterable, Iterator, Protocol, TypeVar
 
 from ..catalog.types import Type
 from ..grammar.diagnostics import Span
 
 INPUT, INVOKE, MAP, OUTPUT = "input", "invoke", "map", "output"
+T = TypeVar("T")
 # The catalog interfaces split_long_inputs cuts long inputs and joins results with, and
 # the one expand_paths decides sampled answers with.
 SPLIT_INTERFACE, JOIN_INTERFACE, VOTE_INTERFACE = "media_split", "text_concatenation", "answer_vote"
@@ -166,6 +167,20 @@ class LogicalPlan:
             for n in self.nodes:
                 index.setdefault(key(n), n)
         return index.get(value)
+
+    @cached_property
+    def _derived(self) -> dict[Callable[["LogicalPlan"], object], object]:
+        return {}
+
+    def derived(self, fn: Callable[["LogicalPlan"], T]) -> T:
+        """``fn(self)``, computed on first use and kept for the plan's lifetime: for data a
+        caller derives from the plan over and over (the scheduler's task graph, once per
+        plan scored). ``fn`` must be a pure function of the plan, and its result is
+        shared: callers must not change it."""
+        memo = self._derived
+        if fn not in memo:
+            memo[fn] = fn(self)
+        return memo[fn]  # type: ignore[return-value]
 
     def replace_nodes(self, nodes: Iterable[Node]) -> "LogicalPlan":
         return LogicalPlan(tuple(nodes))

@@ -21,8 +21,9 @@ Totals of a timeline (planner's schedule or the simulator's run) charge for what
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
-from dataclasses import replace
 from typing import Iterable, Sequence
 
 from ...catalog.catalog import Catalog, CurvePoint, Hardware, Profile
@@ -63,9 +64,15 @@ def throughput_at(curve: Sequence[CurvePoint], tpot_target_s: float | None = Non
 
 def split_calls(calls: float, fanout: int) -> list[float]:
     """Calls per shard: as even as whole calls allow (the first shards take the remainder)."""
+    return list(_split_calls(calls, fanout))
+
+
+# Planning splits the same few (calls, fan-out) pairs hundreds of thousands of times.
+@functools.lru_cache(maxsize=4096)
+def _split_calls(calls: float, fanout: int) -> tuple[float, ...]:
     whole = max(0, int(math.ceil(calls - 1e-9)))
     base, extra = divmod(whole, fanout)
-    return [float(base + (1 if i < extra else 0)) for i in range(fanout)]
+    return tuple(float(base + (1 if i < extra else 0)) for i in range(fanout))
 
 
 def estimate_candidate(node_id: str, profile: Profile, hw: Hardware, quality: float, calls: float,
@@ -77,35 +84,29 @@ def estimate_candidate(node_id: str, profile: Profile, hw: Hardware, quality: fl
         call_s = output_tokens / throughput_at(curve)
         floor_s = low.ttft_s + output_tokens * low.tpot_s
         source = f"{low.source.split(';')[0]}; batched at the curve's saturation, {output_tokens:g} tokens per call"
-    base = Candidate(
-        node=node_id, agent=profile.agent, hardware=profile.hardware, units=profile.units, fanout=fanout,
-        calls=calls, call_s=call_s, setup_s=profile.setup_s, latency_s=0.0, busy_unit_s=0.0, energy_wh=0.0,
-        cost_usd=0.0, quality=quality, gpus=profile.units * fanout if hw.is_gpu else 0, source=source,
-        floor_s=floor_s,
-    )
-    shards = [base.shard_seconds(c) for c in split_calls(calls, fanout) if c > 0 or fanout == 1]
+    fields = dict(node=node_id, agent=profile.agent, hardware=profile.hardware, units=profile.units, fanout=fanout,
+                  calls=calls, call_s=call_s, setup_s=profile.setup_s, quality=quality,
+                  gpus=profile.units * fanout if hw.is_gpu else 0, source=source, floor_s=floor_s)
+    base = Candidate(latency_s=0.0, busy_unit_s=0.0, energy_wh=0.0, cost_usd=0.0, **fields)
+    # Shards differ by one call at most: their seconds are computed once per call count.
+    seconds = {c: base.shard_seconds(c) for c in set(_split_calls(calls, fanout))}
+    shards = [seconds[c] for c in _split_calls(calls, fanout) if c > 0 or fanout == 1]
     latency = max(shards) if shards else profile.setup_s
     busy_unit_s = sum(shards) * profile.units
     power = busy_power_w(hw, profile)
-    return replace(base, latency_s=latency, busy_unit_s=busy_unit_s, energy_wh=busy_unit_s * power / 3600.0,
-                   cost_usd=busy_unit_s * hw.usd_per_hour / 3600.0)
+    # Built directly rather than by dataclasses.replace, which is several times slower.
+    return Candidate(latency_s=latency, busy_unit_s=busy_unit_s, energy_wh=busy_unit_s * power / 3600.0,
+                     cost_usd=busy_unit_s * hw.usd_per_hour / 3600.0, **fields)
 
 
 def peak_usage(intervals: Iterable[tuple[float, float, int]]) -> int:
     """The most units in use at once over (start, end, units) intervals."""
-    events = []
-    for start, end, units in intervals:
-        if end > start:
-            events.append((start, units))
-            events.append((end, -units))
+    used = [i for i in intervals if i[1] > i[0]]
+    events = [(start, units) for start, _, units in used] + [(end, -units) for _, end, units in used]
     # (time, delta) tuples: ends (negative) sort before starts at the same instant, so a
     # unit freed at t can be reused at t.
     events.sort()
-    peak = cur = 0
-    for _, delta in events:
-        cur += delta
-        peak = max(peak, cur)
-    return peak
+    return max(0, max(itertools.accumulate(delta for _, delta in events), default=0))
 
 
 def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, float, int, float]],
@@ -115,19 +116,19 @@ def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, floa
     ``busy`` rows are (machine, hardware, start_s, end_s, units, busy power per unit in W).
     """
     makespan = max((row[3] for row in busy), default=0.0)
-    held: dict[str, int] = {}
     by_machine: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
-    for machine, hw, start, end, units, _ in busy:
+    # One pass over the rows; each sum adds its terms in row order, as separate passes would.
+    energy_j = 0.0
+    busy_unit_s: dict[str, float] = {}
+    for machine, hw, start, end, units, power in busy:
         by_machine.setdefault((machine, hw), []).append((start, end, units))
+        energy_j += (end - start) * units * power
+        busy_unit_s[hw] = busy_unit_s.get(hw, 0.0) + (end - start) * units
+    held: dict[str, int] = {}
     for (machine, hw), intervals in by_machine.items():
         peak = peak_usage(intervals)
         if peak:
             held[hw] = held.get(hw, 0) + peak
-    energy_j = 0.0
-    busy_unit_s: dict[str, float] = {}
-    for _, hw, start, end, units, power in busy:
-        energy_j += (end - start) * units * power
-        busy_unit_s[hw] = busy_unit_s.get(hw, 0.0) + (end - start) * units
     cost = 0.0
     gpus = 0
     for hw_name, units in held.items():

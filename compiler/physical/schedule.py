@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan, Node
@@ -37,20 +38,18 @@ class Schedule:
 
 def upward_ranks(plan: LogicalPlan, choice: dict[str, Candidate]) -> dict[str, float]:
     """rank(t) = latency(t) + max rank of the tasks reading t (HEFT's upward rank)."""
-    readers: dict[str, list[str]] = {}
-    for n in plan.nodes:
-        for i in n.inputs:
-            readers.setdefault(i, []).append(n.id)
     rank: dict[str, float] = {}
     for node in reversed(plan.nodes):
         if not node.is_task:
             continue
-        below = [rank[r] for r in readers.get(node.id, ()) if r in rank]
+        # The plan's reader index (built once per plan) lists each reader once; a reader
+        # that reads t twice counted twice before, which never changes a max.
+        below = [rank[r.id] for r in plan.consumers(node.id) if r.id in rank]
         rank[node.id] = choice[node.id].latency_s + max(below, default=0.0)
     return rank
 
 
-def _fractions(calls: list[float]) -> list[tuple[float, float]]:
+def _fractions(calls: Sequence[float]) -> list[tuple[float, float]]:
     total = sum(calls) or 1.0
     out, acc = [], 0.0
     for c in calls:
@@ -61,23 +60,55 @@ def _fractions(calls: list[float]) -> list[tuple[float, float]]:
 
 def shard_deps(node: Node, calls: dict[str, list[float]]) -> list[tuple[tuple[str, int], ...]]:
     """For each shard of ``node``, the (task, shard) pairs it must wait for."""
-    mine = _fractions(calls[node.id])
+    return _deps(node, calls[node.id], calls)
+
+
+def _deps(node: Node, own: Sequence[float], calls: Mapping[str, Sequence[float]]) -> list[tuple[tuple[str, int], ...]]:
+    """:func:`shard_deps` of ``node`` split into ``own`` calls per shard, its sources' in ``calls``."""
+    mine = _fractions(own)
+    sources = [src for src in dict.fromkeys(node.inputs) if src in calls]  # others: input parameters, at time 0
+    if node.streams_from not in sources:
+        # No streaming edge: every shard waits for all shards of every source, so they
+        # share one tuple (a 256-way map after a 256-way map would otherwise build
+        # 65,536 pairs per task, per shard).
+        shared = tuple((src, i) for src in sources for i in range(len(calls[src])))
+        return [shared] * len(mine)
     deps: list[list[tuple[str, int]]] = [[] for _ in mine]
-    for src in dict.fromkeys(node.inputs):
-        if src not in calls:
-            continue  # an input parameter: available at time 0
-        theirs = _fractions(calls[src])
+    for src in sources:
         if node.streams_from != src:
-            every = [(src, i) for i in range(len(theirs))]
+            every = [(src, i) for i in range(len(calls[src]))]
             for d in deps:
                 d.extend(every)
             continue
         # Streaming: wait only for the upstream shards whose items overlap ours.
+        theirs = _fractions(calls[src])
         for j, (lo, hi) in enumerate(mine):
-            for i, (a, b) in enumerate(theirs):
-                if (a < hi and lo < b) or (lo == hi == a):
-                    deps[j].append((src, i))
+            deps[j].extend((src, i) for i in _overlapping(lo, hi, theirs))
     return [tuple(d) for d in deps]
+
+
+def _overlapping(lo: float, hi: float, theirs: list[tuple[float, float]]) -> range | list[int]:
+    """Indexes i, ascending, of the intervals (a, b) of ``theirs`` that overlap [lo, hi]:
+    ``(a < hi and lo < b) or (lo == hi == a)``.
+
+    ``theirs`` is a partition of [0, 1] in order, so its starts and ends both ascend:
+    ``a < hi`` holds for a prefix and ``lo < b`` for a suffix, and the overlap is the
+    range between them (two binary searches instead of a walk of all of ``theirs``). A
+    point (``lo == hi``) may also touch intervals that start at it; it is walked.
+    """
+    if lo == hi:
+        return [i for i, (a, b) in enumerate(theirs) if (a < hi and lo < b) or (lo == hi == a)]
+    first = bisect.bisect_right(theirs, lo, key=_end)
+    last = bisect.bisect_left(theirs, hi, key=_start)
+    return range(first, max(first, last))
+
+
+def _start(interval: tuple[float, float]) -> float:
+    return interval[0]
+
+
+def _end(interval: tuple[float, float]) -> float:
+    return interval[1]
 
 
 class Placer:
@@ -102,6 +133,13 @@ class Placer:
         self.shards: dict[str, list[Shard]] = {}
         self.task_end: dict[str, float] = {}
         self.last_end = 0.0
+        # The machines with each hardware type, in machine order (slots are keyed so).
+        self._machines_with: dict[str, list[str]] = {}
+        for machine, hw in self.slots:
+            self._machines_with.setdefault(hw, []).append(machine)
+        # Trials since the last commit, by id of the shard list returned: (shards,
+        # hardware, the pools after placing them, last end).
+        self._trials: dict[int, tuple[list[Shard], str, list[tuple[str, list[float]]], float]] = {}
 
     def _ready_times(self, node: Node, calls: list[float]) -> list[float]:
         barrier = 0.0
@@ -117,52 +155,100 @@ class Placer:
             theirs = _fractions(self.calls[src])
             ends = [s.end_s for s in self.shards[src]]
             for j, (lo, hi) in enumerate(mine):
-                for i, (a, b) in enumerate(theirs):
-                    if (a < hi and lo < b) or (lo == hi == a):
-                        ready[j] = max(ready[j], ends[i])
+                for i in _overlapping(lo, hi, theirs):
+                    ready[j] = max(ready[j], ends[i])
         return [max(barrier, r) for r in ready]
 
     def trial(self, node: Node, cand: Candidate) -> list[Shard]:
+        """The shards of ``node`` run as ``cand``, placed on the cluster as it stands
+        (nothing is committed)."""
+        shards, _ = self._place(node, cand, True)
+        assert shards is not None
+        return shards
+
+    def finish(self, node: Node, cand: Candidate) -> float:
+        """When ``node`` run as ``cand`` would finish: ``max(s.end_s for s in
+        self.trial(node, cand))``, without making the shards (a search that compares
+        many candidates needs only this, and the shards of the one it commits)."""
+        finish = self._place(node, cand, False)[1]
+        if finish is None:
+            raise ValueError(f"{node.id} run as {cand.label()} has no shards")
+        return finish
+
+    def _place(self, node: Node, cand: Candidate, keep: bool) -> tuple[list[Shard] | None, float | None]:
+        """(the shards if ``keep``, the latest end among them: None if there are none)."""
         calls = split_calls(cand.calls, cand.fanout)
         ready_times = self._ready_times(node, calls)
-        pools = {m: list(self.slots[(m, cand.hardware)]) for m in self.machines if (m, cand.hardware) in self.slots}
+        hw, units = cand.hardware, cand.units
+        # (machine, its units of hw by the time they free up), in machine order.
+        pools = [(m, list(self.slots[(m, hw)])) for m in self._machines_with.get(hw, ())]
         out = []
         last_end = self.last_end
+        head = units - 1
+        seconds: dict[float, float] = {}  # shard seconds by calls: a task's shards differ by one call at most
+        # Dependencies are recorded as the shards are made (commit would otherwise copy each).
+        deps = _deps(node, calls, self.calls) if self.with_deps and keep else None
+        finish: float | None = None
+        serial = self.serial
+        # The loop below runs once per shard of every candidate tried: `x if x > y else y`
+        # is max(y, x) (the same float, ties included) without a call.
         for i, n_calls in enumerate(calls):
-            duration = cand.shard_seconds(n_calls)
-            ready = max(ready_times[i], last_end) if self.serial else ready_times[i]
-            best: tuple[float, float, str] | None = None
-            for machine, free in pools.items():
-                if len(free) < cand.units:
+            duration = seconds.get(n_calls)
+            if duration is None:
+                duration = seconds[n_calls] = cand.shard_seconds(n_calls)
+            ready = ready_times[i]
+            if serial and last_end > ready:
+                ready = last_end
+            best_end = best_start = 0.0
+            best: tuple[str, list[float]] | None = None
+            for machine, free in pools:
+                if len(free) <= head:
                     continue
                 # `free` is sorted, so the units that free up first are its head.
-                start = max(ready, free[cand.units - 1])
-                if best is None or start + duration < best[0] - 1e-12:
-                    best = (start + duration, start, machine)
+                start = free[head] if free[head] > ready else ready
+                if best is None or start + duration < best_end - 1e-12:
+                    best_end, best_start, best = start + duration, start, (machine, free)
             if best is None:
-                raise ValueError(f"no machine of {self.cluster.name} has {cand.units} x {cand.hardware} "
-                                 f"for {node.id}")
-            end, start, machine = best
-            free = pools[machine]
-            del free[: cand.units]
-            for _ in range(cand.units):
-                bisect.insort(free, end)
-            out.append(Shard(node.id, i, machine, cand.hardware, cand.units, n_calls, duration, start, end, ()))
-            last_end = max(last_end, end)
-        return out
+                raise ValueError(f"no machine of {self.cluster.name} has {units} x {hw} for {node.id}")
+            machine, free = best
+            if units == 1:
+                del free[0]
+                bisect.insort(free, best_end)
+            else:
+                _occupy(free, units, best_end)
+            if keep:
+                out.append(Shard(node.id, i, machine, hw, units, n_calls, duration, best_start, best_end,
+                                 deps[i] if deps is not None else ()))
+            if finish is None or best_end > finish:
+                finish = best_end
+            if best_end > last_end:
+                last_end = best_end
+        if not keep:
+            return None, finish
+        self._trials[id(out)] = (out, hw, pools, last_end)
+        return out, finish
 
     def commit(self, node: Node, cand: Candidate, shards: list[Shard]) -> None:
         self.calls[node.id] = split_calls(cand.calls, cand.fanout)
-        if self.with_deps:
+        tried = self._trials.get(id(shards))
+        if tried is not None and tried[0] is not shards:
+            tried = None
+        self._trials = {}
+        if self.with_deps and tried is None:
             deps = shard_deps(node, self.calls)
             shards = [replace(s, deps=deps[s.index]) for s in shards]
         self.shards[node.id] = shards
         self.task_end[node.id] = max(s.end_s for s in shards)
+        if tried is not None:
+            # The trial ran against the state this commit starts from and placed exactly
+            # these shards: its pools are what replaying them would give.
+            _, hw, pools, last_end = tried
+            for machine, free in pools:
+                self.slots[(machine, hw)] = free
+            self.last_end = last_end
+            return
         for s in shards:
-            free = self.slots[(s.machine, s.hardware)]
-            del free[: s.units]
-            for _ in range(s.units):
-                bisect.insort(free, s.end_s)
+            _occupy(self.slots[(s.machine, s.hardware)], s.units, s.end_s)
             self.last_end = max(self.last_end, s.end_s)
 
     def result(self, ordered: bool = True) -> Schedule:
@@ -170,15 +256,31 @@ class Placer:
         timelines; a search that only totals the schedule skips the sort)."""
         shards = tuple(s for ss in self.shards.values() for s in ss)
         if ordered:
-            order = {n.id: i for i, n in enumerate(self.plan.nodes)}
+            order = self.plan.derived(_task_graph).order
             shards = tuple(sorted(shards, key=lambda s: (s.start_s, order[s.task], s.index)))
         spans = {t: (min(s.start_s for s in ss), max(s.end_s for s in ss)) for t, ss in self.shards.items()}
         return Schedule(shards, spans)
 
 
-def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
-    """Tasks in list-scheduling order: highest upward rank first among those whose
-    producers are placed (a topological order even when ranks tie)."""
+def _occupy(free: list[float], units: int, end: float) -> None:
+    """Take the ``units`` units of a sorted pool that free up first until ``end``."""
+    del free[:units]
+    # As many insort(free, end) calls: the copies go together at the same place.
+    at = bisect.bisect_right(free, end)
+    free[at:at] = [end] * units
+
+
+@dataclass(frozen=True)
+class _TaskGraph:
+    """What list scheduling needs of a plan's shape, derived once per plan."""
+
+    tasks: dict[str, Node]
+    order: dict[str, int]  # position in the plan, of every node
+    waiting: dict[str, int]  # distinct tasks each task reads
+    readers: dict[str, list[str]]  # tasks reading each task, in plan order
+
+
+def _task_graph(plan: LogicalPlan) -> _TaskGraph:
     tasks = {n.id: n for n in plan.nodes if n.is_task}
     order = {n.id: i for i, n in enumerate(plan.nodes)}
     waiting = {t: len({i for i in n.inputs if i in tasks}) for t, n in tasks.items()}
@@ -187,6 +289,15 @@ def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
         for i in dict.fromkeys(n.inputs):
             if i in tasks:
                 readers.setdefault(i, []).append(t)
+    return _TaskGraph(tasks, order, waiting, readers)
+
+
+def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
+    """Tasks in list-scheduling order: highest upward rank first among those whose
+    producers are placed (a topological order even when ranks tie)."""
+    graph = plan.derived(_task_graph)
+    tasks, order, readers = graph.tasks, graph.order, graph.readers
+    waiting = dict(graph.waiting)
     heap = [(-rank[t], order[t], t) for t, w in waiting.items() if w == 0]
     heapq.heapify(heap)
     out = []
