@@ -91,6 +91,7 @@ from ._pulp import cbc, new_var
 from .greedy import solve_greedy, static_bound
 from .problem import (METRICS, InfeasibleScheduleError, Objective, Placement, Problem, Result, Stage, Totals,
                       relative_gap)
+from .quiet import quiet
 
 BACKENDS = ("cbc", "highs")
 FORMULATIONS = ("auto", "disjunctive", "time-indexed")
@@ -375,7 +376,8 @@ def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
     with tempfile.TemporaryDirectory(prefix="murakkab-cbc-") as d:
         log = Path(d) / "cbc.log"
         solver = cbc(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm, logPath=str(log))
-        m.solve(solver)
+        with quiet():
+            m.solve(solver)
         text = log.read_text(errors="replace") if log.exists() else ""
     result = _CBC_RESULT.search(text)
     status = result.group(1).strip() if result else pulp.LpStatus[m.status]
@@ -411,7 +413,8 @@ def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
             lp.solverModel.run()
 
     solver = WarmHiGHS(msg=False, timeLimit=time_limit)
-    m.solve(solver)
+    with quiet():  # highspy prints its banner to fd 1 even with msg=False
+        m.solve(solver)
     model = m.solverModel
     status = model.getModelStatus()
     info = model.getInfo()
