@@ -146,7 +146,7 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_schedule_command_json_report() -> None:
     report = schedule_command(_args("--heft", str(FIXTURES / "heft_topcuoglu2002"), "--format", "json"))
     json.dumps(report)  # plain data
-    assert report["solver"] == "ilp" and report["solver_reason"].startswith("auto: 10 tasks <= 60")
+    assert report["solver"] == "cpsat" and report["solver_reason"].startswith("auto: 10 tasks <= 300")
     assert (report["makespan"], report["optimal"], report["lower_bound"], report["gap"]) == (73.0, True, 73.0, 0.0)
     assert len(report["schedule"]) == 10
     assert {"task", "option", "pool", "units", "start", "end"} <= set(report["schedule"][0])
@@ -157,7 +157,7 @@ def test_schedule_command_json_report() -> None:
 def test_schedule_command_text_and_auto_choices() -> None:
     stg = str(FIXTURES / "stg" / "50" / "rand0000.stg")
     report = schedule_command(_args("--stg", stg, "--processors", "16", "--time-limit", "5"))
-    assert report["solver"] == "ilp" and report["optimal"] and report["makespan"] == 55.0
+    assert report["solver"] == "cpsat" and report["optimal"] and report["makespan"] == 55.0
     text = schedule_text(report)
     assert "makespan     55 s, optimal (proven)" in text and "t51" in text
     wf = str(FIXTURES / "wfinstances" / "montage-chameleon-2mass-005d-001.json")
