@@ -61,7 +61,8 @@ def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> d
     above the floor, let the task whose next-best agent saves the most (on the first
     goal, standalone) per unit of log-quality lost use it. Without a floor: unchanged.
     """
-    floors = [b.value for b in objective.bounds if b.metric == "quality"]
+    # A floor of 0 (a product of thousands of qualities underflows) constrains nothing.
+    floors = [b.value for b in objective.bounds if b.metric == "quality" and b.value > 0]
     if not floors or not objective.goals:
         return cands
     floor = max(floors)
