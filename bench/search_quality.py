@@ -140,7 +140,9 @@ def main() -> int:
     out = {"python": platform.python_version(), "jobs": len(rows), "seed": args.seed, "by_goal": summary,
            "median_seconds": {s: statistics.median(r[f"{s}_s"] for r in rows) for s in ("greedy", "auto", "oracle")}}
     if args.json:
-        print(json.dumps({**out, "rows": rows}, indent=1))
+        # JSON has no infinity: a missed job's gap is null.
+        clean = [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()} for r in rows]
+        print(json.dumps({**out, "rows": clean}, indent=1))
         return 0
     print(f"{len(rows)} random jobs (seed {args.seed}); gap to the exhaustive optimum on the first goal, "
           "reported totals")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .job import BoundJob
-from .logical import OUTPUT, LogicalPlan, Node
+from .logical import OUTPUT, LogicalPlan, Node, upstream
 
 
 def job_labels(jobs: Sequence[BoundJob]) -> list[str]:
@@ -68,18 +68,10 @@ def job_tasks(plan: LogicalPlan, parts: Sequence[tuple[str, int]]) -> dict[str, 
     """Per job of a joint plan, the tasks its results depend on (a task two jobs share,
     merged by ``merge_common_tasks``, belongs to both). The rules keep the Output node's
     inputs in place, so its first inputs are the first job's results, and so on."""
-    by_id = {n.id: n for n in plan.nodes}
     out: dict[str, frozenset[str]] = {}
     position = 0
     for label, count in parts:
-        seen: set[str] = set()
-        stack = list(plan.output.inputs[position:position + count])
+        mine = upstream(plan.node, plan.output.inputs[position:position + count])
         position += count
-        while stack:
-            node = by_id[stack.pop()]
-            if node.id in seen:
-                continue
-            seen.add(node.id)
-            stack.extend(node.inputs)
-        out[label] = frozenset(t for t in seen if by_id[t].is_task)
+        out[label] = frozenset(t for t in mine if plan.node(t).is_task)
     return out

@@ -97,6 +97,20 @@ class Node:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def upstream(node: Callable[[str], Node], starts: Iterable[str]) -> frozenset[str]:
+    """Ids of ``starts`` and every node they read, directly or not (``node`` looks a
+    node up by id)."""
+    seen: set[str] = set()
+    stack = list(starts)
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        stack.extend(node(node_id).inputs)
+    return frozenset(seen)
+
+
 @dataclass(frozen=True)
 class LogicalPlan:
     nodes: tuple[Node, ...]
@@ -130,15 +144,7 @@ class LogicalPlan:
     @cached_property
     def live(self) -> frozenset[str]:
         """Ids of the nodes the output depends on (walked from the output backwards)."""
-        live: set[str] = set()
-        stack = [self.output.id]
-        while stack:
-            node_id = stack.pop()
-            if node_id in live:
-                continue
-            live.add(node_id)
-            stack.extend(self._by_id[node_id].inputs)
-        return frozenset(live)
+        return upstream(self._by_id.__getitem__, (self.output.id,))
 
     @property
     def tasks(self) -> tuple[Node, ...]:

@@ -30,10 +30,12 @@ from murakkab.compiler.scheduling.cpsat import scale_for, solve_cpsat
 from murakkab.compiler.scheduling.exhaustive import MAX_COMBINATIONS, MAX_TASKS, combinations, solve_exhaustive
 from murakkab.compiler.scheduling.formats import read_heft, read_stg, read_wfformat
 from murakkab.compiler.scheduling.greedy import solve_greedy
-from murakkab.compiler.scheduling.problem import (METRICS, Bound, Edge, InfeasibleScheduleError, Objective, Option,
+from murakkab.compiler.scheduling.problem import (METRICS, Bound, InfeasibleScheduleError, Objective, Option,
                                                   Pool, Problem, Result, Task, edge)
 from murakkab.compiler.scheduling.validate import validate
 from murakkab.grammar.diagnostics import MurakkabError
+
+from .test_scheduling_properties import draw_edges
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scheduling"
 GOALS = tuple(METRICS)
@@ -54,23 +56,7 @@ def problems(draw: st.DrawFn) -> Problem:
                                   energy_wh=float(draw(st.integers(0, 9))), cost_usd=draw(st.integers(0, 5)) * 0.25,
                                   quality=draw(st.sampled_from([0.5, 0.8, 0.9, 1.0]))))
         tasks.append(Task(f"t{t}", tuple(options)))
-    edges = []
-    for j in range(len(tasks)):
-        for i in range(j):
-            if not draw(st.booleans()):
-                continue
-            kind = draw(st.sampled_from(["none", "constant", "apart", "any"]))
-            if kind == "constant":
-                edges.append(edge(tasks[i], tasks[j], float(draw(st.integers(1, 3)))))
-            elif kind == "apart":  # HEFT's: paid only between different pools
-                c = float(draw(st.integers(1, 4)))
-                edges.append(edge(tasks[i], tasks[j], lambda a, b, c=c: 0.0 if a.pool == b.pool else c))
-            elif kind == "any":
-                table = tuple(tuple(float(draw(st.integers(0, 3))) for _ in tasks[j].options)
-                              for _ in tasks[i].options)
-                edges.append(Edge(tasks[i].id, tasks[j].id, table))
-            else:
-                edges.append(edge(tasks[i], tasks[j]))
+    edges = draw_edges(draw, tasks, sparse=False)
     return Problem("random", pools, tuple(tasks), tuple(edges))
 
 

@@ -22,7 +22,11 @@ from murakkab.runtime.trace import chrome_trace
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "examples" / "video_qa_samples.job"
-QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+# No quality floor: these tests are about retries and replacement, and the test agents
+# registered beside extractive-qa carry the session default quality (0.5), which a floor
+# would make the replacement of choice.
+QA = """SET quality_floor = off;
+CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
   a := question_answering (q, notes) USING (agent = '{agent}')
 ) RETURNS a;
 RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding an umbrella.']);"""
@@ -155,7 +159,8 @@ def test_a_failing_agent_is_retried_then_replaced(tmp_path: Path, flaky_agents) 
     assert {r.agent for r in outcome.result.timeline} == {"extractive-qa"}
 
 
-TWO_QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
+TWO_QA = """SET quality_floor = off;
+CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
   a := question_answering (q, notes) USING (agent = 'always-fails-qa'),
   b := question_answering (q, a) USING (agent = 'always-fails-qa')
 ) RETURNS b;
@@ -425,7 +430,7 @@ def test_when_every_implementation_fails_the_error_says_why(tmp_path: Path, flak
     message = info.value.render()
     assert "task 'a' failed with every implementation of question_answering: always-fails-qa" in message
     assert "last failure: always-fails-qa failed: RuntimeError: this agent always fails" in message
-    assert "<string>:2:" in message
+    assert "<string>:3:" in message
 
 
 IMAGE_JOB = """CREATE WORKFLOW w (img IMAGE) AS (

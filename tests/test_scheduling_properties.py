@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from murakkab.compiler.scheduling.exhaustive import MAX_COMBINATIONS, combinations, solve_exhaustive
 from murakkab.compiler.scheduling.greedy import solve_greedy
 from murakkab.compiler.scheduling.ilp import solve_ilp
-from murakkab.compiler.scheduling.problem import (Bound, InfeasibleScheduleError, Objective, Option, Pool, Problem,
+from murakkab.compiler.scheduling.problem import (Bound, Edge, InfeasibleScheduleError, Objective, Option, Pool, Problem,
                                                   Result, Task, edge)
 from murakkab.compiler.scheduling.validate import validate
 
@@ -37,25 +37,32 @@ def problems(draw: st.DrawFn) -> Problem:
                                   energy_wh=float(draw(st.integers(0, 9))), cost_usd=float(draw(st.integers(0, 5))),
                                   quality=draw(st.sampled_from([0.5, 0.8, 0.9, 1.0]))))
         tasks.append(Task(f"t{t}", tuple(options)))
+    edges = draw_edges(draw, tasks, sparse=True)
+    return Problem("random", pools, tuple(tasks), tuple(edges))
+
+
+def draw_edges(draw: st.DrawFn, tasks: list[Task], sparse: bool) -> list[Edge]:
+    """Random precedence edges between ``tasks`` (earlier to later), each with no
+    transfer, a constant one, HEFT's (paid only between different pools) or any table.
+    ``sparse``: about one pair in four is an edge, else one in two."""
     edges = []
     for j in range(len(tasks)):
         for i in range(j):
-            if not draw(st.booleans()) or not draw(st.booleans()):
-                continue  # about one pair in four is an edge
+            if not draw(st.booleans()) or (sparse and not draw(st.booleans())):
+                continue
             kind = draw(st.sampled_from(["none", "constant", "apart", "any"]))
             if kind == "constant":
                 edges.append(edge(tasks[i], tasks[j], float(draw(st.integers(1, 3)))))
-            elif kind == "apart":  # HEFT's: paid only between different pools
+            elif kind == "apart":
                 c = float(draw(st.integers(1, 4)))
                 edges.append(edge(tasks[i], tasks[j], lambda a, b, c=c: 0.0 if a.pool == b.pool else c))
             elif kind == "any":
-                table = [[float(draw(st.integers(0, 3))) for _ in tasks[j].options] for _ in tasks[i].options]
-                src, dst = tasks[i].options, tasks[j].options
-                edges.append(edge(tasks[i], tasks[j],
-                                  lambda a, b, src=src, dst=dst, tb=table: tb[src.index(a)][dst.index(b)]))
+                table = tuple(tuple(float(draw(st.integers(0, 3))) for _ in tasks[j].options)
+                              for _ in tasks[i].options)
+                edges.append(Edge(tasks[i].id, tasks[j].id, table))
             else:
                 edges.append(edge(tasks[i], tasks[j]))
-    return Problem("random", pools, tuple(tasks), tuple(edges))
+    return edges
 
 
 def _valid(problem: Problem, objective: Objective, *results: Result) -> None:

@@ -187,9 +187,12 @@ def test_on_ray_a_failing_agent_is_replaced_and_a_timeout_is_enforced(tmp_path: 
     path.write_text(FAILING)
     load_agents(str(path))
     try:
-        (failed,) = murakkab.run(JOB.replace("shouty-summary", "failing-summary"), backend="ray", catalog=Catalog(),
-                                 use_cache=False, retries=1)
-        (slow,) = murakkab.run(JOB.replace("shouty-summary", "sleepy-summary"), backend="ray", catalog=Catalog(),
+        # No quality floor: sleepy-summary's session default quality (0.5) would make it
+        # the floor's replacement for failing-summary; this test is about the mechanics.
+        unfloored = "SET quality_floor = off;\n" + JOB
+        (failed,) = murakkab.run(unfloored.replace("shouty-summary", "failing-summary"), backend="ray",
+                                 catalog=Catalog(), use_cache=False, retries=1)
+        (slow,) = murakkab.run(unfloored.replace("shouty-summary", "sleepy-summary"), backend="ray", catalog=Catalog(),
                                use_cache=False, retries=0, timeout_s=1.0)
     finally:
         registry.unregister("failing-summary")

@@ -50,7 +50,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ...catalog.catalog import Catalog, Cluster
@@ -61,7 +61,6 @@ from .cost import candidate_power_w, split_calls
 from .objective import Objective
 from .plan import Candidate, Estimate
 
-SOLVERS = ("cpsat", "ilp", "exhaustive")
 # The exhaustive oracle refuses more combinations than this (it evaluates every one).
 MAX_EXHAUSTIVE_COMBINATIONS = 200_000
 
@@ -154,7 +153,6 @@ class _Data:
     gpu: dict[str, bool]
     c_lo: float = 0.0
     c_hi: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def _data(plan: LogicalPlan, cands: dict[str, list[Candidate]], catalog: Catalog, cluster: Cluster,

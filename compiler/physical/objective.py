@@ -14,7 +14,7 @@ checked against that job's own totals (``Estimate.part``), not the joint ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -106,19 +106,3 @@ def tier_value(metric_name: str, tier: str, samples: Sequence[float]) -> float:
     if metric(metric_name).lower_is_better:  # lower is better: GOOD is the 5th percentile
         return float(np.percentile(values, 100.0 - pct, method="linear"))
     return float(np.percentile(values, pct, method="linear"))
-
-
-def resolve(slos: Sequence[Slo], goals: Sequence[Goal], sample: Callable[[], list[Estimate]]) -> Objective:
-    """Turn tiers into numbers; ``sample`` is called once, only if a tier is used."""
-    samples: list[Estimate] | None = None
-    bounds = []
-    for slo in slos:
-        if slo.value is not None:
-            bounds.append(Bound(slo, slo.value, slo.job))
-            continue
-        assert slo.tier is not None
-        if samples is None:
-            samples = sample()
-        bounds.append(Bound(slo, tier_value(slo.metric, slo.tier, [s.metric(slo.metric) for s in samples]),
-                            slo.job))
-    return Objective(tuple(bounds), tuple(goals))

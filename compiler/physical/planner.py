@@ -23,6 +23,7 @@ from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan
 from ..metrics import metric
 from ..rules import RULES, optimize_logical
+from ..scheduling.cpsat import cpsat_available
 from ..scheduling.ilp import default_backend
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
@@ -185,14 +186,6 @@ def pick_solver(requested: str, cands: dict[str, list[Candidate]]) -> tuple[str,
     if len(cands) <= AUTO_EXACT_TASKS and options <= AUTO_EXACT_OPTIONS and cpsat_available():
         return "cpsat", f"auto chose cpsat: {len(cands)} tasks, {options} candidates"
     return "greedy", f"auto chose greedy: {len(cands)} tasks, {options} candidates (too many for an exact search)"
-
-
-def cpsat_available() -> bool:
-    try:
-        import ortools.sat.python.cp_model  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:

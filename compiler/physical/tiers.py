@@ -94,27 +94,14 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
 
 def workflow_tiers(catalog: Catalog, name: str, body: str, cluster: str, seed: int = 0) -> dict[str, dict[str, float]]:
     """Tier thresholds of a workflow (a CREATE WORKFLOW text) on ``cluster``, with the
-    catalog's default input statistics: {tier: {metric: value}}."""
+    catalog's default input statistics: {tier: {metric: value}}, the same numbers a job
+    of that workflow resolves its tiers to (``workflow_job_tiers``)."""
     from ..bind import compile_script
-    from .candidates import enumerate_candidates
-    from .planner import totals
-    from .schedule import schedule
-    from ..rules import RULES, optimize_logical
 
     script = f"{body};\nRUN {name} ({_default_inputs(body, name)}) ON CLUSTER '{cluster}';"
     job = compile_script(script, f"<workflow {name}>", catalog, Settings(seed=seed)).jobs[0]
-    plan = optimize_logical(job.plan, RULES).plan
-    cl = catalog.cluster(cluster)
-    assert cl is not None
-    cands = {t.id: enumerate_candidates(t, plan, catalog, cl) for t in plan.tasks}
-    samples = tier_samples(cands, lambda ch: totals(catalog, ch, schedule(plan, ch, cl, with_deps=False)), seed)
-    qualities = quality_combinations(cands) or [s.quality for s in samples]
-    out: dict[str, dict[str, float]] = {}
-    for tier in TIERS:
-        row = {m: tier_value(m, tier, [s.metric(m) for s in samples]) for m in ("latency", "cost", "energy")}
-        row["quality"] = float(np.percentile(qualities, TIER_PERCENTILE[tier], method="linear"))
-        out[tier] = row
-    return out
+    tiers = workflow_job_tiers(job, catalog)
+    return {tier: {m: tiers.value(m, tier) for m in ("latency", "cost", "energy", "quality")} for tier in TIERS}
 
 
 def _default_inputs(body: str, name: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Hashable, Iterable, Iterator
 
-from ..logical import OUTPUT, LogicalPlan, Node, check_invariants
+from ..logical import OUTPUT, LogicalPlan, Node, check_invariants, upstream
 from .base import Expand, MergeInto, Removed, Result, Rule
 
 MAX_PASSES = 16
@@ -132,15 +132,7 @@ class Draft:
             if not self._thawed:
                 self._live = self._plan.live  # type: ignore[union-attr]
             else:
-                live: set[str] = set()
-                stack = [self.output.id]
-                while stack:
-                    node_id = stack.pop()
-                    if node_id in live:
-                        continue
-                    live.add(node_id)
-                    stack.extend(self._nodes[node_id].inputs)
-                self._live = frozenset(live)
+                self._live = upstream(self._nodes.__getitem__, (self.output.id,))
         return self._live
 
     def first_with(self, key: Callable[[Node], Hashable], value: Hashable) -> Node | None:
