@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -258,6 +259,49 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+# Given to duckdb.connect itself, so they hold before DuckDB reads the file: opening a
+# file that is not DuckDB's (a SQLite database) otherwise makes DuckDB autoload, and
+# first download over HTTP, the extension that reads it. Nothing in the catalog needs a
+# file or an extension beyond itself, so user SQL (catalog sql, SHOW ... WHERE) cannot
+# read_csv, COPY, ATTACH or INSTALL either.
+HARDENED: dict[str, str | bool] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "enable_external_access": False,
+}
+
+# Session settings (duckdb.connect refuses them as global options), then the lock that
+# keeps every setting as it is: the progress bar DuckDB would draw on the user's terminal
+# during a long query is off.
+_SESSION = ("SET enable_progress_bar = false", "SET lock_configuration = true")
+
+# How long a write waits for another process's lock on the file (a reader's `catalog sql`
+# is stopped by its own timeout, by default 10 s, well inside this).
+LOCK_WAIT_S = 30.0
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Bounds on one user query (``catalog sql``): wall-clock seconds, DuckDB's memory
+    limit (e.g. '1GB'), worker threads, and the most rows an answer may have."""
+    timeout_s: float = 10.0
+    memory: str = "1GB"
+    threads: int = 2
+    max_rows: int = 100_000
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        # No temp directory: a query over the limit fails instead of spilling to disk.
+        return {"memory_limit": self.memory, "threads": self.threads, "temp_directory": ""}
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return "lock" in str(exc).lower()
+
+
 @dataclass(frozen=True)
 class Machine:
     node: str
@@ -346,23 +390,23 @@ def parse_nvidia_smi(text: str) -> tuple[int, Hardware | None]:
 class Catalog:
     """The catalog API. ``Catalog()`` is an in-memory catalog loaded with the seed data;
     ``Catalog("path.duckdb")`` opens (creating and seeding it if new) a catalog file;
-    ``read_only=True`` lets several processes read one file at once."""
+    ``read_only=True`` lets several processes read one file at once; ``limits`` bounds
+    the connection's memory and threads (for user queries, see ``catalog.sql``).
+
+    A read-write catalog holds the file's write lock while open, except inside
+    :meth:`without_write_lock`, where it takes it only for :meth:`write_lock` blocks."""
 
     def __init__(self, path: str | Path | None = None, seed_dir: str | Path | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, limits: QueryLimits | None = None) -> None:
         self.path = str(path) if path else None
         self.read_only = bool(read_only and path)
+        self.limits = limits
         self._attached: dict[str, Cluster] = {}
         self._attached_agents: dict[str, tuple[Agent, tuple[Profile, ...]]] = {}
+        # Whether the connection holds the file's write lock (see without_write_lock).
+        self._locked = not self.read_only
+        self._db = self._connect(read_only=self.read_only)
         try:
-            self._db = duckdb.connect(self.path or ":memory:", read_only=self.read_only)
-        except duckdb.Error as exc:
-            raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
-        try:
-            # Nothing in the catalog needs files or extensions beyond itself: user SQL
-            # (catalog sql, SHOW ... WHERE) then cannot read_csv, COPY, ATTACH or INSTALL.
-            self._db.execute("SET enable_external_access = false")
-            self._db.execute("SET lock_configuration = true")
             version = self._schema_version()
             if version < SCHEMA_VERSION:
                 if self.read_only:
@@ -372,10 +416,37 @@ class Catalog:
             if not self.read_only:
                 self._register_this_machine()
             self._load_cache()
+        except duckdb.Error as exc:
+            # A damaged file opens and then fails on its first read (a bad checksum, a
+            # truncated block): a located error, not a traceback.
+            self._db.close()
+            raise CatalogError(f"cannot read catalog {self.path or ':memory:'}: {_first_line(exc)}") from None
         except BaseException:
             # Release the file lock so the process can open the catalog again.
             self._db.close()
             raise
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str | bool | int] = {**HARDENED, **(self.limits.duckdb_config() if self.limits else {})}
+        try:
+            db = duckdb.connect(self.path or ":memory:", read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise CatalogError(f"cannot open catalog {self.path}: {self._why_unopenable(exc)}") from None
+        for statement in _SESSION:
+            db.execute(statement)
+        return db
+
+    def _why_unopenable(self, exc: duckdb.Error) -> str:
+        """DuckDB's reason, or what the file is when DuckDB only says it cannot load a
+        reader for it (a SQLite file asks for the sqlite extension, refused above)."""
+        try:
+            with open(self.path or "", "rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except OSError:
+            head = b""
+        if head == _SQLITE_MAGIC:
+            return "it is a SQLite database, not a DuckDB file"
+        return _first_line(exc)
 
     def close(self) -> None:
         self._db.close()
@@ -385,6 +456,49 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- the file lock ----------------------------------------------------------
+    def _reconnect(self, read_only: bool) -> None:
+        """Reopen the file read-only or read-write, waiting up to LOCK_WAIT_S for other
+        processes' locks (readers block a writer, a writer blocks everyone)."""
+        self._db.close()
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                self._db = self._connect(read_only=read_only)
+                self._locked = not read_only
+                return
+            except CatalogError as exc:
+                if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    @contextlib.contextmanager
+    def without_write_lock(self) -> Iterator[None]:
+        """For the block (a run), read the file through a read-only connection, so that
+        other processes can read the catalog meanwhile; :meth:`write_lock` takes the
+        lock back for each write. A no-op for an in-memory or read-only catalog."""
+        if self.path is None or self.read_only or not self._locked:
+            yield
+            return
+        self._reconnect(read_only=True)
+        try:
+            yield
+        finally:
+            self._reconnect(read_only=False)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the file's write lock for the block (inside :meth:`without_write_lock`;
+        otherwise the catalog holds it already)."""
+        if self._locked or self.path is None or self.read_only:
+            yield
+            return
+        self._reconnect(read_only=False)
+        try:
+            yield
+        finally:
+            self._reconnect(read_only=True)
 
     # -- construction -----------------------------------------------------------
     def _schema_version(self) -> int:
@@ -663,6 +777,16 @@ class Catalog:
         """Run SQL that the caller has already built and checked (see ``murakkab.catalog.show``)."""
         cur = self._db.execute(sql, list(params))
         return [d[0] for d in cur.description], cur.fetchall()
+
+    def query_rows(self, sql: str, most: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Like :meth:`query`, but fetch at most ``most`` rows: DuckDB streams the answer,
+        so a huge one is never held in memory whole."""
+        cur = self._db.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchmany(most)
+
+    def interrupt(self) -> None:
+        """Stop the statement running on the connection (from another thread)."""
+        self._db.interrupt()
 
 
 @functools.lru_cache(maxsize=1)
