@@ -171,12 +171,14 @@ def _p95(values: list[float]) -> float:
 
 
 def _combinations(catalog: Catalog, job) -> int:
+    from murakkab.compiler.physical.accuracy import quality_function
     from murakkab.compiler.physical.candidates import enumerate_candidates
     from murakkab.compiler.rules import RULES, optimize_logical
 
     cluster = catalog.cluster(job.cluster)
     plan = optimize_logical(job.plan, RULES, ("expand_paths",)).plan
-    return math.prod(len(enumerate_candidates(t, plan, catalog, cluster)) for t in plan.tasks)
+    quality = quality_function(plan, catalog)
+    return math.prod(len(enumerate_candidates(t, plan, catalog, cluster, None, quality)) for t in plan.tasks)
 
 
 def _range(catalog: Catalog, job, metric_name: str) -> tuple[float, float]:

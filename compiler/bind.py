@@ -19,7 +19,6 @@ import functools
 import math
 from dataclasses import dataclass, field, replace
 
-from ..catalog import expressions
 from ..catalog.catalog import Catalog, Interface
 from ..catalog.types import BASE_TYPES, Type, is_subtype, list_of
 from ..grammar import ast
@@ -29,6 +28,7 @@ from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, E
                   Slo)
 from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
                       Preference, Stats)
+from .cardinality import output_stats
 from .matcher import MIN_CONFIDENCE, Matcher
 from .physical.candidates import satisfies
 from .probe import probe_document, probe_media, resolve_path
@@ -276,7 +276,8 @@ class Binder:
         return Node(
             id=task.name, op=MAP if over is not None else INVOKE, type=out_type, stats=stats,
             inputs=tuple(a.id for a in args), interface=iface.name, over=over.id if over else None,
-            knobs=knobs, prefs=prefs, partitionable=iface.partitionable, chunk_s=self._chunk_s(iface),
+            knobs=knobs, fixed_knobs=tuple(sorted({k.name for k in task.knobs})), prefs=prefs,
+            partitionable=iface.partitionable, chunk_s=self._chunk_s(iface),
             vote_k=self._vote_k(iface) if over is None else None,
             description=task.target if task.by_description else None, span=task.span,
         )
@@ -371,23 +372,7 @@ class Binder:
     def _estimate(self, iface: Interface, args: list[Node], over: Node | None,
                   knobs: tuple[tuple[str, float], ...]) -> tuple[Stats, Type]:
         """Output type and cardinality of a task from its inputs' statistics."""
-        source = over if over is not None else (args[0] if args else None)
-        item_attrs = dict(source.stats.attrs) if source is not None else {}
-        env = {**self._stat_env(), **item_attrs, **dict(knobs)}
-        try:
-            per_call = max(0.0, expressions.evaluate(iface.cardinality, env))
-            attrs = tuple((k, expressions.evaluate(e, env)) for k, e in iface.output_attrs)
-        except expressions.ExpressionError as exc:  # a catalog bug, reported as such
-            raise MurakkabError(f"catalog: interface {iface.name}: {exc}") from None
-        origins = {a.stats.origin for a in args}
-        origin = "default" if "default" in origins else "derived"
-        out = iface.output
-        if over is not None:
-            calls = over.stats.items
-            if out.is_list and out.elem is not None:
-                return Stats(calls * per_call, attrs, origin), list_of(out.elem)
-            return Stats(calls, attrs, origin), list_of(out)
-        return Stats(per_call if out.is_list else 1.0, attrs, origin), out
+        return output_stats(iface, args, over, knobs, self._stat_env())
 
     def _default_stats(self, typ: Type) -> Stats:
         stats = self._stat_env()

@@ -118,6 +118,8 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         out.append("  pipelined: " + "; ".join(streams))
     out.append("")
     out.append("estimate: " + estimate_line(plan.estimate))
+    for label, source in plan.quality_source:
+        out.append(f"quality{' of ' + label if label else ''}: {source}")
     if plan.separately is not None:
         sep, est = plan.separately, plan.estimate
         merged = sum(len(f.nodes) for f in plan.rewrites if f.rule == "merge_common_tasks")
@@ -174,6 +176,7 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
         "estimate": {"makespan_s": _round(est.makespan_s), "cost_usd": _round(est.cost_usd),
                      "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
                      "held": {hw: u for hw, u in est.held}},
+        "quality_source": {label: source for label, source in plan.quality_source},
         "rewrites": [{"rule": f.rule, "nodes": list(f.nodes)} for f in plan.rewrites],
         "joint": None if plan.separately is None else {
             "jobs": list(plan.jobs),
@@ -188,7 +191,8 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
         "logical": {"nodes": [
             {"id": n.id, "op": n.op, "interface": n.interface, "inputs": list(n.inputs), "type": str(n.type),
              "items": _round(n.stats.items), "estimate_origin": n.stats.origin, "partitioned": n.partitioned,
-             "streams_from": n.streams_from}
+             "streams_from": n.streams_from, "knobs": {k: v for k, v in n.knobs},
+             "knobs_fixed_by_script": list(n.fixed_knobs)}
             for n in plan.logical.nodes]},
         "physical": {
             "candidates_considered": plan.candidates_considered,

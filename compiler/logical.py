@@ -67,6 +67,8 @@ class Node:
     interface: str | None = None
     over: str | None = None
     knobs: tuple[tuple[str, float], ...] = ()
+    # The knobs the script set (WITH ...); the others are the planner's to choose.
+    fixed_knobs: tuple[str, ...] = ()
     prefs: tuple[Preference, ...] = ()
     # From the catalog: may this interface's items be processed independently?
     partitionable: bool = True

@@ -28,6 +28,7 @@ from murakkab.catalog.catalog import Catalog
 from murakkab.compiler.explain import render_json, to_dict
 from murakkab.compiler.job import Settings
 from murakkab.compiler.physical.candidates import baseline_candidate, enumerate_candidates
+from murakkab.compiler.physical.accuracy import quality_function
 from murakkab.compiler.physical.objective import Objective
 from murakkab.compiler.physical.plan import Candidate, PhysicalPlan
 from murakkab.compiler.physical.planner import InfeasibleError, totals
@@ -307,12 +308,13 @@ def _check_not_worse_than_baseline(cat: Catalog, text_or_path: str | Path) -> No
     seq_choice = {t.id: t.candidate for t in seq.tasks}
     assert key <= _parallel_key(cat, par, seq.logical, seq_choice)
     # ... and the baseline agents on the rewritten plan, scheduled in parallel.
-    base = {t.id: baseline_candidate(t, par.logical, cat, cluster) for t in par.logical.tasks}
+    quality = quality_function(par.logical, cat)
+    base = {t.id: baseline_candidate(t, par.logical, cat, cluster, None, quality) for t in par.logical.tasks}
     assert key <= _parallel_key(cat, par, par.logical, base)
     # Every chosen candidate is among the task's alternatives and its enumerated candidates.
     for t in par.tasks:
         assert any(c is t.candidate for c in t.alternatives), t.id
-        assert t.candidate in enumerate_candidates(par.logical.node(t.id), par.logical, cat, cluster)
+        assert t.candidate in enumerate_candidates(par.logical.node(t.id), par.logical, cat, cluster, None, quality)
         assert len(t.alternatives) <= 6
 
 
@@ -333,7 +335,8 @@ def brute_force(cat: Catalog, p: PhysicalPlan) -> tuple[tuple[float, ...], dict[
     cluster = cat.cluster(p.cluster)
     assert cluster is not None
     objective = objective_of(p)
-    cands = {t.id: enumerate_candidates(t, p.logical, cat, cluster) for t in p.logical.tasks}
+    quality = quality_function(p.logical, cat)
+    cands = {t.id: enumerate_candidates(t, p.logical, cat, cluster, None, quality) for t in p.logical.tasks}
     best: tuple[tuple[float, ...], dict[str, Candidate]] | None = None
     n = 0
     for combo in itertools.product(*cands.values()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from typing import Callable
 
 from ...catalog.catalog import Agent, Catalog, Cluster
 from ..logical import MAP, LogicalPlan, Node, Preference
@@ -74,9 +75,11 @@ def task_quality(node: Node, agent: Agent) -> float:
 
 
 def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
-                         available: frozenset[str] | None = None) -> list[Candidate]:
+                         available: frozenset[str] | None = None,
+                         quality: Callable[[Node, Agent], float] = task_quality) -> list[Candidate]:
     """All non-dominated candidates of one task, in a deterministic order (only agents in
-    ``available`` when given: what an executor can actually run)."""
+    ``available`` when given: what an executor can actually run). ``quality``: an
+    agent's quality on the task (``accuracy.agent_quality`` under a workflow profile)."""
     assert node.interface is not None
     calls, media_s = work_of(node, plan)
     out: list[Candidate] = []
@@ -97,7 +100,7 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
             for fanout in _fanouts(node, calls):
                 if fanout * profile.units > capacity:
                     break
-                out.append(estimate_candidate(node.id, profile, hw, task_quality(node, agent), calls,
+                out.append(estimate_candidate(node.id, profile, hw, quality(node, agent), calls,
                                               media_s, fanout, curve, output_tokens(node)))
     return prune_dominated(out)
 
@@ -131,7 +134,8 @@ def prune_dominated(cands: list[Candidate]) -> list[Candidate]:
 
 
 def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
-                       available: frozenset[str] | None = None) -> Candidate:
+                       available: frozenset[str] | None = None,
+                       quality: Callable[[Node, Agent], float] = task_quality) -> Candidate:
     """The configuration a hand-written workflow hard-codes: the catalog's baseline agent,
     on a GPU if it has a GPU profile, with the fewest units, one instance."""
     assert node.interface is not None
@@ -154,6 +158,6 @@ def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster:
             hw = catalog.hardware(profile.hardware)
             assert hw is not None
             curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
-            return estimate_candidate(node.id, profile, hw, task_quality(node, agent), calls, media_s, 1,
+            return estimate_candidate(node.id, profile, hw, quality(node, agent), calls, media_s, 1,
                                       curve, output_tokens(node))
     raise LookupError(node.id)

@@ -20,6 +20,8 @@ cannot make the answer worse.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -73,26 +75,41 @@ def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> d
     if log_q < math.log(floor) - 1e-12:
         return {t: [c for c in cs if c.quality == levels[t][0]] for t, cs in cands.items()}
 
-    def best_at(task: str, q: float) -> float:
-        return min(_cost(c, goal.metric) for c in cands[task] if c.quality >= q)
+    # best[t][i]: the least cost on the goal among t's candidates of quality >= levels[t][i].
+    best: dict[str, list[float]] = {}
+    for t, cs in cands.items():
+        by_level = {q: math.inf for q in levels[t]}
+        for c in cs:
+            by_level[c.quality] = min(by_level[c.quality], _cost(c, goal.metric))
+        best[t] = list(itertools.accumulate((by_level[q] for q in levels[t]), min))
 
-    while True:
-        best: tuple[float, str] | None = None
-        for t in sorted(cands):
-            if level[t] + 1 >= len(levels[t]):
-                continue
-            q_now, q_next = levels[t][level[t]], levels[t][level[t] + 1]
-            loss = math.log(q_now) - math.log(q_next)
-            if log_q - loss < math.log(floor) - 1e-12:
-                continue
-            gain = best_at(t, q_now) - best_at(t, q_next)
-            if gain > 0 and (best is None or gain / loss > best[0]):
-                best = (gain / loss, t)
-        if best is None:
-            break
-        t = best[1]
-        log_q -= math.log(levels[t][level[t]]) - math.log(levels[t][level[t] + 1])
+    # Moving one task down a level changes only that task's next step, and the product
+    # only falls, so a step that no longer fits never fits again: a heap of each task's
+    # next step (best saving per log-quality lost first, then the task's name) takes the
+    # same steps as rescanning every task each time.
+    limit = math.log(floor) - 1e-12
+    heap: list[tuple[float, str]] = []
+
+    def push(t: str) -> None:
+        i = level[t]
+        if i + 1 >= len(levels[t]):
+            return
+        loss = math.log(levels[t][i]) - math.log(levels[t][i + 1])
+        gain = best[t][i] - best[t][i + 1]
+        if gain > 0:
+            heapq.heappush(heap, (-gain / loss, t))
+
+    for t in sorted(cands):
+        push(t)
+    while heap:
+        _, t = heapq.heappop(heap)
+        i = level[t]
+        loss = math.log(levels[t][i]) - math.log(levels[t][i + 1])
+        if log_q - loss < limit:
+            continue
+        log_q -= loss
         level[t] += 1
+        push(t)
     return {t: [c for c in cs if c.quality >= levels[t][level[t]]] for t, cs in cands.items()}
 
 

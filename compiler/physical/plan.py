@@ -124,6 +124,9 @@ class PhysicalPlan:
     # alone on the whole cluster and they run one after the other.
     jobs: tuple[str, ...] = ()
     separately: Estimate | None = None
+    # Where the plan's quality comes from, per job ('' for a single job): a workflow
+    # accuracy profile or the agents' own qualities (``accuracy.py``).
+    quality_source: tuple[tuple[str, str], ...] = ()
 
     def task(self, task_id: str) -> PhysicalTask:
         return next(t for t in self.tasks if t.id == task_id)

@@ -13,7 +13,7 @@ the greedy (which always runs first).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from ...catalog.catalog import Catalog, Cluster
@@ -23,12 +23,15 @@ from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan
 from ..metrics import metric
 from ..rules import RULES, optimize_logical
+from ..rules.driver import RewriteResult
 from ..scheduling.cpsat import cpsat_available
 from ..scheduling.ilp import default_backend
+from .accuracy import QualityModel, agent_quality, job_quality_models, quality_function
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import candidate_power_w, timeline_totals
 from .exact import ExactResult, Pool, solve_exact
 from .greedy import greedy_search, standalone_key
+from .knobs import KnobConfig, KnobSpace, knob_space, with_knobs
 from .objective import Bound, Objective
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
 from .schedule import Schedule, schedule, upward_ranks
@@ -44,9 +47,28 @@ class InfeasibleError(MurakkabError):
     """No plan meets the SLOs on this catalog and cluster; the message says how close."""
 
 
+@dataclass(frozen=True)
+class _Variant:
+    """One knob configuration of the job: its rewritten plan and candidates."""
+
+    config: KnobConfig
+    rewritten: RewriteResult
+    cands: dict[str, list[Candidate]]
+    scopes: dict[str, frozenset[str]]
+    quality: dict[str, QualityModel]
+
+    @property
+    def plan(self) -> LogicalPlan:
+        return self.rewritten.plan
+
+
 def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> PhysicalPlan:
     """Plan one job (or a joint job of several, ``compiler/joint.py``). ``tiers``: the
-    workflow's tier thresholds when the caller computed them already."""
+    workflow's tier thresholds when the caller computed them already.
+
+    Each configuration of the job's free knobs (``knobs.py``) is a plan variant: every
+    variant is searched with the same objective and solver, and the best plan over all
+    of them is returned."""
     cluster = catalog.cluster(job.cluster)
     assert cluster is not None, "the binder checks cluster names"
     sequential = not job.settings.parallelism
@@ -54,78 +76,148 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
     if sequential or not any(s.metric == "quality" and s.floor is False for s in job.slos):
         # Sampling costs k calls: only worth it where an SLO asks for quality.
         disabled += ("expand_paths",)
-    rewritten = optimize_logical(job.plan, RULES, disabled)
-    plan = rewritten.plan
-    tasks = plan.tasks
-    scopes = job_tasks(plan, job.parts) if job.parts else {}
-
-    def evaluate(choice: dict[str, Candidate]) -> Estimate:
-        return totals(catalog, choice, schedule(plan, choice, cluster, serial=sequential, with_deps=False), scopes)
+    # A hand-written sequential workflow keeps the catalog's default knobs.
+    space = knob_space(job.plan, catalog) if not sequential else KnobSpace((KnobConfig(),), (), True)
+    variants = [_variant(job, config, catalog, cluster, disabled, sequential) for config in space.configs]
 
     if sequential:
-        choice = {t.id: _baseline(t.id, plan, catalog, cluster, job.settings.available_agents) for t in tasks}
-        cands = {t.id: [choice[t.id]] for t in tasks}
-        objective = Objective(tuple(b for b in _bounds(job, tiers, catalog, cands, scopes) if not b.slo.floor),
-                              job.goals)
+        v = variants[0]
+        choice = {t.id: _baseline(t.id, v, catalog, cluster, job.settings.available_agents) for t in v.plan.tasks}
+        v = replace(v, cands={t: [c] for t, c in choice.items()})
+        objective = Objective(tuple(b for b in _bounds(job, tiers, catalog, [v]) if not b.slo.floor), job.goals)
         evaluations = 1
         solver, note = "fixed", "SET parallelism = off: baseline agents, one task at a time, no fan-out"
     else:
-        cands = {}
-        for t in tasks:
-            cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
-            if not cands[t.id]:
-                raise _no_candidate(job, t, catalog, cluster)
-        objective = Objective(_bounds(job, tiers, catalog, cands, scopes), job.goals)
-        order = _critical_first(plan, cands)
-        pool = Pool([t.id for t in tasks], cands, evaluate)
-        solver, why = pick_solver(job.settings.solver, cands)
-        if solver != "exhaustive":
-            # The greedy first, for every solver: its plans are where an exact search
-            # starts, and what auto can never be worse than.
-            greedy_search(plan, order, cands, objective, cluster, pool)
-        if solver in EXACT_SOLVERS:
-            exact = solve_exact(solver, plan, cands, catalog, cluster, objective, pool,
-                                job.settings.solver_time_limit_s, backend=default_backend())
-            first = objective.goals[0].metric if objective.goals else "latency"
-            note = f"{why}; {exact.note(first)}"
-            proof = exact
-        else:
-            note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
-            proof = None
-        best = pool.best(objective)
-        assert best is not None
-        choice, estimate = best
-        if not objective.feasible(estimate) and any(b.slo.floor for b in objective.bounds):
+        objective = Objective(_bounds(job, tiers, catalog, variants), job.goals)
+        solver, why = pick_solver(job.settings.solver, variants[0].cands)
+        # The exact solvers share the time limit over the variants.
+        limit = job.settings.solver_time_limit_s / len(variants)
+        searches = [_Search(v, catalog, cluster, sequential) for v in variants]
+        proofs = [s.run(solver, objective, limit) for s in searches]
+        best = _best_search(searches, objective)
+        if not objective.feasible(best.estimate) and any(b.slo.floor for b in objective.bounds):
             # The floor is the planner's default, not the user's: where it conflicts with
             # the SLOs the script wrote, those win, and EXPLAIN says so.
             objective = Objective(tuple(b for b in objective.bounds if not b.slo.floor), objective.goals)
-            greedy_search(plan, order, cands, objective, cluster, pool)
-            best = pool.best(objective)
-            assert best is not None
-            choice, estimate = best
-            note += "; the quality floor conflicts with the SLOs, so it was dropped (SET quality_floor)"
-        evaluations = len(pool.seen)
+            for search in searches:
+                greedy_search(search.plan, search.order, search.v.cands, objective, cluster, search.pool)
+            best = _best_search(searches, objective)
+            floor_note = "; the quality floor conflicts with the SLOs, so it was dropped (SET quality_floor)"
+        else:
+            floor_note = ""
+        v, choice, estimate = best.v, best.choice, best.estimate
+        # Infeasibility is proven only when every configuration's search proved it.
+        proof = proofs[0] if all(p is not None and p.infeasible for p in proofs) else None
+        if solver in EXACT_SOLVERS:
+            first = objective.goals[0].metric if objective.goals else "latency"
+            note = f"{why}; {_exact_note(proofs, first)}"
+        else:
+            note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
+        if space.free:
+            note += f"; {space.describe()}, chose {v.config.label()}"
+        note += floor_note
+        evaluations = sum(len(s.pool.seen) for s in searches)
         if not objective.feasible(estimate):
-            raise _diagnose(job, objective, estimate, plan, order, cands, cluster, evaluate, proof)
+            raise _diagnose(job, objective, estimate, best.plan, best.order, v.cands, cluster, best.evaluate, proof)
 
+    plan = v.plan
     final = schedule(plan, choice, cluster, serial=sequential)
-    estimate = totals(catalog, choice, final, scopes)
+    estimate = totals(catalog, choice, final, v.scopes)
     physical_tasks = tuple(
         PhysicalTask(t.id, t.interface or "", choice[t.id], *final.spans[t.id],
-                     _alternatives(cands[t.id], choice[t.id], objective), t.streams_from)
-        for t in tasks
+                     _alternatives(v.cands[t.id], choice[t.id], objective), t.streams_from)
+        for t in plan.tasks
     )
     physical = PhysicalPlan(
-        job=job.name, cluster=cluster.name, solver=solver, solver_note=note, logical=plan, bound=job.plan,
-        rewrites=rewritten.fired, tasks=physical_tasks, shards=final.shards, estimate=estimate,
-        bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in cands.values()),
+        job=job.name, cluster=cluster.name, solver=solver, solver_note=note, logical=plan,
+        bound=with_knobs(job.plan, v.config, catalog),
+        rewrites=v.rewritten.fired, tasks=physical_tasks, shards=final.shards, estimate=estimate,
+        bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in v.cands.values()),
         plans_evaluated=evaluations, sequential=sequential,
+        quality_source=tuple((label, m.describe(choice, catalog)) for label, m in v.quality.items()),
     )
     # The final sanity pass changes nothing: it rejects a plan that could not run.
     problems = validate(physical, catalog, check_slos=not sequential)
     if problems:
         raise PlanValidationError("the planner produced an invalid plan (a bug): " + "; ".join(problems[:5]))
     return physical
+
+
+def _variant(job: BoundJob, config: KnobConfig, catalog: Catalog, cluster: Cluster, disabled: tuple[str, ...],
+             sequential: bool) -> _Variant:
+    rewritten = optimize_logical(with_knobs(job.plan, config, catalog), RULES, disabled)
+    plan = rewritten.plan
+    scopes = job_tasks(plan, job.parts) if job.parts else {}
+    models = job_quality_models(plan, catalog, scopes)
+    quality = quality_function(plan, catalog, scopes)
+    cands: dict[str, list[Candidate]] = {}
+    if not sequential:
+        for t in plan.tasks:
+            cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
+            if not cands[t.id]:
+                raise _no_candidate(job, t, catalog, cluster)
+    return _Variant(config, rewritten, cands, scopes, models)
+
+
+class _Search:
+    """The search of one variant: its plan pool, greedy first, then the exact solver."""
+
+    def __init__(self, v: _Variant, catalog: Catalog, cluster: Cluster, sequential: bool) -> None:
+        self.v = v
+        self.plan = v.plan
+        self.order = _critical_first(v.plan, v.cands)
+
+        def evaluate(choice: dict[str, Candidate]) -> Estimate:
+            return totals(catalog, choice, schedule(v.plan, choice, cluster, serial=sequential, with_deps=False),
+                          v.scopes)
+
+        self.evaluate = evaluate
+        self.catalog, self.cluster = catalog, cluster
+        self.pool = Pool([t.id for t in v.plan.tasks], v.cands, evaluate)
+        self.choice: dict[str, Candidate] = {}
+        self.estimate: Estimate | None = None
+
+    def run(self, solver: str, objective: Objective, time_limit_s: float) -> ExactResult | None:
+        if solver != "exhaustive":
+            # The greedy first, for every solver: its plans are where an exact search
+            # starts, and what auto can never be worse than.
+            greedy_search(self.plan, self.order, self.v.cands, objective, self.cluster, self.pool)
+        proof = None
+        if solver in EXACT_SOLVERS:
+            proof = solve_exact(solver, self.plan, self.v.cands, self.catalog, self.cluster, objective, self.pool,
+                                time_limit_s, backend=default_backend())
+        return proof
+
+    def best(self, objective: Objective) -> tuple[dict[str, Candidate], Estimate]:
+        best = self.pool.best(objective)
+        assert best is not None
+        return best
+
+
+def _best_search(searches: list[_Search], objective: Objective) -> _Search:
+    """The search whose best plan is best overall (the first among equals)."""
+    winner: _Search | None = None
+    for s in searches:
+        s.choice, s.estimate = s.best(objective)
+        if winner is None or objective.better(s.estimate, winner.estimate):  # type: ignore[arg-type]
+            winner = s
+    assert winner is not None
+    return winner
+
+
+def _exact_note(proofs: list[ExactResult | None], first: str) -> str:
+    """The exact solver's note: one variant's own, or how many variants were proven."""
+    results = [p for p in proofs if p is not None]
+    if len(results) == 1:
+        return results[0].note(first)
+    closed = sum(1 for p in results if p.optimal or p.infeasible)
+    seconds = sum(p.seconds for p in results)
+    evaluations = sum(p.evaluations for p in results)
+    what = f"{results[0].solver}: {evaluations:,} plans evaluated over {len(results)} knob configurations"
+    if closed == len(results):
+        return f"{what}; proven optimal on the reported totals over all of them ({seconds:.2f} s)"
+    return (f"{what}; {closed} proven (optimal or infeasible), the others stopped at their share of "
+            f"the time limit ({seconds:.2f} s)")
 
 
 def _no_candidate(job: BoundJob, t, catalog: Catalog, cluster: Cluster) -> MurakkabError:
@@ -143,11 +235,11 @@ def _no_candidate(job: BoundJob, t, catalog: Catalog, cluster: Cluster) -> Murak
                          t.span, hint)
 
 
-def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, cands: dict[str, list[Candidate]],
-            scopes: dict[str, frozenset[str]]) -> tuple[Bound, ...]:
+def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, variants: list[_Variant]) -> tuple[Bound, ...]:
     """The job's SLOs as numbers (tiers from the workflow's own thresholds, computed once
     per workflow and cluster) plus, where no SLO asks for quality, the quality floor. A
-    floor the job's preferences (USING) cannot reach is lowered to what they can."""
+    floor the job's preferences (USING) cannot reach in any knob configuration is
+    lowered to what they can."""
     if not job.parts:
         job = _resolve_slos(job, catalog, tiers)
     out: list[Bound] = []
@@ -155,10 +247,14 @@ def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, cands: dict[
         assert slo.value is not None, "tiers are resolved per job"
         value = slo.value
         if slo.floor:
-            mine = scopes.get(slo.job, frozenset(cands)) if slo.job else frozenset(cands)
-            value = min(value, math.prod(max(c.quality for c in cands[t]) for t in mine if t in cands))
+            value = min(value, max(_reachable_quality(v, slo.job) for v in variants))
         out.append(Bound(slo, value, slo.job))
     return tuple(out)
+
+
+def _reachable_quality(v: _Variant, job: str | None) -> float:
+    mine = v.scopes.get(job, frozenset(v.cands)) if job else frozenset(v.cands)
+    return math.prod(max(c.quality for c in v.cands[t]) for t in mine if t in v.cands)
 
 
 class PlanValidationError(AssertionError):
@@ -239,11 +335,12 @@ def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule,
     return replace(whole, parts=tuple(parts))
 
 
-def _baseline(task: str, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,
+def _baseline(task: str, v: _Variant, catalog: Catalog, cluster: Cluster,
               available: frozenset[str] | None) -> Candidate:
-    node = plan.node(task)
+    node = v.plan.node(task)
     try:
-        return baseline_candidate(node, plan, catalog, cluster, available)
+        return baseline_candidate(node, v.plan, catalog, cluster, available,
+                                  lambda n, a: agent_quality(v.quality, n, a, catalog))
     except LookupError:
         raise MurakkabError(f"no implementation of {node.interface} for task '{task}' fits cluster "
                             f"'{cluster.name}'", node.span) from None

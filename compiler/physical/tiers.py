@@ -1,8 +1,10 @@
 """SLO tiers: BEST / GOOD / FAIR / BASIC as the best, p95, p80 and p50 of a metric over
 the configurations the catalog knows for a workflow (OSDI '26 §3.4).
 
-Quality depends only on which agents run, so its tiers are exact over every agent
-combination (when there are at most ``MAX_QUALITY_COMBINATIONS``). Latency, cost and
+Quality depends only on which agents run and on the knob configuration (through a
+workflow accuracy profile, ``accuracy.py``), so its tiers are exact over every
+(configuration, agents) combination (when there are at most ``MAX_QUALITY_COMBINATIONS``
+per configuration). Latency, cost and
 energy depend on the schedule too: they are placed over ``TIER_SAMPLES`` seeded random
 configurations plus the all-fastest one, each scheduled on the cluster.
 
@@ -34,12 +36,12 @@ MAX_QUALITY_COMBINATIONS = 4096
 
 
 def tier_samples(cands: dict[str, list[Candidate]], evaluate: Callable[[dict[str, Candidate]], Estimate],
-                 seed: int) -> list[Estimate]:
-    """Random configurations (seeded), plus each task's fastest: the catalog's spread."""
+                 seed: int, count: int = TIER_SAMPLES) -> list[Estimate]:
+    """``count`` random configurations (seeded), plus each task's fastest: the catalog's spread."""
     rng = random.Random(seed)
     tasks = sorted(cands)
     samples = [evaluate({t: min(cands[t], key=lambda c: c.latency_s) for t in tasks})]
-    for _ in range(TIER_SAMPLES):
+    for _ in range(count):
         samples.append(evaluate({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks}))
     return samples
 
@@ -65,9 +67,13 @@ class Tiers:
 
 def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
     """The tiers of ``job``'s workflow on its cluster, for its inputs (see the module
-    docstring for what they do not depend on)."""
+    docstring for what they do not depend on), over every configuration of its free
+    knobs (``knobs.py``): the samples are spread over the configurations, and the
+    quality tiers are over every (configuration, agents) combination."""
     from ..rules import RULES, optimize_logical
+    from .accuracy import quality_function
     from .candidates import enumerate_candidates
+    from .knobs import knob_space, with_knobs
     from .planner import PARALLEL_RULES, totals
     from .schedule import schedule
 
@@ -77,13 +83,23 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
     disabled = job.settings.disabled_rules + ("expand_paths",)
     if not job.settings.parallelism:
         disabled += PARALLEL_RULES
-    plan = optimize_logical(free, RULES, disabled).plan
-    cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents)
-             for t in plan.tasks}
-    cands = {t: c for t, c in cands.items() if c}
-    samples = tier_samples(cands, lambda ch: totals(catalog, ch, schedule(plan, ch, cluster, with_deps=False)),
-                           job.settings.seed) if cands else []
-    qualities = quality_combinations(cands) or [s.quality for s in samples] or [1.0]
+    configs = knob_space(free, catalog).configs if job.settings.parallelism else knob_space(free, catalog).configs[:1]
+    samples: list[Estimate] = []
+    qualities: list[float] | None = []
+    for i, config in enumerate(configs):
+        plan = optimize_logical(with_knobs(free, config, catalog), RULES, disabled).plan
+        quality = quality_function(plan, catalog)
+        cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
+                 for t in plan.tasks}
+        cands = {t: c for t, c in cands.items() if c}
+        if cands:
+            # TIER_SAMPLES in all, spread over the configurations (the first takes the remainder).
+            share = TIER_SAMPLES // len(configs) + (1 if i < TIER_SAMPLES % len(configs) else 0)
+            samples += tier_samples(cands, lambda ch, p=plan: totals(catalog, ch, schedule(p, ch, cluster, with_deps=False)),
+                                    job.settings.seed + i, share)
+        combos = quality_combinations(cands)
+        qualities = None if combos is None or qualities is None else qualities + combos
+    qualities = qualities or [s.quality for s in samples] or [1.0]
     values: dict[str, dict[str, float]] = {}
     for m in ("latency", "cost", "energy", "gpus"):
         values[m] = {tier: tier_value(m, tier, [s.metric(m) for s in samples] or [0.0]) for tier in TIERS}
