@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator
 
 import duckdb
 
+from ..grammar.diagnostics import MurakkabError
 from . import expressions
 from .types import Type, parse_type
 
@@ -298,6 +299,14 @@ class QueryLimits:
         return {"memory_limit": self.memory, "threads": self.threads, "temp_directory": ""}
 
 
+def _damaged(exc: BaseException) -> str:
+    """DuckDB's reason a file would not open or read, said plainly when it is damage."""
+    why = _first_line(exc)
+    if re.search(r"corrupt|checksum|could not read enough bytes|truncated", why, re.I):
+        return f"the file is damaged (truncated or corrupted): {why}"
+    return why
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     return "lock" in str(exc).lower()
 
@@ -420,7 +429,7 @@ class Catalog:
             # A damaged file opens and then fails on its first read (a bad checksum, a
             # truncated block): a located error, not a traceback.
             self._db.close()
-            raise CatalogError(f"cannot read catalog {self.path or ':memory:'}: {_first_line(exc)}") from None
+            raise CatalogError(f"cannot read catalog {self.path or ':memory:'}: {_damaged(exc)}") from None
         except BaseException:
             # Release the file lock so the process can open the catalog again.
             self._db.close()
@@ -446,7 +455,7 @@ class Catalog:
             head = b""
         if head == _SQLITE_MAGIC:
             return "it is a SQLite database, not a DuckDB file"
-        return _first_line(exc)
+        return _damaged(exc)
 
     def close(self) -> None:
         self._db.close()
@@ -484,8 +493,12 @@ class Catalog:
         self._reconnect(read_only=True)
         try:
             yield
-        finally:
-            self._reconnect(read_only=False)
+        except BaseException:
+            # Take the lock back if it is free, but never hide why the block failed.
+            with contextlib.suppress(CatalogError):
+                self._reconnect(read_only=False)
+            raise
+        self._reconnect(read_only=False)
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
@@ -494,7 +507,12 @@ class Catalog:
         if self._locked or self.path is None or self.read_only:
             yield
             return
-        self._reconnect(read_only=False)
+        try:
+            self._reconnect(read_only=False)
+        except CatalogError as exc:
+            raise MurakkabError(f"{exc}; what this run observed was not recorded", None,
+                                f"another process held the catalog for over {LOCK_WAIT_S:g} s; "
+                                "rerun when it is done") from None
         try:
             yield
         finally:

@@ -5,9 +5,14 @@ The WHERE predicate is user text. It is parsed with sqlglot, every node is check
 against an allow-list (the table's columns, literals, comparisons, AND/OR/NOT, LIKE,
 IN, BETWEEN, IS NULL and a few scalar functions) and re-emitted as DuckDB SQL, so no
 user text ever reaches DuckDB unparsed.
+
+Values shown are data, whoever wrote them: :func:`visible` makes control characters
+visible for a terminal and :func:`csv_cell` keeps a spreadsheet from running a cell.
 """
 
 from __future__ import annotations
+
+import re
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -36,6 +41,35 @@ _ALLOWED_NODES: tuple[type, ...] = (
     exp.Is, exp.Between, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Lower, exp.Upper, exp.Abs, exp.Round,
     exp.Length, exp.Tuple,
 )
+
+
+# C0 and C1 controls but newline and tab (ESC starts ANSI sequences, CR overwrites the
+# line, NUL ends strings in C), and the bidirectional overrides that reorder what a
+# terminal shows ("Trojan Source", CVE-2021-42574).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+# Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character shown as its escape (ESC as ``\\x1b``)."""
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _INVISIBLE.sub(escape, text)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: NULL empty, text visible and, where a spreadsheet would read
+    it as a formula, prefixed with a quote (OWASP's rule); numbers as they are."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from sqlglot import exp
 
 from ..grammar.diagnostics import MurakkabError
 from .catalog import Catalog, QueryLimits
+from .show import visible
 
 HINT = "catalog sql answers read-only queries: SELECT ... FROM agents JOIN profiles ON agents.name = profiles.agent ..."
 
@@ -142,7 +143,8 @@ class _Deadline:
 
 
 def _refuse(what: str) -> MurakkabError:
-    return MurakkabError(f"catalog sql refused {what}", None, HINT)
+    # ``what`` quotes the user's text, which reaches a terminal too.
+    return MurakkabError(f"catalog sql refused {visible(what)}", None, HINT)
 
 
 def limits_from_env(timeout_s: float | None = None, memory: str | None = None,

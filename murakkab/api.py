@@ -191,28 +191,32 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
     cat = catalog or default_catalog()
     outcomes = []
     bound = compile(script, catalog=cat, settings=settings)
-    target = _connect_ray(cat, address) if backend == "ray" else LOCAL_CLUSTER
-    for group in job_groups(bound):
-        if backend in ("local", "ray"):
-            available = local_agents()
-            group = [replace(j, cluster=target, settings=replace(j.settings, cluster=target,
-                                                                  available_agents=available,
-                                                                  unavailable_agents=unavailable_agents()))
-                     for j in group]
-        plan = plan_jobs(group, cat)
-        job = group[0] if len(group) == 1 else combine(group)
-        result = None
-        if job.explain is None or job.explain.analyze:
+    # A run reads the catalog file without its write lock, so other processes (catalog
+    # sql, another run) can open it meanwhile; the lock is taken only to record.
+    with cat.without_write_lock():
+        target = _connect_ray(cat, address) if backend == "ray" else LOCAL_CLUSTER
+        for group in job_groups(bound):
             if backend in ("local", "ray"):
-                result = _run_real(backend, cat, job, plan, cache_dir=cache_dir, timeout_s=timeout_s,
-                                   retries=retries, use_cache=use_cache, progress=progress, address=address)
-            else:
-                sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
-                result = sim.run(plan)
-            if not cat.read_only:
-                record_observations(cat, observation_rows(cat, plan, result))
-                record_cardinalities(cat, cardinality_rows(plan, result))
-        outcomes.append(JobOutcome(job, plan, result))
+                available = local_agents()
+                group = [replace(j, cluster=target, settings=replace(j.settings, cluster=target,
+                                                                      available_agents=available,
+                                                                      unavailable_agents=unavailable_agents()))
+                         for j in group]
+            plan = plan_jobs(group, cat)
+            job = group[0] if len(group) == 1 else combine(group)
+            result = None
+            if job.explain is None or job.explain.analyze:
+                if backend in ("local", "ray"):
+                    result = _run_real(backend, cat, job, plan, cache_dir=cache_dir, timeout_s=timeout_s,
+                                       retries=retries, use_cache=use_cache, progress=progress, address=address)
+                else:
+                    sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
+                    result = sim.run(plan)
+                if not cat.read_only:
+                    with cat.write_lock():
+                        record_observations(cat, observation_rows(cat, plan, result))
+                        record_cardinalities(cat, cardinality_rows(plan, result))
+            outcomes.append(JobOutcome(job, plan, result))
     return outcomes
 
 

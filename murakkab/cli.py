@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import api
-from .catalog.catalog import Catalog, CatalogError, default_catalog
-from .catalog.show import ShowResult, show
+from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
+from .catalog.show import ShowResult, csv_cell, show, visible
+from .catalog.sql import limits_from_env
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
 from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
@@ -112,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     sql = csub.add_parser("sql", parents=[cat], help="answer a read-only SQL query over the catalog")
     sql.add_argument("query")
     sql.add_argument("--format", choices=FORMATS, default="text")
+    sql.add_argument("--timeout", type=float, metavar="SECONDS", help="stop the query after this long "
+                     "(default: $MURAKKAB_SQL_TIMEOUT_S, else 10)")
+    sql.add_argument("--memory", metavar="SIZE", help="DuckDB's memory limit for the query, e.g. 512MB "
+                     "(default: $MURAKKAB_SQL_MEMORY, else 1GB)")
     sh = csub.add_parser("show", parents=[cat], help="SHOW agents | hardware | profiles | clusters | interfaces "
                                                      "| workflows | statistics")
     sh.add_argument("what")
@@ -261,8 +266,8 @@ def _table_out(columns: list[str], rows: list[tuple], fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        writer.writerow([csv_cell(c) for c in columns])
+        writer.writerows([[csv_cell(v) for v in row] for row in rows])
         return buffer.getvalue()
     return _show_text(ShowResult(columns, rows))
 
@@ -271,9 +276,12 @@ def _show_text(result: ShowResult) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*result.columns, show_lines=False)
+    from rich.markup import escape
+
+    # Values are data: control characters shown, not obeyed; brackets not rich markup.
+    table = Table(*(escape(visible(c)) for c in result.columns), show_lines=False)
     for row in result.rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(visible(str(v))) for v in row))
     buffer = io.StringIO()
     Console(file=buffer, width=200, force_terminal=False, color_system=None).print(table)
     return buffer.getvalue()
@@ -283,15 +291,15 @@ def _show_text(result: ShowResult) -> str:
 _OPENED: list[Catalog] = []
 
 
-def _open_catalog(args: argparse.Namespace, writes: bool) -> Catalog:
+def _open_catalog(args: argparse.Namespace, writes: bool, limits: QueryLimits | None = None) -> Catalog:
     # $MURAKKAB_CATALOG keeps one catalog file for every command, so what runs learn
     # (observations, refit) is there for the next plan without naming it each time.
     path = getattr(args, "catalog", None) or os.environ.get("MURAKKAB_CATALOG")
     if not path:
-        return default_catalog()
+        return default_catalog() if limits is None else Catalog(limits=limits)
     try:
         # A new file is created and seeded (a write), whatever the command then does with it.
-        catalog = Catalog(path, read_only=not writes and Path(path).exists())
+        catalog = Catalog(path, read_only=not writes and Path(path).exists(), limits=limits)
         _OPENED.append(catalog)
         return catalog
     except CatalogError as exc:
@@ -306,6 +314,8 @@ def _catalog_hint(message: str, path: Path) -> str:
         return "that is a folder; name a file, e.g. site.duckdb"
     if not path.parent.is_dir():
         return f"the folder {path.parent} does not exist; create it first"
+    if "damaged" in message:
+        return "the file is damaged (truncated or corrupted); restore it from a copy, or name a new path"
     if path.exists():
         return "it is not a murakkab catalog (a DuckDB file); name a new path to create and seed one"
     return "check the path and its permissions"
@@ -460,7 +470,9 @@ def _mib(n: int) -> str:
 
 def _catalog_command(args: argparse.Namespace) -> int:
     cmd = args.catalog_command
-    catalog = _open_catalog(args, writes=cmd in ("import", "profile", "refit"))
+    # A user's query runs under limits that hold on the connection (memory, threads).
+    limits = limits_from_env(args.timeout, args.memory) if cmd == "sql" else None
+    catalog = _open_catalog(args, writes=cmd in ("import", "profile", "refit"), limits=limits)
     if cmd == "import":
         from .catalog.importer import import_csv
 
