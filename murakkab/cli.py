@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from .compiler.physical.planner import InfeasibleError
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
-from .runtime.local import RunInterrupted
+from .runtime.local import RunInterrupted, Terminated, sigterm_interrupts
 from .runtime.secrets import scrub
 from .runtime.progress import ProgressEvent
 
@@ -530,20 +531,21 @@ def _jsonable(v: object) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return _dispatch(args)
+        with sigterm_interrupts():  # SIGTERM stops a run as Ctrl-C does, workers and all
+            return _dispatch(args)
     except InfeasibleError as exc:
         print(scrub(exc.render()), file=sys.stderr)
         return EXIT_INFEASIBLE
     except RunInterrupted as exc:
         print(scrub(exc.render()), file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + exc.signum  # as shells report a process the signal ended
     except MurakkabError as exc:
         # A user's agent module may have failed with a message that quotes a secret.
         print(scrub(exc.render()), file=sys.stderr)
         return EXIT_USER
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print("terminated" if isinstance(exc, Terminated) else "interrupted", file=sys.stderr)
+        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user

@@ -35,11 +35,14 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, this_machine
 from ..compiler.logical import INPUT, MAP, Node
@@ -48,7 +51,7 @@ from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
-from .cache import Cache, call_key, default_cache_dir, usable_cache_dir
+from .cache import Cache, Lookup, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
 from .progress import Kind, Progress, ProgressEvent
 from .secrets import scrub
@@ -67,7 +70,36 @@ class ExecutionError(MurakkabError):
 
 
 class RunInterrupted(MurakkabError):
-    """Ctrl-C (SIGINT) stopped the run; the workers are stopped and the cache is consistent."""
+    """Ctrl-C (SIGINT) or SIGTERM stopped the run; the workers are stopped and the cache
+    is consistent. ``signum`` is the signal, so the exit code can be 128 + it, as shells
+    report a process a signal ended."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt by :func:`sigterm_interrupts` so that a run stops
+    as on Ctrl-C: workers stopped, the cache consistent."""
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block (in the main thread), SIGTERM raises :class:`Terminated`, as
+    SIGINT raises KeyboardInterrupt; the previous handler is restored after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -168,54 +200,117 @@ class ShardTimeout(BaseException):
     cannot swallow it)."""
 
 
+@dataclass(frozen=True)
+class ShardAnswer:
+    """What a worker reports for one shard: ``status`` "ok" with the outputs as
+    ``payload``, or "error" / "timeout" with the message; calls read from the cache; and
+    what the cache had to say (entries it did not trust, answers it did not store)."""
+
+    status: str
+    payload: Any
+    hits: int = 0
+    cache_notes: tuple[str, ...] = ()
+
+
+# Notes of one shard about its cache entries kept in full; the rest are counted (a cache
+# folder full of foreign entries must not bury the other notes).
+MAX_CACHE_NOTES = 3
+
+
 def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-              cache_root: str | None) -> tuple[str, Any, int]:
-    """Every call of one shard, through the cache: ("ok", outputs, cache hits) or
-    ("error", message, 0). Runs in a worker (a child process, or a Ray task); ``agent`` is
-    a registered name, or the spec itself where the worker cannot import it."""
+              cache_root: str | None, secret_names: tuple[str, ...] = ()) -> ShardAnswer:
+    """Every call of one shard, through the cache. Runs in a worker (a child process, or
+    a Ray task); ``agent`` is a registered name, or the spec itself where the worker
+    cannot import it. ``secret_names`` are variables whose values the cache must not
+    store (beside those ``runtime/secrets.py`` finds by name)."""
     try:
         from .agents import registry
         from .agents.media import media_beside
 
         spec = registry.get(agent) if isinstance(agent, str) else agent
         cache = Cache(Path(cache_root)) if cache_root else None
-        out, hits = [], 0
+        out, hits, notes = [], 0, []
         settings = spec.settings()
+        secrets = (*secret_names, knobs.get("api_key_env"))
         with media_beside(cache_root):
             for args, extra in calls:
                 call_knobs = {**knobs, **extra}
                 key = call_key(spec.name, spec.version, call_knobs, args, settings)
-                value = cache.get(key) if cache else Cache.MISSING
+                found = cache.lookup(key) if cache else Lookup(Cache.MISSING)
+                if found.note:
+                    notes.append(found.note)
+                value = found.value
                 if value is Cache.MISSING:
                     value = spec(*args, **call_knobs)
-                    if cache:
-                        cache.put(key, value)
+                    note = cache.put(key, value, secrets) if cache else None
+                    if note:
+                        notes.append(note)
                 else:
                     hits += 1
                 out.append(value)
-        return "ok", out, hits
+        more = len(notes) - MAX_CACHE_NOTES
+        kept = notes[:MAX_CACHE_NOTES] + ([f"and {more} more such notes about cache entries"] if more > 0 else [])
+        return ShardAnswer("ok", out, hits, tuple(kept))
     except ShardTimeout:
         raise
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        return "error", f"{type(exc).__name__}: {message}", 0
+        return ShardAnswer("error", f"{type(exc).__name__}: {message}")
 
 
 def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-            cache_root: str | None, gpus: str | None, conn: Connection) -> None:
+            cache_root: str | None, gpus: str | None, conn: Connection, secret_names: tuple[str, ...],
+            parent_pid: int, inherited: tuple[Connection, ...]) -> None:
     """The body of a child process: one shard, its answer sent down the pipe.
 
     Ctrl-C is the parent's to handle (it reaches the whole process group): the worker
     ignores SIGINT, and the parent stops it with SIGTERM, which unwinds the worker so a
-    cache entry being written is removed rather than left half-written."""
+    cache entry being written is removed rather than left half-written. A worker never
+    outlives its parent: it dies with it (:func:`_die_with_parent`), and it closes the read
+    ends of pipes it inherited (``inherited``: its own and other workers'), so that with
+    the parent gone, sending the answer fails at once rather than blocking forever on a
+    pipe the worker itself would be the only reader of."""
+    for c in inherited:
+        c.close()
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus
     try:
-        conn.send(run_shard(agent, knobs, calls, cache_root))
+        conn.send(run_shard(agent, knobs, calls, cache_root, secret_names))
     finally:
         conn.close()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+ORPHAN_POLL_S = 0.5  # how often a worker without prctl looks for its parent
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when ``parent_pid`` dies: Linux's parent-death signal
+    (``prctl(PR_SET_PDEATHSIG)``), elsewhere a thread that watches ``os.getppid()``.
+    SIGKILL, not SIGTERM: a parent that died abruptly cannot wait for a worker stuck in
+    native code, and entries are written atomically, so nothing is left half-done."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(ORPHAN_POLL_S)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        threading.Thread(target=watch, name="murakkab-orphan-watch", daemon=True).start()
+    # The parent may have died before the signal was armed: then no signal comes.
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -254,7 +349,9 @@ class LocalExecutor:
         # The variables the catalog says hold agents' API keys (their values are scrubbed).
         self._key_variables = tuple(sorted({a.api_key_env for a in catalog.agents() if a.api_key_env}))
         self.cache_hits = 0
-        self._ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
+        self._forks = hasattr(os, "fork")
+        self._ctx = mp.get_context("fork" if self._forks else "spawn")
+        self._reading: set[Connection] = set()  # read ends of the running workers' pipes
 
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
@@ -385,17 +482,21 @@ class LocalExecutor:
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0 and state.sealed:
                         values[r.work.task] = self._assemble(state)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             for r in running:
                 self._cancel(r)
-            raise RunInterrupted("interrupted: the finished calls are cached and a re-run resumes from them") \
-                from None
+            stopped_by = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            raise RunInterrupted(f"{stopped_by}: the finished calls are cached and a re-run resumes from them",
+                                 signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT) from None
         timeline = sorted(run.timeline, key=lambda s: (s.start_s, s.task, s.index))
         totals = self._totals(plan, timeline)
-        outputs = tuple((i, _text(self._resolve(values[i]))) for i in plan.logical.output.inputs)
+        # An answer, like an error, is an agent's text and may quote a key it was given.
+        outputs = tuple((i, scrub(_text(self._resolve(values[i])), self._key_variables))
+                        for i in plan.logical.output.inputs)
         items = tuple((n.id, len(values[n.id])) for n in plan.logical.tasks if isinstance(values[n.id], list))
+        notes = tuple(scrub(n, self._key_variables) for n in self.notes)
         return RunResult(self.name, plan.job, totals, tuple(timeline), len(timeline), outputs,
-                         tuple(self.notes), self.cache_hits, run.replanned, items)
+                         notes, self.cache_hits, run.replanned, items)
 
     def _tell(self, run: _Run, kind: Kind, work: _Work, message: str) -> None:
         self.progress(ProgressEvent(kind, run.plan.job, work.task, work.index, work.agent, run.done, run.total(), message))
@@ -470,11 +571,18 @@ class LocalExecutor:
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
         parent, child = self._ctx.Pipe(duplex=False)
         gpus = ",".join(map(str, devices)) if work.hardware == LOCAL_GPU else None
+        # A forked child inherits every descriptor: the read ends of its own and the other
+        # running workers' pipes are closed there (a spawned child inherits none).
+        # (The Connections themselves, closed through them so that nothing closes the
+        # descriptor again later, when its number may belong to something else.)
+        inherited = (*self._reading, parent) if self._forks else ()
         process = self._ctx.Process(
             target=_worker, args=(work.agent, self._agent_knobs(work), work.calls,
-                                  str(self.cache_dir) if self.use_cache else None, gpus, child), daemon=True)
+                                  str(self.cache_dir) if self.use_cache else None, gpus, child,
+                                  self._key_variables, os.getpid(), inherited), daemon=True)
         process.start()
         child.close()
+        self._reading.add(parent)
         now = time.monotonic()
         return _Running(work, (process, parent), now, now + self.timeout_s if self.timeout_s else None, units,
                         devices)
@@ -483,40 +591,50 @@ class LocalExecutor:
         ready = wait([r.handle[1] for r in running], timeout=timeout)
         return [r for r in running if r.handle[1] in ready]
 
-    def _answer(self, r: _Running) -> tuple[str, Any, int]:
+    def _answer(self, r: _Running) -> ShardAnswer:
         process, conn = r.handle
         try:
             answer = conn.recv()
         except EOFError:
             process.join(timeout=1.0)  # the pipe closes a moment before the process is reaped
-            answer = ("error", f"the worker died ({_death(process.exitcode)})", 0)
+            answer = ShardAnswer("error", f"the worker died ({_death(process.exitcode)})")
+        finally:
+            self._done_reading(conn)
         process.join()
         r.media_s = _media_per_call(r.work.calls)
         return answer
+
+    def _done_reading(self, conn: Connection) -> None:
+        self._reading.discard(conn)
+        conn.close()
 
     def _resolve(self, value: Any) -> Any:
         """A value as the job returns it (outputs live in this process already)."""
         return value
 
     def _cancel(self, r: _Running) -> None:
-        process, _ = r.handle
+        process, conn = r.handle
         process.terminate()
         process.join(STOP_GRACE_S)
         if process.is_alive():  # stuck in native code that never returns to Python
             process.kill()
             process.join()
+        self._done_reading(conn)
 
     # -- failures -------------------------------------------------------------------
     def _collect(self, r: _Running, timed_out: bool) -> list[Any] | None:
         if timed_out:
             self._cancel(r)
-        status, payload, hits = ("timeout", None, 0) if timed_out else self._answer(r)
+        answer = ShardAnswer("timeout", None) if timed_out else self._answer(r)
+        status, payload = answer.status, answer.payload
+        # Prefixed "cache:" so the notes of a task's failures (see _failed) never include them.
+        self.notes.extend(f"cache: {r.work.task} shard {r.work.index}: {n}" for n in answer.cache_notes)
         if status == "timeout":  # the deadline passed here, or the worker's own timer fired
             self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} timed out after "
                               f"{self.timeout_s:g} s")
             return None
         if status == "ok":
-            self.cache_hits += hits
+            self.cache_hits += answer.hits
             return payload
         # An agent's error text may quote a key it was given: notes reach the output, the
         # final error and the trace.

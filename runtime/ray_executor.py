@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from ..catalog.catalog import LOCAL_GPU, Catalog, Cluster, ClusterNode
 from ..compiler.physical.replan import Replan
 from ..grammar.diagnostics import MurakkabError
-from .local import LocalExecutor, ShardTimeout, _media_per_call, _Running, _Work, run_shard
+from .local import LocalExecutor, ShardAnswer, ShardTimeout, _media_per_call, _Running, _Work, run_shard
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class RayExecutor(LocalExecutor):
                 options["resources"] = {accelerator: 0.001}
         meta, payload = self._remote.options(**options, max_retries=0).remote(
             _shipped(work.agent), self._agent_knobs(work), work.calls, str(self.cache_dir) if self.use_cache else None,
-            self.timeout_s)
+            self.timeout_s, self._key_variables)
         now = time.monotonic()
         # The task times itself from when it starts on its worker; the driver's deadline
         # is a backstop (an agent stuck in native code) that also allows for scheduling
@@ -95,21 +95,21 @@ class RayExecutor(LocalExecutor):
         done, _ = ray.wait([r.handle[0] for r in running], num_returns=len(running), timeout=timeout)
         return [r for r in running if r.handle[0] in done]
 
-    def _answer(self, r: _Running) -> tuple[str, Any, int]:
+    def _answer(self, r: _Running) -> ShardAnswer:
         """Only the shard's small summary comes to the driver; its outputs stay in the
         object store, and the values that flow on are references into them."""
         ray = _ray()
         meta, payload = r.handle
         try:
-            status, detail, hits, media_s, node = ray.get(meta)
+            status, detail, hits, media_s, node, notes = ray.get(meta)
         except Exception as exc:  # noqa: BLE001 - a worker that died is a failed shard
-            return "error", f"the Ray task failed: {type(exc).__name__}", 0
+            return ShardAnswer("error", f"the Ray task failed: {type(exc).__name__}")
         if status != "ok":
-            return status, detail, hits
+            return ShardAnswer(status, detail, hits, notes)
         r.media_s, r.machine = media_s, node
-        return "ok", [StoredOutput(payload, call, None) if length is None else
-                      [StoredOutput(payload, call, k) for k in range(length)]
-                      for call, length in enumerate(detail)], hits
+        return ShardAnswer("ok", [StoredOutput(payload, call, None) if length is None else
+                                  [StoredOutput(payload, call, k) for k in range(length)]
+                                  for call, length in enumerate(detail)], hits, notes)
 
     def _resolve(self, value: Any) -> Any:
         self.driver_fetches += len(_refs(value))
@@ -185,24 +185,25 @@ def _shipped(agent: str) -> str | AgentSpec:
 
 
 def _ray_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
-               cache_root: str | None, timeout_s: float | None = None
-               ) -> tuple[tuple[str, Any, int, float | None, str | None], list[Any] | None]:
+               cache_root: str | None, timeout_s: float | None = None, secret_names: tuple[str, ...] = ()
+               ) -> tuple[tuple[str, Any, int, float | None, str | None, tuple[str, ...]], list[Any] | None]:
     """The body of a shard's Ray task: fetch the stored outputs its calls read, run them
     through the cache as the local executor does (``run_shard``) within ``timeout_s`` of
     starting, and return a small summary (status, the length of each list output, cache
-    hits, media seconds per call, node) beside the outputs, which stay in the object store."""
+    hits, media seconds per call, node, the cache's notes) beside the outputs, which stay
+    in the object store."""
     try:
         with _timer(timeout_s):
             fetched = _fetch(_refs(calls))
             calls = [(_resolved(args, fetched), extra) for args, extra in calls]
-            status, payload, hits = run_shard(agent, knobs, calls, cache_root)
+            answer = run_shard(agent, knobs, calls, cache_root, secret_names)
     except ShardTimeout:
-        return ("timeout", None, 0, None, None), None
-    if status != "ok":
-        return (status, payload, hits, None, None), None
-    lengths = [len(out) if isinstance(out, list) else None for out in payload]
+        return ("timeout", None, 0, None, None, ()), None
+    if answer.status != "ok":
+        return (answer.status, answer.payload, answer.hits, None, None, answer.cache_notes), None
+    lengths = [len(out) if isinstance(out, list) else None for out in answer.payload]
     node = _ray().util.get_node_ip_address()
-    return (status, lengths, hits, _media_per_call(calls), node), payload
+    return ("ok", lengths, answer.hits, _media_per_call(calls), node, answer.cache_notes), answer.payload
 
 
 # Seconds the driver allows beyond --timeout for Ray to schedule a task and start its

@@ -223,7 +223,7 @@ def test_bad_run_flags_fail_before_any_work(tmp_path: Path, capsys: pytest.Captu
         argv += ["--cache-dir", str(cache)]
     code, _, err = run_cli(capsys, "run", DOCS_JOB, *argv)
     assert code == 2 and says.replace("{tmp}", str(tmp_path)) in err
-    assert not any(cache.rglob("*.pkl"))  # nothing ran
+    assert not any(cache.rglob("*.entry"))  # nothing ran
 
 
 def test_each_job_s_timeline_gets_its_own_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

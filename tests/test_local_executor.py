@@ -33,7 +33,7 @@ RUN w (q => 'What is the person holding?', notes => ['It rains.', 'He is holding
 
 
 def _cache_entries(root: Path) -> int:
-    return sum(1 for p in root.rglob("*.pkl"))
+    return sum(1 for p in root.rglob("*.entry"))
 
 
 def test_real_video_qa_and_a_cached_rerun_give_identical_outputs(tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ def test_an_unreadable_document_is_an_error_at_the_input_before_any_work(tmp_pat
     with pytest.raises(MurakkabError, match=says) as info:
         murakkab.run(DOC_SUMMARY.format(path=path), backend="local", catalog=Catalog(), cache_dir=tmp_path / "c")
     assert info.value.span is not None and info.value.span.line == 5  # points at the RUN's input
-    assert not list((tmp_path / "c").rglob("*.pkl"))
+    assert not list((tmp_path / "c").rglob("*.entry"))
 
 
 LLM_QA = """CREATE WORKFLOW w (q TEXT, notes LIST<TEXT>) AS (
