@@ -119,18 +119,24 @@ def _key(c: Candidate) -> tuple[float, ...]:
 
 
 def prune_dominated(cands: list[Candidate]) -> list[Candidate]:
-    """Drop candidates another candidate on the same hardware type beats or ties everywhere.
+    """Drop candidates another candidate on the same hardware type beats or ties everywhere
+    (of two equal ones, the first listed stays). The survivors keep their order.
 
     Only the same hardware type competes: a slower CPU candidate may still win when the
     GPUs are busy with other tasks, which standalone numbers cannot see.
     """
+    # A candidate can only be beaten by one that sorts before it (its key is <= in every
+    # coordinate, so lexicographically too; ties by position), and beating is transitive:
+    # checking each against the survivors so far, in sorted order, is enough.
     keys = [_key(c) for c in cands]
-
-    def beats(j: int, i: int) -> bool:
-        return all(a <= b for a, b in zip(keys[j], keys[i])) and (keys[j] != keys[i] or j < i)
-
-    return [c for i, c in enumerate(cands)
-            if not any(j != i and cands[j].hardware == c.hardware and beats(j, i) for j in range(len(cands)))]
+    survivors: dict[str, list[int]] = {}
+    kept: list[int] = []
+    for i in sorted(range(len(cands)), key=lambda i: (keys[i], i)):
+        mine = survivors.setdefault(cands[i].hardware, [])
+        if not any(all(a <= b for a, b in zip(keys[j], keys[i])) for j in mine):
+            mine.append(i)
+            kept.append(i)
+    return [cands[i] for i in sorted(kept)]
 
 
 def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster: Cluster,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import Callable
+from typing import Iterable
 
 import numpy as np
 
@@ -35,15 +35,14 @@ TIER_SAMPLES = 64
 MAX_QUALITY_COMBINATIONS = 4096
 
 
-def tier_samples(cands: dict[str, list[Candidate]], evaluate: Callable[[dict[str, Candidate]], Estimate],
-                 seed: int, count: int = TIER_SAMPLES) -> list[Estimate]:
+def tier_choices(cands: dict[str, list[Candidate]], seed: int, count: int = TIER_SAMPLES) -> list[dict[str, Candidate]]:
     """``count`` random configurations (seeded), plus each task's fastest: the catalog's spread."""
     rng = random.Random(seed)
     tasks = sorted(cands)
-    samples = [evaluate({t: min(cands[t], key=lambda c: c.latency_s) for t in tasks})]
+    choices = [{t: min(cands[t], key=lambda c: c.latency_s) for t in tasks}]
     for _ in range(count):
-        samples.append(evaluate({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks}))
-    return samples
+        choices.append({t: cands[t][rng.randrange(len(cands[t]))] for t in tasks})
+    return choices
 
 
 def quality_combinations(cands: dict[str, list[Candidate]]) -> list[float] | None:
@@ -65,11 +64,21 @@ class Tiers:
         return self.values[metric_name][tier]
 
 
-def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
+SCHEDULE_METRICS = ("latency", "cost", "energy", "gpus")
+
+
+def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] | None = None) -> Tiers:
     """The tiers of ``job``'s workflow on its cluster, for its inputs (see the module
     docstring for what they do not depend on), over every configuration of its free
     knobs (``knobs.py``): the samples are spread over the configurations, and the
-    quality tiers are over every (configuration, agents) combination."""
+    quality tiers are over every (configuration, agents) combination.
+
+    ``metrics``: the metrics whose tiers are needed (all when None). Only latency, cost,
+    energy and GPUs need the samples scheduled; quality is a product of the agents'
+    qualities, so a job that asks only for a quality tier (the default quality floor)
+    schedules nothing here."""
+    wanted = set(metrics) if metrics is not None else {*SCHEDULE_METRICS, "quality"}
+    scheduled = [m for m in SCHEDULE_METRICS if m in wanted]
     from ..rules import RULES, optimize_logical
     from .accuracy import quality_function
     from .candidates import enumerate_candidates
@@ -85,6 +94,7 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
         disabled += PARALLEL_RULES
     configs = knob_space(free, catalog).configs if job.settings.parallelism else knob_space(free, catalog).configs[:1]
     samples: list[Estimate] = []
+    sampled_quality: list[float] = []
     qualities: list[float] | None = []
     for i, config in enumerate(configs):
         plan = optimize_logical(with_knobs(free, config, catalog), RULES, disabled).plan
@@ -95,13 +105,16 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog) -> Tiers:
         if cands:
             # TIER_SAMPLES in all, spread over the configurations (the first takes the remainder).
             share = TIER_SAMPLES // len(configs) + (1 if i < TIER_SAMPLES % len(configs) else 0)
-            samples += tier_samples(cands, lambda ch, p=plan: totals(catalog, ch, schedule(p, ch, cluster, with_deps=False)),
-                                    job.settings.seed + i, share)
+            choices = tier_choices(cands, job.settings.seed + i, share)
+            sampled_quality += [math.prod(c.quality for c in choice.values()) for choice in choices]
+            if scheduled:
+                samples += [totals(catalog, choice, schedule(plan, choice, cluster, with_deps=False))
+                            for choice in choices]
         combos = quality_combinations(cands)
         qualities = None if combos is None or qualities is None else qualities + combos
-    qualities = qualities or [s.quality for s in samples] or [1.0]
+    qualities = qualities or sampled_quality or [1.0]
     values: dict[str, dict[str, float]] = {}
-    for m in ("latency", "cost", "energy", "gpus"):
+    for m in scheduled:
         values[m] = {tier: tier_value(m, tier, [s.metric(m) for s in samples] or [0.0]) for tier in TIERS}
     values["quality"] = {tier: float(np.percentile(qualities, TIER_PERCENTILE[tier], method="linear"))
                          for tier in TIERS}
