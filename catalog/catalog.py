@@ -414,7 +414,7 @@ class Catalog:
         self._attached_agents: dict[str, tuple[Agent, tuple[Profile, ...]]] = {}
         # Whether the connection holds the file's write lock (see without_write_lock).
         self._locked = not self.read_only
-        self._db = self._connect(read_only=self.read_only)
+        self._db = self._open(read_only=self.read_only)
         try:
             version = self._schema_version()
             if version < SCHEMA_VERSION:
@@ -467,20 +467,23 @@ class Catalog:
         self.close()
 
     # -- the file lock ----------------------------------------------------------
-    def _reconnect(self, read_only: bool) -> None:
-        """Reopen the file read-only or read-write, waiting up to LOCK_WAIT_S for other
-        processes' locks (readers block a writer, a writer blocks everyone)."""
-        self._db.close()
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file read-only or read-write, waiting up to LOCK_WAIT_S for other
+        processes' locks (readers block a writer, a writer blocks everyone): a run
+        records in moments, a reader's query stops at its timeout."""
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                self._db = self._connect(read_only=read_only)
-                self._locked = not read_only
-                return
+                return self._connect(read_only=read_only)
             except CatalogError as exc:
                 if not _is_lock_error(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.05)
+
+    def _reconnect(self, read_only: bool) -> None:
+        self._db.close()
+        self._db = self._open(read_only)
+        self._locked = not read_only
 
     @contextlib.contextmanager
     def without_write_lock(self) -> Iterator[None]:
@@ -510,7 +513,7 @@ class Catalog:
         try:
             self._reconnect(read_only=False)
         except CatalogError as exc:
-            raise MurakkabError(f"{exc}; what this run observed was not recorded", None,
+            raise MurakkabError(f"{exc}; nothing was written", None,
                                 f"another process held the catalog for over {LOCK_WAIT_S:g} s; "
                                 "rerun when it is done") from None
         try:

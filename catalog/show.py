@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 
@@ -72,6 +73,25 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def written(node: exp.Expression, sql: str) -> str | None:
+    """The name of a function node as the user wrote it in ``sql`` (sqlglot keeps where
+    it was), without quotes; None where sqlglot kept no position."""
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(sql):
+        return sql[start:end + 1].strip().strip('"`') or None
+    return None
+
+
+def _construct(node: exp.Expression, sql: str) -> str:
+    """A refused node in the user's words, not sqlglot's class (ANONYMOUS, GENERATESERIES)."""
+    if isinstance(node, exp.Func):
+        name = written(node, sql) or node.sql_name().lower()
+        return f"the function {visible(name)}()"
+    if isinstance(node, (exp.Subquery, exp.Query)):
+        return "a subquery"
+    return visible(node.sql(dialect="duckdb")[:40]) or node.key.upper()
+
+
 @dataclass(frozen=True)
 class ShowResult:
     columns: list[str]
@@ -81,7 +101,8 @@ class ShowResult:
 def check_predicate(text: str, columns: list[str], span: Span | None = None) -> str:
     """Parse, check and re-emit a WHERE predicate as DuckDB SQL."""
     try:
-        statements = sqlglot.parse(f"SELECT * FROM t WHERE {text}", read="duckdb")
+        wrapped = f"SELECT * FROM t WHERE {text}"
+        statements = sqlglot.parse(wrapped, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise MurakkabError(f"cannot parse the WHERE predicate: {exc.errors[0]['description'] if exc.errors else exc}",
                             span) from None
@@ -94,7 +115,7 @@ def check_predicate(text: str, columns: list[str], span: Span | None = None) -> 
     predicate = where.this
     for node in predicate.walk():
         if not isinstance(node, _ALLOWED_NODES):
-            raise MurakkabError(f"{node.key.upper()} is not allowed in a SHOW predicate", span,
+            raise MurakkabError(f"{_construct(node, wrapped)} is not allowed in a SHOW predicate", span,
                                 "use columns, literals, comparisons, AND/OR/NOT, LIKE, IN, BETWEEN")
         if isinstance(node, exp.Column):
             if node.table or node.name not in columns:
@@ -125,8 +146,19 @@ def show(catalog: Catalog, what: str, subject: str | None = None, where: str | N
     if where is not None:
         clauses.append(f"({check_predicate(where, columns, where_span or span)})")
     sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY ALL"
-    cols, rows = catalog.query(sql, params)
+    cols, rows = _query(catalog, sql, params, where_span or span)
     return ShowResult(cols, rows)
+
+
+def _query(catalog: Catalog, sql: str, params: list[Any], span: Span | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Rows of a checked SHOW query; DuckDB's refusal of a well-formed predicate (a text
+    column compared with a number) is the user's error, located at the predicate."""
+    try:
+        return catalog.query(sql, params)
+    except duckdb.Error as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MurakkabError(f"the WHERE predicate failed: {why}", span,
+                            "compare a column with a value of its type, e.g. units >= 4 or name = 'x'") from None
 
 
 def _filter_computed(catalog: Catalog, result: ShowResult, what: str, subject: str | None, where: str | None,
@@ -139,5 +171,6 @@ def _filter_computed(catalog: Catalog, result: ShowResult, what: str, subject: s
     marks = ", ".join("(" + ", ".join("?" for _ in result.columns) + ")" for _ in rows)
     names = ", ".join(result.columns)
     params = [v for r in rows for v in r]
-    cols, out = catalog.query(f"SELECT * FROM (VALUES {marks}) AS t({names}) WHERE {predicate} ORDER BY ALL", params)
+    cols, out = _query(catalog, f"SELECT * FROM (VALUES {marks}) AS t({names}) WHERE {predicate} ORDER BY ALL",
+                       params, where_span or span)
     return ShowResult(cols, out)

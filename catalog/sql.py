@@ -42,7 +42,7 @@ from sqlglot import exp
 
 from ..grammar.diagnostics import MurakkabError
 from .catalog import Catalog, QueryLimits
-from .show import visible
+from .show import visible, written
 
 HINT = "catalog sql answers read-only queries: SELECT ... FROM agents JOIN profiles ON agents.name = profiles.agent ..."
 
@@ -194,14 +194,8 @@ def _resolved_name(node: exp.Expression) -> str | None:
 
 
 def _written(node: exp.Expression, sql: str) -> str:
-    """A function or construct as the user wrote it (sqlglot keeps where its name was),
-    else by the name it resolves to."""
-    start, end = node.meta.get("start"), node.meta.get("end")
-    if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(sql):
-        text = sql[start:end + 1].strip().strip('"`')
-        if text:
-            return text
-    return _resolved_name(node) or node.key.upper()
+    """A function or construct as the user wrote it, else by the name it resolves to."""
+    return written(node, sql) or _resolved_name(node) or node.key.upper()
 
 
 def _leading_keyword(sql: str) -> str | None:

@@ -1,7 +1,8 @@
 """Hardening of the catalog (issue 14): ``catalog sql`` calls only allowed functions,
 whatever their quoting, and stops at its time and memory limits; values reach a
 terminal or a spreadsheet as data; a file that is not a catalog, or a damaged one, is a
-located error; and a run holds the catalog's write lock only while it records.
+located error, and so is a SHOW predicate DuckDB refuses; and a run holds the catalog's
+write lock only while it records.
 
 The CLI is run as a subprocess where what matters is what reaches stdout and stderr.
 """
@@ -20,7 +21,7 @@ import pytest
 
 import murakkab
 from murakkab.catalog.catalog import HARDENED, Catalog, QueryLimits
-from murakkab.catalog.show import csv_cell, visible
+from murakkab.catalog.show import csv_cell, show, visible
 from murakkab.catalog.sql import ALLOWED_FUNCTIONS, HINT, SYNTAX_FUNCTIONS, limits_from_env, run_readonly
 from murakkab.grammar.diagnostics import MurakkabError
 
@@ -286,19 +287,27 @@ def read_in_another_process(path: Path) -> subprocess.CompletedProcess[bytes]:
     return cli("catalog", "sql", "SELECT count(*) AS n FROM observations", "--catalog", str(path), "--format", "csv")
 
 
+def read_raw_in_another_process(path: Path) -> str:
+    """What DuckDB itself says when another process opens the file to read it (no wait)."""
+    code = f"import duckdb\ntry:\n    duckdb.connect({str(path)!r}, read_only=True)\n    print('read')\n" \
+           "except duckdb.Error as exc:\n    print(exc)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+
+
 def test_a_catalog_is_readable_by_others_while_a_run_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "run.duckdb"
     writer = Catalog(path, seed_dir=TINY)
     try:
-        held = read_in_another_process(path)
-        assert_located(held, "lock", "another process is writing it")
+        assert "lock" in read_raw_in_another_process(path)
         with writer.without_write_lock():
             assert read_in_another_process(path).stdout == b"n\n0\n"
             with writer.write_lock():
                 writer.execute("INSERT INTO catalog_meta VALUES ('probe', 'x')")
             assert read_in_another_process(path).returncode == 0
             assert writer.execute("SELECT value FROM catalog_meta WHERE key = 'probe'") == [("x",)]
+            assert read_raw_in_another_process(path) == "read\n"
         # Outside the block the catalog holds its lock again and writes as before.
+        assert "lock" in read_raw_in_another_process(path)
         writer.execute("DELETE FROM catalog_meta WHERE key = 'probe'")
         assert not writer.read_only
     finally:
@@ -327,3 +336,40 @@ def test_a_run_takes_the_write_lock_only_to_record(tmp_path: Path, monkeypatch: 
         catalog.close()
     after = read_in_another_process(path)
     assert after.stdout == f"n\n{len(outcome.plan.shards)}\n".encode()
+
+
+def test_opening_for_writing_waits_for_a_reader_to_finish(catalog_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(catalog_file.read_bytes())
+    code = (f"import duckdb, time\ndb = duckdb.connect({str(path)!r}, read_only=True)\nprint('holding', flush=True)\n"
+            "time.sleep(2)\ndb.close()")
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline() == "holding\n"
+        start = time.monotonic()
+        Catalog(path, seed_dir=TINY).close()      # a run's open: it waits for the lock, no error
+        assert time.monotonic() - start > 0.5
+    finally:
+        reader.wait(timeout=60)
+
+
+# -- SHOW ... WHERE names what the user wrote, and fails located ------------------------------
+
+
+@pytest.mark.parametrize("where, what", [
+    ("getenv('HOME') = 'x'", "the function getenv() is not allowed"),
+    ("\"Current_Setting\"('threads') = '1'", "the function Current_Setting() is not allowed"),
+    ("range(3) = [0, 1, 2]", "the function range() is not allowed"),
+    ("name IN (SELECT name FROM agents)", "a subquery is not allowed"),
+])
+def test_show_where_refusals_name_what_was_written(cat: Catalog, where: str, what: str) -> None:
+    with pytest.raises(MurakkabError) as info:
+        show(cat, "agents", where=where)
+    assert what in info.value.message
+    assert "ANONYMOUS" not in info.value.message and "GENERATESERIES" not in info.value.message
+
+
+def test_a_show_predicate_of_the_wrong_type_is_a_located_error(cat: Catalog) -> None:
+    with pytest.raises(MurakkabError) as info:
+        show(cat, "agents", where="upper(name) = 1")
+    assert info.value.message.startswith("the WHERE predicate failed: Conversion Error")
