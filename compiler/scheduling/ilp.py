@@ -79,15 +79,15 @@ import math
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pulp
 
 from ...grammar.diagnostics import MurakkabError
 from . import timeindexed
-from ._pulp import cbc, new_var
+from ._pulp import OutOfTime, cbc, check_clock, new_var
 from .greedy import solve_greedy, static_bound
 from .problem import (METRICS, InfeasibleScheduleError, Objective, Placement, Problem, Result, Stage, Totals,
                       relative_gap)
@@ -100,6 +100,25 @@ FORMULATIONS = ("auto", "disjunctive", "time-indexed")
 # graph on 2 processors (9,060 variables) it overran a 10 s limit by 250 s, on 3,700 by
 # 8 s. HiGHS solves the same LPs in seconds.
 TIME_INDEXED_MAX = {"cbc": 3_000, "highs": 20_000}
+# What building a model costs, per non-zero coefficient, measured with PuLP 3.3 on the
+# 2-core VM of bench/RESULTS.md (disjunctive models of layered DAGs of 50-400 tasks,
+# 37,000-2,300,000 coefficients): ~25 us to build it in Python, ~8 us more to hand it to
+# the solver (CBC's MPS file or HiGHS's rows, both Python loops that cannot be
+# interrupted) and ~270 bytes, to which the solver's own copy adds. ``solve_ilp`` refuses
+# a model these say cannot be built in time: before this, a 1,000-task graph ran 193 s
+# at a 10 s limit, and a 50,000-task one reached 24 GB.
+BUILD_S_PER_NONZERO = 25e-6
+EXPORT_S_PER_NONZERO = 8e-6
+BYTES_PER_NONZERO = 400
+# The most memory a model may take (a default that leaves room on an 8 GiB laptop).
+MEMORY_LIMIT_BYTES = 4 * 2**30
+# The disjunctive builder's precedence bit sets take n^2 / 8 bytes: 256 MiB at this many
+# tasks. No disjunctive model of that size could be solved anyway (the pairs alone grow
+# with n^2).
+DISJUNCTIVE_MAX_TASKS = 46_000
+# A solver call with less time than this left is not started: CBC and HiGHS take ~0.1 s
+# to start, and a shorter call only overruns the limit.
+MIN_SOLVE_S = 0.25
 
 
 def default_backend() -> str:
@@ -116,6 +135,85 @@ def highs_available() -> bool:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """The size of a model before it is built, and what building it would take."""
+
+    nonzeros: int
+    pairs: int  # the disjunctive model's unordered task pairs (0 for the time-indexed one)
+
+    @property
+    def build_s(self) -> float:
+        return self.nonzeros * BUILD_S_PER_NONZERO
+
+    @property
+    def export_s(self) -> float:
+        return self.nonzeros * EXPORT_S_PER_NONZERO
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.nonzeros * BYTES_PER_NONZERO
+
+
+def estimate(problem: Problem, objective: Objective, horizon: float, formulation: str) -> Estimate:
+    """The non-zero coefficients the ``formulation`` model of ``problem`` would have, counted
+    from the module docstrings' constraints without building anything (upper bounds where
+    the symmetry constraints (4) would remove terms). Linear in the size of the problem for
+    the time-indexed model; the disjunctive one counts its pairs with bit sets (n^2 / 8
+    bytes, n^2 / 64 word operations)."""
+    opts = [len(t.options) for t in problem.tasks]
+    cap = {pool.name: pool.capacity for pool in problem.pools}
+    if formulation == "time-indexed":
+        win = timeindexed.windows(problem, int(horizon))
+        steps = [[0 if w is None else w[1] - w[0] + 1 for w in row] for row in win]
+        nz = sum(opts) * 3 + 4 * len(problem.tasks)  # (1) one, (2) end, (6) work
+        for t, task in enumerate(problem.tasks):
+            for i, o in enumerate(task.options):
+                # (1) monotone steps; (4) and (5) usage: two terms a step, over the window and the run
+                nz += 2 * steps[t][i] + (2 + 2 * objective.uses("gpus")) * (steps[t][i] + int(o.duration_s))
+        for s, t in problem.edge_ends:  # (3): per step of t, 1 + one term per option of s
+            nz += sum(steps[t]) * (1 + opts[s])
+        return Estimate(nz, 0)
+    nz = sum(4 * k + 2 for k in opts)  # (1), (2), (7) work, quality/energy objectives
+    for k, e in enumerate(problem.edges):  # (3)
+        s, t = problem.edge_ends[k]
+        varying = len({v for row in e.transfer_s for v in row}) > 1
+        nz += 2 + opts[s] + ((4 * opts[s] * opts[t] + opts[s] + opts[t]) if varying else 0)
+    # Pools each task can hold, and (4) its unit variables.
+    pools_of: list[set[str]] = [{o.pool for o in t.options if o.duration_s > 0} for t in problem.tasks]
+    units_of = [sum(cap[p] for p in ps) for ps in pools_of]
+    nz += sum(u + k for u, k in zip(units_of, opts))
+    if objective.uses("gpus"):  # (8)
+        nz += 2 * sum(units_of)
+    # (5), (6): the pairs that share a pool and are not ordered. Sharing pairs are counted
+    # from each task's neighbourhood (tasks on a common pool), the ordered ones from the
+    # descendants that are in it.
+    n = len(problem.tasks)
+    if n > DISJUNCTIVE_MAX_TASKS:
+        return Estimate(max(nz, n * n // 2), n * (n - 1) // 2)  # the pairs alone: no need to count
+    users: dict[str, int] = {}
+    for t, ps in enumerate(pools_of):
+        for p in ps:
+            users[p] = users.get(p, 0) | (1 << t)
+    desc = descendants(problem)
+    sharing = ordered = 0
+    per_pair = 0.0
+    for t, ps in enumerate(pools_of):
+        near = 0
+        for p in ps:
+            near |= users[p]
+        if not near:
+            continue
+        sharing += near.bit_count() - 1
+        ordered += (near & desc[t]).bit_count()
+        per_pair += 4 + 2 * opts[t] + 1.5 * units_of[t]
+    pairs = max(0, sharing // 2 - ordered)
+    users_n = sum(1 for ps in pools_of if ps)
+    # (5) three terms per shared unit, (6) two constraints over both tasks' options
+    nz += round(pairs * 2 * per_pair / max(1, users_n))
+    return Estimate(nz, pairs)
+
+
+@dataclass(frozen=True)
 class _Outcome:
     """What one solver call reports: a solution or not, proven optimal, the best bound."""
 
@@ -129,7 +227,9 @@ class _Outcome:
 class DisjunctiveModel:
     """The MILP of the module docstring for one problem, one objective and one horizon."""
 
-    def __init__(self, problem: Problem, objective: Objective, horizon: float) -> None:
+    def __init__(self, problem: Problem, objective: Objective, horizon: float, deadline: float = math.inf) -> None:
+        """Build the model; raises ``OutOfTime`` when ``deadline`` (``time.perf_counter``)
+        passes first."""
         self.p = p = problem
         self.H = horizon
         n = len(p.tasks)
@@ -141,10 +241,12 @@ class DisjunctiveModel:
         self.C = new_var(m, "C", 0, horizon, "Integer" if p.integral else "Continuous")
         self.D = [pulp.lpSum(o.duration_s * self.x[t][i] for i, o in enumerate(p.tasks[t].options)) for t in range(n)]
         for t in range(n):  # (1), (2)
+            check_clock(t, deadline)
             m += pulp.lpSum(self.x[t]) == 1, f"one_{t}"
             m += self.S[t] + self.D[t] <= self.C, f"end_{t}"
         self.w: dict[int, dict[tuple[int, int], pulp.LpVariable]] = {}
         for k, e in enumerate(p.edges):  # (3)
+            check_clock(k, deadline)
             s, t = p.edge_ends[k]
             values = {v for row in e.transfer_s for v in row}
             if len(values) <= 1:
@@ -174,6 +276,7 @@ class DisjunctiveModel:
             per_task: dict[int, list] = {}
             first_use = 0  # (4) symmetry: the most units the tasks so far could hold
             for t in sorted(users):
+                check_clock(t, deadline)
                 most = max(o.units for o in p.tasks[t].options if o.pool == pool.name and o.duration_s > 0)
                 first_use = min(pool.capacity, first_use + most)
                 per_task[t] = [new_var(m, f"a_{t}_{pi}_{k}", 0, 1, "Binary") if k < first_use else 0
@@ -183,15 +286,24 @@ class DisjunctiveModel:
                 m += pulp.lpSum(v for v in per_task[t] if not isinstance(v, int)) == held, f"units_{t}_{pi}"
             self.units[pi] = per_task
         # (5), (6) for the pairs that may share a unit and are not ordered by precedence.
-        after = _descendants(p)
+        # Only those pairs are visited (bit sets of tasks), not all n^2 / 2: on a layered
+        # 2,000-task graph most pairs are ordered or share no pool.
+        desc = descendants(p)
+        users = [sum(1 << t for t in self.units[pi]) for pi in range(len(p.pools))]
         self.pairs: dict[tuple[int, int], tuple[pulp.LpVariable, pulp.LpVariable]] = {}
+        visited = 0
         for t in range(n):
-            for s in range(t + 1, n):
-                if s in after[t] or t in after[s]:
-                    continue
-                shared = [pi for pi in self.units if t in self.units[pi] and s in self.units[pi]]
-                if not shared:
-                    continue
+            pools_t = [pi for pi in self.units if t in self.units[pi]]
+            near = 0
+            for pi in pools_t:
+                near |= users[pi]
+            near &= ~desc[t] & ~((1 << (t + 1)) - 1)  # later tasks, not after t
+            for s in _bits(near):
+                if (desc[s] >> t) & 1:
+                    continue  # s precedes t
+                visited += 1
+                check_clock(visited, deadline)
+                shared = [pi for pi in pools_t if s in self.units[pi]]
                 h = new_var(m, f"h_{t}_{s}", 0, 1)
                 z = new_var(m, f"z_{t}_{s}", 0, 1, "Binary")
                 self.pairs[t, s] = (h, z)
@@ -312,15 +424,24 @@ class DisjunctiveModel:
         return choice, start, units
 
 
-def _descendants(problem: Problem) -> list[set[int]]:
-    """Per task, every task that (transitively) depends on it."""
-    out: list[set[int]] = [set() for _ in problem.tasks]
+def descendants(problem: Problem) -> list[int]:
+    """Per task, every task that (transitively) depends on it, as a bit set (bit ``s`` of
+    ``out[t]`` is set when ``s`` comes after ``t``): n^2 / 8 bytes, which ``estimate``
+    bounds before anything calls this."""
+    out = [0] * len(problem.tasks)
     for t in reversed(problem.topo_order):
         for k in problem.succs[t]:
             _, d = problem.edge_ends[k]
-            out[t].add(d)
-            out[t] |= out[d]
+            out[t] |= (1 << d) | out[d]
     return out
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 def compact(problem: Problem, choice: Sequence[int], start: Sequence[float],
@@ -375,7 +496,7 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 def _solve_cbc(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
     with tempfile.TemporaryDirectory(prefix="murakkab-cbc-") as d:
         log = Path(d) / "cbc.log"
-        solver = cbc(msg=False, timeLimit=max(1, math.ceil(time_limit)), warmStart=warm, logPath=str(log))
+        solver = cbc(msg=False, timeLimit=round(time_limit, 2), warmStart=warm, logPath=str(log))
         with quiet():
             m.solve(solver)
         text = log.read_text(errors="replace") if log.exists() else ""
@@ -429,8 +550,13 @@ def _solve_highs(m: pulp.LpProblem, time_limit: float, warm: bool) -> _Outcome:
 def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s: float = 60.0,
               backend: str = "cbc", warm_start: bool = True, incumbent: Result | None = None,
               formulation: str = "auto") -> Result:
-    """Solve a MILP goal by goal within ``time_limit_s`` seconds in all (the solvers check
-    their limit between phases, so a call can overrun it: see ``TIME_INDEXED_MAX``).
+    """Solve a MILP goal by goal within ``time_limit_s`` seconds in all: the greedy
+    incumbent, the model's building and its hand-over to the solver count, and each solver
+    call gets what remains (the solvers check their limit between phases, so a call can
+    still overrun it: see ``TIME_INDEXED_MAX``). A model that ``estimate`` says cannot be
+    built within the time left, or within ``MEMORY_LIMIT_BYTES``, is refused up front with
+    a ``MurakkabError``; when the limit runs out while the model is being built, the
+    incumbent is returned with a note saying so (as CP-SAT does).
 
     ``formulation`` is ``disjunctive`` (this module's), ``time-indexed`` (``timeindexed``:
     whole-second data only) or ``auto``: time-indexed when the data are whole seconds, a
@@ -441,7 +567,7 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
     True only when the solver proved every goal optimal; otherwise the first goal's
     ``lower_bound`` is the best of the solver's bound and the static ones. Raises
     ``InfeasibleScheduleError`` when the bounds cannot be met, and ``MurakkabError`` when
-    the time runs out before any schedule is found.
+    the time runs out before any schedule is found, or the model is too large.
     """
     if backend not in BACKENDS:
         raise MurakkabError(f"unknown MILP backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
@@ -474,14 +600,29 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
         cumulative = any(p.capacity > 1 for p in problem.pools)
         small = problem.integral and timeindexed.size(problem, int(horizon)) <= TIME_INDEXED_MAX[backend]
         formulation = "time-indexed" if cumulative and small else "disjunctive"
+    if formulation == "time-indexed" and \
+            any(all(w is None for w in row) for row in timeindexed.windows(problem, int(horizon))):
+        raise InfeasibleScheduleError(f"no schedule of {problem.name} ends by {horizon:g} s",
+                                      hint=f"the makespan is at least {problem.makespan_lower_bound():g} s")
+    size = estimate(problem, objective, horizon, formulation)
+    _refuse_if_too_large(problem, size, formulation, deadline - time.perf_counter(), time_limit_s)
     model: DisjunctiveModel | timeindexed.TimeIndexedModel
-    if formulation == "time-indexed":
-        if any(all(w is None for w in row) for row in timeindexed.windows(problem, int(horizon))):
-            raise InfeasibleScheduleError(f"no schedule of {problem.name} ends by {horizon:g} s",
-                                          hint=f"the makespan is at least {problem.makespan_lower_bound():g} s")
-        model = timeindexed.TimeIndexedModel(problem, objective, int(horizon))
-    else:
-        model = DisjunctiveModel(problem, objective, horizon)
+    b0 = time.perf_counter()
+    try:
+        if formulation == "time-indexed":
+            model = timeindexed.TimeIndexedModel(problem, objective, int(horizon), deadline)
+        else:
+            model = DisjunctiveModel(problem, objective, horizon, deadline)
+    except OutOfTime:
+        why = f"the time limit ({time_limit_s:g} s) ran out while building the MILP model ({formulation})"
+        if usable:
+            return replace(start_from, solver="ilp", seconds=time.perf_counter() - t0,
+                           note=f"{why}; the {start_from.solver} schedule ({start_from.note})")
+        raise MurakkabError(f"the MILP found no schedule of {problem.name}: {why}",
+                            hint="raise --time-limit, or use --solver cpsat or greedy") from None
+    # Handing the model to the solver is not interruptible: keep the time it will take
+    # (the estimate, scaled by how fast this machine built the model) out of each call's limit.
+    export_s = size.export_s * (time.perf_counter() - b0) / max(size.build_s, 1e-9)
     # The best schedule known so far, as (options, starts, units): the MIP start, and what
     # is returned if a solver call ends without a schedule of its own.
     best: tuple[list[int], list[float], list[tuple[int, ...]]] | None = None
@@ -504,11 +645,14 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
         s0 = time.perf_counter()
         expr = model.expr(g)
         model.m.setObjective(expr)
-        remaining = max(1.0, deadline - time.perf_counter())
-        try:
-            out = run(model.m, remaining, best is not None)
-        except pulp.PulpSolverError as exc:
-            out = _Outcome(False, False, False, None, f"solver error: {exc}")
+        remaining = deadline - time.perf_counter() - export_s
+        if remaining < MIN_SOLVE_S:
+            out = _Outcome(False, False, False, None, "not run (no time left)")
+        else:
+            try:
+                out = run(model.m, remaining, best is not None)
+            except pulp.PulpSolverError as exc:
+                out = _Outcome(False, False, False, None, f"solver error: {exc}")
         statuses.append(f"{g}: {out.status}")
         elapsed = time.perf_counter() - s0
         if out.has_solution:
@@ -545,6 +689,26 @@ def solve_ilp(problem: Problem, objective: Objective = Objective(), time_limit_s
             f"{'MIP start from ' + warm_from if warm_from else 'no MIP start'}; " + "; ".join(statuses))
     return Result("ilp", sol, totals, optimal, first.objective, first.bound, objective.feasible(totals), seconds,
                   note, tuple(stages))
+
+
+def _refuse_if_too_large(problem: Problem, size: Estimate, formulation: str, left_s: float,
+                         time_limit_s: float) -> None:
+    """Raise a ``MurakkabError`` when a model of ``size`` cannot be built and handed to the
+    solver in the ``left_s`` seconds left of ``time_limit_s``, or would not fit in memory."""
+    n = len(problem.tasks)
+    what = (f"the {formulation} MILP of {problem.name} ({n:,} tasks"
+            + (f", {size.pairs:,} unordered task pairs" if size.pairs else "")
+            + f") would have about {size.nonzeros:,} coefficients")
+    hint = "use --solver cpsat or --solver greedy (HEFT)"
+    if formulation == "disjunctive" and n > DISJUNCTIVE_MAX_TASKS:
+        raise MurakkabError(f"{what}: more than {DISJUNCTIVE_MAX_TASKS:,} tasks is too many for it", hint=hint)
+    need = size.build_s + size.export_s
+    if need > left_s:
+        raise MurakkabError(f"{what}: building it would take about {need:,.0f} s, and {max(0.0, left_s):.1f} s "
+                            f"of the {time_limit_s:g} s time limit are left", hint=f"{hint}, or raise --time-limit")
+    if size.memory_bytes > MEMORY_LIMIT_BYTES:
+        raise MurakkabError(f"{what}: about {size.memory_bytes / 2**30:.1f} GiB, over the "
+                            f"{MEMORY_LIMIT_BYTES / 2**30:g} GiB a model may take", hint=hint)
 
 
 def _stage(problem: Problem, goal: str, value: float, bound: float, optimal: bool, seconds: float) -> Stage:

@@ -48,7 +48,7 @@ from typing import Sequence
 
 import pulp
 
-from ._pulp import new_var
+from ._pulp import check_clock, new_var
 from .problem import METRICS, Objective, Problem, peak_usage
 from .sgs import assign_units
 
@@ -85,7 +85,9 @@ def size(problem: Problem, horizon: int) -> int:
 class TimeIndexedModel:
     """The MILP of the module docstring; same interface as ``ilp.DisjunctiveModel``."""
 
-    def __init__(self, problem: Problem, objective: Objective, horizon: int) -> None:
+    def __init__(self, problem: Problem, objective: Objective, horizon: int, deadline: float = math.inf) -> None:
+        """Build the model; raises ``OutOfTime`` when ``deadline`` (``time.perf_counter``)
+        passes first."""
         self.p = p = problem
         self.H = horizon
         n = len(p.tasks)
@@ -94,6 +96,7 @@ class TimeIndexedModel:
         self.win = windows(p, horizon)
         self.Z: list[list[dict[int, pulp.LpVariable]]] = []
         for t in range(n):
+            check_clock(t, deadline)
             row = []
             for i, w in enumerate(self.win[t]):
                 steps = {} if w is None else {th: new_var(m, f"Z_{t}_{i}_{th}", 0, 1, "Binary")
@@ -103,6 +106,7 @@ class TimeIndexedModel:
         self.C = new_var(m, "C", 0, horizon, "Integer")
         self.x = [[self._z(t, i, w[1]) if w is not None else 0 for i, w in enumerate(self.win[t])] for t in range(n)]
         for t in range(n):  # (1)
+            check_clock(t, deadline)
             for i, steps in enumerate(self.Z[t]):
                 ths = sorted(steps)
                 for a, b in zip(ths, ths[1:]):
@@ -114,6 +118,7 @@ class TimeIndexedModel:
             if not p.succs[t]:
                 m += self.S[t] + dur[t] <= self.C, f"end_{t}"
         for k, e in enumerate(p.edges):  # (3)
+            check_clock(k, deadline)
             s, t = p.edge_ends[k]
             for j, steps in enumerate(self.Z[t]):
                 for th, z in steps.items():
@@ -121,6 +126,7 @@ class TimeIndexedModel:
                              for i, o in enumerate(p.tasks[s].options)]
                     m += z <= pulp.lpSum(ready), f"prec_{k}_{j}_{th}"
         usage = self._usage()
+        check_clock(0, deadline)
         for (pi, th), expr in usage.items():  # (4)
             m += expr <= p.pools[pi].capacity, f"cap_{pi}_{th}"
         self.G: list = []

@@ -1,4 +1,5 @@
-"""Document agents: chunking, extractive summaries and their reduction (pure Python + numpy).
+"""Document agents: chunking, extractive summaries and their reduction (pure Python, numpy
+and scipy's sparse matrices).
 
     text-chunker        document_chunking   path -> list[str]      chunks of about chunk_tokens tokens
     extractive-summary  summarization       str -> str             central sentences, up to summary_tokens
@@ -54,6 +55,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from .errors import AgentError
 from .registry import agent
@@ -178,38 +180,52 @@ def _read_sentences(texts: list[str]) -> list[str]:
     return sentences(_SOFT_BREAK.sub(" ", t) for t in texts)
 
 
-def _matrix(bags: list[list[str]]) -> np.ndarray:
-    """Term counts, one row per bag of terms (columns in sorted term order)."""
+def _matrix(bags: list[list[str]]) -> sparse.csr_matrix:
+    """Term counts, one sparse row per bag of terms (columns in sorted term order): memory
+    linear in the text, where a dense matrix of a 5.6 MB document took gigabytes."""
     vocab = {t: j for j, t in enumerate(sorted({t for bag in bags for t in bag}))}
-    m = np.zeros((len(bags), len(vocab)))
-    for i, bag in enumerate(bags):
-        for t, c in Counter(bag).items():
-            m[i, vocab[t]] = c
-    return m
+    indptr, indices, data = [0], [], []
+    for bag in bags:
+        # Columns in order within each row, so sums over a row add in the same order.
+        for j, c in sorted((vocab[t], c) for t, c in Counter(bag).items()):
+            indices.append(j)
+            data.append(float(c))
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.array(data, dtype=float), np.array(indices, dtype=np.int64),
+                              np.array(indptr, dtype=np.int64)), shape=(len(bags), len(vocab)))
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+def _unit_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``m`` with every non-zero row scaled to length 1."""
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sparse.csr_matrix(sparse.diags(scale) @ m)
 
 
-def _similarities(bags: list[list[str]]) -> np.ndarray:
-    """Cosine similarity over term counts of every pair of bags, rounded to 9 places so
-    that a pair exactly at the threshold (4 of 5 terms shared: 0.8) is compared the same
-    way whatever order the sums were added in."""
-    unit = _unit_rows(_matrix(bags))
-    return np.round(unit @ unit.T, 9)
+# The most cosines a block of ``_distinct`` may hold (rows of the block times sentences;
+# 12 bytes each in a sparse matrix: 24 MB), whatever the text's length.
+_BLOCK_CELLS = 2**21
 
 
-def _centrality(bags: list[list[str]]) -> np.ndarray:
-    """Cosine of each bag's TF-IDF vector to the centroid of all of them (0 for an empty bag)."""
-    tf = _matrix(bags)
-    df = (tf > 0).sum(axis=0)
-    idf = np.log((1 + len(bags)) / (1 + df)) + 1.0
-    unit = _unit_rows(tf * idf)
-    centroid = unit.mean(axis=0)
+def _cosines(unit: sparse.csr_matrix, rows: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Cosine similarity of each of ``rows`` (unit rows) with every row of ``unit``,
+    rounded to 9 places so that a pair exactly at the threshold (4 of 5 terms shared: 0.8)
+    is compared the same way whatever order the sums were added in. Sparse: only pairs
+    that share a term are stored."""
+    out = sparse.csr_matrix(rows @ unit.T)
+    out.data = np.round(out.data, 9)
+    return out
+
+
+def _centrality(tf: sparse.csr_matrix) -> np.ndarray:
+    """Cosine of each row's TF-IDF vector (``tf``: term counts) to the centroid of all of
+    them (0 for an empty row)."""
+    df = np.bincount(tf.indices, minlength=tf.shape[1])
+    idf = np.log((1 + tf.shape[0]) / (1 + df)) + 1.0
+    unit = _unit_rows(sparse.csr_matrix(tf @ sparse.diags(idf)))
+    centroid = np.asarray(unit.mean(axis=0)).ravel()
     norm = float(np.linalg.norm(centroid))
-    return unit @ centroid / norm if norm > 0 else np.zeros(len(bags))
+    return unit @ centroid / norm if norm > 0 else np.zeros(tf.shape[0])
 
 
 def _select(sents: list[str], max_words: int, eligible: list[int] | None = None) -> str:
@@ -218,21 +234,26 @@ def _select(sents: list[str], max_words: int, eligible: list[int] | None = None)
     taken, but every sentence counts towards the centroid."""
     if not sents:
         return ""
-    bags = [terms(s) for s in sents]
+    tf = _matrix([terms(s) for s in sents])
     # Rounded, so a last-bit difference between two equal scores cannot reorder them.
-    scores = np.round(_centrality(bags), 12)
-    similar = _similarities(bags)
+    scores = np.round(_centrality(tf), 12)
+    unit = _unit_rows(tf)
     pool = list(range(len(sents))) if eligible is None else eligible
     candidates = [i for i in pool if _PUNCTUATED.search(sents[i])] or pool
     ranked = sorted(candidates, key=lambda i: (-scores[i], i))
+    # Near duplicates of a taken sentence, marked as each is taken: one row of cosines a
+    # taken sentence (a budget's worth), never the n x n matrix.
+    duplicate = np.zeros(len(sents), dtype=bool)
     taken: list[int] = []
     used = 0
     for i in ranked:
         n = len(sents[i].split())
-        if used + n > max_words or any(similar[i, j] > DUPLICATE_SIMILARITY for j in taken):
+        if used + n > max_words or duplicate[i]:
             continue
         taken.append(i)
         used += n
+        row = _cosines(unit, unit[i])
+        duplicate[row.indices[row.data > DUPLICATE_SIMILARITY]] = True
     return " ".join(sents[i] for i in sorted(taken or ranked[:1]))
 
 
@@ -250,13 +271,25 @@ def extractive_summary(text: str | Document, *, summary_tokens: float = DEFAULT_
 
 
 def _distinct(sents: list[str]) -> list[int]:
-    """The indices of ``sents`` without every sentence that nearly repeats one before it."""
-    similar = _similarities([terms(s) for s in sents])
-    kept: list[int] = []
-    for i in range(len(sents)):
-        if not any(similar[i, j] > DUPLICATE_SIMILARITY for j in kept):
-            kept.append(i)
-    return kept
+    """The indices of ``sents`` without every sentence that nearly repeats one before it.
+
+    The cosines are taken a block of rows at a time (``_BLOCK_CELLS``), so memory stays
+    linear in the sentence count; within a block each row is decided in order, against the
+    sentences kept so far."""
+    n = len(sents)
+    unit = _unit_rows(_matrix([terms(s) for s in sents]))
+    kept = np.zeros(n, dtype=bool)
+    step = max(1, min(512, _BLOCK_CELLS // max(1, n)))
+    for a in range(0, n, step):
+        block = _cosines(unit, unit[a:a + step])
+        for r in range(block.shape[0]):
+            i = a + r
+            cols = block.indices[block.indptr[r]:block.indptr[r + 1]]
+            vals = block.data[block.indptr[r]:block.indptr[r + 1]]
+            near = cols[(vals > DUPLICATE_SIMILARITY) & (cols < i)]
+            if not kept[near].any():
+                kept[i] = True
+    return [int(i) for i in np.flatnonzero(kept)]
 
 
 @agent("extractive-reduce", interface="summary_reduction", version="1")
