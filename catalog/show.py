@@ -157,7 +157,7 @@ def _query(catalog: Catalog, sql: str, params: list[Any], span: Span | None) -> 
         return catalog.query(sql, params)
     except duckdb.Error as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MurakkabError(f"the WHERE predicate failed: {why}", span,
+        raise MurakkabError(f"the WHERE predicate failed: {visible(why)}", span,
                             "compare a column with a value of its type, e.g. units >= 4 or name = 'x'") from None
 
 

@@ -154,8 +154,8 @@ def limits_from_env(timeout_s: float | None = None, memory: str | None = None,
     env = os.environ if environ is None else environ
     default = QueryLimits()
 
-    def number(name: str, given: float | None, fallback: float, kind: type) -> Any:
-        text = str(given) if given is not None else env.get(name)
+    def number(name: str, flag: str, given: float | None, fallback: float, kind: type) -> Any:
+        text = f"{given:g}" if given is not None else env.get(name)
         if text is None or text.strip() == "":
             return fallback
         try:
@@ -163,16 +163,18 @@ def limits_from_env(timeout_s: float | None = None, memory: str | None = None,
         except ValueError:
             value = None
         if value is None or not math.isfinite(value) or value <= 0:
-            raise MurakkabError(f"{name} = {text!r} is not a positive {'whole ' if kind is int else ''}number",
+            where = flag if given is not None else name
+            raise MurakkabError(f"{where} = {text!r} is not a positive {'whole ' if kind is int else ''}number",
                                 None, f"e.g. {name}={fallback}")
         return value
 
     size = memory if memory is not None else env.get(ENV_MEMORY) or default.memory
     if not _MEMORY.fullmatch(size.strip()):
-        raise MurakkabError(f"{ENV_MEMORY} = {size!r} is not a memory size", None, "e.g. 512MB, 1GB or 2GiB")
-    return QueryLimits(timeout_s=number(ENV_TIMEOUT, timeout_s, default.timeout_s, float),
-                       memory=size.strip(), threads=number(ENV_THREADS, None, default.threads, int),
-                       max_rows=number(ENV_MAX_ROWS, None, default.max_rows, int))
+        where = "--memory" if memory is not None else ENV_MEMORY
+        raise MurakkabError(f"{where} = {size!r} is not a memory size", None, "e.g. 512MB, 1GB or 2GiB")
+    return QueryLimits(timeout_s=number(ENV_TIMEOUT, "--timeout", timeout_s, default.timeout_s, float),
+                       memory=size.strip(), threads=number(ENV_THREADS, "", None, default.threads, int),
+                       max_rows=number(ENV_MAX_ROWS, "", None, default.max_rows, int))
 
 
 def _statement_name(node: exp.Expression) -> str:
@@ -343,7 +345,7 @@ def run_readonly(catalog: Catalog, sql: str, limits: QueryLimits | None = None
                             f"narrow it (WHERE, LIMIT, fewer joins) or raise {ENV_MEMORY} / --memory") from None
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MurakkabError(f"the query failed: {first}", None, HINT) from None
+        raise MurakkabError(f"the query failed: {visible(first)}", None, HINT) from None
     assert result is not None
     columns, rows = result
     if len(rows) > limits.max_rows:

@@ -178,6 +178,10 @@ def test_the_limits_come_from_flags_then_the_environment_then_defaults() -> None
                 {"MURAKKAB_SQL_THREADS": "1.5"}):
         with pytest.raises(MurakkabError):
             limits_from_env(environ=bad)
+    with pytest.raises(MurakkabError, match="--timeout = '-1' is not a positive number"):
+        limits_from_env(-1.0, environ={})
+    with pytest.raises(MurakkabError, match="--memory = 'lots' is not a memory size"):
+        limits_from_env(None, "lots", environ={})
 
 
 def test_cli_time_limit_flag(catalog_file: Path) -> None:
@@ -223,6 +227,9 @@ def test_refusals_quote_user_text_visibly(cat: Catalog) -> None:
     with pytest.raises(MurakkabError) as info:
         run_readonly(cat, "SELECT \"\x1b[31mevil\"()")
     assert "\x1b" not in info.value.message and "\\x1b[31mevil()" in info.value.message
+    with pytest.raises(MurakkabError) as info:
+        run_readonly(cat, "SELECT \"\x1b[2Jx\" FROM agents")     # DuckDB's error quotes the column
+    assert "\x1b" not in info.value.message and "\\x1b[2Jx" in info.value.message
 
 
 def test_sqlglot_warnings_do_not_reach_stderr() -> None:
