@@ -308,7 +308,9 @@ def _damaged(exc: BaseException) -> str:
 
 
 def _is_lock_error(exc: BaseException) -> bool:
-    return "lock" in str(exc).lower()
+    # DuckDB: "Could not set lock on file ...: Conflicting lock is held in ..." (not the
+    # "block" of a damaged file's message).
+    return re.search(r"\block\b", str(exc), re.I) is not None
 
 
 @dataclass(frozen=True)

@@ -309,14 +309,15 @@ def _open_catalog(args: argparse.Namespace, writes: bool, limits: QueryLimits | 
 
 def _catalog_hint(message: str, path: Path) -> str:
     """What to do about a catalog file that would not open, by what went wrong."""
-    if "lock" in message.lower():
+    message = message.replace(str(path), "")     # a word of the path is no reason
+    if "the file is damaged" in message:
+        return "the file is damaged (truncated or corrupted); restore it from a copy, or name a new path"
+    if re.search(r"\block\b", message, re.I):
         return "another process is writing it; retry when it is done"
     if path.is_dir():
         return "that is a folder; name a file, e.g. site.duckdb"
     if not path.parent.is_dir():
         return f"the folder {path.parent} does not exist; create it first"
-    if "damaged" in message:
-        return "the file is damaged (truncated or corrupted); restore it from a copy, or name a new path"
     if path.exists():
         return "it is not a murakkab catalog (a DuckDB file); name a new path to create and seed one"
     return "check the path and its permissions"

@@ -284,7 +284,11 @@ def test_a_damaged_catalog_file_is_a_located_error(catalog_file: Path, tmp_path:
         path.write_bytes(data[:12288] + bytes(b ^ 0x5A for b in data[12288:]))
     done = cli("catalog", "sql", "SELECT count(*) FROM agents", "--catalog", str(path))
     err = assert_located(done, str(path))
-    assert ("damaged" in err) if damage != "zeroed" else ("not a valid DuckDB database file" in err)
+    if damage == "zeroed":
+        assert "not a valid DuckDB database file" in err and "not a murakkab catalog" in err
+    else:
+        assert "the file is damaged" in err and "restore it from a copy" in err
+        assert "another process" not in err     # "in block at location" is no lock
 
 
 # -- the write lock -----------------------------------------------------------------------------
