@@ -18,8 +18,14 @@ worker that dies (a crash in native code: the note names the signal). An agent's
 text is scrubbed of secrets before it becomes a note (``runtime/secrets.py``). Inputs are
 checked before any work: a missing file, a folder, a file that is not media or an image,
 a document that is not UTF-8 text are errors that point at the RUN's argument. Progress
-is reported as events (``runtime/progress.py``). Ctrl-C stops the workers and leaves the
-cache consistent (entries are written atomically).
+is reported as events (``runtime/progress.py``). Ctrl-C, and SIGTERM where the CLI turns
+it into an interrupt (:func:`sigterm_interrupts`), stops the workers and leaves the cache
+consistent (entries are written atomically). A worker never outlives the run, however the
+run ends: it dies with its parent (``PR_SET_PDEATHSIG`` on Linux, a watch on
+``os.getppid()`` elsewhere) and holds no read end of any pipe, so with the parent gone it
+cannot block writing its answer. What the cache says about a shard's entries (one it did
+not trust, an answer it did not store) comes back with the answer and becomes a note
+prefixed ``cache:``; notes and outputs are scrubbed of secrets.
 
 Along a streaming edge (``fuse_maps``) the downstream task starts before its upstream
 task is done: as each upstream shard finishes, the items it produced go on to the

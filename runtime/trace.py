@@ -48,7 +48,11 @@ def chrome_trace(result: RunResult) -> dict:
 
 
 def write_trace(result: RunResult, path: Path) -> None:
-    Path(path).write_text(json.dumps(chrome_trace(result), indent=1), encoding="utf-8")
+    """The run's Chrome trace at ``path``, with secret values blanked out (the trace holds
+    only names and numbers, but names are the user's text)."""
+    from .secrets import scrub
+
+    Path(path).write_text(scrub(json.dumps(chrome_trace(result), indent=1)), encoding="utf-8")
 
 
 @dataclass(frozen=True)
