@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':28}{'sequential baseline':>22}{'murakkab':>22}")
     rows = [("makespan", "makespan_s", "{:,.1f} s"), ("energy", "energy_wh", "{:,.1f} Wh"),
             ("cost", "cost_usd", "${:,.2f}"), ("GPUs held (peak)", "gpus", "{}"),
-            ("quality (product of agents)", "quality", "{:.3f}"),
+            ("quality (estimated, see EXPLAIN)", "quality", "{:.3f}"),
             ("planning + simulation (wall)", "plan_and_simulate_s", "{:.2f} s")]
     for label, key, fmt in rows:
         print(f"{label:28}{fmt.format(baseline[key]):>22}{fmt.format(optimized[key]):>22}")

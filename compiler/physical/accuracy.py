@@ -15,8 +15,9 @@ Then, per candidate:
   (the measured end-to-end accuracy of the configuration); an agent without a row keeps
   its own quality;
 * on every other step, an agent's quality is relative to the best agent the catalog has
-  for that step (1.0 for the best), so the plan's product is the profile's accuracy
-  when every other step runs as well as it can, and less with weaker tools.
+  for that step (1.0 for the best, at most 1.0 when sampling lifts it), so the plan's
+  product is the profile's accuracy when every other step runs as well as it can, and
+  less with weaker tools.
 
 Otherwise quality is the product of the agents' own qualities (each a published or
 derived proxy for its step). :func:`job_quality_models` finds the profile of each job,
@@ -183,5 +184,7 @@ def agent_quality(models: dict[str, QualityModel], node: Node, agent: Agent, cat
         return own
     if node.id in model.model_tasks:
         return dict(model.accuracy).get(agent.serving_model.lower(), own)
-    best = max((task_quality(node, a) for a in catalog.agents(node.interface or "")), default=own)
+    # Relative to the best agent's own quality, not its voted one: sampling a task
+    # (expand_paths) lifts a model's answer, and must not lower a tool's that it cannot lift.
+    best = max((a.quality for a in catalog.agents(node.interface or "")), default=own)
     return min(1.0, own / best) if best > 0 else own
