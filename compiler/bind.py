@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from ..catalog.catalog import Catalog, Interface
+from ..catalog.show import TARGETS as SHOW_TARGETS
 from ..catalog.types import BASE_TYPES, Type, is_subtype, list_of
 from ..grammar import ast
 from ..grammar.diagnostics import MurakkabError, NotSupportedError, Span, suggestion
@@ -32,7 +33,7 @@ from .cardinality import output_stats
 from .matcher import MIN_CONFIDENCE, Matcher
 from .physical.candidates import satisfies
 from .probe import probe_document, probe_media, resolve_path
-from .units import to_base
+from .units import BASE_UNIT, to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 FILE_TYPES = MEDIA_TYPES | {"IMAGE", "DOCUMENT"}
@@ -40,6 +41,22 @@ PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
 SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules", "quality_floor")
 SOLVERS = ("greedy", "cpsat", "ilp", "exhaustive", "auto")
 EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
+# The range of each ASSUMING statistic (base units), so that a slip such as
+# `count = 1e30` is refused where it is written instead of failing inside the planner.
+# The planner times plans in float seconds down to millisecond shards: one input of 1e9 s
+# of media (count x duration) broke its validator's tolerance, 6e8 s planned fine; the
+# caps keep every input well below (see MAX_MEDIA_S). fps: high-speed cameras record up to
+# ~1,000 frames a second; 0 frames a second is no video.
+# statistic -> (least, most, whether the least itself is allowed)
+STAT_RANGES: dict[str, tuple[float, float, bool]] = {
+    "count": (0.0, 1e6, True),          # items in one input
+    "duration_s": (0.0, 1e6, False),    # seconds per item (11.6 days)
+    "fps": (0.0, 1_000.0, False),       # frames per second
+    "tokens": (0.0, 1e9, True),         # tokens per item (~4 GB of text)
+}
+# The most seconds of media one input may hold in all (count x duration): an order of
+# magnitude below the 1e9 s at which planning failed.
+MAX_MEDIA_S = 1e8
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,7 @@ class Binder:
             elif isinstance(stmt, ast.SetStmt):
                 settings = self._set(stmt, settings)
             elif isinstance(stmt, ast.Show):
+                _check_show(stmt)
                 actions.append(stmt)
             elif isinstance(stmt, ast.PlanFleet):
                 raise self._fleet_unsupported(stmt)
@@ -464,6 +482,11 @@ class Binder:
         if "count" in stated:
             count = stated.pop("count")
             origins.add("stated")
+        if count * stated.get("duration_s", 0.0) > MAX_MEDIA_S:
+            at = next(s.value.span for s in arg.assuming if s.name in ("count", "duration"))
+            raise MurakkabError(f"'{arg.name}' would hold {count * stated['duration_s']:,.0f} s of media in all "
+                                f"(count x duration), more than the {MAX_MEDIA_S:,.0f} s the planner handles",
+                                at, "state the count and duration of the items you will run")
         attrs: dict[str, float] = {}
         for key, default in defaults.items():
             values = [p[key] for p in probed if p and key in p]
@@ -496,6 +519,15 @@ class Binder:
             value = to_base(s.value, dim, s.name)
             if value < 0:
                 raise MurakkabError(f"statistic '{s.name}' cannot be negative", s.value.span)
+            least, most, closed = STAT_RANGES[key]
+            if value > most or value < least or (value == least and not closed):
+                unit = BASE_UNIT[dim]
+                low = f">= {least:g}" if closed else f"> {least:g}"
+                raise MurakkabError(f"statistic '{s.name}' = {s.value.span.text} is out of range", s.value.span,
+                                    f"{s.name} must be {low} and <= {most:,.0f}{' ' + unit if unit else ''}")
+            if key == "count" and value != int(value):
+                raise MurakkabError(f"statistic 'count' is a whole number of items, got {s.value.value:g}",
+                                    s.value.span)
             out[key] = value
         return out
 
@@ -530,6 +562,16 @@ class Binder:
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
                                 f"write {better} {o.metric}")
         return Goal(o.metric, o.direction == "minimize")
+
+
+def _check_show(stmt: ast.Show) -> None:
+    """What ``show`` itself refuses before querying: an unknown target, or a FOR clause
+    on a target without one (so ``check`` and ``show`` agree)."""
+    if stmt.what not in SHOW_TARGETS:
+        raise MurakkabError(f"cannot SHOW '{stmt.what}'", stmt.span, suggestion(stmt.what, SHOW_TARGETS,
+                                                                              "things to show"))
+    if stmt.subject is not None and SHOW_TARGETS[stmt.what][1] is None:
+        raise MurakkabError(f"SHOW {stmt.what.upper()} takes no FOR clause", stmt.span)
 
 
 def _quality_floor(value: ast.Value) -> str | float | None:

@@ -11,7 +11,9 @@ counted, at :data:`TOKENS_PER_WORD` tokens a word.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 # LLM tokens per English word: the ratio of the catalog's document_tokens and
 # speech_tokens_per_s statistics, and the count the document agents cut and summarise
@@ -31,6 +33,35 @@ def resolve_path(path: str, script: str) -> str:
         if os.path.exists(candidate):
             return os.path.normpath(candidate)
     return path
+
+
+def input_file_problem(path: str) -> tuple[str, str | None] | None:
+    """Why ``path`` cannot be a run's input file, as (message, hint), or None when it is a
+    regular file (through any symbolic links). Looks with ``stat`` only and never opens
+    it: opening a FIFO blocks until a writer comes, and a device such as /dev/zero never
+    ends."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return (f"input file {path} is a symbolic link loop",
+                    "point the link at a real file, or name the file itself")
+        if e.errno == errno.ENOENT and os.path.islink(path):
+            return (f"input file {path} is a broken symbolic link (to {os.readlink(path)})",
+                    "point the link at a real file, or name the file itself")
+        if e.errno == errno.ENOENT:
+            return (f"input file not found: {path}",
+                    "a real run reads its inputs; to plan without them, simulate: murakkab run --backend sim")
+        return f"cannot read input file {path}: {e.strerror or e}", None
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return f"{path} is a folder, not a file", "name each file: ['folder/a.mp4', 'folder/b.mp4']"
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a character device" if stat.S_ISCHR(st.st_mode)
+            else "a block device" if stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a special file")
+    return (f"input file {path} is {kind}, not a regular file",
+            "name a regular file: a pipe or device has no fixed content to plan for, read or cache by")
 
 
 def probe_media(path: str) -> dict[str, float] | None:

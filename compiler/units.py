@@ -6,6 +6,8 @@ written without a unit is taken in the base unit of its dimension.
 
 from __future__ import annotations
 
+import math
+
 from ..grammar import ast
 from ..grammar.diagnostics import MurakkabError, suggestion
 
@@ -37,4 +39,7 @@ def to_base(q: ast.Quantity, dimension: str, what: str) -> float:
             f"'{q.unit}' is not a unit of {dimension} for {what}", q.span,
             suggestion(q.unit, sorted({u for u in table}), f"{dimension} units"),
         )
-    return q.value * factor
+    value = q.value * factor
+    if not math.isfinite(value):  # 1e308 h: finite as written, infinite in seconds
+        raise MurakkabError(f"{q.span.text} is too large for {what}", q.span, "write a sensible value")
+    return value

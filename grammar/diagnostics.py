@@ -56,6 +56,12 @@ class Span:
         return f"{self.source.name}:{self.line}:{self.col}"
 
 
+# Control characters (a NUL, an escape sequence) are shown as their Unicode pictures
+# (U+2400 + code, one column each, so the caret stays aligned), never sent raw to a
+# terminal. Tabs are kept: the caret line expands them.
+CONTROL_PICTURES = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
+
+
 class MurakkabError(Exception):
     """An error a person can act on: what went wrong, where, and what to do.
 
@@ -75,7 +81,7 @@ class MurakkabError(Exception):
             head = f"error: {self.message}"
             return head + (f"\n  hint: {self.hint}" if self.hint else "")
         line, col = self.span.line, self.span.col
-        text = self.span.source.line_text(line)
+        text = self.span.source.line_text(line).translate(CONTROL_PICTURES)
         width = max(1, min(self.span.end - self.span.start, len(text) - col + 1))
         if "\n" in self.span.text:
             width = max(1, len(text) - col + 1)

@@ -8,6 +8,7 @@ expected tokens in words and a did-you-mean for misspelled keywords.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from importlib import resources
 from typing import Any
@@ -56,21 +57,60 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(set(out) | {"MINIMIZE", "MAXIMIZE", "ANALYZE"}))
 
 
+# How deep types (LIST<LIST<...>>) and list literals may nest. The parse tree is turned
+# into the AST, and types bound and printed, by recursion: 400 levels overflowed Python's
+# stack. No job needs more than a few levels.
+MAX_NESTING = 32
+
+
 def parse(text: str, name: str = "<string>") -> ast.Script:
     """Parse a whole script; raise :class:`MurakkabError` pointing at the first fault."""
     source = Source(name, text)
+    nul = text.find("\0")
+    if nul >= 0:
+        # Anywhere, even in a comment or a string: a NUL byte means a binary or damaged
+        # file, and the lexer would otherwise report whatever token it broke.
+        raise MurakkabError("a NUL byte (\\0) in the script", Span(source, nul, nul + 1),
+                            "a job script is plain text: the file may be binary or damaged; remove the byte")
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
     except LarkError as exc:  # pragma: no cover - Lark's other errors mean a grammar bug
         raise MurakkabError(f"could not parse: {exc}", Span(source, 0, 0)) from None
+    _check_nesting(tree, source)
     try:
         return _ToAst(source).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, MurakkabError):
             raise exc.orig_exc from None
         raise
+
+
+def _check_nesting(tree: Tree, source: Source) -> None:
+    """Refuse a type or list literal nested deeper than ``MAX_NESTING``, at the first
+    level too deep (walked with an explicit stack: the tree itself may be that deep)."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in ("type", "list"):
+            depth += 1
+            if depth > MAX_NESTING:
+                what = "types" if node.data == "type" else "lists"
+                raise MurakkabError(f"{what} nest too deeply (more than {MAX_NESTING} levels)",
+                                    Span(source, node.meta.start_pos, node.meta.end_pos),
+                                    f"at most {MAX_NESTING} levels of "
+                                    + ("LIST<...>" if node.data == "type" else "[...]") + " are supported")
+        stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
+
+
+def _number(token: Token, source: Source) -> float:
+    """A NUMBER token's value; a finite one only (``1e400`` reads as infinity)."""
+    value = float(token)
+    if not math.isfinite(value):
+        raise MurakkabError(f"the number {token} is too large", Span(source, token.start_pos, token.end_pos),
+                            "numbers must be below about 1.8e308; write a sensible value")
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -252,7 +292,7 @@ class _ToAst(Transformer):
             # `SET seed = 42 RUN ...`: the lexer took the next statement's keyword for a unit.
             raise MurakkabError(f"'{unit}' is a keyword, not a unit", self._tok(children[1]),
                                 "a ';' is probably missing before it")
-        return ast.Quantity(float(number), unit, self._span(meta))
+        return ast.Quantity(_number(number, self.source), unit, self._span(meta))
 
     def string(self, meta: Any, children: list[Token]) -> ast.StringLit:
         return ast.StringLit(_unquote(str(children[0])), self._tok(children[0]))
@@ -418,7 +458,7 @@ class _ToAst(Transformer):
 
     def fleet_item(self, meta: Any, children: list[Any]) -> ast.FleetItem:
         ref = children[0]
-        rate = float(next(c for c in children if isinstance(c, Token) and c.type == "NUMBER"))
+        rate = _number(next(c for c in children if isinstance(c, Token) and c.type == "NUMBER"), self.source)
         period = str(next(c for c in children if isinstance(c, Token) and c.type == "NAME")).lower()
         slos = self._clauses(children)["slos"]
         return ast.FleetItem(ref, rate, period, slos, self._span(meta))

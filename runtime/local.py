@@ -56,6 +56,7 @@ from ..compiler.physical.candidates import task_quality
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
+from ..compiler.probe import input_file_problem
 from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, Lookup, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
@@ -370,12 +371,9 @@ class LocalExecutor:
 
         def convert(v: Any) -> Any:
             if elem.name in MEDIA | {"IMAGE", "DOCUMENT"} and isinstance(v, str):
-                if os.path.isdir(v):
-                    raise MurakkabError(f"{v} is a folder, not a file", node.span,
-                                        "name each file: ['folder/a.mp4', 'folder/b.mp4']")
-                if not os.path.isfile(v):
-                    raise MurakkabError(f"input file not found: {v}", node.span,
-                                        "a real run reads its inputs; to plan without them, simulate: murakkab run --backend sim")
+                problem = input_file_problem(v)
+                if problem is not None:
+                    raise MurakkabError(problem[0], node.span, problem[1])
                 if elem.name == "DOCUMENT":
                     # Checked here, where the error can point at the input, rather than by
                     # each agent that reads it (after retries, as if the agent were at fault).

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import murakkab
-from murakkab.grammar.diagnostics import Span
+from murakkab.grammar.diagnostics import CONTROL_PICTURES, Span
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = {p.stem: p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.job"))}
@@ -82,7 +82,9 @@ def check_error(error: murakkab.MurakkabError, text: str) -> None:
         # other line breaks than '\n': a known bug, see test_quoted_line_with_other_line_breaks).
         if not any(c in span.source.text for c in OTHER_LINE_BREAKS):
             quoted = rendered.splitlines()[1]
-            assert quoted == f"{span.line:>4} | " + span.source.text.split("\n")[span.line - 1].expandtabs(8), rendered
+            # Control characters are quoted as their pictures (U+2400 + code).
+            line_text = span.source.text.split("\n")[span.line - 1].translate(CONTROL_PICTURES)
+            assert quoted == f"{span.line:>4} | " + line_text.expandtabs(8), rendered
     else:
         assert rendered.startswith("error: ")
     if error.hint:
