@@ -482,11 +482,6 @@ class Binder:
         if "count" in stated:
             count = stated.pop("count")
             origins.add("stated")
-        if count * stated.get("duration_s", 0.0) > MAX_MEDIA_S:
-            at = next(s.value.span for s in arg.assuming if s.name in ("count", "duration"))
-            raise MurakkabError(f"'{arg.name}' would hold {count * stated['duration_s']:,.0f} s of media in all "
-                                f"(count x duration), more than the {MAX_MEDIA_S:,.0f} s the planner handles",
-                                at, "state the count and duration of the items you will run")
         attrs: dict[str, float] = {}
         for key, default in defaults.items():
             values = [p[key] for p in probed if p and key in p]
@@ -501,6 +496,12 @@ class Binder:
             if key not in attrs:
                 attrs[key] = v
                 origins.add("stated")
+        media_s = count * attrs.get("duration_s", 0.0)  # stated, probed or the default duration
+        if media_s > MAX_MEDIA_S:
+            at = next((s.value.span for s in arg.assuming if s.name in ("count", "duration")), arg.span)
+            raise MurakkabError(f"'{arg.name}' would hold {media_s:,.0f} s of media in all (count x duration), "
+                                f"more than the {MAX_MEDIA_S:,.0f} s the planner handles", at,
+                                "state the count and duration of the items you will run")
         # The estimate is only as good as its weakest attribute.
         origin = next((o for o in ("default", "stated", "probed") if o in origins), "derived")
         return Stats(count, tuple(sorted(attrs.items())), origin)

@@ -85,6 +85,7 @@ def test_assuming_count_1e30_fails_check_not_the_planner(tmp_path: Path) -> None
     ("fps = 1e6", "statistic 'fps' = 1e6 is out of range"),
     ("count = 1e6, duration = 1000 h", "statistic 'duration' = 1000 h is out of range"),
     ("count = 1e6, duration = 10 h", "would hold 36,000,000,000 s of media in all"),
+    ("count = 1e6", "would hold 1,016,000,000 s of media in all"),  # the catalog's default video duration, 1,016 s
 ])
 def test_assuming_statistics_have_sane_ranges(assumption: str, message: str) -> None:
     with pytest.raises(murakkab.MurakkabError, match=message.replace("(", r"\(")) as info:
