@@ -5,7 +5,10 @@ time-indexed model of ``timeindexed.py`` for whole-second data, which is much st
 cumulative pools; ``solve_ilp``'s docstring says which ``auto`` takes. Both are solved the
 same way: goal by goal, each optimum kept as a constraint (with ``Objective.tolerance``)
 for the next; from a MIP start (the greedy schedule when it meets the bounds, then each
-goal's solution for the next); within one overall time limit; and the solver's best bound
+goal's solution for the next); within one overall time limit, which the greedy incumbent,
+the building of the model and its hand-over to the solver count against (a model that
+``estimate`` says cannot be built in the time left is refused up front; a builder that
+runs out of time returns the incumbent with a note); and the solver's best bound
 reported when it stops early.
 
 The disjunctive model. Notation as in ``problem.py`` — tasks ``T``, options ``O_t`` with pool ``p(o)``, units
