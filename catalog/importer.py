@@ -272,8 +272,17 @@ class _Row:
     bad: set[str]                 # columns whose value could not be converted
 
 
+class _CsvError(Exception):
+    """csv could not read a record; ``line`` is where that record starts."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record starts, fields) for each non-comment record."""
+    """(physical line where the record starts, fields) for each non-comment record;
+    a record csv cannot read raises :class:`_CsvError` at the line it starts on."""
     consumed: list[int] = []
 
     def lines() -> Iterator[str]:
@@ -283,7 +292,14 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
             consumed.append(number)
             yield line
 
-    for fields in csv.reader(lines()):
+    reader = csv.reader(lines())
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _CsvError(consumed[0] if consumed else reader.line_num, str(exc)) from None
         start = consumed[0] if consumed else 0
         consumed.clear()
         if len(fields) <= 1 and not "".join(fields).strip():
@@ -356,9 +372,9 @@ def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> 
         raise ImportRejected(f"{where} is empty: no header, nothing was imported",
                              (f"{where}:1: no header (the first line names the columns of {name})",),
                              f"the columns of {name}: {', '.join(schema.columns)}") from None
-    except csv.Error as exc:
+    except _CsvError as exc:
         raise ImportRejected(f"{where} is not a CSV file; nothing was imported",
-                             (f"{where}:1: {exc}",)) from None
+                             (f"{where}:{exc.line}: {exc}",)) from None
     header = [h.strip() for h in header]
     known: list[str] = []
     for h in header:
@@ -418,8 +434,8 @@ def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> 
                         problem(line, f"{col_name}: {semantic[0]}: {exc}")
                         row.bad.add(col_name)
             rows.append(row)
-    except csv.Error as exc:
-        problem(header_line, f"not a CSV file: {exc}")
+    except _CsvError as exc:
+        problem(exc.line, f"not a CSV file: {exc}")
 
     _check_constraints(catalog, schema, rows, problem)
     _check_references(catalog, schema, rows, problem)

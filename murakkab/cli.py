@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,6 +28,7 @@ from .catalog.sql import limits_from_env
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
 from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
+from .compiler.progress import watching
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
@@ -323,7 +325,34 @@ def _catalog_hint(message: str, path: Path) -> str:
     return "check the path and its permissions"
 
 
+# Planning quicker than this shows no progress; slower, a line on stderr at most this often.
+PLANNING_QUIET_S = 2.0
+
+
+def _planning_watcher() -> Callable[[str, int, int], None]:
+    """Progress of long planning on stderr (``compiler/progress.py``): nothing for the
+    first PLANNING_QUIET_S seconds, then one line per stage change at most every
+    PLANNING_QUIET_S seconds, so a plan that takes minutes is seen to move."""
+    start = time.monotonic()
+    last = [start]
+
+    def watch(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - start < PLANNING_QUIET_S or now - last[0] < PLANNING_QUIET_S:
+            return
+        last[0] = now
+        where = f" {done:,}/{total:,}" if total else ""
+        print(f"planning ({now - start:.0f} s): {stage}{where}", file=sys.stderr, flush=True)
+
+    return watch
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    with watching(_planning_watcher()):
+        return _dispatch_command(args)
+
+
+def _dispatch_command(args: argparse.Namespace) -> int:
     if getattr(args, "agents", None):
         from .runtime.agents.registry import load_agents
 

@@ -41,7 +41,6 @@ import math
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -52,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..catalog.catalog import LOCAL_GPU, Catalog, this_machine
 from ..compiler.logical import INPUT, MAP, Node
-from ..compiler.physical.candidates import task_quality
+from ..compiler.physical.accuracy import quality_function
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
@@ -60,6 +59,7 @@ from ..compiler.probe import input_file_problem
 from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, Lookup, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
+from .lifetime import die_with_parent
 from .progress import Kind, Progress, ProgressEvent
 from .secrets import scrub
 
@@ -273,13 +273,13 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
     Ctrl-C is the parent's to handle (it reaches the whole process group): the worker
     ignores SIGINT, and the parent stops it with SIGTERM, which unwinds the worker so a
     cache entry being written is removed rather than left half-written. A worker never
-    outlives its parent: it dies with it (:func:`_die_with_parent`), and it closes the read
+    outlives its parent: it dies with it (:func:`runtime.lifetime.die_with_parent`), and it closes the read
     ends of pipes it inherited (``inherited``: its own and other workers'), so that with
     the parent gone, sending the answer fails at once rather than blocking forever on a
     pipe the worker itself would be the only reader of."""
     for c in inherited:
         c.close()
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if gpus is not None:
@@ -288,36 +288,6 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
         conn.send(run_shard(agent, knobs, calls, cache_root, secret_names))
     finally:
         conn.close()
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-ORPHAN_POLL_S = 0.5  # how often a worker without prctl looks for its parent
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """SIGKILL this process when ``parent_pid`` dies: Linux's parent-death signal
-    (``prctl(PR_SET_PDEATHSIG)``), elsewhere a thread that watches ``os.getppid()``.
-    SIGKILL, not SIGTERM: a parent that died abruptly cannot wait for a worker stuck in
-    native code, and entries are written atomically, so nothing is left half-done."""
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-    if not armed:
-        def watch() -> None:
-            while os.getppid() == parent_pid:
-                time.sleep(ORPHAN_POLL_S)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-        threading.Thread(target=watch, name="murakkab-orphan-watch", daemon=True).start()
-    # The parent may have died before the signal was armed: then no signal comes.
-    if os.getppid() != parent_pid:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -751,12 +721,14 @@ class LocalExecutor:
 
     def _quality(self, plan: PhysicalPlan, timeline: list[ShardRun]) -> float:
         """The plan's quality with the agents that really ran: a task an agent was replaced
-        in counts at the quality of the weakest agent that answered for it."""
+        in counts at the quality of the weakest agent that answered for it, on the plan's
+        own quality scale (a workflow accuracy profile where one applies)."""
+        agent_quality = quality_function(plan.logical, self.catalog)
         quality = 1.0
         for t in plan.tasks:
             ran = {r.agent for r in timeline if r.task == t.id} or {t.candidate.agent}
             quality *= min(t.candidate.quality if a == t.candidate.agent or (row := self.catalog.agent(a)) is None
-                           else task_quality(plan.logical.node(t.id), row) for a in ran)
+                           else agent_quality(plan.logical.node(t.id), row) for a in ran)
         return quality
 
 

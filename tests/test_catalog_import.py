@@ -278,3 +278,20 @@ def test_the_seed_files_import_into_an_empty_catalog(tmp_path: Path) -> None:
         assert empty.execute(f"SELECT * FROM {table} ORDER BY ALL") == seeded.execute(
             f"SELECT * FROM {table} ORDER BY ALL"), table
     assert [a.name for a in empty.agents()] == [a.name for a in seeded.agents()]
+
+
+def test_an_oversized_field_is_reported_on_the_line_its_record_starts(shared: Catalog, tmp_path: Path) -> None:
+    """Seen: a field over csv's size limit was reported on the header's line."""
+    import csv
+
+    path = tmp_path / "profiles.csv"
+    huge = "x" * (csv.field_size_limit() + 10)
+    path.write_text("agent,hardware,units,setup_s,per_item_s,per_media_s,utilisation,source\n"
+                    "# a comment line\n"
+                    "detect-cpu,CORE,2,0,0,0.05,1.0,measured:x\n"
+                    f'detect-cpu,CORE,4,0,0,0.05,1.0,"measured:{huge}"\n')
+    before = snapshot(shared)
+    with pytest.raises(ImportRejected) as info:
+        import_csv(shared, path)
+    assert snapshot(shared) == before
+    assert any(p.startswith(f"{path}:4: not a CSV file: field larger than field limit") for p in info.value.problems)

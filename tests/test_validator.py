@@ -68,3 +68,15 @@ def test_catches_wrong_totals_and_missed_slos(plan, tiny_catalog) -> None:
 def test_catches_missing_shards(plan, tiny_catalog) -> None:
     problems = validate(replace(plan, shards=plan.shards[1:]), tiny_catalog)
     assert problems
+
+
+def test_a_short_shard_late_in_a_long_plan_is_not_a_rounding_error() -> None:
+    """Seen: a 0.001 s shard ending near t = 1e9 s measured 0.000999998 s (end - start) and
+    the validator called the planner's plan invalid."""
+    from murakkab.compiler.physical.validate import _close
+
+    start = 1e9
+    end = start + 0.001
+    assert not _close(end - start, 0.001)  # the old test: relative to the duration alone
+    assert _close(end - start, 0.001, end)
+    assert not _close(0.002, 0.001, end)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan
 from ..metrics import metric
+from ..progress import report
 from .exact import Pool
 from .objective import Objective
 from .plan import Candidate, Estimate
@@ -162,7 +163,8 @@ def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Can
     starts.append(place(plan, quality_budget(cands, objective), objective, cluster, serial))
     if len(cands) <= SMALL_PLAN_TASKS:
         starts.append(standalone_choice(cands, objective))
-    for start in starts:
+    for i, start in enumerate(starts):
+        report("greedy: improving start", i + 1, len(starts))
         _descend(start, order, cands, objective, pool, _budget(cands, pool))
     best = pool.best(objective)
     assert best is not None

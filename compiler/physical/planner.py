@@ -22,6 +22,7 @@ from ..job import BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan
 from ..metrics import metric
+from ..progress import report
 from ..rules import RULES, optimize_logical
 from ..rules.driver import RewriteResult
 from ..scheduling.cpsat import cpsat_available
@@ -78,7 +79,10 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
         disabled += ("expand_paths",)
     # A hand-written sequential workflow keeps the catalog's default knobs.
     space = knob_space(job.plan, catalog) if not sequential else KnobSpace((KnobConfig(),), (), True)
-    variants = [_variant(job, config, catalog, cluster, disabled, sequential) for config in space.configs]
+    variants = []
+    for i, config in enumerate(space.configs):
+        report(f"{job.name}: rewriting and enumerating candidates, knob configuration", i + 1, len(space.configs))
+        variants.append(_variant(job, config, catalog, cluster, disabled, sequential))
 
     if sequential:
         v = variants[0]
@@ -93,7 +97,10 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
         # The exact solvers share the time limit over the variants.
         limit = job.settings.solver_time_limit_s / len(variants)
         searches = [_Search(v, catalog, cluster, sequential) for v in variants]
-        proofs = [s.run(solver, objective, limit) for s in searches]
+        proofs = []
+        for i, search in enumerate(searches):
+            report(f"{job.name}: {solver} search, knob configuration", i + 1, len(searches))
+            proofs.append(search.run(solver, objective, limit))
         best = _best_search(searches, objective)
         if not objective.feasible(best.estimate) and any(b.slo.floor for b in objective.bounds):
             # The floor is the planner's default, not the user's: where it conflicts with
@@ -121,6 +128,7 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
             raise _diagnose(job, objective, estimate, best.plan, best.order, v.cands, cluster, best.evaluate, proof)
 
     plan = v.plan
+    report(f"{job.name}: final schedule and checks")
     final = schedule(plan, choice, cluster, serial=sequential)
     estimate = totals(catalog, choice, final, v.scopes)
     physical_tasks = tuple(
@@ -152,7 +160,9 @@ def _variant(job: BoundJob, config: KnobConfig, catalog: Catalog, cluster: Clust
     quality = quality_function(plan, catalog, scopes)
     cands: dict[str, list[Candidate]] = {}
     if not sequential:
-        for t in plan.tasks:
+        for i, t in enumerate(plan.tasks):
+            if i % 500 == 0:
+                report(f"{job.name}: candidates, task", i, len(plan.tasks))
             cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
             if not cands[t.id]:
                 raise _no_candidate(job, t, catalog, cluster)

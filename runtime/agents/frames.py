@@ -42,6 +42,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..lifetime import die_with_parent
+
 # Scene colours (BGR), cycled: far apart so a cut changes every channel's mean.
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (40, 40, 200), (40, 200, 40), (200, 40, 40), (40, 200, 200), (200, 40, 200), (200, 200, 40),
@@ -227,6 +229,8 @@ def _assemble(path: str, lo: int, hi: int, targets: list[int], got: dict[int, np
 
 # -- n cores: a pool of single-threaded decoder processes -----------------------------------------
 def _init_worker(warm_path: str | None) -> None:
+    # A decoder must not outlive the worker that started it (runtime/lifetime.py).
+    die_with_parent(os.getppid())
     cv2.setNumThreads(1)
     if warm_path:  # load the FFmpeg backend and the codec once, as part of starting the instance
         cap = _open(warm_path)
