@@ -518,3 +518,16 @@ RUN t (v => '{ROOT / "samples" / "kitchen.mp4"}');"""
     murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path / "mine")
     assert list((tmp_path / "mine" / "media").rglob("*.wav"))
     assert not (tmp_path / "default").exists()
+
+
+def test_every_task_without_a_local_agent_is_listed_in_one_error(tmp_path: Path) -> None:
+    """Seen: missing local agents were reported one interface at a time."""
+    with pytest.raises(MurakkabError) as info:
+        murakkab.run(ROOT / "examples" / "code_debate.job", backend="local", catalog=Catalog(), cache_dir=tmp_path)
+    message = info.value.message
+    assert "for 6 tasks" in message
+    for task, iface in (("drafts", "code_generation"), ("round1", "debate_round"), ("tests", "test_generation"),
+                        ("results", "test_execution"), ("best", "ranking")):
+        assert f"'{task}' ({iface})" in message
+    assert "each of code_generation, debate_round, ranking, test_execution, test_generation" in (info.value.hint or "")
+    assert "--backend sim --cluster" in (info.value.hint or "")

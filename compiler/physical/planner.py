@@ -20,7 +20,7 @@ from ...catalog.catalog import Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
 from ..job import BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
-from ..logical import LogicalPlan
+from ..logical import LogicalPlan, Node
 from ..metrics import metric
 from ..progress import report
 from ..rules import RULES, optimize_logical
@@ -164,8 +164,9 @@ def _variant(job: BoundJob, config: KnobConfig, catalog: Catalog, cluster: Clust
             if i % 500 == 0:
                 report(f"{job.name}: candidates, task", i, len(plan.tasks))
             cands[t.id] = enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
-            if not cands[t.id]:
-                raise _no_candidate(job, t, catalog, cluster)
+        missing = [t for t in plan.tasks if not cands[t.id]]
+        if missing:
+            raise _no_candidate(job, missing, catalog, cluster)
     return _Variant(config, rewritten, cands, scopes, models)
 
 
@@ -230,19 +231,29 @@ def _exact_note(proofs: list[ExactResult | None], first: str) -> str:
             f"the time limit ({seconds:.2f} s)")
 
 
-def _no_candidate(job: BoundJob, t, catalog: Catalog, cluster: Cluster) -> MurakkabError:
+def _no_candidate(job: BoundJob, missing: list[Node], catalog: Catalog, cluster: Cluster) -> MurakkabError:
+    """One error for every task no implementation fits, located at the first of them."""
     here = job.settings.available_agents is not None
     local = " and runs on this machine" if here else ""
-    hint = (f"write an agent for {t.interface} (@agent in a Python file) and pass it with "
-            "--agents my_agents.py, or simulate the job on its cluster: murakkab run --backend sim"
-            if here else
-            "relax the task's USING preferences or choose another cluster")
+    interfaces = sorted({t.interface or "" for t in missing})
     lacking = [f"{name} would, with {why}" for name, why in job.settings.unavailable_agents
-               if (row := catalog.agent(name)) is not None and row.interface == t.interface]
-    if here and lacking:
-        hint = f"{'; '.join(lacking)}; else {hint}"
-    return MurakkabError(f"no implementation of {t.interface} for task '{t.id}' fits cluster '{cluster.name}'{local}",
-                         t.span, hint)
+               if (row := catalog.agent(name)) is not None and row.interface in interfaces]
+    if here:
+        each = interfaces[0] if len(interfaces) == 1 else "each of " + ", ".join(interfaces)
+        hint = (f"write an agent for {each} (@agent in a Python file) and pass it with "
+                "--agents my_agents.py, or simulate the job on a cluster that has them: "
+                "murakkab run --backend sim --cluster hotos-testbed")
+        if lacking:
+            hint = f"{'; '.join(lacking)}; else {hint}"
+    else:
+        hint = "relax the tasks' USING preferences, or plan for another cluster (--cluster NAME or ON CLUSTER 'NAME')"
+    first = missing[0]
+    if len(missing) == 1:
+        what = f"no implementation of {first.interface} for task '{first.id}' fits cluster '{cluster.name}'{local}"
+    else:
+        tasks = ", ".join(f"'{t.id}' ({t.interface})" for t in missing)
+        what = f"no implementation fits cluster '{cluster.name}'{local} for {len(missing)} tasks: {tasks}"
+    return MurakkabError(what, first.span, hint)
 
 
 def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, variants: list[_Variant]) -> tuple[Bound, ...]:
