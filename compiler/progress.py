@@ -1,8 +1,9 @@
 """Progress of long planning, for whoever is watching (the CLI's stderr line, a program
 embedding murakkab).
 
-Planning a 10,000-task job takes minutes on a small machine; the planner reports where
-it is (:func:`report`: a stage, and how far through it) to the watcher installed with
+Planning a 10,000-task job takes minutes on a small machine, and an exact schedule a
+minute; the planner and the solvers report where they are (:func:`report`: a stage, and
+how far through it; CP-SAT each incumbent and its gap) to the watcher installed with
 :func:`watching`, if any. Reports cost a context-variable lookup when nobody watches.
 """
 
@@ -22,6 +23,11 @@ def report(stage: str, done: int = 0, total: int = 0) -> None:
     watcher = _watcher.get()
     if watcher is not None:
         watcher(stage, done, total)
+
+
+def active() -> bool:
+    """Whether anyone watches (a solver adds its progress callback only then)."""
+    return _watcher.get() is not None
 
 
 @contextlib.contextmanager

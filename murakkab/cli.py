@@ -30,6 +30,7 @@ from .compiler.job import Settings
 from .compiler.physical.planner import InfeasibleError
 from .compiler.progress import watching
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
+from .compiler.scheduling.quiet import write_stderr
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
 from .runtime.local import RunInterrupted, Terminated, sigterm_interrupts
@@ -342,7 +343,8 @@ def _planning_watcher() -> Callable[[str, int, int], None]:
             return
         last[0] = now
         where = f" {done:,}/{total:,}" if total else ""
-        print(f"planning ({now - start:.0f} s): {stage}{where}", file=sys.stderr, flush=True)
+        # Past quiet(): a solver may be running with standard error silenced.
+        write_stderr(f"planning ({now - start:.0f} s): {stage}{where}\n")
 
     return watch
 

@@ -27,11 +27,32 @@ def test_the_planner_reports_its_stages() -> None:
 
 
 def test_the_cli_shows_progress_only_when_planning_is_slow(monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                                           capfd: pytest.CaptureFixture[str]) -> None:
     job = str(ROOT / "examples" / "video_qa.job")
+    monkeypatch.setattr(cli, "PLANNING_QUIET_S", 60.0)
     assert cli.main(["explain", job]) == 0
-    assert "planning (" not in capsys.readouterr().err
+    assert "planning (" not in capfd.readouterr().err
     monkeypatch.setattr(cli, "PLANNING_QUIET_S", 0.0)
     assert cli.main(["explain", job]) == 0
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "planning (" in err and "final schedule and checks" in err
+
+
+def test_schedule_shows_cpsat_incumbents_on_stderr_even_while_the_solver_is_silenced(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    stg = ROOT / "tests" / "fixtures" / "scheduling" / "stg" / "50" / "rand0000.stg"
+    monkeypatch.setattr(cli, "PLANNING_QUIET_S", 0.0)
+    assert cli.main(["schedule", "--stg", str(stg), "--processors", "2", "--solver", "cpsat",
+                     "--time-limit", "5", "--format", "json"]) == 0
+    out, err = capfd.readouterr()
+    assert out.lstrip().startswith("{")  # stdout stays JSON alone
+    assert "cpsat makespan: incumbent 1 after" in err and "gap" in err
+
+
+def test_schedule_help_states_the_default_time_limit() -> None:
+    import subprocess
+    import sys
+
+    help_text = subprocess.run([sys.executable, "-m", "murakkab", "schedule", "--help"], capture_output=True,
+                               text=True, check=True).stdout
+    assert "default 60" in help_text

@@ -78,6 +78,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ...grammar.diagnostics import MurakkabError
+from ..progress import active, report
 from .greedy import solve_greedy, static_bound
 from .ilp import compact
 from .problem import (Edge, InfeasibleScheduleError, Objective, Option, Placement, Problem, Result, Stage, Task,
@@ -350,6 +351,25 @@ def _weights(problem: Problem, objective: Objective) -> tuple[dict[str, list[lis
     return weights, scales
 
 
+def _incumbents(goal: str, start: float) -> Any:
+    """A CP-SAT solution callback that reports each schedule found while the solver
+    searches, with its gap to the proven bound (``compiler/progress.py``), so a
+    minute-long solve is seen to improve. (ortools is imported lazily: it is optional.)"""
+    from ortools.sat.python import cp_model
+
+    class Incumbents(cp_model.CpSolverSolutionCallback):
+        found = 0
+
+        def on_solution_callback(self) -> None:
+            self.found += 1
+            value, bound = self.objective_value, self.best_objective_bound
+            gap = abs(value - bound) / max(abs(value), 1e-12)
+            report(f"cpsat {goal}: incumbent {self.found} after {time.perf_counter() - start:.1f} s, "
+                   f"gap {100 * gap:.1f}%")
+
+    return Incumbents()
+
+
 def solve_cpsat(problem: Problem, objective: Objective = Objective(), time_limit_s: float = 60.0, *,
                 workers: int = WORKERS, seed: int = SEED, warm_start: bool = True,
                 incumbent: Result | None = None) -> Result:
@@ -433,7 +453,7 @@ def solve_cpsat(problem: Problem, objective: Objective = Objective(), time_limit
             solver.parameters.random_seed = seed
             solver.parameters.log_search_progress = False
             with quiet():
-                status = solver.solve(model.m)
+                status = solver.solve(model.m, _incumbents(str(g), s0) if active() else None)
             statuses.append(f"{g}: {solver.status_name(status)}")
             if status == cp_model.MODEL_INVALID:
                 raise AssertionError(f"CP-SAT rejected the model: {model.m.validate()}")

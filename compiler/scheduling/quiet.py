@@ -71,3 +71,15 @@ def quiet() -> Iterator[None]:
                     os.dup2(copy, fd)
                     os.close(copy)
                 _saved.clear()
+
+
+def write_stderr(text: str) -> None:
+    """Write ``text`` to the real standard error, also from inside ``quiet()`` (progress
+    of a long solve must reach the user while the solver itself is silenced)."""
+    sys.stderr.flush()
+    with _LOCK:
+        fd = _saved.get(2, 2)
+        try:
+            os.write(fd, text.encode("utf-8", "replace"))
+        except OSError:  # no standard error to write to
+            pass
