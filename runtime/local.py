@@ -602,9 +602,9 @@ class LocalExecutor:
         answer = ShardAnswer("timeout", None) if timed_out else self._answer(r)
         status, payload = answer.status, answer.payload
         # Prefixed "cache:" so the notes of a task's failures (see _failed) never include them.
-        self.notes.extend(f"cache: {r.work.task} shard {r.work.index}: {n}" for n in answer.cache_notes)
+        self.notes.extend(f"cache: {r.work.task} shard {r.work.index + 1}: {n}" for n in answer.cache_notes)
         if status == "timeout":  # the deadline passed here, or the worker's own timer fired
-            self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} timed out after "
+            self.notes.append(f"{r.work.task} shard {r.work.index + 1}: {r.work.agent} timed out after "
                               f"{self.timeout_s:g} s")
             return None
         if status == "ok":
@@ -612,7 +612,7 @@ class LocalExecutor:
             return payload
         # An agent's error text may quote a key it was given: notes reach the output, the
         # final error and the trace.
-        self.notes.append(f"{r.work.task} shard {r.work.index}: {r.work.agent} failed: "
+        self.notes.append(f"{r.work.task} shard {r.work.index + 1}: {r.work.agent} failed: "
                           f"{scrub(str(payload), self._key_variables)}")
         return None
 

@@ -16,18 +16,20 @@ from .executor import RunResult
 
 
 def lanes(result: RunResult) -> list[int]:
-    """A lane per shard such that shards on one lane of a machine never overlap."""
+    """The first of the lanes (one per unit: a GPU, a core) each shard holds: a shard of
+    ``units`` units holds that many consecutive lanes, and shards sharing a lane of a
+    machine never overlap."""
     out = [0] * len(result.timeline)
     free: dict[tuple[str, str], list[float]] = {}
     order = sorted(range(len(result.timeline)), key=lambda i: (result.timeline[i].start_s, i))
     for i in order:
         r = result.timeline[i]
         ends = free.setdefault((r.machine, r.hardware), [])
-        lane = next((k for k, end in enumerate(ends) if end <= r.start_s + 1e-9), len(ends))
-        if lane == len(ends):
-            ends.append(r.end_s)
-        else:
-            ends[lane] = r.end_s
+        units = max(1, r.units)
+        lane = next(k for k in range(len(ends) + 1)
+                    if all(e <= r.start_s + 1e-9 for e in ends[k:k + units]))
+        ends.extend([0.0] * max(0, lane + units - len(ends)))
+        ends[lane:lane + units] = [r.end_s] * units
         out[i] = lane
     return out
 
@@ -88,10 +90,11 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
 
 
 def _gantt(result: RunResult, width: int = 960, row_h: int = 18) -> _Gantt:
-    """One row per unit lane of each machine's hardware, one bar per shard, coloured by
-    task, a time axis in seconds and a legend of the tasks."""
+    """One row per unit lane of each machine's hardware, one bar per shard spanning the
+    rows of its units, coloured by task, a time axis in seconds and a legend of the tasks."""
     lane_of = lanes(result)
-    rows = sorted({(r.machine, r.hardware, lane) for r, lane in zip(result.timeline, lane_of)})
+    rows = sorted({(r.machine, r.hardware, lane + u) for r, lane in zip(result.timeline, lane_of)
+                   for u in range(max(1, r.units))})
     index = {row: i for i, row in enumerate(rows)}
     tasks = sorted({r.task for r in result.timeline})
     colour = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(tasks)}
@@ -106,8 +109,10 @@ def _gantt(result: RunResult, width: int = 960, row_h: int = 18) -> _Gantt:
     bars = []
     for r, lane in zip(result.timeline, lane_of):
         y = top + index[(r.machine, r.hardware, lane)] * row_h
-        bars.append(_Bar(left + r.start_s * scale, y + 2, max(1.0, (r.end_s - r.start_s) * scale), row_h - 4,
-                         colour[r.task], f"{r.task} #{r.index} ({r.agent}): {r.start_s:.2f}-{r.end_s:.2f} s"))
+        # A shard of several units spans their rows (its lanes are consecutive).
+        bars.append(_Bar(left + r.start_s * scale, y + 2, max(1.0, (r.end_s - r.start_s) * scale),
+                         row_h * max(1, r.units) - 4, colour[r.task],
+                         f"{r.task} #{r.index} ({r.agent}, {r.units} x {r.hardware}): {r.start_s:.2f}-{r.end_s:.2f} s"))
     axis_y = top + row_h * len(rows) + 12
     labels += [_Label(left + end * k / 5 * scale, axis_y, f"{end * k / 5:.1f} s", centred=True) for k in range(6)]
     for i, t in enumerate(tasks):

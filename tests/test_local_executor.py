@@ -211,6 +211,8 @@ def test_a_timeout_is_enforced(tmp_path: Path, flaky_agents) -> None:
                               retries=0, timeout_s=0.5)
     assert time.monotonic() - t0 < 20
     assert any("slow-qa timed out after 0.5 s" in n for n in outcome.result.notes)
+    # Shards are counted from 1 in notes, as in the progress lines.
+    assert any(n.startswith("a shard 1: slow-qa timed out") for n in outcome.result.notes), outcome.result.notes
     assert dict(outcome.result.outputs)["a"] != "too late"
 
 
@@ -531,3 +533,18 @@ def test_every_task_without_a_local_agent_is_listed_in_one_error(tmp_path: Path)
         assert f"'{task}' ({iface})" in message
     assert "each of code_generation, debate_round, ranking, test_execution, test_generation" in (info.value.hint or "")
     assert "--backend sim --cluster" in (info.value.hint or "")
+
+
+def test_a_shard_of_several_units_holds_a_lane_per_unit_in_the_gantt() -> None:
+    """Seen: the Gantt drew a 4-GPU shard as one row."""
+    from murakkab.compiler.physical.plan import Estimate
+    from murakkab.runtime.executor import RunResult, ShardRun
+    from murakkab.runtime.trace import gantt_svg, lanes
+
+    timeline = (ShardRun("a", 0, "x", "m", "GPU", 4, 1, 0.0, 10.0), ShardRun("b", 0, "y", "m", "GPU", 1, 1, 0.0, 5.0),
+                ShardRun("c", 0, "z", "m", "GPU", 2, 1, 5.0, 8.0), ShardRun("d", 0, "z", "m", "GPU", 4, 1, 10.0, 12.0))
+    result = RunResult("sim", "j", Estimate(12.0, 0.0, 0.0, 1.0, 4, ()), timeline, 4)
+    assert lanes(result) == [0, 4, 4, 0]
+    svg = gantt_svg(result)
+    assert sum(f"m GPU #{k}</text>" in svg for k in range(6)) == 6  # one row per unit lane
+    assert "a #0 (x, 4 x GPU)" in svg
