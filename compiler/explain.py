@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..catalog.catalog import Catalog
+from ..catalog.show import elide, fit_widths
 from .job import METRIC_UNITS
 from .logical import LogicalPlan
+from .matcher import MIN_CONFIDENCE, StepMatch
 from .physical.plan import Candidate, Estimate, PhysicalPlan
 
 if TYPE_CHECKING:
@@ -32,11 +34,34 @@ def fmt_wh(x: float) -> str:
     return f"{x:,.1f} Wh" if x >= 10 else f"{x:,.2f} Wh"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ",
+           width: int | None = None) -> list[str]:
+    """Aligned columns. With a ``width`` (a terminal's), columns that do not fit wrap: they
+    continue in a table below that repeats the first column, so nothing is lost; a cell
+    wider than what is left even then is elided with ``…``."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    for r in rows:
-        lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    if width is None or len(indent) + sum(widths) + 2 * (len(widths) - 1) <= width or len(widths) < 2:
+        groups = [list(range(len(headers)))]
+    else:
+        room = max(width - len(indent) - widths[0] - 2, 1)  # beside the repeated first column
+        groups, used = [[0]], 0
+        for i in range(1, len(headers)):
+            need = min(widths[i], room) + 2
+            if len(groups[-1]) > 1 and used + need > room + 2:
+                groups.append([0])
+                used = 0
+            groups[-1].append(i)
+            used += need
+    lines: list[str] = []
+    for n, group in enumerate(groups):
+        if n:
+            lines.append("")
+        natural = [widths[i] for i in group]
+        cols = dict(zip(group, natural if width is None else
+                        fit_widths(natural, width - len(indent) - 2 * (len(group) - 1))))
+        lines.append(indent + "  ".join(elide(headers[i], cols[i]).ljust(cols[i]) for i in group).rstrip())
+        for r in rows:
+            lines.append(indent + "  ".join(elide(r[i], cols[i]).ljust(cols[i]) for i in group).rstrip())
     return lines
 
 
@@ -87,6 +112,7 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         out.append(f"{label}: {scope}{b.slo.text()}{resolved}: ~{actual:.4g} {unit}, {status}{why}".replace(" ,", ","))
     if plan.sequential:
         out.append("mode: sequential baseline (SET parallelism = off)")
+    out.extend(matched_lines(_steps(plan, catalog)))
     if verbose:
         out.append("")
         out.append("bound logical plan")
@@ -146,6 +172,34 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
     return "\n".join(out) + "\n"
 
 
+def _steps(plan: PhysicalPlan, catalog: Catalog) -> tuple[StepMatch, ...]:
+    from .bind import step_matches  # the binder imports the planner, which this module serves
+
+    return step_matches(catalog, plan.bound, plan.job)
+
+
+def matched_lines(steps: Sequence[StepMatch], qualified: bool = False) -> list[str]:
+    """The plain-words steps and what the matcher chose for each: score (cosine, 0..1)
+    and the runner-up, so a reader sees how close the choice was; ``qualified`` names
+    each task with its workflow (``check`` lists every workflow of a script)."""
+    if not steps:
+        return []
+    lines = [f"plain-words steps (matched to the catalog; score 0..1, refused below {MIN_CONFIDENCE:.2f} "
+             "or when the interface does another action):"]
+    for s in steps:
+        where = "RUN" if s.task == "<run>" else f"{s.workflow}.{s.task}" if qualified else s.task
+        runner = f"{s.runner_up.name} {s.runner_up.score:.2f}" if s.runner_up else "none"
+        lines.append(f"  {where} '{s.phrase}' -> {s.kind} {s.chosen.name} (score {s.chosen.score:.2f}; "
+                     f"runner-up {runner})")
+    return lines
+
+
+def matched_dicts(steps: Sequence[StepMatch]) -> list[dict[str, Any]]:
+    return [{"workflow": s.workflow, "task": s.task, "phrase": s.phrase, "kind": s.kind, "chosen": s.chosen.name,
+             "score": s.chosen.score, "runner_up": s.runner_up.name if s.runner_up else None,
+             "runner_up_score": s.runner_up.score if s.runner_up else None} for s in steps]
+
+
 def _saving(alone: float, joint: float) -> str:
     if alone <= 0:
         return "n/a"
@@ -161,8 +215,11 @@ def _round(x: float) -> float:
     return round(x, 6)
 
 
-def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
+def to_dict(plan: PhysicalPlan, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The plan as JSON data; with the catalog it was bound against, also the plain-words
+    steps and what was matched to each (``matched``)."""
     est, bounds = plan.estimate, plan.bounds
+    matched = {} if catalog is None else {"matched": matched_dicts(_steps(plan, catalog))}
     return {
         "job": plan.job,
         "cluster": plan.cluster,
@@ -177,6 +234,7 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
                      "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
                      "held": {hw: u for hw, u in est.held}},
         "quality_source": {label: source for label, source in plan.quality_source},
+        **matched,
         "rewrites": [{"rule": f.rule, "nodes": list(f.nodes)} for f in plan.rewrites],
         "joint": None if plan.separately is None else {
             "jobs": list(plan.jobs),
@@ -213,8 +271,8 @@ def to_dict(plan: PhysicalPlan) -> dict[str, Any]:
     }
 
 
-def render_json(plan: PhysicalPlan) -> str:
-    return json.dumps(to_dict(plan), indent=2, sort_keys=False) + "\n"
+def render_json(plan: PhysicalPlan, catalog: Catalog | None = None) -> str:
+    return json.dumps(to_dict(plan, catalog), indent=2, sort_keys=False) + "\n"
 
 
 def _graph_edges(logical: LogicalPlan) -> list[tuple[str, str, bool]]:
@@ -280,28 +338,33 @@ class AnalyzeRow:
     calls: float
     energy_est_wh: float
     energy_wh: float
+    cached_calls: float = 0.0  # calls answered from the output cache, not executed
 
 
 def analyze(plan: PhysicalPlan, result: "RunResult") -> tuple[list[AnalyzeRow], float | None]:
     """Per task, the estimate beside the actual, and the median estimation error of task
-    latency (|actual - estimate| / estimate over the tasks that ran shards; None if none)."""
+    latency (|actual - estimate| / estimate) over the tasks that ran shards and executed
+    every call: a call answered from the cache takes no time, so a cached task says
+    nothing about the estimate (None when no task qualifies)."""
     rows, errors = [], []
     for t in plan.tasks:
         mine = [r for r in result.timeline if r.task == t.id]
         c = t.candidate
         est_s = t.end_s - t.start_s
         act_s = (max(r.end_s for r in mine) - min(r.start_s for r in mine)) if mine else 0.0
-        if mine and est_s > 0:
+        cached = sum(r.cached_calls for r in mine)
+        if mine and est_s > 0 and cached == 0:
             errors.append(abs(act_s - est_s) / est_s)
         rows.append(AnalyzeRow(t.id, c.agent, tuple(sorted({r.agent for r in mine} - {c.agent})), c.hardware,
                                c.units, c.fanout, len(mine), est_s, act_s, c.calls, sum(r.calls for r in mine),
-                               c.energy_wh, _shard_energy_wh(plan, result, t.id, c)))
+                               c.energy_wh, _shard_energy_wh(plan, result, t.id, c), cached))
     return rows, (float(statistics.median(errors)) if errors else None)
 
 
-def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
+def render_analyze(plan: PhysicalPlan, result: "RunResult", width: int | None = None) -> str:
     """EXPLAIN ANALYZE: per task, the estimate beside what the run did, and the median
-    estimation error (|actual - estimate| / estimate of task latencies)."""
+    estimation error (|actual - estimate| / estimate of task latencies). With a ``width``
+    (a terminal's) the table's columns wrap to fit it."""
     lines = [f"EXPLAIN ANALYZE {plan.job} on {result.backend}: estimate beside actual"]
     rows, median = analyze(plan, result)
     table = []
@@ -312,12 +375,19 @@ def render_analyze(plan: PhysicalPlan, result: "RunResult") -> str:
                       f"~{fmt_s(r.latency_est_s)}", fmt_s(r.latency_s), f"~{r.calls_est:,.0f}", f"{r.calls:,.0f}",
                       f"~{fmt_wh(r.energy_est_wh)}", fmt_wh(r.energy_wh)])
     lines.extend(_table(["task", "agent", "hardware x units", "shards est/run", "latency est", "actual",
-                         "calls est", "actual", "energy est", "actual"], table))
+                         "calls est", "actual", "energy est", "actual"], table, width=width))
     t = result.totals
     lines.append(f"makespan ~{fmt_s(plan.estimate.makespan_s)} estimated, {fmt_s(t.makespan_s)} actual; "
                  f"energy ~{fmt_wh(plan.estimate.energy_wh)} estimated, {fmt_wh(t.energy_wh)} actual")
+    cached = sum(r.cached_calls for r in rows)
+    if cached:
+        executed = sum(1 for r in rows if r.shards_run and not r.cached_calls)
+        lines.append(f"{cached:,.0f} of {sum(r.calls for r in rows):,.0f} calls came from the cache; the error "
+                     f"below is over the {executed} task{'s' if executed != 1 else ''} that executed every call")
     if median is not None:
         lines.append(f"median estimation error of task latency: {100 * median:.0f}%")
+    elif cached:
+        lines.append("no estimation error: every task read calls from the cache (run with --no-cache to measure)")
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,8 @@ class ShardRun:
     # Media seconds per call, measured from the shard's inputs on a real run (None when
     # unknown: simulated, or no media among the inputs).
     media_s: float | None = None
+    # Calls answered from the output cache rather than executed (real runs).
+    cached_calls: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class _Running:
     devices: tuple[int, ...]  # the GPUs it holds (none for cores)
     media_s: float | None = None  # media seconds per call, once known
     machine: str = "local#0"  # where it ran
+    hits: int = 0  # calls its answer read from the cache
 
 
 @dataclass
@@ -451,7 +452,7 @@ class LocalExecutor:
                     run.done += 1
                     run.timeline.append(ShardRun(r.work.task, r.work.index, r.work.agent, r.machine, r.work.hardware,
                                                  r.units, float(len(r.work.calls)), r.started - t0, now - t0,
-                                                 r.media_s))
+                                                 r.media_s, float(r.hits)))
                     self._tell(run, "done", r.work, f"{r.work.task} shard {r.work.index + 1} done by "
                                                     f"{r.work.agent} in {now - r.started:.2f} s")
                     if state.pending == 0 and state.sealed:
@@ -609,6 +610,7 @@ class LocalExecutor:
             return None
         if status == "ok":
             self.cache_hits += answer.hits
+            r.hits = answer.hits
             return payload
         # An agent's error text may quote a key it was given: notes reach the output, the
         # final error and the trace.

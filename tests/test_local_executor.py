@@ -548,3 +548,20 @@ def test_a_shard_of_several_units_holds_a_lane_per_unit_in_the_gantt() -> None:
     svg = gantt_svg(result)
     assert sum(f"m GPU #{k}</text>" in svg for k in range(6)) == 6  # one row per unit lane
     assert "a #0 (x, 4 x GPU)" in svg
+
+
+def test_analyze_measures_estimates_on_executed_calls_only(tmp_path: Path) -> None:
+    """Seen: EXPLAIN ANALYZE's estimation error counted cache hits (97% on a fully cached run)."""
+    from murakkab.compiler.explain import analyze, render_analyze
+
+    script = QA.format(agent="extractive-qa")
+    (first,) = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path)
+    (again,) = murakkab.run(script, backend="local", catalog=Catalog(), cache_dir=tmp_path)
+    assert all(r.cached_calls == 0 for r in first.result.timeline)
+    assert analyze(first.plan, first.result)[1] is not None
+    assert all(r.cached_calls == r.calls > 0 for r in again.result.timeline)
+    rows, median = analyze(again.plan, again.result)
+    assert median is None and rows[0].cached_calls == rows[0].calls
+    text = render_analyze(again.plan, again.result)
+    assert "1 of 1 calls came from the cache" in text
+    assert "no estimation error: every task read calls from the cache" in text
