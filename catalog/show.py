@@ -1,5 +1,5 @@
-"""SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | KNOBS | WORKFLOWS | STATISTICS
-[FOR x] [WHERE ...].
+"""SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | KNOBS | WORKFLOWS | TEMPLATES |
+STATISTICS [FOR x] [WHERE ...].
 
 The WHERE predicate is user text. It is parsed with sqlglot, every node is checked
 against an allow-list (the table's columns, literals, comparisons, AND/OR/NOT, LIKE,
@@ -33,6 +33,10 @@ TARGETS: dict[str, tuple[str, str | None]] = {
     "interfaces": ("interfaces", None),
     "knobs": ("interface_knobs", "interface"),
     "workflows": ("workflow_templates", None),
+    # What a description-only RUN is matched against: each template's name, inputs (the
+    # parameter list of its CREATE WORKFLOW text) and DESCRIPTION.
+    "templates": ("(SELECT name, regexp_extract(body, '\\(([^)]*)\\)', 1) AS inputs, description "
+                  "FROM workflow_templates)", None),
     "statistics": ("statistics", None),
 }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from ..catalog.catalog import Catalog, Interface
 from ..catalog.show import TARGETS as SHOW_TARGETS
@@ -30,7 +31,7 @@ from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, E
 from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
                       Preference, Stats)
 from .cardinality import output_stats
-from .matcher import MIN_CONFIDENCE, Matcher
+from .matcher import Choice, Entry, Match, Matcher, StepMatch
 from .physical.candidates import satisfies
 from .probe import probe_document, probe_media, resolve_path
 from .units import BASE_UNIT, to_base
@@ -66,6 +67,9 @@ class BoundScript:
 
     actions: tuple[BoundJob | ast.Show, ...]
     workflows: tuple[str, ...]
+    # Each plain-words step (and description-only RUN) with the interface or template
+    # chosen for it, in script order (``murakkab check`` lists them).
+    steps: tuple[StepMatch, ...] = ()
 
     @property
     def jobs(self) -> tuple[BoundJob, ...]:
@@ -99,18 +103,50 @@ def _default() -> Catalog:
 
 @functools.lru_cache(maxsize=8)
 def _interface_matcher(catalog: Catalog) -> Matcher:
-    return Matcher.build([(i.name, f"{i.name} {i.description} {i.examples}") for i in catalog.interfaces()])
+    return Matcher.build([Entry(i.name, f"{i.name} {i.description} {i.examples}",
+                                (i.description, *i.examples.split("|"))) for i in catalog.interfaces()])
 
 
 @functools.lru_cache(maxsize=8)
 def _template_matcher(catalog: Catalog) -> Matcher:
-    return Matcher.build([(t.name, f"{t.name} {t.description}") for t in catalog.templates()])
+    return Matcher.build([Entry(t.name, f"{t.name} {t.description}", (t.description,))
+                          for t in catalog.templates()])
+
+
+def interface_choice(catalog: Catalog, phrase: str) -> Choice:
+    """What the matcher makes of a plain-words task (``compiler/matcher.py``)."""
+    return _interface_matcher(catalog).choose(phrase)
+
+
+def template_choice(catalog: Catalog, phrase: str) -> Choice:
+    """What the matcher makes of a description-only RUN."""
+    return _template_matcher(catalog).choose(phrase)
+
+
+def step_matches(catalog: Catalog, plan: LogicalPlan, workflow: str) -> tuple[StepMatch, ...]:
+    """The plain-words steps of a bound plan and what the matcher chose for each, in plan
+    order: the template of a description-only RUN (its phrase is on the Output node),
+    then each task written in plain words. Deterministic, so EXPLAIN shows what the
+    binder chose."""
+    steps = []
+    for node in plan.nodes:
+        if node.description is None:
+            continue
+        if node.op == OUTPUT:
+            choice, kind, task = template_choice(catalog, node.description), "template", "<run>"
+        else:
+            choice, kind, task = interface_choice(catalog, node.description), "interface", node.id
+        if choice.chosen is not None:
+            steps.append(StepMatch.of(workflow, task, kind, choice))
+    return tuple(sorted(steps, key=lambda s: s.task != "<run>"))
 
 
 class Binder:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.workflows: dict[str, ast.CreateWorkflow] = {}
+        self.steps: list[StepMatch] = []
+        self._workflow = ""  # the workflow whose body is being bound, for StepMatch
 
     # -- statements --------------------------------------------------------------
     def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
@@ -132,7 +168,7 @@ class Binder:
                 actions.append(stmt)
             elif isinstance(stmt, ast.PlanFleet):
                 raise self._fleet_unsupported(stmt)
-        return BoundScript(tuple(actions), tuple(self.workflows))
+        return BoundScript(tuple(actions), tuple(self.workflows), tuple(dict.fromkeys(self.steps)))
 
     @staticmethod
     def _fleet_unsupported(stmt: ast.PlanFleet) -> NotSupportedError:
@@ -233,6 +269,7 @@ class Binder:
     def _bind_body(self, wf: ast.CreateWorkflow, inputs: dict[str, Node],
                    matched: list[tuple[str, str, float]] | None = None) -> LogicalPlan:
         env = _Env()
+        self._workflow = wf.name
         for node in inputs.values():
             env.add(node)
         task_names = {t.name for t in wf.tasks}
@@ -261,14 +298,17 @@ class Binder:
                                     suggestion(task.target, names, "interfaces")
                                     + " (or describe the task in plain words: 'Transcribe the speech')")
             return iface
-        ranked = _interface_matcher(self.catalog).rank(task.target)
-        best = ranked[0]
-        if best.score < MIN_CONFIDENCE:
-            shown = ", ".join(f"{m.name} ({m.score:.2f})" for m in ranked[:3])
-            raise MurakkabError(
-                f"no interface matches '{task.target}' with enough confidence "
-                f"(best {best.score:.2f} < {MIN_CONFIDENCE})", task.target_span,
-                f"closest: {shown}; name the interface instead, or reword the description")
+        choice = interface_choice(self.catalog, task.target)
+        best = choice.chosen
+        if best is None:
+            message, closest = choice.refusal()
+            raise MurakkabError(message, task.target_span, _name_one(task, choice.ranked[:3]))
+        runner = choice.runner_up
+        if runner is not None and runner.score == best.score:
+            raise MurakkabError(f"'{task.target}' matches {best.name} and {runner.name} equally "
+                                f"(score {best.score:.2f})", task.target_span,
+                                _name_one(task, (best, runner)))
+        self.steps.append(StepMatch.of(self._workflow, task.name, "interface", choice))
         if matched is not None:
             matched.append((task.name, best.name, best.score))
         iface = self.catalog.interface(best.name)
@@ -324,7 +364,7 @@ class Binder:
         if len(args) < fixed or (len(args) > len(params) and not variadic):
             want = f"at least {fixed}" if variadic else str(len(params))
             raise MurakkabError(
-                f"{iface.name} takes {want} argument{'s' if want != '1' else ''}, got {len(args)}",
+                f"{_called(task, iface)} takes {want} argument{'s' if want != '1' else ''}, got {len(args)}",
                 task.span, f"signature: {iface.signature()}")
         over: Node | None = None
         for i, (ref, arg) in enumerate(zip(task.args, args)):
@@ -336,13 +376,15 @@ class Binder:
                     continue
                 if over is not None:
                     raise MurakkabError(
-                        f"cannot map {iface.name} over both '{over.id}' and '{arg.id}'", ref.span,
+                        f"cannot map {_called(task, iface)} over both '{over.id}' and '{arg.id}'", ref.span,
                         "a task maps over one list; pass the other one whole or split the task")
                 over = arg
                 continue
             raise MurakkabError(
-                f"'{arg.id}' is {arg.type}, but {iface.name} expects {param.name} {param.type}", ref.span,
-                f"signature: {iface.signature()}")
+                f"'{arg.id}' is {arg.type}, but {_called(task, iface)} expects {param.name} {param.type}",
+                ref.span, f"signature: {iface.signature()}" + (
+                    f"; if the step means something else, name its interface: {task.name} := interface_name (...)"
+                    " (SHOW INTERFACES)" if task.by_description else ""))
         return over
 
     def _knobs(self, task: ast.Task, iface: Interface) -> tuple[tuple[str, float], ...]:
@@ -350,7 +392,7 @@ class Binder:
         for s in task.knobs:
             knob = iface.knob(s.name)
             if knob is None:
-                raise MurakkabError(f"{iface.name} has no knob '{s.name}'", s.span,
+                raise MurakkabError(f"{_called(task, iface)} has no knob '{s.name}'", s.span,
                                     suggestion(s.name, [k.name for k in iface.knobs], f"knobs of {iface.name}"))
             if not isinstance(s.value, ast.Quantity) or s.value.unit is not None:
                 raise MurakkabError(f"knob '{s.name}' takes a plain number", s.value.span,
@@ -413,6 +455,9 @@ class Binder:
                                     suggestion(run.target, self.workflows, "workflows"))
         inputs = self._bind_inputs(wf, run)
         plan = self._bind_body(wf, inputs, matched)
+        if run.by_description:
+            # The phrase a template was matched from, for EXPLAIN (``step_matches``).
+            plan = LogicalPlan(tuple(n.with_(description=run.target) if n.op == OUTPUT else n for n in plan.nodes))
         slos = tuple(self._slo(s) for s in run.slos)
         goals = tuple(self._goal(o) for o in run.objectives) or (Goal("latency", True), Goal("energy", True))
         cluster = run.cluster if run.cluster is not None else settings.cluster
@@ -421,12 +466,14 @@ class Binder:
                         settings, explain, run.span, tuple(matched))
 
     def _template_for(self, run: ast.Run, matched: list[tuple[str, str, float]]) -> ast.CreateWorkflow:
-        ranked = _template_matcher(self.catalog).rank(run.target)
-        if not ranked or ranked[0].score < MIN_CONFIDENCE:
-            shown = ", ".join(f"{m.name} ({m.score:.2f})" for m in ranked[:3])
-            raise MurakkabError(f"no workflow template matches '{run.target}' with enough confidence",
-                                run.target_span, f"closest: {shown}; write the workflow with CREATE WORKFLOW")
-        best = ranked[0]
+        choice = template_choice(self.catalog, run.target)
+        best = choice.chosen
+        if best is None:
+            message, closest = choice.refusal()
+            raise MurakkabError(message.replace("no interface", "no workflow template"), run.target_span,
+                                f"closest: {closest}; SHOW TEMPLATES lists them; "
+                                "or write the workflow with CREATE WORKFLOW")
+        self.steps.append(StepMatch.of(best.name, "<run>", "template", choice))
         template = next(t for t in self.catalog.templates() if t.name == best.name)
         stmt = parse(template.body, f"<template {template.name}>").statements[0]
         assert isinstance(stmt, ast.CreateWorkflow)
@@ -446,7 +493,8 @@ class Binder:
                                     suggestion(name, list(params), f"parameters of {wf.name}"))
         missing = [p.name for p in wf.params if p.name not in given]
         if missing:
-            raise MurakkabError(f"missing input{'s' if len(missing) > 1 else ''} for {wf.name}: {', '.join(missing)}",
+            which = f"template {wf.name} (matched from '{run.target}')" if run.by_description else wf.name
+            raise MurakkabError(f"missing input{'s' if len(missing) > 1 else ''} for {which}: {', '.join(missing)}",
                                 run.target_span, "give every parameter with name => value")
         nodes = {}
         for p in wf.params:
@@ -563,6 +611,20 @@ class Binder:
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
                                 f"write {better} {o.metric}")
         return Goal(o.metric, o.direction == "minimize")
+
+
+def _name_one(task: ast.Task, closest: Sequence[Match]) -> str:
+    """The hint of a refused plain-words step: the closest interfaces, and how to name one."""
+    shown = ", ".join(f"{m.name} ({m.score:.2f})" for m in closest)
+    args = ", ".join(r.name for r in task.args)
+    name = closest[0].name if closest else "interface_name"
+    return (f"closest: {shown}; to use one, name it: {task.name} := {name} ({args}); "
+            "SHOW INTERFACES lists them all")
+
+
+def _called(task: ast.Task, iface: Interface) -> str:
+    """An interface as an error names it: with the user's phrase when it was matched from one."""
+    return f"{iface.name} (matched from '{task.target}')" if task.by_description else iface.name
 
 
 def _check_show(stmt: ast.Show) -> None:

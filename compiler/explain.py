@@ -188,7 +188,8 @@ def matched_lines(steps: Sequence[StepMatch], qualified: bool = False) -> list[s
              "or when the interface does another action):"]
     for s in steps:
         where = "RUN" if s.task == "<run>" else f"{s.workflow}.{s.task}" if qualified else s.task
-        runner = f"{s.runner_up.name} {s.runner_up.score:.2f}" if s.runner_up else "none"
+        runner = "none" if s.runner_up is None else f"{s.runner_up.name} {s.runner_up.score:.2f}" + (
+            "" if s.runner_up_eligible else ", another action")
         lines.append(f"  {where} '{s.phrase}' -> {s.kind} {s.chosen.name} (score {s.chosen.score:.2f}; "
                      f"runner-up {runner})")
     return lines
@@ -197,7 +198,8 @@ def matched_lines(steps: Sequence[StepMatch], qualified: bool = False) -> list[s
 def matched_dicts(steps: Sequence[StepMatch]) -> list[dict[str, Any]]:
     return [{"workflow": s.workflow, "task": s.task, "phrase": s.phrase, "kind": s.kind, "chosen": s.chosen.name,
              "score": s.chosen.score, "runner_up": s.runner_up.name if s.runner_up else None,
-             "runner_up_score": s.runner_up.score if s.runner_up else None} for s in steps]
+             "runner_up_score": s.runner_up.score if s.runner_up else None,
+             "runner_up_same_action": s.runner_up_eligible} for s in steps]
 
 
 def _saving(alone: float, joint: float) -> str:

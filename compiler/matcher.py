@@ -1,8 +1,27 @@
 """A deterministic local matcher from plain-words task descriptions to catalog entries.
 
-TF-IDF with cosine similarity over each candidate's name, description and example
-phrasings, after light stemming. Small, dependency-free, and the same answer every
-run; the confidence is the cosine score of the best candidate (0..1).
+Two checks, both explainable:
+
+1. **Score.** TF-IDF with cosine similarity over each candidate's name, description and
+   example phrasings, after light stemming (0..1). A candidate scoring below
+   :data:`MIN_CONFIDENCE` is never chosen.
+2. **Action.** A step is an imperative ("Translate the texts"): its first word is the
+   action. A candidate is eligible only if every action of the phrase is one of the
+   candidate's own actions (the first words of its description and example phrasings)
+   or a listed synonym of one (:data:`SYNONYMS`), or the phrase names the candidate
+   ("Run speech-to-text on ..."). This is what keeps "Translate the texts" from binding
+   to ``text_concatenation`` because both mention texts.
+
+The best-scoring eligible candidate is chosen; the next eligible one is the runner-up.
+Small, dependency-free, and the same answer every run.
+
+Example:
+    >>> m = Matcher.build([Entry("text_concatenation", "Join a list of texts", ("concatenate the texts",)),
+    ...                    Entry("summarization", "Summarize one text", ("condense the passage",))])
+    >>> m.choose("Concatenate the texts").chosen.name
+    'text_concatenation'
+    >>> m.choose("Translate the texts into French").chosen is None
+    True
 """
 
 from __future__ import annotations
@@ -13,9 +32,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-# Minimum cosine score for a description to bind without complaint. Chosen so that
-# every example phrasing in the seed catalog binds to its own interface while
-# one-word overlaps ("the video") do not.
+# Minimum cosine score for a description to bind. Chosen so that every example phrasing
+# in the seed catalog binds to its own interface while one-word overlaps ("the video")
+# do not (tests/test_orchestrator.py checks both).
 MIN_CONFIDENCE = 0.2
 
 _STOP = frozenset(
@@ -23,6 +42,46 @@ _STOP = frozenset(
     "this that these those it its their them using use then".split()
 )
 _SUFFIXES = ("ization", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ies", "es", "ed", "s")
+
+# Groups of verbs that name the same action. A phrase's verb may stand for any verb of a
+# group it belongs to. Written by hand from the seed catalog's descriptions and example
+# phrasings: a group is widened only where every member does the same job, so that
+# "merge" never stands for "translate". Verbs of no group (translate, sort, email) match
+# only themselves.
+SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(g.split()) for g in (
+    "split segment divide cut break chunk partition slice separate",
+    "extract pull sample take get grab capture decode demux",
+    "detect identify find spot locate recognize tag label list enumerate",
+    "transcribe recognize dictate subtitle",
+    "describe caption explain narrate annotate",
+    "summarize condense abridge digest shorten recap",
+    "merge combine consolidate reduce unify fuse aggregate deduplicate dedupe collapse",
+    "join concatenate append chain stitch glue merge",
+    "answer respond reply",
+    "generate write create produce implement draft compose author",
+    "revise refine improve critique debate",
+    "run execute check evaluate",
+    "pick choose select rank vote elect",
+    "convert turn",
+))
+# Nouns that name an action ("scene detection", "majority vote"), as the verb.
+NOMINALS: dict[str, str] = {
+    "detection": "detect", "extraction": "extract", "recognition": "recognize", "transcription": "transcribe",
+    "summarization": "summarize", "summarisation": "summarize", "summary": "summarize",
+    "description": "describe", "captioning": "caption", "generation": "generate", "execution": "execute",
+    "answering": "answer", "chunking": "chunk", "segmentation": "segment", "ranking": "rank", "vote": "vote",
+    "voting": "vote", "concatenation": "concatenate", "reduction": "reduce", "debate": "debate",
+    "translation": "translate", "compilation": "compile", "synthesis": "synthesize", "sorting": "sort",
+    "classification": "classify",
+}
+# A phrase that asks a question ("What is the person holding?") asks for an answer.
+_QUESTION = frozenset("what which who whom whose where when why how is are was were does do did can could "
+                      "should would will".split())
+# Words that may precede the verb of an imperative ("Then merge the lists").
+_FILLER = frozenset("please then now first next finally also just simply".split())
+# Words that open a verb's object: "and summarize it", "and refine the solution".
+_OBJECT_START = frozenset("the a an each every all it them its their these those this that".split())
+_VERBS = frozenset().union(*SYNONYMS) | frozenset(NOMINALS.values())
 
 
 def _stem(word: str) -> str:
@@ -32,9 +91,80 @@ def _stem(word: str) -> str:
     return word
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))
+
+
 def tokens(text: str) -> list[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))
-    return [_stem(w) for w in words if w not in _STOP]
+    return [_stem(w) for w in _words(text) if w not in _STOP]
+
+
+def _verb(word: str) -> str:
+    """A verb in its base form, British spellings as American: 'summarise' -> 'summarize'."""
+    word = NOMINALS.get(word, word)
+    if word.endswith("ise") and word[:-3] + "ize" in _VERBS:
+        return word[:-3] + "ize"
+    if word.endswith("s") and word[:-1] in _VERBS:  # "merges"
+        return word[:-1]
+    return word
+
+
+def actions(phrase: str) -> tuple[str, ...]:
+    """The actions a phrase asks for: its leading verb and the verbs coordinated with it
+    ("Merge and deduplicate" -> merge, deduplicate); for a noun phrase ("scene detection
+    of the videos"), the action its leading nouns name; for a question, 'answer'.
+
+    >>> actions("Merge and deduplicate the lists"), actions("Scene detection"), actions("What is it?")
+    (('merge', 'deduplicate'), ('detect',), ('answer',))
+    """
+    words = _words(phrase)
+    while words and words[0] in _FILLER:
+        words = words[1:]
+    if not words:
+        return ()
+    if words[0] in _QUESTION or phrase.rstrip().endswith("?"):
+        return ("answer",)
+    first = _verb(words[0])
+    if first not in _VERBS:
+        # A noun phrase names its action in its leading nouns: "speech recognition", "majority vote".
+        lead = []
+        for w in words:
+            if w in _STOP:
+                break
+            lead.append(w)
+        named = [_verb(w) for w in lead[1:] if _verb(w) in _VERBS]
+        return (named[-1],) if named else (first,)
+    # A coordinated verb follows the first directly ("Merge and deduplicate the lists") or
+    # takes an object of its own ("... and summarize it"); "the transcript and captions"
+    # coordinates nouns.
+    found, last = [first], 0
+    for i in range(1, len(words) - 1):
+        word, after = _verb(words[i + 1]), words[i + 2] if i + 2 < len(words) else ""
+        if words[i] in ("and", "or", "then") and word in _VERBS and (i == last + 1 or after in _OBJECT_START):
+            if word not in found:
+                found.append(word)
+            last = i + 1
+    return tuple(found)
+
+
+def _synonyms(verb: str) -> frozenset[str]:
+    return frozenset({verb}).union(*(g for g in SYNONYMS if verb in g))
+
+
+def _names(phrase: str, name: str) -> bool:
+    """Does the phrase name ``name`` ('speech_to_text' in 'Run speech-to-text on ...')?"""
+    words, parts = _words(phrase), name.lower().split("_")
+    return any(words[i:i + len(parts)] == parts for i in range(len(words) - len(parts) + 1))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One candidate: its name, the text it is scored on, and the imperative phrasings
+    (description, examples) whose actions say what it does."""
+
+    name: str
+    text: str
+    phrasings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -44,23 +174,68 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """What the matcher made of one phrase."""
+
+    phrase: str
+    actions: tuple[str, ...]
+    ranked: tuple[Match, ...]          # every candidate, best score first
+    eligible: tuple[Match, ...]        # those that do the phrase's actions, best first
+    does: dict[str, tuple[str, ...]]   # candidate -> its actions (for messages)
+
+    @property
+    def chosen(self) -> Match | None:
+        best = self.eligible[0] if self.eligible else None
+        return best if best is not None and best.score >= MIN_CONFIDENCE else None
+
+    @property
+    def runner_up(self) -> Match | None:
+        """The next candidate that also does the phrase's actions."""
+        return self.eligible[1] if len(self.eligible) > 1 else None
+
+    @property
+    def next_best(self) -> Match | None:
+        """The best-scoring candidate other than the chosen one, whatever it does."""
+        chosen = self.chosen
+        return next((m for m in self.ranked if m != chosen), None)
+
+    def refusal(self) -> tuple[str, str]:
+        """(message, closest) for a phrase nothing was chosen for."""
+        top = self.ranked[0] if self.ranked else None
+        closest = ", ".join(f"{m.name} ({m.score:.2f})" for m in self.ranked[:3])
+        if self.eligible and self.eligible[0].score < MIN_CONFIDENCE and (top is None or top == self.eligible[0]):
+            return (f"no interface matches '{self.phrase}' with enough confidence "
+                    f"(best {self.eligible[0].score:.2f} < {MIN_CONFIDENCE})", closest)
+        if top is None or top.score < MIN_CONFIDENCE:
+            best = top.score if top else 0.0
+            return (f"no interface matches '{self.phrase}' with enough confidence "
+                    f"(best {best:.2f} < {MIN_CONFIDENCE})", closest)
+        verbs = ", ".join(self.actions) or "nothing"
+        does = ", ".join(self.does.get(top.name, ())) or "nothing"
+        return (f"'{self.phrase}' asks to {verbs}, which {top.name} (score {top.score:.2f}) does not do "
+                f"(it does: {does})", closest)
+
+
+@dataclass(frozen=True)
 class Matcher:
     """Rank named documents against a query. Build once per catalog."""
 
     names: tuple[str, ...]
     vectors: tuple[dict[str, float], ...]
     idf: dict[str, float]
+    does: tuple[frozenset[str], ...] = ()
 
     @classmethod
-    def build(cls, docs: Sequence[tuple[str, str]]) -> "Matcher":
-        counted = [(name, Counter(tokens(text))) for name, text in docs]
+    def build(cls, entries: Sequence[Entry]) -> "Matcher":
+        counted = [(e.name, Counter(tokens(e.text))) for e in entries]
         df: Counter[str] = Counter()
         for _, c in counted:
             df.update(c.keys())
         n = len(counted)
         idf = {t: math.log((1 + n) / (1 + d)) + 1.0 for t, d in df.items()}
         vectors = tuple(_normalise({t: (1 + math.log(k)) * idf[t] for t, k in c.items()}) for _, c in counted)
-        return cls(tuple(name for name, _ in counted), vectors, idf)
+        does = tuple(frozenset(a for p in e.phrasings for a in actions(p)) for e in entries)
+        return cls(tuple(name for name, _ in counted), vectors, idf, does)
 
     def rank(self, query: str) -> list[Match]:
         q = Counter(tokens(query))
@@ -69,7 +244,37 @@ class Matcher:
                   for name, vec in zip(self.names, self.vectors)]
         return sorted(scores, key=lambda m: (-m.score, m.name))
 
+    def choose(self, phrase: str) -> Choice:
+        """Rank every candidate and keep those that do what the phrase asks."""
+        asked = actions(phrase)
+        does = dict(zip(self.names, self.does))
+        ranked = self.rank(phrase)
+        eligible = tuple(m for m in ranked if m.score > 0 and (
+            _names(phrase, m.name) or all(_synonyms(a) & does[m.name] for a in asked)))
+        return Choice(phrase, asked, tuple(ranked), eligible,
+                      {name: tuple(sorted(d)) for name, d in does.items()})
+
 
 def _normalise(v: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(x * x for x in v.values()))
     return {t: x / norm for t, x in v.items()} if norm else {}
+
+
+@dataclass(frozen=True)
+class StepMatch:
+    """A plain-words step and what was chosen for it, as ``check`` and EXPLAIN show it."""
+
+    workflow: str
+    task: str                 # the task's name; '<run>' for a description-only RUN
+    phrase: str
+    kind: str                 # 'interface' or 'template'
+    chosen: Match
+    runner_up: Match | None   # the best-scoring other candidate
+    runner_up_eligible: bool  # whether it, too, does what the phrase asks
+
+    @classmethod
+    def of(cls, workflow: str, task: str, kind: str, choice: Choice) -> "StepMatch":
+        assert choice.chosen is not None
+        runner = choice.next_best
+        return cls(workflow, task, choice.phrase, kind, choice.chosen, runner,
+                   runner is not None and runner in choice.eligible)

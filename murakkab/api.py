@@ -132,7 +132,7 @@ def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, cata
     if fmt == "text":
         return render_text(plan, cat, verbose=verbose, where=where)
     if fmt == "json":
-        return render_json(plan)
+        return render_json(plan, cat)
     if fmt == "dot":
         return render_dot(plan)
     if fmt == "mermaid":

@@ -377,6 +377,10 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         bound = api.compile(script, catalog=catalog)
         print(f"{args.file}: ok ({len(bound.workflows)} workflow{'s' if len(bound.workflows) != 1 else ''}, "
               f"{len(bound.jobs)} job{'s' if len(bound.jobs) != 1 else ''})")
+        from .compiler.explain import matched_lines
+
+        for line in matched_lines(bound.steps, qualified=True):
+            print(line)
         return 0
     if args.command == "explain":
         sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None,

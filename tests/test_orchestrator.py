@@ -1,0 +1,248 @@
+"""The orchestrator step: plain-words tasks and description-only RUNs are matched to the
+catalog visibly (``check``, EXPLAIN), refused when the match is weak or the interface does
+another action, and a type error names the phrase and what it was matched to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import murakkab
+from murakkab.catalog.show import show
+from murakkab.compiler.bind import compile_script, interface_choice
+from murakkab.compiler.matcher import MIN_CONFIDENCE, actions
+from murakkab.grammar.diagnostics import MurakkabError
+
+ROOT = Path(__file__).parent.parent
+
+
+def _quoted(phrase: str) -> str:
+    return "'" + phrase.replace("'", "''") + "'"
+
+
+def bind_step(catalog, phrase: str, params: str = "x TEXT", args: str = "x"):
+    text = f"CREATE WORKFLOW w ({params}) AS (step := {_quoted(phrase)} ({args})) RETURNS step;"
+    return compile_script(text, "steps.job", catalog)
+
+
+# Steps no interface of the seed catalog does; each would bind by word overlap alone
+# to the interface in the comment (its score is at or above the threshold for most).
+REFUSED = [
+    ("Translate the texts into French", "parts LIST<TEXT>", "parts"),     # text_concatenation 0.48
+    ("Translate the transcript into Spanish", "t TEXT", "t"),             # summarization
+    ("Compile the code", "c CODE", "c"),                                  # code_generation 0.33
+    ("Email the summary to the team", "t TEXT", "t"),                     # summary_reduction 0.44
+    ("Sort the numbers", "n LIST<NUMBER>", "n"),
+    ("Sort the summaries alphabetically", "s LIST<TEXT>", "s"),           # summary_reduction 0.44
+    ("Delete the videos", "v VIDEO", "v"),                                # scene_detection 0.24
+    ("Upload the video to YouTube", "v VIDEO", "v"),
+    ("Compress the video", "v VIDEO", "v"),
+    ("Encrypt the documents", "d DOCUMENT", "d"),                         # document_chunking 0.44
+    ("Blur the faces in each frame", "f IMAGE", "f"),                     # frame_summarization 0.30
+    ("Count the words in the text", "t TEXT", "t"),                       # speech_to_text 0.30
+    ("Print the document", "d DOCUMENT", "d"),
+    ("Play the audio", "a AUDIO", "a"),                                   # audio_extraction 0.45
+    ("Tweet the answer", "t TEXT", "t"),                                  # answer_vote 0.47
+    ("Deploy the program", "c CODE", "c"),
+    ("Format the code", "c CODE", "c"),
+    ("Crop the frames", "f IMAGE", "f"),                                  # frame_extraction 0.39
+    ("Encode the video as H.264", "v VIDEO", "v"),
+    ("Paraphrase each text", "t LIST<TEXT>", "t"),                        # text_concatenation 0.48
+    ("Classify the sentiment of each text", "t LIST<TEXT>", "t"),
+    ("Normalize the audio volume", "a AUDIO", "a"),
+    ("Search the web for the answer", "q TEXT", "q"),
+    ("Reverse the list of texts", "t LIST<TEXT>", "t"),
+    ("Mute the audio of the video", "v VIDEO", "v"),                      # audio_extraction 0.50
+    ("Transcribe the speech and summarize it", "v VIDEO", "v"),           # two actions, no one interface
+    ("Bake a chocolate cake", "v VIDEO", "v"),                            # nothing in common
+]
+
+
+@pytest.mark.parametrize(("phrase", "params", "args"), REFUSED, ids=[p for p, _, _ in REFUSED])
+def test_a_step_no_interface_does_is_refused_where_it_is_written(default_catalog, phrase: str, params: str,
+                                                                   args: str) -> None:
+    with pytest.raises(MurakkabError) as err:
+        bind_step(default_catalog, phrase, params, args)
+    e = err.value
+    assert e.span is not None and e.span.text == _quoted(phrase)
+    # The closest interfaces with their scores, and how to name one instead.
+    assert "closest:" in (e.hint or "") and "step := " in (e.hint or "") and "SHOW INTERFACES" in (e.hint or "")
+    assert "steps.job:1:" in e.render() and "^" in e.render()
+
+
+# Paraphrases of each interface's job (none is one of the catalog's own example phrasings).
+BOUND = [
+    ("Cut each video into scenes", "v VIDEO", "v", "scene_detection"),
+    ("Find the shot boundaries in the video", "v VIDEO", "v", "scene_detection"),
+    ("Scene detection", "v VIDEO", "v", "scene_detection"),
+    ("Sample a few frames from every scene", "s SCENE", "s", "frame_extraction"),
+    ("Pull the audio track out of each video", "v VIDEO", "v", "audio_extraction"),
+    ("Extract the soundtrack from the video", "v VIDEO", "v", "audio_extraction"),
+    ("Transcribe what is said in each clip", "s LIST<SCENE>", "s", "speech_to_text"),
+    ("Write down what people say", "s LIST<SCENE>", "s", "speech_to_text"),
+    ("Speech recognition on each scene", "s LIST<SCENE>", "s", "speech_to_text"),
+    ("Caption each image", "f LIST<IMAGE>", "f", "frame_summarization"),
+    ("Describe every frame in one sentence", "f LIST<IMAGE>", "f", "frame_summarization"),
+    ("Tag the objects visible in each frame", "f LIST<IMAGE>", "f", "object_detection"),
+    ("Find the objects in each frame", "f LIST<IMAGE>", "f", "object_detection"),
+    ("Answer the user's question from the captions", "q TEXT, c LIST<TEXT>", "q, c", "question_answering"),
+    ("Break each document into chunks", "d LIST<DOCUMENT>", "d", "document_chunking"),
+    ("Condense each chunk into a short summary", "c LIST<CHUNK>", "c", "summarization"),
+    ("Summarise the transcript", "t TEXT", "t", "summarization"),
+    ("Merge the partial summaries into a final one", "s LIST<TEXT>", "s", "summary_reduction"),
+    ("Then combine the notes into one overall summary", "s LIST<TEXT>", "s", "summary_reduction"),
+    ("Write a program that solves the problem", "p TEXT, who TEXT", "p, who", "code_generation"),
+    ("Revise the draft after reading the other drafts", "d CODE, o LIST<CODE>", "d, o", "debate_round"),
+    ("Write unit tests for the problem", "p TEXT", "p", "test_generation"),
+    ("Run the tests against each program", "c LIST<CODE>, t CODE", "c, t", "test_execution"),
+    ("Pick the best candidate program", "c LIST<CODE>, r LIST<TEXT>", "c, r", "ranking"),
+    ("Split the long recording into pieces", "a AUDIO", "a", "media_split"),
+    ("Concatenate the transcripts", "t LIST<TEXT>", "t", "text_concatenation"),
+    ("Vote on the sampled answers", "a LIST<TEXT>", "a", "answer_vote"),
+]
+
+
+@pytest.mark.parametrize(("phrase", "params", "args", "interface"), BOUND, ids=[b[0] for b in BOUND])
+def test_a_paraphrase_binds_to_its_interface(default_catalog, phrase: str, params: str, args: str,
+                                             interface: str) -> None:
+    bound = bind_step(default_catalog, phrase, params, args)
+    (step,) = bound.steps
+    assert step.chosen.name == interface and step.chosen.score >= MIN_CONFIDENCE
+    assert (step.workflow, step.task, step.phrase, step.kind) == ("w", "step", phrase, "interface")
+
+
+def test_every_example_phrasing_of_the_catalog_binds_to_its_own_interface(default_catalog) -> None:
+    for iface in default_catalog.interfaces():
+        for example in (e.strip() for e in iface.examples.split("|") if e.strip()):
+            assert interface_choice(default_catalog, example).chosen.name == iface.name, example
+
+
+def test_the_examples_keep_their_interfaces() -> None:
+    """The examples' plain-words steps, as they bound before the action check."""
+    bound = murakkab.compile(ROOT / "examples" / "hotos_listing2.job")
+    assert {s.task: s.chosen.name for s in bound.steps} == {
+        "frames": "frame_extraction", "scenes": "scene_detection", "speech": "speech_to_text",
+        "objects": "object_detection", "shown": "summary_reduction", "said": "summary_reduction"}
+    bound = murakkab.compile(ROOT / "examples" / "video_qa.job")
+    assert [s.chosen.name for s in bound.steps] == [
+        "scene_detection", "frame_extraction", "speech_to_text", "frame_summarization", "question_answering"]
+
+
+def test_the_refusal_names_the_action_and_what_the_interface_does(default_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        bind_step(default_catalog, "Translate the texts into French", "parts LIST<TEXT>", "parts")
+    assert err.value.message == ("'Translate the texts into French' asks to translate, which text_concatenation "
+                                 "(score 0.48) does not do (it does: concatenate, join, merge)")
+    assert "step := text_concatenation (parts)" in (err.value.hint or "")
+
+
+def test_a_weak_match_is_refused_with_its_score(default_catalog) -> None:
+    with pytest.raises(MurakkabError, match=r"enough confidence \(best 0\.\d\d < 0\.2\)"):
+        bind_step(default_catalog, "Identify the mood", "f IMAGE", "f")
+
+
+def test_a_type_error_names_the_phrase_and_the_interface_it_was_matched_to(default_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        bind_step(default_catalog, "Transcribe the speech", "q TEXT", "q")
+    assert err.value.message == ("'q' is TEXT, but speech_to_text (matched from 'Transcribe the speech') "
+                                 "expects audio MEDIA")
+    assert err.value.span.text == "q" and "name its interface" in (err.value.hint or "")
+    # Written by name, the message stays as it was.
+    with pytest.raises(MurakkabError) as err:
+        compile_script("CREATE WORKFLOW w (q TEXT) AS (s := speech_to_text (q)) RETURNS s;", "t.job",
+                       default_catalog)
+    assert err.value.message == "'q' is TEXT, but speech_to_text expects audio MEDIA"
+
+
+def test_a_question_asks_for_an_answer_not_a_transcript(default_catalog) -> None:
+    """The issue's case: this RUN used to run transcribe_videos."""
+    with pytest.raises(MurakkabError) as err:
+        compile_script("RUN 'What is the person holding in these videos?' (videos => ['a.mp4']);", "q.job",
+                       default_catalog)
+    assert "template video_qa (matched from 'What is the person holding in these videos?')" in err.value.message
+    assert "question" in err.value.message
+
+
+def test_a_description_only_run_no_template_does_is_refused(default_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        compile_script("RUN 'Translate the videos into French' (videos => ['a.mp4']);", "q.job", default_catalog)
+    assert "asks to translate" in err.value.message and "SHOW TEMPLATES" in (err.value.hint or "")
+
+
+def test_a_template_match_is_recorded(default_catalog) -> None:
+    bound = compile_script("RUN 'List the objects shown or mentioned in the videos' (videos => ['a.mp4']);",
+                           "q.job", default_catalog)
+    (step,) = bound.steps
+    assert (step.kind, step.task, step.chosen.name) == ("template", "<run>", "video_objects")
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("Merge and deduplicate the lists", ("merge", "deduplicate")),
+    ("Transcribe the speech and summarize it", ("transcribe", "summarize")),
+    ("find the answer in the transcript and captions", ("find",)),  # nouns are not actions
+    ("Speech recognition on each scene", ("recognize",)),
+    ("Summarise the transcript", ("summarize",)),
+    ("Then combine the notes", ("combine",)),
+    ("What is the person holding?", ("answer",)),
+    ("Translate the texts", ("translate",)),
+])
+def test_actions_of_a_phrase(phrase: str, expected: tuple[str, ...]) -> None:
+    assert actions(phrase) == expected
+
+
+def _run_cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "murakkab", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_check_lists_each_plain_words_step_with_score_and_runner_up() -> None:
+    done = _run_cli("check", "examples/video_qa.job")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "examples/video_qa.job: ok (1 workflow, 1 job)"
+    assert lines[1].startswith("plain-words steps (matched to the catalog; score 0..1, refused below 0.20")
+    assert ("  video_qa.scenes 'Identify the scenes in each video' -> interface scene_detection (score 0.43; "
+            "runner-up frame_extraction 0.19, another action)") in lines
+    assert len(lines) == 7
+
+
+def test_check_refuses_a_wrong_step_at_its_location(tmp_path: Path) -> None:
+    script = tmp_path / "fr.job"
+    script.write_text("CREATE WORKFLOW w (parts LIST<TEXT>) AS (\n"
+                      "  fr := 'Translate the texts into French' (parts)\n) RETURNS fr;\n")
+    done = _run_cli("check", str(script))
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{script}:2:9" in done.stderr and "^" in done.stderr
+    assert "fr := text_concatenation (parts)" in done.stderr
+
+
+def test_explain_shows_the_matched_steps_in_text_and_json(default_catalog) -> None:
+    text = (ROOT / "examples" / "map_reduce_docs.job").read_text(encoding="utf-8")
+    out = murakkab.explain(text, catalog=default_catalog, name="m.job")
+    assert ("  summary 'Combine the partial summaries into one' -> interface summary_reduction (score 0.57; "
+            "runner-up summarization 0.25, another action)") in out.splitlines()
+    data = json.loads(murakkab.explain(text, format="json", catalog=default_catalog, name="m.job"))
+    assert data["matched"][0] == {
+        "workflow": "summarize_reports", "task": "summaries", "phrase": "Summarize each chunk of text",
+        "kind": "interface", "chosen": "summarization", "score": 0.4626, "runner_up": "document_chunking",
+        "runner_up_score": 0.3324, "runner_up_same_action": False}
+
+
+def test_explain_of_a_description_only_run_shows_the_template(default_catalog) -> None:
+    out = murakkab.explain("EXPLAIN RUN 'Transcribe the speech in a set of videos' (videos => ['a.mp4']);",
+                           catalog=default_catalog, name="t.job")
+    assert "  RUN 'Transcribe the speech in a set of videos' -> template transcribe_videos (score 0.97;" in out
+
+
+def test_show_templates_lists_what_a_description_only_run_can_match(default_catalog) -> None:
+    result = show(default_catalog, "templates")
+    assert result.columns == ["name", "inputs", "description"]
+    assert ("video_qa", "videos LIST<VIDEO>, question TEXT", "Answer a question about a set of videos") in result.rows
+    assert {r[0] for r in result.rows} == {t.name for t in default_catalog.templates()}
+    assert show(default_catalog, "interfaces").rows  # SHOW INTERFACES lists what a step can match
