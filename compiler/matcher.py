@@ -152,9 +152,11 @@ def _synonyms(verb: str) -> frozenset[str]:
 
 
 def _names(phrase: str, name: str) -> bool:
-    """Does the phrase name ``name`` ('speech_to_text' in 'Run speech-to-text on ...')?"""
+    """Does the phrase name ``name`` ('speech_to_text' in 'Run speech-to-text on ...')?
+    Only a name of two words or more counts: a one-word name ('ranking') is also a plain
+    noun ('Translate the ranking')."""
     words, parts = _words(phrase), name.lower().split("_")
-    return any(words[i:i + len(parts)] == parts for i in range(len(words) - len(parts) + 1))
+    return len(parts) > 1 and any(words[i:i + len(parts)] == parts for i in range(len(words) - len(parts) + 1))
 
 
 @dataclass(frozen=True)
