@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ...catalog.catalog import Catalog, CurvePoint, Hardware, Profile
 from .plan import Candidate, Estimate
@@ -140,3 +140,35 @@ def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, floa
         if hw.is_gpu:
             gpus += units
     return Estimate(makespan, cost, energy_j / 3600.0, quality, gpus, tuple(sorted(held.items())))
+
+
+def plan_totals(catalog: Catalog, choice: Mapping[str, Candidate],
+                shards: Iterable[tuple[str, str, str, float, float, int]],
+                scopes: Mapping[str, frozenset[str]] | None = None,
+                power: dict[tuple[str, str, int], float] | None = None) -> Estimate:
+    """The reported totals of a scheduled plan from its shards as (task, machine,
+    hardware, start_s, end_s, units) rows in schedule order; with ``scopes`` (a joint
+    plan), each job's own totals as ``parts`` too. ``power``: busy power per (agent,
+    hardware, units), kept by a caller that totals many plans of the same candidates."""
+    power = {} if power is None else power
+    per_task: dict[str, float] = {}
+    for task, cand in choice.items():
+        key = (cand.agent, cand.hardware, cand.units)
+        w = power.get(key)
+        if w is None:
+            w = power[key] = candidate_power_w(catalog, cand)
+        per_task[task] = w
+    tasks = []
+    rows = []
+    for task, machine, hw, start, end, units in shards:
+        tasks.append(task)
+        rows.append((machine, hw, start, end, units, per_task[task]))
+    whole = timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
+    if not scopes:
+        return whole
+    parts = []
+    for label, mine in scopes.items():
+        part_rows = [r for r, t in zip(rows, tasks) if t in mine]
+        parts.append((label, timeline_totals(catalog, part_rows, math.prod(choice[t].quality for t in mine))))
+    return Estimate(whole.makespan_s, whole.cost_usd, whole.energy_wh, whole.quality, whole.gpus, whole.held,
+                    tuple(parts))

@@ -29,13 +29,13 @@ from ..scheduling.cpsat import cpsat_available
 from ..scheduling.ilp import default_backend
 from .accuracy import QualityModel, agent_quality, job_quality_models, quality_function
 from .candidates import baseline_candidate, enumerate_candidates
-from .cost import candidate_power_w, timeline_totals
+from .cost import plan_totals
 from .exact import ExactResult, Pool, solve_exact
 from .greedy import greedy_search, standalone_key
 from .knobs import KnobConfig, KnobSpace, knob_space, with_knobs
 from .objective import Bound, Objective
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
-from .schedule import Schedule, schedule, upward_ranks
+from .schedule import Schedule, placements, schedule, upward_ranks
 from .tiers import Tiers, workflow_job_tiers
 from .validate import validate
 
@@ -178,9 +178,12 @@ class _Search:
         self.plan = v.plan
         self.order = _critical_first(v.plan, v.cands)
 
+        power: dict[tuple[str, str, int], float] = {}
+
         def evaluate(choice: dict[str, Candidate]) -> Estimate:
-            return totals(catalog, choice, schedule(v.plan, choice, cluster, serial=sequential, with_deps=False),
-                          v.scopes)
+            # totals(schedule(..., with_deps=False)) without making the shards.
+            return plan_totals(catalog, choice, placements(v.plan, choice, cluster, serial=sequential), v.scopes,
+                               power)
 
         self.evaluate = evaluate
         self.catalog, self.cluster = catalog, cluster
@@ -344,16 +347,8 @@ def totals(catalog: Catalog, choice: dict[str, Candidate], sched: Schedule,
            scopes: dict[str, frozenset[str]] | None = None) -> Estimate:
     """The reported totals of a scheduled plan; with ``scopes`` (a joint plan), each
     job's own totals as ``parts`` too."""
-    power = {task: candidate_power_w(catalog, cand) for task, cand in choice.items()}
-    rows = [(s.machine, s.hardware, s.start_s, s.end_s, s.units, power[s.task]) for s in sched.shards]
-    whole = timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
-    if not scopes:
-        return whole
-    parts = []
-    for label, mine in scopes.items():
-        part_rows = [r for r, s in zip(rows, sched.shards) if s.task in mine]
-        parts.append((label, timeline_totals(catalog, part_rows, math.prod(choice[t].quality for t in mine))))
-    return replace(whole, parts=tuple(parts))
+    return plan_totals(catalog, choice, ((s.task, s.machine, s.hardware, s.start_s, s.end_s, s.units)
+                                         for s in sched.shards), scopes)
 
 
 def _baseline(task: str, v: _Variant, catalog: Catalog, cluster: Cluster,

@@ -39,13 +39,11 @@ class Schedule:
 def upward_ranks(plan: LogicalPlan, choice: dict[str, Candidate]) -> dict[str, float]:
     """rank(t) = latency(t) + max rank of the tasks reading t (HEFT's upward rank)."""
     rank: dict[str, float] = {}
-    for node in reversed(plan.nodes):
-        if not node.is_task:
-            continue
-        # The plan's reader index (built once per plan) lists each reader once; a reader
-        # that reads t twice counted twice before, which never changes a max.
-        below = [rank[r.id] for r in plan.consumers(node.id) if r.id in rank]
-        rank[node.id] = choice[node.id].latency_s + max(below, default=0.0)
+    # The task graph (derived once per plan) lists each reader once; a reader that reads
+    # t twice counted twice before, which never changes a max.
+    for task, readers in plan.derived(_task_graph).backwards:
+        below = [rank[r] for r in readers if r in rank]
+        rank[task] = choice[task].latency_s + max(below, default=0.0)
     return rank
 
 
@@ -132,7 +130,11 @@ class Placer:
         self.calls: dict[str, list[float]] = {}
         self.shards: dict[str, list[Shard]] = {}
         self.task_end: dict[str, float] = {}
+        self.ends: dict[str, list[float]] = {}  # each placed task's shard ends, by shard index
         self.last_end = 0.0
+        # A placer that only scores (``placements``) records rows, not shards.
+        self.rows: list[tuple[str, str, str, float, float, int]] | None = None
+        self._inputs: dict[str, tuple[str, ...]] = {}
         # The machines with each hardware type, in machine order (slots are keyed so).
         self._machines_with: dict[str, list[str]] = {}
         for machine, hw in self.slots:
@@ -143,26 +145,40 @@ class Placer:
 
     def _ready_times(self, node: Node, calls: list[float]) -> list[float]:
         barrier = 0.0
-        ready = [0.0] * len(calls)
         mine = None
-        for src in dict.fromkeys(node.inputs):
-            if src not in self.task_end:
+        ready: list[float] | None = None
+        task_end = self.task_end
+        for src in self._sources(node):
+            end = task_end.get(src)
+            if end is None:
                 continue  # an input parameter: available at time 0
             if node.streams_from != src:
-                barrier = max(barrier, self.task_end[src])
+                if end > barrier:
+                    barrier = end
                 continue
+            if ready is None:
+                ready = [0.0] * len(calls)
             mine = mine or _fractions(calls)
             theirs = _fractions(self.calls[src])
-            ends = [s.end_s for s in self.shards[src]]
+            ends = self.ends[src]
             for j, (lo, hi) in enumerate(mine):
                 for i in _overlapping(lo, hi, theirs):
                     ready[j] = max(ready[j], ends[i])
+        if ready is None:
+            return [barrier] * len(calls)
         return [max(barrier, r) for r in ready]
+
+    def _sources(self, node: Node) -> tuple[str, ...]:
+        """The distinct inputs of ``node``, in order (asked once per placement of it)."""
+        got = self._inputs.get(node.id)
+        if got is None:
+            got = self._inputs[node.id] = tuple(dict.fromkeys(node.inputs))
+        return got
 
     def trial(self, node: Node, cand: Candidate) -> list[Shard]:
         """The shards of ``node`` run as ``cand``, placed on the cluster as it stands
         (nothing is committed)."""
-        shards, _ = self._place(node, cand, True)
+        shards, _ = self._place(node, cand, True, False)
         assert shards is not None
         return shards
 
@@ -170,26 +186,41 @@ class Placer:
         """When ``node`` run as ``cand`` would finish: ``max(s.end_s for s in
         self.trial(node, cand))``, without making the shards (a search that compares
         many candidates needs only this, and the shards of the one it commits)."""
-        finish = self._place(node, cand, False)[1]
+        finish = self._place(node, cand, False, False)[1]
         if finish is None:
             raise ValueError(f"{node.id} run as {cand.label()} has no shards")
         return finish
 
-    def _place(self, node: Node, cand: Candidate, keep: bool) -> tuple[list[Shard] | None, float | None]:
-        """(the shards if ``keep``, the latest end among them: None if there are none)."""
+    def place(self, node: Node, cand: Candidate) -> None:
+        """``commit(node, cand, trial(node, cand))`` in one step: the shards are placed
+        on the cluster's own pools, not on copies (a fixed choice has nothing to compare)."""
+        self._place(node, cand, True, True)
+
+    def _place(self, node: Node, cand: Candidate, keep: bool, in_place: bool) -> tuple[list[Shard] | None, float | None]:
+        """(the shards if ``keep``, the latest end among them: None if there are none).
+        ``in_place``: place on the pools themselves and record the task as committed;
+        with ``rows`` set (a placer that only scores), rows instead of shards."""
         calls = split_calls(cand.calls, cand.fanout)
         ready_times = self._ready_times(node, calls)
         hw, units = cand.hardware, cand.units
+        slots = self.slots
         # (machine, its units of hw by the time they free up), in machine order.
-        pools = [(m, list(self.slots[(m, hw)])) for m in self._machines_with.get(hw, ())]
-        out = []
+        if in_place:
+            pools = [(m, slots[(m, hw)]) for m in self._machines_with.get(hw, ())]
+        else:
+            pools = [(m, list(slots[(m, hw)])) for m in self._machines_with.get(hw, ())]
+        rows = self.rows if in_place else None
+        make = keep and rows is None
+        out: list[Shard] = []
+        ends: list[float] = []
         last_end = self.last_end
         head = units - 1
         seconds: dict[float, float] = {}  # shard seconds by calls: a task's shards differ by one call at most
         # Dependencies are recorded as the shards are made (commit would otherwise copy each).
-        deps = _deps(node, calls, self.calls) if self.with_deps and keep else None
+        deps = _deps(node, calls, self.calls) if self.with_deps and make else None
         finish: float | None = None
         serial = self.serial
+        task = node.id
         # The loop below runs once per shard of every candidate tried: `x if x > y else y`
         # is max(y, x) (the same float, ties included) without a call.
         for i, n_calls in enumerate(calls):
@@ -216,13 +247,26 @@ class Placer:
                 bisect.insort(free, best_end)
             else:
                 _occupy(free, units, best_end)
-            if keep:
-                out.append(Shard(node.id, i, machine, hw, units, n_calls, duration, best_start, best_end,
+            if make:
+                out.append(Shard(task, i, machine, hw, units, n_calls, duration, best_start, best_end,
                                  deps[i] if deps is not None else ()))
+            elif rows is not None:
+                rows.append((task, machine, hw, best_start, best_end, units))
+            ends.append(best_end)
             if finish is None or best_end > finish:
                 finish = best_end
             if best_end > last_end:
                 last_end = best_end
+        if in_place:
+            self.calls[task] = calls
+            self.ends[task] = ends
+            if finish is not None:
+                self.task_end[task] = finish
+            self.last_end = last_end
+            if make:
+                self.shards[task] = out
+            self._trials = {}
+            return (out if make else None), finish
         if not keep:
             return None, finish
         self._trials[id(out)] = (out, hw, pools, last_end)
@@ -238,6 +282,7 @@ class Placer:
             deps = shard_deps(node, self.calls)
             shards = [replace(s, deps=deps[s.index]) for s in shards]
         self.shards[node.id] = shards
+        self.ends[node.id] = [s.end_s for s in shards]
         self.task_end[node.id] = max(s.end_s for s in shards)
         if tried is not None:
             # The trial ran against the state this commit starts from and placed exactly
@@ -278,6 +323,7 @@ class _TaskGraph:
     order: dict[str, int]  # position in the plan, of every node
     waiting: dict[str, int]  # distinct tasks each task reads
     readers: dict[str, list[str]]  # tasks reading each task, in plan order
+    backwards: tuple[tuple[str, tuple[str, ...]], ...]  # (task, its readers), tasks in reverse plan order
 
 
 def _task_graph(plan: LogicalPlan) -> _TaskGraph:
@@ -289,7 +335,8 @@ def _task_graph(plan: LogicalPlan) -> _TaskGraph:
         for i in dict.fromkeys(n.inputs):
             if i in tasks:
                 readers.setdefault(i, []).append(t)
-    return _TaskGraph(tasks, order, waiting, readers)
+    backwards = tuple((t, tuple(readers.get(t, ()))) for t in reversed(tasks))
+    return _TaskGraph(tasks, order, waiting, readers, backwards)
 
 
 def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
@@ -316,7 +363,19 @@ def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, 
     """List-schedule a fixed choice of candidates."""
     placer = Placer(plan, cluster, serial, with_deps)
     for node in ready_order(plan, upward_ranks(plan, choice)):
-        cand = choice[node.id]
-        placer.commit(node, cand, placer.trial(node, cand))
+        placer.place(node, choice[node.id])
     # Without dependencies the schedule is only being scored: its order does not matter.
     return placer.result(ordered=with_deps)
+
+
+def placements(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster,
+               serial: bool = False) -> list[tuple[str, str, str, float, float, int]]:
+    """What a search scores of ``schedule(plan, choice, cluster, serial, with_deps=False)``:
+    (task, machine, hardware, start_s, end_s, units) of each of its shards, in the same
+    order, without making the shards."""
+    placer = Placer(plan, cluster, serial, with_deps=False)
+    rows: list[tuple[str, str, str, float, float, int]] = []
+    placer.rows = rows
+    for node in ready_order(plan, upward_ranks(plan, choice)):
+        placer.place(node, choice[node.id])
+    return rows
