@@ -495,7 +495,9 @@ class Binder:
         if missing:
             which = f"template {wf.name} (matched from '{run.target}')" if run.by_description else wf.name
             raise MurakkabError(f"missing input{'s' if len(missing) > 1 else ''} for {which}: {', '.join(missing)}",
-                                run.target_span, "give every parameter with name => value")
+                                run.target_span, "give every parameter with name => value" + (
+                                    f": {wf.name} takes ({', '.join(f'{p.name} {p.type.span.text}' for p in wf.params)})"
+                                    if run.by_description else ""))
         nodes = {}
         for p in wf.params:
             typ = self._type(p.type)

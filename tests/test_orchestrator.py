@@ -172,6 +172,20 @@ def test_a_question_asks_for_an_answer_not_a_transcript(default_catalog) -> None
                        default_catalog)
     assert "template video_qa (matched from 'What is the person holding in these videos?')" in err.value.message
     assert "question" in err.value.message
+    assert err.value.hint == ("give every parameter with name => value: "
+                              "video_qa takes (videos LIST<VIDEO>, question TEXT)")
+
+
+def test_a_tie_between_two_eligible_interfaces_is_refused(default_catalog, monkeypatch) -> None:
+    from murakkab.compiler import bind
+    from murakkab.compiler.matcher import Entry, Matcher
+
+    same = "Summarize the text"
+    tied = Matcher.build([Entry("summarization", same, (same,)), Entry("frame_summarization", same, (same,))])
+    monkeypatch.setattr(bind, "interface_choice", lambda catalog, phrase: tied.choose(phrase))
+    with pytest.raises(MurakkabError, match="matches frame_summarization and summarization equally") as err:
+        bind_step(default_catalog, "Summarize the text")
+    assert "step := frame_summarization (x)" in (err.value.hint or "")
 
 
 def test_a_description_only_run_no_template_does_is_refused(default_catalog) -> None:
