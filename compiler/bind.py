@@ -31,6 +31,7 @@ from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, E
 from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
                       Preference, Stats)
 from .cardinality import output_stats
+from .llm_planner import Chat
 from .matcher import Choice, Entry, Match, Matcher, StepMatch
 from .physical.candidates import satisfies
 from .probe import probe_document, probe_media, resolve_path
@@ -39,7 +40,11 @@ from .units import BASE_UNIT, to_base
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
 FILE_TYPES = MEDIA_TYPES | {"IMAGE", "DOCUMENT"}
 PREFERENCE_KEYS = ("agent", "model", "device", "hardware")
-SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules", "quality_floor")
+SETTINGS = ("solver", "parallelism", "seed", "cluster", "solver_time_limit", "disabled_rules", "quality_floor",
+            "planner")
+# Who writes the workflow of a description-only RUN: the matcher picks a catalog template;
+# 'llm' asks an OpenAI-compatible endpoint to propose one (compiler/llm_planner.py).
+PLANNERS = ("matcher", "llm")
 SOLVERS = ("greedy", "cpsat", "ilp", "exhaustive", "auto")
 EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
 # The range of each ASSUMING statistic (base units), so that a slip such as
@@ -147,6 +152,8 @@ class Binder:
         self.workflows: dict[str, ast.CreateWorkflow] = {}
         self.steps: list[StepMatch] = []
         self._workflow = ""  # the workflow whose body is being bound, for StepMatch
+        self.planner = "matcher"
+        self.chat: Chat | None = None  # the LLM planner's endpoint; None: the configured one
 
     # -- statements --------------------------------------------------------------
     def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
@@ -161,6 +168,12 @@ class Binder:
                 if isinstance(stmt.statement, ast.PlanFleet):
                     raise self._fleet_unsupported(stmt.statement)
                 actions.append(self.bind_run(stmt.statement, settings, options))
+            elif isinstance(stmt, ast.SetStmt) and stmt.name == "planner":
+                planner = _word_or_string(stmt.value)
+                if planner not in PLANNERS:
+                    raise MurakkabError(f"unknown planner '{planner}'", stmt.value.span,
+                                        suggestion(planner or "", PLANNERS, "planners"))
+                self.planner = str(planner)
             elif isinstance(stmt, ast.SetStmt):
                 settings = self._set(stmt, settings)
             elif isinstance(stmt, ast.Show):
@@ -443,7 +456,9 @@ class Binder:
     # -- RUN ----------------------------------------------------------------------------
     def bind_run(self, run: ast.Run, settings: Settings, explain: ExplainOptions | None) -> BoundJob:
         matched: list[tuple[str, str, float]] = []
-        if run.by_description:
+        if run.by_description and self.planner == "llm":
+            wf = self._proposed(run)
+        elif run.by_description:
             wf = self._template_for(run, matched)
         else:
             wf = self.workflows.get(run.target)
@@ -455,7 +470,7 @@ class Binder:
                                     suggestion(run.target, self.workflows, "workflows"))
         inputs = self._bind_inputs(wf, run)
         plan = self._bind_body(wf, inputs, matched)
-        if run.by_description:
+        if run.by_description and self.planner == "matcher":
             # The phrase a template was matched from, for EXPLAIN (``step_matches``).
             plan = LogicalPlan(tuple(n.with_(description=run.target) if n.op == OUTPUT else n for n in plan.nodes))
         slos = tuple(self._slo(s) for s in run.slos)
@@ -464,6 +479,19 @@ class Binder:
         self._check_cluster(cluster, run.cluster_span or run.span)
         return BoundJob(run.target if not run.by_description else wf.name, wf.name, plan, slos, goals, cluster,
                         settings, explain, run.span, tuple(matched))
+
+    def _proposed(self, run: ast.Run) -> ast.CreateWorkflow:
+        """The workflow an LLM proposes for a description-only RUN, bound before it is taken."""
+        from .llm_planner import endpoint_chat, propose
+
+        def check(wf: ast.CreateWorkflow) -> None:
+            if self.catalog.interface(wf.name) is not None:
+                raise MurakkabError(f"'{wf.name}' is the name of an interface", wf.name_span,
+                                    "choose another name for the workflow")
+            self._bind_body(wf, self._bind_inputs(wf, run))
+
+        wf, _ = propose(self.catalog, run, check, self.chat or endpoint_chat())
+        return wf
 
     def _template_for(self, run: ast.Run, matched: list[tuple[str, str, float]]) -> ast.CreateWorkflow:
         choice = template_choice(self.catalog, run.target)

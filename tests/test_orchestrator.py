@@ -266,3 +266,103 @@ def test_show_templates_lists_what_a_description_only_run_can_match(default_cata
     assert ("video_qa", "videos LIST<VIDEO>, question TEXT", "Answer a question about a set of videos") in result.rows
     assert {r[0] for r in result.rows} == {t.name for t in default_catalog.templates()}
     assert show(default_catalog, "interfaces").rows  # SHOW INTERFACES lists what a step can match
+
+
+# -- SET planner = 'llm' (compiler/llm_planner.py), against a local HTTP server ----------------
+
+class _Endpoint:
+    """An OpenAI-compatible chat endpoint on localhost that answers with canned replies in
+    order and keeps the requests it got."""
+
+    def __init__(self, replies: list[str]) -> None:
+        import http.server
+        import threading
+
+        self.replies, self.requests = list(replies), []
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                endpoint.requests.append(body)
+                reply = endpoint.replies.pop(0)
+                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+GOOD_PROPOSAL = """```
+CREATE WORKFLOW holding (videos LIST<VIDEO>, question TEXT) AS (
+  scenes := scene_detection (videos),
+  frames := frame_extraction (scenes),
+  captions := frame_summarization (frames),
+  answer := question_answering (question, captions)
+) RETURNS answer;
+```"""
+WRONG_TYPES = """CREATE WORKFLOW holding (videos LIST<VIDEO>, question TEXT) AS (
+  captions := frame_summarization (videos),
+  answer := question_answering (question, captions)
+) RETURNS answer;"""
+LLM_RUN = ("SET planner = 'llm';\n"
+           "RUN 'What is the person holding in these videos?' (videos => ['a.mp4'], question => 'What is held?');")
+
+
+@pytest.fixture
+def llm(monkeypatch):
+    made: list[_Endpoint] = []
+
+    def start(replies: list[str]) -> _Endpoint:
+        endpoint = _Endpoint(replies)
+        made.append(endpoint)
+        monkeypatch.setenv("MURAKKAB_LLM_BASE_URL", endpoint.url)
+        monkeypatch.setenv("MURAKKAB_LLM_MODEL", "test-model")
+        return endpoint
+
+    yield start
+    for endpoint in made:
+        endpoint.close()
+
+
+def test_the_llm_planner_proposes_and_a_type_error_goes_back_to_it(default_catalog, llm) -> None:
+    endpoint = llm([WRONG_TYPES, GOOD_PROPOSAL])
+    (job,) = compile_script(LLM_RUN, "q.job", default_catalog).jobs
+    assert job.workflow == "holding"
+    assert [n.interface for n in job.plan.tasks] == [
+        "scene_detection", "frame_extraction", "frame_summarization", "question_answering"]
+    first, second = endpoint.requests
+    assert "frame_summarization(frame IMAGE) -> TEXT" in first["messages"][0]["content"]
+    assert "Request: What is the person holding in these videos?" in first["messages"][1]["content"]
+    # The binder's error, located in the proposal, is the next message.
+    feedback = second["messages"][-1]["content"]
+    assert "'videos' is LIST<VIDEO>, but frame_summarization expects frame IMAGE" in feedback
+    assert "<llm proposal>:2:" in feedback
+
+
+def test_the_llm_planner_gives_up_after_its_attempts(default_catalog, llm) -> None:
+    from murakkab.compiler.llm_planner import MAX_ATTEMPTS
+
+    endpoint = llm(["I cannot help with that."] + [WRONG_TYPES] * (MAX_ATTEMPTS - 1))
+    with pytest.raises(MurakkabError, match=f"no valid workflow .* in {MAX_ATTEMPTS} attempts") as err:
+        compile_script(LLM_RUN, "q.job", default_catalog)
+    assert err.value.span.text == "'What is the person holding in these videos?'"
+    assert "expects frame IMAGE" in (err.value.hint or "") and len(endpoint.requests) == MAX_ATTEMPTS
+
+
+def test_the_planner_setting_is_checked(default_catalog) -> None:
+    with pytest.raises(MurakkabError, match="unknown planner 'gpt'"):
+        compile_script("SET planner = 'gpt';", "q.job", default_catalog)
