@@ -488,7 +488,12 @@ class Binder:
             if self.catalog.interface(wf.name) is not None:
                 raise MurakkabError(f"'{wf.name}' is the name of an interface", wf.name_span,
                                     "choose another name for the workflow")
-            self._bind_body(wf, self._bind_inputs(wf, run))
+            recorded = len(self.steps)
+            try:
+                self._bind_body(wf, self._bind_inputs(wf, run))
+            except MurakkabError:
+                del self.steps[recorded:]  # a refused proposal's plain-words steps are not the script's
+                raise
 
         wf, _ = propose(self.catalog, run, check, self.chat or endpoint_chat())
         return wf
