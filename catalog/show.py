@@ -12,7 +12,9 @@ visible for a terminal and :func:`csv_cell` keeps a spreadsheet from running a c
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -64,6 +66,78 @@ def visible(text: str) -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _INVISIBLE.sub(escape, text)
+
+
+# A column is never elided below this many characters while the table could fit otherwise.
+MIN_COLUMN_CHARS = 4
+ELLIPSIS = "\u2026"
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``$COLUMNS`` first; 80 in a pipe), what text tables fit."""
+    return shutil.get_terminal_size().columns
+
+
+def elide(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one ``…`` when anything was cut."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + ELLIPSIS if width > 0 else ""
+
+
+def fit_widths(natural: list[int], budget: int) -> list[int]:
+    """Column widths that sum to at most ``budget``: the widest columns shrink first, to a
+    common cap (water-filling), none below MIN_COLUMN_CHARS unless the budget leaves less
+    for each; a table that fits keeps its natural widths.
+
+        >>> fit_widths([3, 40, 12], 30)
+        [3, 15, 12]
+    """
+    if sum(natural) <= budget or not natural:
+        return list(natural)
+    floor = max(1, min(MIN_COLUMN_CHARS, budget // len(natural)))
+    lo, hi = floor, max(natural)
+    while lo < hi:  # the largest cap whose widths fit
+        mid = (lo + hi + 1) // 2
+        if sum(min(w, mid) for w in natural) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    widths = [min(w, max(lo, floor)) for w in natural]
+    spare = budget - sum(widths)
+    for i, w in enumerate(natural):  # what the cap left over, to the capped columns in order
+        if spare <= 0:
+            break
+        if w > widths[i]:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+def table_text(columns: list[str], rows: list[tuple[Any, ...]], width: int | None = None) -> str:
+    """A rich box table of values (control characters visible, brackets not markup) that
+    fits ``width`` columns (default: the terminal's): the longest cells are elided with
+    ``…``; ``--format csv|json`` gives them in full."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    width = terminal_width() if width is None else width
+    head = [visible(c) for c in columns]
+    body = [["" if v is None else visible(str(v)) for v in row] for row in rows]
+    natural = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(head)]
+    # A box table spends 3 characters a column (a border and a space each side) and 1 more.
+    widths = fit_widths(natural, width - 3 * len(head) - 1)
+    table = Table(*(escape(elide(h, w)) for h, w in zip(head, widths)), show_lines=False)
+    for column, w in zip(table.columns, widths):
+        column.no_wrap, column.min_width, column.max_width = True, w, w
+    for row in body:
+        table.add_row(*(escape(elide(v, w)) for v, w in zip(row, widths)))
+    buffer = io.StringIO()
+    # A table too wide even at the narrowest columns is printed whole, not folded.
+    Console(file=buffer, width=max(width, sum(widths) + 3 * len(head) + 1), force_terminal=False,
+            color_system=None).print(table)
+    return buffer.getvalue()
 
 
 def csv_cell(value: Any) -> Any:
