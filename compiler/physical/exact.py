@@ -99,7 +99,11 @@ class ExactResult:
 
 class Pool:
     """Every plan evaluated during one planning call, and the best one by the objective.
-    A search can never return worse than a plan it already evaluated."""
+    A search can never return worse than a plan it already evaluated.
+
+    ``pruned``: plans a search rejected without scheduling them, because a lower bound
+    proved them worse than a plan already evaluated (``greedy._dominated``); they count
+    among the plans ``scored``, as if evaluated, and can never be the best."""
 
     def __init__(self, tasks: Sequence[str], cands: dict[str, list[Candidate]],
                  evaluate: Callable[[dict[str, Candidate]], Estimate]) -> None:
@@ -108,6 +112,18 @@ class Pool:
         self._evaluate = evaluate
         self._index = {t: {id(c): i for i, c in enumerate(cs)} for t, cs in cands.items()}
         self.seen: dict[tuple[int, ...], Estimate] = {}
+        self.pruned: set[tuple[int, ...]] = set()
+
+    @property
+    def scored(self) -> int:
+        """Plans evaluated or pruned (the two never overlap)."""
+        return len(self.seen) + len(self.pruned)
+
+    def prune(self, choice: dict[str, Candidate]) -> None:
+        """Count ``choice`` as scored without evaluating it (nothing if it was evaluated)."""
+        code = self.code(choice)
+        if code not in self.seen:
+            self.pruned.add(code)
 
     def code(self, choice: dict[str, Candidate]) -> tuple[int, ...]:
         return tuple(self._index[t][id(choice[t])] for t in self.tasks)
@@ -120,6 +136,7 @@ class Pool:
         est = self.seen.get(code)
         if est is None:
             est = self.seen[code] = self._evaluate(choice)
+            self.pruned.discard(code)
         return est
 
     def best(self, objective: Objective) -> tuple[dict[str, Candidate], Estimate] | None:

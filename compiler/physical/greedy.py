@@ -23,7 +23,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan
@@ -32,7 +33,7 @@ from ..progress import report
 from .exact import Pool
 from .objective import Objective
 from .plan import Candidate, Estimate
-from .schedule import Placer, ready_order, upward_ranks
+from .schedule import MakespanBound, Placer, ready_order, upward_ranks
 
 MAX_ROUNDS = 8
 # Full re-schedules phase 2 may spend: EVALUATION_WORK shard placements in all, so
@@ -43,6 +44,10 @@ EVALUATION_WORK = 100_000
 MIN_EVALUATIONS = 8
 # Plans this small also descend from a second starting point.
 SMALL_PLAN_TASKS = 40
+# A move is pruned when a lower bound on its makespan exceeds the incumbent's by this
+# much (relative), far beyond the metrics' tolerance (1e-9), so that no chain of plans
+# tying within the tolerance could make the pruned plan the best.
+PRUNE_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -147,28 +152,32 @@ def standalone_choice(cands: dict[str, list[Candidate]], objective: Objective) -
 
 
 def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Candidate]], objective: Objective,
-                  cluster: Cluster, pool: Pool, serial: bool = False) -> SearchResult:
+                  cluster: Cluster, pool: Pool, serial: bool = False, prune: bool = False) -> SearchResult:
     """Both phases; ``order`` is the task order of the descent (most critical first).
 
     Small plans also descend from each task's standalone best; with SLOs, from the plan
     found without them too. The answer is the best plan of ``pool`` (every plan scored,
-    in this search or before it).
+    in this search or before it). ``prune``: skip the schedule of moves a lower bound
+    proves worse (``_dominated``); the search takes the same steps and returns the same
+    plan, but leaves the pruned plans out of ``pool.seen`` (an exact search after it
+    would evaluate them anew: the planner prunes only when the greedy is the solver).
     """
-    before = len(pool.seen)
+    before = pool.scored
+    bound = MakespanBound(plan) if prune else None
     starts = []
     if objective.bounds:
         free = objective.without_bounds()
         starts.append(_descend(place(plan, cands, free, cluster, serial), order, cands, free, pool,
-                               _budget(cands, pool)).choice)
+                               _budget(cands, pool), bound).choice)
     starts.append(place(plan, quality_budget(cands, objective), objective, cluster, serial))
     if len(cands) <= SMALL_PLAN_TASKS:
         starts.append(standalone_choice(cands, objective))
     for i, start in enumerate(starts):
         report("greedy: improving start", i + 1, len(starts))
-        _descend(start, order, cands, objective, pool, _budget(cands, pool))
+        _descend(start, order, cands, objective, pool, _budget(cands, pool), bound)
     best = pool.best(objective)
     assert best is not None
-    return SearchResult(best[0], best[1], len(pool.seen) - before)
+    return SearchResult(best[0], best[1], pool.scored - before)
 
 
 def _budget(cands: dict[str, list[Candidate]], pool: Pool) -> int:
@@ -178,22 +187,50 @@ def _budget(cands: dict[str, list[Candidate]], pool: Pool) -> int:
 
 
 def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, list[Candidate]],
-             objective: Objective, pool: Pool, budget: int) -> SearchResult:
-    """Phase 2 from one starting point: at most ``budget`` new plans scored."""
-    start = len(pool.seen)
+             objective: Objective, pool: Pool, budget: int,
+             bound: Callable[[dict[str, Candidate]], float] | None = None) -> SearchResult:
+    """Phase 2 from one starting point: at most ``budget`` new plans scored. With a
+    makespan ``bound``, a move it proves worse is counted as scored but not scheduled:
+    it would have been rejected, so the steps taken are the same."""
+    start = pool.scored
     best_est = pool.evaluate(choice)
+    if bound is not None and not _prunable(objective):
+        bound = None
     for _ in range(MAX_ROUNDS):
         improved = False
         for task in order:
             for cand in cands[task]:
                 if cand is choice[task]:
                     continue
-                if len(pool.seen) - start >= budget:
-                    return SearchResult(choice, best_est, len(pool.seen) - start)
+                if pool.scored - start >= budget:
+                    return SearchResult(choice, best_est, pool.scored - start)
                 trial = {**choice, task: cand}
+                if bound is not None and _dominated(trial, best_est, objective, bound):
+                    pool.prune(trial)
+                    continue
                 est = pool.evaluate(trial)
                 if objective.better(est, best_est):
                     choice, best_est, improved = trial, est, True
         if not improved:
             break
-    return SearchResult(choice, best_est, len(pool.seen) - start)
+    return SearchResult(choice, best_est, pool.scored - start)
+
+
+def _prunable(objective: Objective) -> bool:
+    """Whether a makespan bound can prove a move worse: latency is the first goal and
+    every SLO is on the whole plan's quality (known exactly without a schedule)."""
+    return (bool(objective.goals) and objective.goals[0].metric == "latency"
+            and all(b.metric == "quality" and b.scope is None for b in objective.bounds))
+
+
+def _dominated(trial: dict[str, Candidate], incumbent: Estimate, objective: Objective,
+               bound: Callable[[dict[str, Candidate]], float]) -> bool:
+    """Whether ``trial`` is certainly worse than ``incumbent`` (``_prunable`` objectives):
+    it misses the quality SLOs by no less, and its makespan is bounded below well beyond
+    the incumbent's, so ``objective.better(incumbent, trial)`` whatever its schedule."""
+    # The same product, in the same order, as the totals' quality.
+    quality = math.prod(c.quality for c in trial.values())
+    mine, theirs = objective.violation(replace(incumbent, quality=quality)), objective.violation(incumbent)
+    if theirs - mine > 1e-9 * max(1.0, mine, theirs):
+        return False
+    return bound(trial) > incumbent.makespan_s + PRUNE_MARGIN * max(1.0, incumbent.makespan_s)

@@ -123,7 +123,7 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
         if space.free:
             note += f"; {space.describe()}, chose {v.config.label()}"
         note += floor_note
-        evaluations = sum(len(s.pool.seen) for s in searches)
+        evaluations = sum(s.pool.scored for s in searches)
         if not objective.feasible(estimate):
             raise _diagnose(job, objective, estimate, best.plan, best.order, v.cands, cluster, best.evaluate, proof)
 
@@ -195,7 +195,10 @@ class _Search:
         if solver != "exhaustive":
             # The greedy first, for every solver: its plans are where an exact search
             # starts, and what auto can never be worse than.
-            greedy_search(self.plan, self.order, self.v.cands, objective, self.cluster, self.pool)
+            # Alone, it may prune the moves a bound proves worse (same steps, same plan);
+            # before an exact search, every plan it scores is evaluated for that search.
+            greedy_search(self.plan, self.order, self.v.cands, objective, self.cluster, self.pool,
+                          prune=solver == "greedy")
         proof = None
         if solver in EXACT_SOLVERS:
             proof = solve_exact(solver, self.plan, self.v.cands, self.catalog, self.cluster, objective, self.pool,

@@ -47,6 +47,54 @@ def upward_ranks(plan: LogicalPlan, choice: dict[str, Candidate]) -> dict[str, f
     return rank
 
 
+class MakespanBound:
+    """A lower bound on the makespan of ``schedule(plan, choice, ...)``, without
+    scheduling: the longest path through the plan, each task taking its longest shard
+    after a barrier edge (every shard starts after the source's last one ends) and its
+    shortest after a streaming edge (the source's last shard feeds one of its shards).
+    Ends in the schedule are sums of the same floats, and float addition is monotone, so
+    the bound never exceeds the schedule's makespan. A streaming edge where either side
+    has a shard without calls (which may feed or wait for nothing) adds nothing.
+    """
+
+    def __init__(self, plan: LogicalPlan) -> None:
+        graph = plan.derived(_task_graph)
+        self._tasks = [(t, tuple(dict.fromkeys(i for i in n.inputs if i in graph.tasks)), n.streams_from)
+                       for t, n in graph.tasks.items()]
+        # Per candidate (by id, the candidate kept to guard the id): longest shard,
+        # shortest shard, whether every shard has calls.
+        self._shards: dict[int, tuple[Candidate, float, float, bool]] = {}
+
+    def _of(self, c: Candidate) -> tuple[Candidate, float, float, bool]:
+        got = self._shards.get(id(c))
+        if got is None or got[0] is not c:
+            calls = split_calls(c.calls, c.fanout)
+            seconds = [c.shard_seconds(n) for n in calls]
+            got = self._shards[id(c)] = (c, max(seconds), min(seconds), min(calls) > 0)
+        return got
+
+    def __call__(self, choice: Mapping[str, Candidate]) -> float:
+        end: dict[str, tuple[float, bool]] = {}
+        makespan = 0.0
+        for task, sources, streams_from in self._tasks:
+            _, longest, shortest, full = self._of(choice[task])
+            e = longest
+            for src in sources:
+                e_src, full_src = end[src]
+                if src != streams_from:
+                    x = e_src + longest
+                elif full and full_src:
+                    x = e_src + shortest
+                else:
+                    continue
+                if x > e:
+                    e = x
+            end[task] = (e, full)
+            if e > makespan:
+                makespan = e
+        return makespan
+
+
 def _fractions(calls: Sequence[float]) -> list[tuple[float, float]]:
     total = sum(calls) or 1.0
     out, acc = [], 0.0
