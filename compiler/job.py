@@ -18,7 +18,10 @@ TIERS = ("BEST", "GOOD", "FAIR", "BASIC")
 # BEST is the best, GOOD the p95, FAIR the p80, BASIC the median.
 TIER_PERCENTILE = {"BEST": 100.0, "GOOD": 95.0, "FAIR": 80.0, "BASIC": 50.0}
 
-DEFAULT_CLUSTER = "hotos-testbed"
+# Where a job is planned when neither ON CLUSTER nor --cluster names a cluster: this
+# machine (catalog.LOCAL_CLUSTER), the cluster `murakkab run`'s default backend runs on,
+# so EXPLAIN, run, the simulator and the Python API all plan for the same target.
+DEFAULT_CLUSTER = "local"
 
 
 @dataclass(frozen=True)

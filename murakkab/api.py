@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -115,15 +116,26 @@ def job_groups(bound: BoundScript) -> list[list[BoundJob]]:
     return groups
 
 
+def on_this_machine(job: BoundJob) -> BoundJob:
+    """A job for the cluster 'local' (this machine) planned with the agents that run here,
+    as ``run`` executes it; so EXPLAIN on 'local' shows the plan a real run carries out.
+    A job for any other cluster is returned as it is (a modelled cluster: every agent)."""
+    if job.cluster != LOCAL_CLUSTER or job.settings.available_agents is not None:
+        return job
+    return replace(job, settings=replace(job.settings, available_agents=local_agents(),
+                                         unavailable_agents=unavailable_agents()))
+
+
 def optimize(script: Script | BoundScript | BoundJob, *, catalog: Catalog | None = None,
              settings: Settings | None = None) -> list[PhysicalPlan]:
     """Physical plans for a script: one per EXPLAIN RUN, and one per run of consecutive
-    RUNs on the same cluster (planned jointly); or the plan of one bound job."""
+    RUNs on the same cluster (planned jointly); or the plan of one bound job. Without ON
+    CLUSTER (or ``settings.cluster``) a job is planned for this machine, as ``run`` runs it."""
     cat = catalog or default_catalog()
     if isinstance(script, BoundJob):
-        return [plan_job(script, cat)]
+        return [plan_job(on_this_machine(script), cat)]
     bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
-    return [plan_jobs(group, cat) for group in job_groups(bound)]
+    return [plan_jobs([on_this_machine(j) for j in group], cat) for group in job_groups(bound)]
 
 
 def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, catalog: Catalog | None = None,
@@ -150,9 +162,39 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
         fmt = format or (options.format if options else "text")
         verb = verbose if verbose is not None else bool(options and options.verbose)
         span = group[0].span
-        parts.append(render(plan_jobs(group, cat), fmt, verbose=verb, catalog=cat,
-                            where=span.where() if span else None))
+        text = render(plan_jobs([on_this_machine(j) for j in group], cat), fmt, verbose=verb, catalog=cat,
+                      where=span.where() if span else None)
+        if fmt == "text" and all(defaulted_cluster(j) for j in group):
+            text = _note_default_cluster(text)
+        parts.append(text)
     return "\n".join(parts)
+
+
+# Said under EXPLAIN's cluster line when the script and the command name no cluster.
+DEFAULT_CLUSTER_NOTE = (f"  (the default, {DEFAULT_CLUSTER!r}: where `murakkab run` runs the plan; "
+                        "--cluster NAME or ON CLUSTER 'NAME' plans for another)")
+_ON_CLUSTER = re.compile(r"\bON\s+CLUSTER\b", re.IGNORECASE)
+
+
+def _note_default_cluster(text: str) -> str:
+    """EXPLAIN's text with the default-cluster note under its first ``cluster:`` line."""
+    lines = text.split("\n")
+    at = next((i for i, line in enumerate(lines) if line.startswith("cluster: ")), None)
+    if at is not None:
+        lines.insert(at + 1, DEFAULT_CLUSTER_NOTE)
+    return "\n".join(lines)
+
+
+def defaulted_cluster(job: BoundJob) -> bool:
+    """Whether a job's cluster is the default: neither its RUN (ON CLUSTER) nor the
+    settings (--cluster) chose one."""
+    stated = job.span is not None and _ON_CLUSTER.search(_code(job.span.text)) is not None
+    return not stated and job.settings.cluster == DEFAULT_CLUSTER == job.cluster
+
+
+def _code(text: str) -> str:
+    """A statement's text without its comments and quoted strings (which may say anything)."""
+    return re.sub(r"--[^\n]*|'(?:[^']|'')*'", " ", text)
 
 
 @dataclass(frozen=True)
@@ -177,15 +219,16 @@ def unavailable_agents() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((spec.name, why) for spec in registry.registered() if (why := spec.missing())))
 
 
-def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter: float = 0.0,
+def run(script: Script, *, backend: str = "local", seed: int | None = None, jitter: float = 0.0,
         catalog: Catalog | None = None, settings: Settings | None = None, cache_dir: Path | None = None,
         timeout_s: float | None = None, retries: int = 2, use_cache: bool = True,
         progress: Progress | None = None, address: str | None = None) -> list[JobOutcome]:
     """Plan and run every job of a script (consecutive RUNs jointly); EXPLAIN without
-    ANALYZE only plans. ``backend='local'`` runs real agents on this machine: the jobs are
-    planned on the cluster 'local' with the agents it can run; ``'ray'`` plans them on the
-    Ray cluster at ``address`` (a local Ray instance without one) and runs them there;
-    ``'sim'`` simulates the plan on its cluster."""
+    ANALYZE only plans. ``backend='local'`` (the default, as on the command line) runs real
+    agents on this machine: the jobs are planned on the cluster 'local' with the agents it
+    can run; ``'ray'`` plans them on the Ray cluster at ``address`` (a local Ray instance
+    without one) and runs them there; ``'sim'`` simulates the plan on the job's cluster
+    (without ON CLUSTER, this machine: the plan a local run would carry out)."""
     if backend not in BACKENDS:
         raise MurakkabError(f"unknown backend '{backend}'", hint=f"one of {', '.join(BACKENDS)}")
     cat = catalog or default_catalog()
@@ -202,6 +245,7 @@ def run(script: Script, *, backend: str = "sim", seed: int | None = None, jitter
                                                                       available_agents=available,
                                                                       unavailable_agents=unavailable_agents()))
                          for j in group]
+            group = [on_this_machine(j) for j in group]
             plan = plan_jobs(group, cat)
             job = group[0] if len(group) == 1 else combine(group)
             result = None

@@ -23,10 +23,10 @@ from typing import Any, Callable, Sequence
 
 from . import api
 from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
-from .catalog.show import ShowResult, csv_cell, show, visible
+from .catalog.show import ShowResult, csv_cell, show, table_text, terminal_width
 from .catalog.sql import limits_from_env
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
-from .compiler.job import Settings
+from .compiler.job import DEFAULT_CLUSTER, Settings
 from .compiler.physical.planner import InfeasibleError
 from .compiler.progress import watching
 from .compiler.scheduling.cli import add_schedule_parser, schedule_command, schedule_text
@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--sequential", action="store_true",
                         help="plan as a hand-written workflow: baseline agents, one task at a time, no fan-out "
                              "(same as SET parallelism = off)")
-        sp.add_argument("--cluster", help="cluster to plan on when the script does not say (default hotos-testbed)")
+        sp.add_argument("--cluster", help="cluster to plan on when the script does not say (ON CLUSTER); default: "
+                                          f"'{DEFAULT_CLUSTER}', this machine, where `murakkab run` runs the plan")
 
     check = sub.add_parser("check", parents=[cat], help="parse and bind a script; report the first error")
     check.add_argument("file")
@@ -129,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("--format", choices=FORMATS, default="text")
     prof = csub.add_parser("profile", parents=[cat], help="measure a local agent on this machine and store it")
     prof.add_argument("agent")
+    prof.add_argument("--repeats", type=_positive_int, default=3,
+                      help="timings per measured point, the median kept (default 3; 1 is quicker, noisier)")
     prof.add_argument("--format", choices=("text", "json"), default="text")
     refit = csub.add_parser("refit", parents=[cat],
                             help="update profiles, and the statistics item counts are estimated from, from past runs")
@@ -148,6 +151,13 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a positive whole number")
     return value
 
 
@@ -227,7 +237,7 @@ def _result_text(outcome: api.JobOutcome) -> str:
             lines.append(f"    {task.id:<14} {fmt_s(start):>10} .. {fmt_s(end):>10}  {c.agent} on {c.hardware} "
                          f"x{c.units} x {c.fanout} shard{'s' if c.fanout > 1 else ''}")
     else:
-        lines.append(render_analyze(outcome.plan, result).rstrip("\n"))
+        lines.append(render_analyze(outcome.plan, result, width=terminal_width()).rstrip("\n"))
     for note in result.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n"
@@ -277,18 +287,7 @@ def _table_out(columns: list[str], rows: list[tuple], fmt: str) -> str:
 
 
 def _show_text(result: ShowResult) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    from rich.markup import escape
-
-    # Values are data: control characters shown, not obeyed; brackets not rich markup.
-    table = Table(*(escape(visible(c)) for c in result.columns), show_lines=False)
-    for row in result.rows:
-        table.add_row(*("" if v is None else escape(visible(str(v))) for v in row))
-    buffer = io.StringIO()
-    Console(file=buffer, width=200, force_terminal=False, color_system=None).print(table)
-    return buffer.getvalue()
+    return table_text(result.columns, result.rows)
 
 
 # Catalog files this invocation opened; main() closes them, releasing their locks.
@@ -388,6 +387,8 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         return 0
     if args.command == "show":
         results = api.show_all(script, catalog=catalog)
+        if not results:
+            print(f"{script}: nothing to show (the script has no SHOW statement)", file=sys.stderr)
         if args.format == "json":
             print(json.dumps([{"columns": r.columns, "rows": [list(map(_jsonable, row)) for row in r.rows]}
                               for r in results], indent=2))
@@ -530,7 +531,7 @@ def _catalog_command(args: argparse.Namespace) -> int:
     if cmd == "profile":
         from .catalog.profiler import profile_agent
 
-        report = profile_agent(catalog, args.agent)
+        report = profile_agent(catalog, args.agent, repeats=args.repeats)
         if args.format == "json":
             print(json.dumps(_plain(report), indent=2))
         else:

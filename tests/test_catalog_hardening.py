@@ -198,7 +198,8 @@ HOSTILE = ("SELECT '=cmd|'' /C calc''!A0' AS formula, '+1' AS plus, '-2' AS minu
 
 
 def test_terminal_output_shows_control_characters(catalog_file: Path) -> None:
-    done = cli("catalog", "sql", HOSTILE, "--catalog", str(catalog_file))
+    # Wide enough that no cell is elided to fit the terminal.
+    done = cli("catalog", "sql", HOSTILE, "--catalog", str(catalog_file), env={"COLUMNS": "400"})
     assert done.returncode == 0, done.stderr.decode()
     out = done.stdout
     assert b"\x1b" not in out and b"\x00" not in out and b"\r" not in out
@@ -337,7 +338,7 @@ def test_a_run_takes_the_write_lock_only_to_record(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(murakkab.api.Simulator, "run", run_and_read)
     try:
-        (outcome,) = murakkab.run(VIDEO_QA, catalog=catalog)
+        (outcome,) = murakkab.run(VIDEO_QA, backend="sim", catalog=catalog)
         assert seen and seen[0].returncode == 0, seen[0].stderr.decode()
         assert seen[0].stdout == b"n\n0\n"
         # What the run observed was recorded, and the run's catalog writes again after it.

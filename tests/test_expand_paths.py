@@ -9,7 +9,7 @@ import murakkab
 from murakkab.compiler.rules.expand_paths import majority_quality
 
 WF = """CREATE WORKFLOW w (q TEXT, notes TEXT) AS (a := question_answering (q, notes)) RETURNS a;
-RUN w (q => 'Who won?', notes => 'minutes') {slo};"""
+RUN w (q => 'Who won?', notes => 'minutes') {slo} ON CLUSTER 'hotos-testbed';"""
 
 
 def test_majority_quality_by_hand() -> None:

@@ -64,7 +64,7 @@ def test_joint_run_reports_one_result(tiny_catalog) -> None:
     script = WF + """
     RUN w (v => 'x.mp4', q => 'who?') ON CLUSTER 'tiny';
     RUN w (v => 'x.mp4', q => 'what?') ON CLUSTER 'tiny';"""
-    (outcome,) = murakkab.run(script, catalog=tiny_catalog)
+    (outcome,) = murakkab.run(script, backend="sim", catalog=tiny_catalog)
     assert outcome.result is not None
     assert outcome.result.totals.makespan_s == outcome.plan.estimate.makespan_s
     assert json.dumps(to_dict(outcome.plan))

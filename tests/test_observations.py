@@ -15,7 +15,7 @@ VIDEO_QA = Path(__file__).parent.parent / "examples" / "video_qa.job"
 
 def test_a_run_records_one_observation_per_shard() -> None:
     catalog = Catalog()
-    (outcome,) = murakkab.run(VIDEO_QA, catalog=catalog)
+    (outcome,) = murakkab.run(VIDEO_QA, backend="sim", catalog=catalog)
     rows = catalog.execute("SELECT task, shard, est_seconds, seconds, backend FROM observations ORDER BY ALL")
     assert len(rows) == len(outcome.plan.shards)
     assert {r[4] for r in rows} == {"sim"}
@@ -25,8 +25,8 @@ def test_a_run_records_one_observation_per_shard() -> None:
 
 def test_refit_of_noiseless_runs_moves_nothing() -> None:
     catalog = Catalog()
-    murakkab.run(VIDEO_QA, catalog=catalog)
-    murakkab.run(VIDEO_QA, catalog=catalog)
+    murakkab.run(VIDEO_QA, backend="sim", catalog=catalog)
+    murakkab.run(VIDEO_QA, backend="sim", catalog=catalog)
     changes = [c for c in refit(catalog, include_sim=True) if not c.skipped]
     assert changes, "some profile has enough observations"
     for c in changes:

@@ -224,10 +224,10 @@ def test_negative_jitter_is_rejected(tiny_catalog: Catalog) -> None:
 
 
 def test_api_run_uses_the_simulator(tiny_catalog: Catalog) -> None:
-    (outcome,) = api.run(QA, catalog=tiny_catalog)
+    (outcome,) = api.run(QA, backend="sim", catalog=tiny_catalog)
     assert outcome.result is not None
     assert outcome.result.totals == outcome.plan.estimate
-    (noisy,) = api.run(QA, catalog=tiny_catalog, seed=3, jitter=0.2)
+    (noisy,) = api.run(QA, backend="sim", catalog=tiny_catalog, seed=3, jitter=0.2)
     assert noisy.result == Simulator(tiny_catalog, seed=3, jitter=0.2).run(noisy.plan)
 
 
