@@ -82,8 +82,41 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
     agent's quality on the task (``accuracy.agent_quality`` under a workflow profile)."""
     assert node.interface is not None
     calls, media_s = work_of(node, plan)
+    agents = catalog.agents(node.interface)
+    qualities = tuple(quality(node, agent) for agent in agents)
+    tokens = output_tokens(node)
+    # Tasks of one interface with the same work and preferences (thousands, in a large
+    # workflow) have the same candidates but for the task's id: they are enumerated once.
+    # The catalog's agents tuple and the cluster are kept with the entry and compared by
+    # identity: a catalog that reloads (attached agents, refit) makes new ones.
+    key = (id(agents), id(cluster), node.interface, calls, media_s, tokens, node.partitioned, node.prefs,
+           available, qualities)
+    hit = _ENUMERATED.get(key)
+    if hit is not None and hit[0] is agents and hit[1] is cluster:
+        return [c if c.node == node.id else _for_task(c, node.id) for c in hit[2]]
+    out = _enumerate(node, catalog, cluster, available, agents, qualities, calls, media_s, tokens)
+    if len(_ENUMERATED) >= _ENUMERATED_MAX:
+        _ENUMERATED.clear()
+    _ENUMERATED[key] = (agents, cluster, out)
+    return list(out)
+
+
+# Enumerations by what they depend on (``enumerate_candidates``); cleared when full.
+_ENUMERATED: dict[tuple, tuple[tuple[Agent, ...], Cluster, list[Candidate]]] = {}
+_ENUMERATED_MAX = 4096
+
+
+def _for_task(c: Candidate, task: str) -> Candidate:
+    """``c`` for another task with the same work (built directly: replace() is slower)."""
+    return Candidate(task, c.agent, c.hardware, c.units, c.fanout, c.calls, c.call_s, c.setup_s, c.latency_s,
+                     c.busy_unit_s, c.energy_wh, c.cost_usd, c.quality, c.gpus, c.source, c.floor_s)
+
+
+def _enumerate(node: Node, catalog: Catalog, cluster: Cluster, available: frozenset[str] | None,
+               agents: tuple[Agent, ...], qualities: tuple[float, ...], calls: float, media_s: float,
+               tokens: float) -> list[Candidate]:
     out: list[Candidate] = []
-    for agent in catalog.agents(node.interface):
+    for agent, agent_quality in zip(agents, qualities):
         if available is not None and agent.name not in available:
             continue
         if not all(satisfies(catalog, agent.name, None, p) for p in node.prefs if p.key in ("agent", "model")):
@@ -100,8 +133,8 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
             for fanout in _fanouts(node, calls):
                 if fanout * profile.units > capacity:
                     break
-                out.append(estimate_candidate(node.id, profile, hw, quality(node, agent), calls,
-                                              media_s, fanout, curve, output_tokens(node)))
+                out.append(estimate_candidate(node.id, profile, hw, agent_quality, calls,
+                                              media_s, fanout, curve, tokens))
     return prune_dominated(out)
 
 

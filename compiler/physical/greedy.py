@@ -126,17 +126,17 @@ def place(plan: LogicalPlan, cands: dict[str, list[Candidate]], objective: Objec
     placer = Placer(plan, cluster, serial, with_deps=False)
     choice: dict[str, Candidate] = {}
     for node in ready_order(plan, upward_ranks(plan, fastest)):
-        best: tuple[tuple[float, ...], Candidate, list] | None = None
+        best: tuple[tuple[float, ...], Candidate] | None = None
         for cand in cands[node.id]:
-            shards = placer.trial(node, cand)
-            finish = max(s.end_s for s in shards)
+            # Only the finish time is compared: the shards are made for the one placed.
+            finish = placer.finish(node, cand)
             key = tuple(finish if g.metric == "latency" else _cost(cand, g.metric)
                         for g in objective.goals) + (finish, cand.units * cand.fanout)
             if best is None or key < best[0]:
-                best = (key, cand, shards)
+                best = (key, cand)
         assert best is not None
         choice[node.id] = best[1]
-        placer.commit(node, best[1], best[2])
+        placer.place(node, best[1])
     return choice
 
 
@@ -165,11 +165,18 @@ def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Can
     before = pool.scored
     bound = MakespanBound(plan) if prune else None
     starts = []
+    unbounded = None
     if objective.bounds:
         free = objective.without_bounds()
-        starts.append(_descend(place(plan, cands, free, cluster, serial), order, cands, free, pool,
-                               _budget(cands, pool), bound).choice)
-    starts.append(place(plan, quality_budget(cands, objective), objective, cluster, serial))
+        unbounded = place(plan, cands, free, cluster, serial)
+        starts.append(_descend(unbounded, order, cands, free, pool, _budget(cands, pool), bound).choice)
+    budgeted = quality_budget(cands, objective)
+    if unbounded is not None and budgeted is cands:
+        # place() reads the goals only, which the objective without its SLOs keeps: the
+        # same candidates give the same placement.
+        starts.append(unbounded)
+    else:
+        starts.append(place(plan, budgeted, objective, cluster, serial))
     if len(cands) <= SMALL_PLAN_TASKS:
         starts.append(standalone_choice(cands, objective))
     for i, start in enumerate(starts):
