@@ -53,7 +53,7 @@ def workflows(draw: st.DrawFn) -> str:
     count = draw(st.integers(1, 3))
     videos = ", ".join(f"'v{i}.mp4'" for i in range(count))
     return (f"CREATE WORKFLOW w (v LIST<VIDEO>, q TEXT) AS ({', '.join(tasks)}) RETURNS {', '.join(returns)};\n"
-            f"RUN w (v => [{videos}] ASSUMING (duration = {duration} s), q => 'why?');")
+            f"RUN w (v => [{videos}] ASSUMING (duration = {duration} s), q => 'why?') ON CLUSTER 'hotos-testbed';")
 
 
 def meaning(plan, node_id: str, memo: dict | None = None) -> tuple:
