@@ -105,3 +105,21 @@ def test_cached_enumeration_equals_a_fresh_one(setup) -> None:
     again = {t.id: enumerate_candidates(t, plan, catalog, cluster, None, quality) for t in plan.tasks}
     assert fresh == again == cands
     assert all(c.node == t for t, cs in again.items() for c in cs)
+
+
+def test_paths_through_a_changed_task_bound_its_schedule(setup) -> None:
+    catalog, plan, cluster, cands = setup
+    bound = MakespanBound(plan)
+    rng = random.Random(2)
+    for base in _random_choices(cands, 20, seed=3):
+        paths = bound.around(base)
+        for task in rng.sample(sorted(cands), 4):
+            for cand in cands[task]:
+                trial = {**base, task: cand}
+                through = paths.bound(task, cand)
+                # One path of the trial's bound, summed in another order.
+                assert through <= bound(trial) * (1 + 1e-12)
+                assert through <= schedule(plan, trial, cluster).makespan_s * (1 + 1e-12)
+                if bound(trial) > bound(base) * (1 + 1e-9):
+                    # The longest path goes through the changed task: it is found.
+                    assert through == pytest.approx(bound(trial), rel=1e-12)

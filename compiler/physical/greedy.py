@@ -24,7 +24,6 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan
@@ -33,7 +32,7 @@ from ..progress import report
 from .exact import Pool
 from .objective import Objective
 from .plan import Candidate, Estimate
-from .schedule import MakespanBound, Placer, ready_order, upward_ranks
+from .schedule import MakespanBound, PathsThrough, Placer, ready_order, upward_ranks
 
 MAX_ROUNDS = 8
 # Full re-schedules phase 2 may spend: EVALUATION_WORK shard placements in all, so
@@ -194,8 +193,7 @@ def _budget(cands: dict[str, list[Candidate]], pool: Pool) -> int:
 
 
 def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, list[Candidate]],
-             objective: Objective, pool: Pool, budget: int,
-             bound: Callable[[dict[str, Candidate]], float] | None = None) -> SearchResult:
+             objective: Objective, pool: Pool, budget: int, bound: MakespanBound | None = None) -> SearchResult:
     """Phase 2 from one starting point: at most ``budget`` new plans scored. With a
     makespan ``bound``, a move it proves worse is counted as scored but not scheduled:
     it would have been rejected, so the steps taken are the same."""
@@ -203,6 +201,7 @@ def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, li
     best_est = pool.evaluate(choice)
     if bound is not None and not _prunable(objective):
         bound = None
+    paths: PathsThrough | None = None  # the incumbent's, made when first needed
     for _ in range(MAX_ROUNDS):
         improved = False
         for task in order:
@@ -212,12 +211,14 @@ def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, li
                 if pool.scored - start >= budget:
                     return SearchResult(choice, best_est, pool.scored - start)
                 trial = {**choice, task: cand}
-                if bound is not None and _dominated(trial, best_est, objective, bound):
-                    pool.prune(trial)
-                    continue
+                if bound is not None:
+                    paths = paths or bound.around(choice)
+                    if _dominated(trial, best_est, objective, paths.bound(task, cand)):
+                        pool.prune(trial)
+                        continue
                 est = pool.evaluate(trial)
                 if objective.better(est, best_est):
-                    choice, best_est, improved = trial, est, True
+                    choice, best_est, improved, paths = trial, est, True, None
         if not improved:
             break
     return SearchResult(choice, best_est, pool.scored - start)
@@ -230,14 +231,16 @@ def _prunable(objective: Objective) -> bool:
             and all(b.metric == "quality" and b.scope is None for b in objective.bounds))
 
 
-def _dominated(trial: dict[str, Candidate], incumbent: Estimate, objective: Objective,
-               bound: Callable[[dict[str, Candidate]], float]) -> bool:
+def _dominated(trial: dict[str, Candidate], incumbent: Estimate, objective: Objective, bound: float) -> bool:
     """Whether ``trial`` is certainly worse than ``incumbent`` (``_prunable`` objectives):
-    it misses the quality SLOs by no less, and its makespan is bounded below well beyond
-    the incumbent's, so ``objective.better(incumbent, trial)`` whatever its schedule."""
+    its makespan is at least ``bound`` (but for rounding far below the margin), well
+    beyond the incumbent's, and it misses the quality SLOs by no less, so
+    ``objective.better(incumbent, trial)`` whatever its schedule."""
+    if bound <= incumbent.makespan_s + PRUNE_MARGIN * max(1.0, incumbent.makespan_s):
+        return False
+    if not objective.bounds:
+        return True
     # The same product, in the same order, as the totals' quality.
     quality = math.prod(c.quality for c in trial.values())
     mine, theirs = objective.violation(replace(incumbent, quality=quality)), objective.violation(incumbent)
-    if theirs - mine > 1e-9 * max(1.0, mine, theirs):
-        return False
-    return bound(trial) > incumbent.makespan_s + PRUNE_MARGIN * max(1.0, incumbent.makespan_s)
+    return not theirs - mine > 1e-9 * max(1.0, mine, theirs)

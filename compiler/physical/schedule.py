@@ -64,6 +64,12 @@ class MakespanBound:
         # Per candidate (by id, the candidate kept to guard the id): longest shard,
         # shortest shard, whether every shard has calls.
         self._shards: dict[int, tuple[Candidate, float, float, bool]] = {}
+        self._sources = {t: (sources, streams_from) for t, sources, streams_from in self._tasks}
+        # (reader, whether it streams from the task), per task.
+        self._readers: dict[str, list[tuple[str, bool]]] = {}
+        for t, sources, streams_from in self._tasks:
+            for src in sources:
+                self._readers.setdefault(src, []).append((t, src == streams_from))
 
     def _of(self, c: Candidate) -> tuple[Candidate, float, float, bool]:
         got = self._shards.get(id(c))
@@ -74,25 +80,91 @@ class MakespanBound:
         return got
 
     def __call__(self, choice: Mapping[str, Candidate]) -> float:
+        return self._ends(choice)[1]
+
+    def _ends(self, choice: Mapping[str, Candidate]) -> tuple[dict[str, tuple[float, bool]], float]:
+        """(each task's bounded end and whether all its shards have calls, the bound)."""
         end: dict[str, tuple[float, bool]] = {}
         makespan = 0.0
         for task, sources, streams_from in self._tasks:
             _, longest, shortest, full = self._of(choice[task])
-            e = longest
-            for src in sources:
-                e_src, full_src = end[src]
-                if src != streams_from:
-                    x = e_src + longest
-                elif full and full_src:
-                    x = e_src + shortest
-                else:
-                    continue
-                if x > e:
-                    e = x
+            e = _bounded_end(end, sources, streams_from, longest, shortest, full)
             end[task] = (e, full)
             if e > makespan:
                 makespan = e
-        return makespan
+        return end, makespan
+
+    def around(self, choice: Mapping[str, Candidate]) -> "PathsThrough":
+        """What :meth:`PathsThrough.bound` needs of ``choice``: each task's bounded end,
+        and the longest bounded path after it to the end of the plan."""
+        end, _ = self._ends(choice)
+        tail: dict[str, float] = {}
+        for task, _, _ in reversed(self._tasks):
+            full = end[task][1]
+            t = 0.0
+            for reader, streaming in self._readers.get(task, ()):
+                _, longest, shortest, full_reader = self._of(choice[reader])
+                if not streaming:
+                    x = longest + tail[reader]
+                elif full and full_reader:
+                    x = shortest + tail[reader]
+                else:
+                    continue
+                if x > t:
+                    t = x
+            tail[task] = t
+        return PathsThrough(self, choice, end, tail)
+
+
+def _bounded_end(end: Mapping[str, tuple[float, bool]], sources: tuple[str, ...], streams_from: str | None,
+                 longest: float, shortest: float, full: bool) -> float:
+    """A task's bounded end from its sources' (``MakespanBound``): its longest shard
+    after each barrier source, its shortest after a streaming one."""
+    e = longest
+    for src in sources:
+        e_src, full_src = end[src]
+        if src != streams_from:
+            x = e_src + longest
+        elif full and full_src:
+            x = e_src + shortest
+        else:
+            continue
+        if x > e:
+            e = x
+    return e
+
+
+class PathsThrough:
+    """The longest bounded path through one task, for choices that differ from the one
+    it was made for (``MakespanBound.around``) in that task only: the tasks before it
+    and after it keep their ends and tails, so the path is a few additions, not a walk
+    of the plan. It is one path of the changed choice's bound, so it is no greater than
+    ``MakespanBound(choice)`` but for rounding (its sums are associated differently:
+    a relative 1e-12 at most); the paths not through the task are those of the choice
+    it was made for, whose bound the incumbent's makespan already meets."""
+
+    def __init__(self, bound: MakespanBound, choice: Mapping[str, Candidate], end: dict[str, tuple[float, bool]],
+                 tail: dict[str, float]) -> None:
+        self._bound, self._choice, self._end, self._tail = bound, choice, end, tail
+
+    def bound(self, task: str, cand: Candidate) -> float:
+        of = self._bound._of
+        _, longest, shortest, full = of(cand)
+        sources, streams_from = self._bound._sources[task]
+        e = _bounded_end(self._end, sources, streams_from, longest, shortest, full)
+        t = 0.0
+        for reader, streaming in self._bound._readers.get(task, ()):
+            # The reader's own candidate is the one the paths were made with.
+            _, r_longest, r_shortest, full_reader = of(self._choice[reader])
+            if not streaming:
+                x = r_longest + self._tail[reader]
+            elif full and full_reader:
+                x = r_shortest + self._tail[reader]
+            else:
+                continue
+            if x > t:
+                t = x
+        return e + t
 
 
 def _fractions(calls: Sequence[float]) -> list[tuple[float, float]]:
@@ -252,8 +324,10 @@ class Placer:
         ready_times = self._ready_times(node, calls)
         hw, units = cand.hardware, cand.units
         slots = self.slots
+        # A single shard whose finish is all that is asked leaves the pools as they are.
+        look = not keep and not in_place and len(calls) == 1
         # (machine, its units of hw by the time they free up), in machine order.
-        if in_place:
+        if in_place or look:
             pools = [(m, slots[(m, hw)]) for m in self._machines_with.get(hw, ())]
         else:
             pools = [(m, list(slots[(m, hw)])) for m in self._machines_with.get(hw, ())]
@@ -290,7 +364,9 @@ class Placer:
             if best is None:
                 raise ValueError(f"no machine of {self.cluster.name} has {units} x {hw} for {node.id}")
             machine, free = best
-            if units == 1:
+            if look:
+                pass
+            elif units == 1:
                 del free[0]
                 bisect.insort(free, best_end)
             else:
