@@ -325,20 +325,25 @@ def _catalog_hint(message: str, path: Path) -> str:
     return "check the path and its permissions"
 
 
-# Planning quicker than this shows no progress; slower, a line on stderr at most this often.
+# Planning quicker than this shows no progress; slower, a line on stderr at most this
+# often. Where stderr is not a terminal (a log, a program reading the error), only work
+# that runs for minutes reports, so a short command's stderr is its error alone.
 PLANNING_QUIET_S = 2.0
+PLANNING_QUIET_LOG_S = 30.0
 
 
 def _planning_watcher() -> Callable[[str, int, int], None]:
     """Progress of long planning on stderr (``compiler/progress.py``): nothing for the
-    first PLANNING_QUIET_S seconds, then one line per stage change at most every
-    PLANNING_QUIET_S seconds, so a plan that takes minutes is seen to move."""
+    first PLANNING_QUIET_S seconds (PLANNING_QUIET_LOG_S when stderr is not a terminal),
+    then one line per stage change at most that often, so a plan that takes minutes is
+    seen to move."""
+    quiet_s = PLANNING_QUIET_S if sys.stderr.isatty() else max(PLANNING_QUIET_S, PLANNING_QUIET_LOG_S)
     start = time.monotonic()
     last = [start]
 
     def watch(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - start < PLANNING_QUIET_S or now - last[0] < PLANNING_QUIET_S:
+        if now - start < quiet_s or now - last[0] < quiet_s:
             return
         last[0] = now
         where = f" {done:,}/{total:,}" if total else ""

@@ -429,3 +429,24 @@ def test_video_qa_estimate_json(video_qa) -> None:
         assert isinstance(t["units"], int) and isinstance(t["fanout"], int)
     by_id = {t["id"]: t for t in tasks}
     assert by_id["transcript"]["fanout"] > 1 and by_id["captions"]["fanout"] > 1
+
+
+def test_tiers_of_a_workflow_a_cluster_cannot_run_are_not_made_up(tmp_path: Path) -> None:
+    """Seen: SHOW WORKFLOWS on 'local' gave code_debate quality 1.0 and 0 s (tiers over the
+    steps that had implementations); planning such a job jointly failed inside the tiers."""
+    from murakkab.compiler.physical.tiers import workflow_tier_rows
+    from murakkab.grammar.diagnostics import MurakkabError
+
+    cat = Catalog()
+    rows = [r for r in workflow_tier_rows(cat, "local") if r[0] == "code_debate"]
+    assert rows and all(r[2:6] == (None, None, None, None) for r in rows)
+    assert all("a step has no implementation on local" in r[-1] for r in rows)
+    script = tmp_path / "two.job"
+    script.write_text("""CREATE WORKFLOW a (docs LIST<DOCUMENT>) AS (s := summarization (docs)) RETURNS s;
+CREATE WORKFLOW b (p TEXT, ps LIST<TEXT>) AS (d := code_generation (p, ps)) RETURNS d;
+RUN a (docs => ['x.txt']) WITH SLO (quality >= FAIR);
+RUN b (p => 'x', ps => ['a', 'b']) WITH SLO (quality >= FAIR);
+""")
+    with pytest.raises(MurakkabError, match="no implementation of code_generation for task 'b.d'") as info:
+        api.optimize(script, catalog=cat)
+    assert info.value.span is not None

@@ -33,6 +33,7 @@ def test_the_cli_shows_progress_only_when_planning_is_slow(monkeypatch: pytest.M
     assert cli.main(["explain", job]) == 0
     assert "planning (" not in capfd.readouterr().err
     monkeypatch.setattr(cli, "PLANNING_QUIET_S", 0.0)
+    monkeypatch.setattr(cli, "PLANNING_QUIET_LOG_S", 0.0)
     assert cli.main(["explain", job]) == 0
     err = capfd.readouterr().err
     assert "planning (" in err and "final schedule and checks" in err
@@ -42,6 +43,7 @@ def test_schedule_shows_cpsat_incumbents_on_stderr_even_while_the_solver_is_sile
         monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     stg = ROOT / "tests" / "fixtures" / "scheduling" / "stg" / "50" / "rand0000.stg"
     monkeypatch.setattr(cli, "PLANNING_QUIET_S", 0.0)
+    monkeypatch.setattr(cli, "PLANNING_QUIET_LOG_S", 0.0)
     assert cli.main(["schedule", "--stg", str(stg), "--processors", "2", "--solver", "cpsat",
                      "--time-limit", "5", "--format", "json"]) == 0
     out, err = capfd.readouterr()

@@ -341,7 +341,11 @@ def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -
         slos.append(Slo("quality", None if isinstance(floor, str) else float(floor),
                         floor if isinstance(floor, str) else None, None, floor=True))
     if any(s.value is None for s in slos):
-        tiers = tiers or workflow_job_tiers(job, catalog, {s.metric for s in slos if s.value is None})
+        try:
+            tiers = tiers or workflow_job_tiers(job, catalog, {s.metric for s in slos if s.value is None})
+        except LookupError:
+            # A step nothing on the cluster implements: planning it reports that, located.
+            return replace(job, slos=tuple(slos), settings=replace(job.settings, quality_floor=None))
         slos = [s if s.value is not None else replace(s, value=tiers.value(s.metric, s.tier or "")) for s in slos]
     return replace(job, slos=tuple(slos), settings=replace(job.settings, quality_floor=None))
 

@@ -101,7 +101,10 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] |
         quality = quality_function(plan, catalog)
         cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
                  for t in plan.tasks}
-        cands = {t: c for t, c in cands.items() if c}
+        missing = sorted(t for t, c in cands.items() if not c)
+        if missing:
+            # Tiers over part of a workflow would be numbers about another workflow.
+            raise LookupError(f"no implementation on {cluster.name} for {', '.join(missing)}")
         if cands:
             # TIER_SAMPLES in all, spread over the configurations (the first takes the remainder).
             share = TIER_SAMPLES // len(configs) + (1 if i < TIER_SAMPLES % len(configs) else 0)
@@ -129,7 +132,10 @@ def workflow_tiers(catalog: Catalog, name: str, body: str, cluster: str, seed: i
 
     script = f"{body};\nRUN {name} ({_default_inputs(body, name)}) ON CLUSTER '{cluster}';"
     job = compile_script(script, f"<workflow {name}>", catalog, Settings(seed=seed)).jobs[0]
-    tiers = workflow_job_tiers(job, catalog)
+    try:
+        tiers = workflow_job_tiers(job, catalog)
+    except LookupError:  # a step nothing on this cluster implements: no tiers here
+        return {}
     return {tier: {m: tiers.value(m, tier) for m in ("latency", "cost", "energy", "quality")} for tier in TIERS}
 
 
@@ -173,7 +179,8 @@ def workflow_tier_rows(catalog: Catalog, cluster: str, seed: int = 0) -> list[tu
             acc = float(np.percentile(accuracy[name], TIER_PERCENTILE[tier], method="linear")) \
                 if name in accuracy else None
             basis = "; ".join(filter(None, [
-                f"{TIER_SAMPLES + 1} sampled plans on {cluster}" if c else "",
+                f"{TIER_SAMPLES + 1} sampled plans on {cluster}" if c else
+                (f"a step has no implementation on {cluster}" if name in templates else ""),
                 f"{len(accuracy[name])} accuracy rows (workflow_quality)" if name in accuracy else ""]))
             rows.append((name, tier, _r(c.get("quality")), _r(c.get("latency")), _r(c.get("cost")),
                          _r(c.get("energy")), _r(acc), published.get((name, tier, "accuracy_threshold")),
