@@ -145,7 +145,9 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
     out.append("")
     out.append("estimate: " + estimate_line(plan.estimate))
     for label, source in plan.quality_source:
-        out.append(f"quality{' of ' + label if label else ''}: {source}")
+        # Quality defined once, where users read it.
+        out.append(f"quality{' of ' + label if label else ''} (the estimated probability that the answer is right): "
+                   f"{source}")
     if plan.separately is not None:
         sep, est = plan.separately, plan.estimate
         merged = sum(len(f.nodes) for f in plan.rewrites if f.rule == "merge_common_tasks")

@@ -124,7 +124,8 @@ def test_explain_names_the_quality_source() -> None:
     source = dict(plan.quality_source)[""]
     assert source.startswith("workflow accuracy profile video_qa (accuracy_videomme) at F5,STT=Y")
     assert json.loads(json.dumps(to_dict(plan)))["quality_source"][""] == source
-    assert f"quality: {source}" in render_text(plan, api.default_catalog())
+    assert f"quality (the estimated probability that the answer is right): {source}" in \
+        render_text(plan, api.default_catalog())
     # A workflow the profiles do not describe: the agents' own qualities.
     docs = plan_of("""CREATE WORKFLOW s (documents LIST<DOCUMENT>) AS (
       chunks := document_chunking (documents), summaries := summarization (chunks),
