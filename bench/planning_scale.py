@@ -11,7 +11,7 @@ outside, the functions ``plan_job`` calls (``compiler/physical/planner.py``):
   candidates  ``enumerate_candidates`` for every task
   search      the rest of ``plan_job`` before the final schedule: objective, quality
               tiers, critical-path order, greedy placement and descent (each move it
-              scores is a full re-schedule)
+              scores is a full re-schedule, unless a makespan bound proves it worse)
   schedule    the final schedule of the chosen plan (with shard dependencies) and its
               totals
   validate    the final sanity pass (``validate``)
@@ -80,7 +80,8 @@ class Stopwatch:
 
 
 def _schedule_stage(*args: Any, with_deps: bool = True, **kwargs: Any) -> str | None:
-    # The search scores moves with with_deps=False; the final schedule keeps dependencies.
+    # The search scores moves without it (schedule.placements); a call with
+    # with_deps=False is a score, the final schedule keeps dependencies.
     return "schedule" if with_deps else None
 
 
