@@ -242,7 +242,10 @@ def _query(catalog: Catalog, sql: str, params: list[Any], span: Span | None) -> 
 def _filter_computed(catalog: Catalog, result: ShowResult, what: str, subject: str | None, where: str | None,
                      span: Span | None, where_span: Span | None) -> ShowResult:
     """Apply FOR and WHERE to computed rows, in DuckDB over a VALUES list (parameters only)."""
-    rows = [r for r in result.rows if subject is None or r[0] == subject]
+    # FOR filters on the target's own column (an agent's interface), else the first.
+    for_column = TARGETS[what][1]
+    at = result.columns.index(for_column) if for_column in result.columns else 0
+    rows = [r for r in result.rows if subject is None or r[at] == subject]
     if where is None or not rows:
         return ShowResult(result.columns, rows)
     predicate = check_predicate(where, result.columns, where_span or span)

@@ -344,8 +344,26 @@ def cardinality_rows(plan: PhysicalPlan, result: RunResult) -> list[CardinalityR
 
 
 def computed_targets(catalog: Catalog, cluster: str = DEFAULT_CLUSTER) -> dict[str, Callable[[], ShowResult]]:
-    """SHOW targets whose rows the planner computes (SLO tiers of the workflows)."""
-    return {"workflows": lambda: ShowResult(list(WORKFLOW_COLUMNS), workflow_tier_rows(catalog, cluster))}
+    """SHOW targets whose rows are computed: SLO tiers of the workflows (by the planner),
+    and the agents with whether each runs on this machine."""
+    return {"workflows": lambda: ShowResult(list(WORKFLOW_COLUMNS), workflow_tier_rows(catalog, cluster)),
+            "agents": lambda: agents_here(catalog)}
+
+
+def agents_here(catalog: Catalog) -> ShowResult:
+    """The catalog's agents, each with ``runs_here`` (whether ``murakkab run`` can run it
+    on this machine) and ``why_not`` (what it lacks: no implementation registered here, or
+    what its implementation needs, such as an endpoint)."""
+    columns, rows = catalog.query("SELECT * FROM agents ORDER BY ALL")
+    here, lacking = local_agents(), dict(unavailable_agents())
+    name = columns.index("name")
+    out = []
+    for row in rows:
+        agent = row[name]
+        why = None if agent in here else (f"needs {lacking[agent]}" if agent in lacking
+                                          else "no implementation registered on this machine")
+        out.append((*row, agent in here, why))
+    return ShowResult([*columns, "runs_here", "why_not"], out)
 
 
 def show_all(script: Script, *, catalog: Catalog | None = None) -> list[ShowResult]:

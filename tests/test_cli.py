@@ -302,3 +302,19 @@ def test_the_file_argument_is_always_a_file(tmp_path: Path, capsys: pytest.Captu
     empty.write_text("-- nothing yet\n")
     code, out, err = run_cli(capsys, "run", str(empty))
     assert code == 0 and out == "" and "nothing to run (the script has no RUN statement)" in err
+
+
+def test_show_agents_says_which_run_on_this_machine(tmp_path: Path) -> None:
+    """Seen: SHOW AGENTS did not say which agents can run here."""
+    script = tmp_path / "s.job"
+    script.write_text("SHOW AGENTS FOR question_answering WHERE runs_here OR name = 'openai-chat';\n")
+    done = subprocess.run([sys.executable, "-m", "murakkab", "show", str(script), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "MURAKKAB_LLM_BASE_URL": "",
+                                                                             "OPENAI_BASE_URL": ""})
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)
+    rows = [dict(zip(result["columns"], row)) for row in result["rows"]]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["extractive-qa"]["runs_here"] is True and by_name["extractive-qa"]["why_not"] is None
+    assert by_name["openai-chat"]["runs_here"] is False and by_name["openai-chat"]["why_not"].startswith("needs ")
+    assert {r["interface"] for r in rows} == {"question_answering"}
