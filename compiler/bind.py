@@ -34,7 +34,7 @@ from .cardinality import output_stats
 from .llm_planner import Chat
 from .matcher import Choice, Entry, Match, Matcher, StepMatch
 from .physical.candidates import satisfies
-from .probe import probe_document, probe_media, resolve_path
+from .probe import GLOB_CHARS, expand_input, probe_document, probe_media, resolve_path
 from .units import BASE_UNIT, to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
@@ -730,9 +730,23 @@ def _check_literal(item: ast.Value, elem: Type, param: str) -> None:
 
 def _with_paths(value: ast.Value) -> ast.Value:
     """``value`` with each quoted path resolved against the script's directory, else the
-    working directory (``compiler/probe.resolve_path``)."""
+    working directory (``compiler/probe.resolve_path``); in a list, a glob or a folder
+    stands for the files it holds (``compiler/probe.expand_input``)."""
     if isinstance(value, ast.ListLit):
-        return replace(value, items=tuple(_with_paths(v) for v in value.items))
+        items: list[ast.Value] = []
+        for v in value.items:
+            files = expand_input(v.value, v.span.source.name) \
+                if isinstance(v, ast.StringLit) and v.span is not None else None
+            if files is None:
+                items.append(_with_paths(v))
+            elif not files:
+                what = "matches no file" if GLOB_CHARS & set(v.value) else "is a folder with no files in it"  # type: ignore[union-attr]
+                raise MurakkabError(f"'{v.value}' {what}", v.span,  # type: ignore[union-attr]
+                                    "a glob or folder in a list stands for its files; paths are relative to the "
+                                    "job file, then to the directory you run from")
+            else:
+                items.extend(replace(v, value=f) for f in files)
+        return replace(value, items=tuple(items))
     if isinstance(value, ast.StringLit) and value.span is not None:
         return replace(value, value=resolve_path(value.value, value.span.source.name))
     return value

@@ -12,6 +12,7 @@ counted, at :data:`TOKENS_PER_WORD` tokens a word.
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import stat
 
@@ -33,6 +34,29 @@ def resolve_path(path: str, script: str) -> str:
         if os.path.exists(candidate):
             return os.path.normpath(candidate)
     return path
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def expand_input(path: str, script: str) -> list[str] | None:
+    """The files a list item names when it is a glob (``'docs/*.txt'``, looked for next
+    to ``script`` and then in the working directory, like :func:`resolve_path`) or a
+    folder (its regular files, not hidden, not recursive), sorted; None when ``path`` is
+    neither (one file, or nothing yet). A glob that matches nothing gives ``[]``."""
+    if GLOB_CHARS & set(path):
+        bases = [""] if os.path.isabs(path) else (
+            [os.path.dirname(os.path.abspath(script))] if os.path.isfile(script) else []) + [os.getcwd()]
+        for base in bases:
+            found = sorted(p for p in glob.glob(os.path.join(base, path)) if os.path.isfile(p))
+            if found:
+                return [os.path.normpath(p) for p in found]
+        return []
+    resolved = resolve_path(path, script)
+    if os.path.isdir(resolved):
+        return sorted(os.path.join(resolved, name) for name in os.listdir(resolved)
+                      if not name.startswith(".") and os.path.isfile(os.path.join(resolved, name)))
+    return None
 
 
 def input_file_problem(path: str) -> tuple[str, str | None] | None:

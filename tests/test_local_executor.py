@@ -229,7 +229,7 @@ RUN s (docs => ['{path}']);"""
 
 
 @pytest.mark.parametrize(("make", "says"), [
-    (lambda d: (d / "notes").mkdir() or d / "notes", "is a folder, not a file"),
+    (lambda d: (d / "notes").mkdir() or d / "notes", "is a folder with no files in it"),
     (lambda d: (d / "l1.txt").write_bytes("Caf\xe9 r\xe9sum\xe9.".encode("latin-1")) and d / "l1.txt",
      r"l1\.txt is not UTF-8 text \(byte 0xe9 at offset 3\)"),
 ])
@@ -565,3 +565,24 @@ def test_analyze_measures_estimates_on_executed_calls_only(tmp_path: Path) -> No
     text = render_analyze(again.plan, again.result)
     assert "1 of 1 calls came from the cache" in text
     assert "no estimation error: every task read calls from the cache" in text
+
+
+def test_globs_and_folders_in_a_list_stand_for_their_files(tmp_path: Path) -> None:
+    """Seen: docs => ['docs/*.txt'] passed check and explain, then run failed; folders were refused."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("b.txt", "Beta is the second letter."), ("a.txt", "Alpha is the first letter."),
+                       (".hidden.txt", "not read")):
+        (docs / name).write_text(text)
+    job = tmp_path / "job.job"
+    for pattern in ("docs/*.txt", "docs"):
+        job.write_text(DOC_SUMMARY.format(path=pattern))
+        (outcome,) = murakkab.run(job, backend="local", catalog=Catalog(), cache_dir=tmp_path / "c")
+        node = outcome.plan.logical.node("docs")
+        assert node.literal == (str(docs / "a.txt"), str(docs / "b.txt")), pattern
+        assert node.stats.items == 2
+        assert node.value == f"['{pattern}']"  # EXPLAIN shows what the script says
+    job.write_text(DOC_SUMMARY.format(path="docs/*.pdf"))
+    with pytest.raises(MurakkabError, match=r"'docs/\*\.pdf' matches no file") as info:
+        murakkab.compile(job)
+    assert info.value.span is not None and info.value.span.line == 5
