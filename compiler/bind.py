@@ -146,6 +146,12 @@ def step_matches(catalog: Catalog, plan: LogicalPlan, workflow: str) -> tuple[St
     return tuple(sorted(steps, key=lambda s: s.task != "<run>"))
 
 
+# ASSUMING's statistics: name -> (attribute, dimension).
+_STATED_DIMS: dict[str, tuple[str, str]] = {"duration": ("duration_s", "time"), "fps": ("fps", "rate"),
+                                            "tokens": ("tokens", "tokens"), "count": ("count", "count")}
+# A stated statistic within this fraction of what the file says agrees with it.
+STATED_TOLERANCE = 0.05
+
 class Binder:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -539,12 +545,15 @@ class Binder:
             # A file is read where it is: probed and run from its resolved path; EXPLAIN
             # shows the path as written.
             found = replace(arg, value=_with_paths(arg.value)) if elem.name in FILE_TYPES else arg
-            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, found), value=_literal_text(arg.value),
-                                 literal=_literal_data(found.value), span=arg.span)
+            notes: list[str] = []
+            nodes[p.name] = Node(p.name, INPUT, typ, self._input_stats(typ, found, notes),
+                                 value=_literal_text(arg.value), literal=_literal_data(found.value), span=arg.span,
+                                 notes=tuple(notes))
         return nodes
 
-    def _input_stats(self, typ: Type, arg: ast.NamedArg) -> Stats:
-        """Statistics of one RUN input: probed, else stated, else default."""
+    def _input_stats(self, typ: Type, arg: ast.NamedArg, notes: list[str] | None = None) -> Stats:
+        """Statistics of one RUN input: probed, else stated, else default. A stated value
+        the probed files contradict (by more than STATED_TOLERANCE) is noted in ``notes``."""
         value = arg.value
         elem = typ.elem if typ.is_list and typ.elem is not None else typ
         if typ.is_list:
@@ -570,6 +579,13 @@ class Binder:
             values = [p[key] for p in probed if p and key in p]
             if values and len(values) == len(items):
                 attrs[key], kind = sum(values) / len(values), "probed"
+                if key in stated and notes is not None and not math.isclose(
+                        stated[key], attrs[key], rel_tol=STATED_TOLERANCE):
+                    name = next((n for n, (k, _) in _STATED_DIMS.items() if k == key), key)
+                    unit = {"duration_s": " s", "fps": " fps", "tokens": " tokens"}.get(key, "")
+                    notes.append(f"input '{arg.name}': ASSUMING ({name} = {stated[key]:.4g}{unit}) is ignored: "
+                                 f"{'the files say' if len(values) > 1 else 'the file says'} {attrs[key]:.4g}{unit}"
+                                 f"{' on average' if len(values) > 1 else ''}")
             elif key in stated:
                 attrs[key], kind = stated[key], "stated"
             else:
@@ -591,8 +607,7 @@ class Binder:
 
     def _stated(self, arg: ast.NamedArg, elem: Type) -> dict[str, float]:
         """ASSUMING (duration = 10 min, fps = 30, tokens = 4000, count = 12)."""
-        dims = {"duration": ("duration_s", "time"), "fps": ("fps", "rate"), "tokens": ("tokens", "tokens"),
-                "count": ("count", "count")}
+        dims = _STATED_DIMS
         out: dict[str, float] = {}
         for s in arg.assuming:
             if s.name not in dims:

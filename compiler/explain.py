@@ -156,6 +156,8 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         out.append(f"  the joint plan saves: ~makespan {_saving(sep.makespan_s, est.makespan_s)}, "
                    f"~energy {_saving(sep.energy_wh, est.energy_wh)}, ~cost {_saving(sep.cost_usd, est.cost_usd)}; "
                    f"{merged} task{'s' if merged != 1 else ''} shared between jobs computed once")
+    for n in plan.logical.nodes:
+        out.extend(f"note: {note}" for note in n.notes)
     defaults = [n.id for n in plan.logical.nodes if n.op == "input" and n.stats.origin == "default"]
     if defaults:
         out.append(f"note: cardinality of {', '.join(defaults)} rests on catalog defaults "
@@ -253,7 +255,7 @@ def to_dict(plan: PhysicalPlan, catalog: Catalog | None = None) -> dict[str, Any
         "logical": {"nodes": [
             {"id": n.id, "op": n.op, "interface": n.interface, "inputs": list(n.inputs), "type": str(n.type),
              "items": _round(n.stats.items), "estimate_origin": n.stats.origin, "partitioned": n.partitioned,
-             "streams_from": n.streams_from, "knobs": {k: v for k, v in n.knobs},
+             "streams_from": n.streams_from, "notes": list(n.notes), "knobs": {k: v for k, v in n.knobs},
              "knobs_fixed_by_script": list(n.fixed_knobs)}
             for n in plan.logical.nodes]},
         "physical": {

@@ -89,6 +89,8 @@ class Node:
     # and as Python data (str, float, or a tuple of them) for an executor to read.
     value: str | None = None
     literal: object = field(default=None, compare=False)
+    # What binding had to say about an input (a stated statistic its file contradicts).
+    notes: tuple[str, ...] = field(default=(), compare=False)
     span: Span | None = field(default=None, compare=False)
 
     @property

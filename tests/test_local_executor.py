@@ -586,3 +586,17 @@ def test_globs_and_folders_in_a_list_stand_for_their_files(tmp_path: Path) -> No
     with pytest.raises(MurakkabError, match=r"'docs/\*\.pdf' matches no file") as info:
         murakkab.compile(job)
     assert info.value.span is not None and info.value.span.line == 5
+
+
+def test_a_stated_statistic_the_file_contradicts_is_noted(tmp_path: Path) -> None:
+    """Seen: ASSUMING (duration = 2 h) on an 11 s file was ignored without a note."""
+    from murakkab.compiler.explain import render_text, to_dict
+
+    script = tmp_path / "t.job"
+    script.write_text("CREATE WORKFLOW t (videos LIST<VIDEO>) AS (tr := speech_to_text (videos)) RETURNS tr;\n"
+                      f"RUN t (videos => ['{ROOT / 'samples' / 'kitchen.mp4'}'] ASSUMING (duration = 2 h, fps = 24));\n")
+    (plan,) = murakkab.optimize(script)
+    (note,) = plan.logical.node("videos").notes
+    assert note.startswith("input 'videos': ASSUMING (duration = 7200 s) is ignored: the file says 8.")
+    assert f"note: {note}" in render_text(plan, Catalog())
+    assert to_dict(plan)["logical"]["nodes"][0]["notes"] == [note]
