@@ -94,7 +94,9 @@ def estimate_line(est: Estimate) -> str:
             f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
 
 
-def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, where: str | None = None) -> str:
+def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, where: str | None = None,
+                width: int | None = None) -> str:
+    """EXPLAIN as text; with a ``width``, tables wrap and elide to fit it (``_table``)."""
     bounds = plan.bounds
     out: list[str] = []
     head = f"EXPLAIN RUN {plan.job}" + (f"  ({where})" if where else "")
@@ -138,7 +140,7 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
             f"~{fmt_wh(c.energy_wh)}", f"{c.quality:.3f}", sources.ref(c.source),
         ])
     out.extend(_table(["task", "interface", "agent", "hardware x units", "fan-out", "calls", "start", "end",
-                       "latency", "busy cost", "busy energy", "quality", "estimate from"], rows))
+                       "latency", "busy cost", "busy energy", "quality", "estimate from"], rows, width=width))
     streams = [f"{t.id} streams from {t.streams_from}" for t in plan.tasks if t.streams_from]
     if streams:
         out.append("  pipelined: " + "; ".join(streams))
@@ -168,7 +170,7 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         out.append(f"  {t.id} ({t.interface})")
         alt_rows = [_alt_row(c, c is t.candidate, sources) for c in t.alternatives]
         out.extend(_table(["", "agent", "hardware x units", "fan-out", "latency", "energy", "cost", "quality",
-                           "estimate from"], alt_rows, indent="    "))
+                           "estimate from"], alt_rows, indent="    ", width=width))
     out.append("")
     out.append("sources")
     for i, src in enumerate(sources.order, 1):

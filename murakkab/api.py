@@ -139,10 +139,12 @@ def optimize(script: Script | BoundScript | BoundJob, *, catalog: Catalog | None
 
 
 def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, catalog: Catalog | None = None,
-           where: str | None = None) -> str:
+           where: str | None = None, width: int | None = None) -> str:
+    """A plan as EXPLAIN shows it; ``width``: the text's tables fit that many columns
+    (None: full width)."""
     cat = catalog or default_catalog()
     if fmt == "text":
-        return render_text(plan, cat, verbose=verbose, where=where)
+        return render_text(plan, cat, verbose=verbose, where=where, width=width)
     if fmt == "json":
         return render_json(plan, cat)
     if fmt == "dot":
@@ -153,8 +155,10 @@ def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, cata
 
 
 def explain(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002
-            catalog: Catalog | None = None, settings: Settings | None = None, name: str | None = None) -> str:
-    """EXPLAIN every job of a script; arguments override the script's EXPLAIN options."""
+            catalog: Catalog | None = None, settings: Settings | None = None, name: str | None = None,
+            width: int | None = None) -> str:
+    """EXPLAIN every job of a script; arguments override the script's EXPLAIN options.
+    ``width``: text tables fit that many columns (None: full width)."""
     cat = catalog or default_catalog()
     parts = []
     for group in job_groups(compile(script, catalog=cat, settings=settings, name=name)):
@@ -163,7 +167,7 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
         verb = verbose if verbose is not None else bool(options and options.verbose)
         span = group[0].span
         text = render(plan_jobs([on_this_machine(j) for j in group], cat), fmt, verbose=verb, catalog=cat,
-                      where=span.where() if span else None)
+                      where=span.where() if span else None, width=width)
         if fmt == "text" and all(defaulted_cluster(j) for j in group):
             text = _note_default_cluster(text)
         parts.append(text)

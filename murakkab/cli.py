@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -353,6 +354,14 @@ def _planning_watcher() -> Callable[[str, int, int], None]:
     return watch
 
 
+def _text_width() -> int | None:
+    """Columns EXPLAIN's text tables fit: the terminal's (or $COLUMNS); None in a pipe
+    without $COLUMNS, where the text is kept whole for files and diffs."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     with watching(_planning_watcher()):
         return _dispatch_command(args)
@@ -387,7 +396,7 @@ def _dispatch_command(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if args.command == "explain":
-        sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None,
+        sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None, width=_text_width(),
                                      settings=_settings(args), catalog=catalog))
         return 0
     if args.command == "show":
@@ -434,7 +443,8 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         return 0
     for o in outcomes:
         if o.job.explain is not None:
-            sys.stdout.write(api.render(o.plan, o.job.explain.format, verbose=o.job.explain.verbose, catalog=catalog))
+            sys.stdout.write(api.render(o.plan, o.job.explain.format, verbose=o.job.explain.verbose, catalog=catalog,
+                                        width=_text_width()))
         if o.result is not None:
             sys.stdout.write(_result_text(o))
     return 0
