@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from scipy.optimize import minimize_scalar
 
 from . import expressions
 from .catalog import Catalog
@@ -166,6 +165,8 @@ def _fit(key: str, old: float, base: dict[str, float], obs: list[_Observed], exp
     grid = [centre - span + 2 * span * i / GRID_POINTS for i in range(GRID_POINTS + 1)]
     best = min(range(len(grid)), key=lambda i: (loss(grid[i]), abs(grid[i] - centre)))
     lo, hi = grid[max(0, best - 1)], grid[min(len(grid) - 1, best + 1)]
+    from scipy.optimize import minimize_scalar  # ~1 s to import: only when refitting
+
     result = minimize_scalar(loss, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9})
     if loss(result.x) > loss(grid[best]):
         return float(f"{math.exp(grid[best]):.4g}")

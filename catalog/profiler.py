@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from scipy.optimize import nnls
 
 from ..grammar.diagnostics import MurakkabError, suggestion
 from .catalog import Catalog, Profile
@@ -115,6 +114,8 @@ def fit_latency(measurements: Iterable[Measurement], cores: int) -> LatencyFit:
     durations = sorted(d for _, d in medians)
     a = np.array([[1.0, d] for d in durations])
     y = np.array([medians[(cores, d)] for d in durations])
+    from scipy.optimize import nnls  # scipy.optimize costs ~1 s to import: only when profiling
+
     (per_item, per_media), _ = nnls(a, y)
     pred = a @ np.array([per_item, per_media])
     mean = float(np.mean(y))

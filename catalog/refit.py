@@ -28,7 +28,6 @@ from typing import Any, Iterable
 
 import duckdb
 import numpy as np
-from scipy.optimize import nnls
 
 from ..grammar.diagnostics import MurakkabError
 from .catalog import Catalog
@@ -134,6 +133,8 @@ def fit_coefficients(calls: np.ndarray, media: np.ndarray, seconds: np.ndarray, 
     y = seconds - setup_s
     if np.ptp(media) > 1e-9 * max(1.0, float(np.max(np.abs(media)))):
         a = np.column_stack([calls, calls * media])
+        from scipy.optimize import nnls  # scipy.optimize costs ~1 s to import: only when refitting
+
         (per_item, per_media), _ = nnls(a, y)
         return float(per_item), float(per_media), ""
     m = float(media[0])
