@@ -60,7 +60,8 @@ def test_a_cardinality_without_a_statistic_is_not_refitted() -> None:
     assert refit_statistics(catalog) == []
 
 
-@settings(max_examples=30, deadline=None)
+# Each example builds a catalog (~1 s): 12 keep the suite within its time.
+@settings(max_examples=12, deadline=None)
 @given(truth=st.floats(0.5, 60.0), durations=st.lists(st.floats(1.0, 600.0), min_size=3, max_size=6))
 def test_the_fit_recovers_the_statistic_behind_the_counts(truth: float, durations: list[float]) -> None:
     catalog = Catalog()
