@@ -19,7 +19,7 @@ Which variables hold secrets (:func:`secret_names`):
   names in ``$MURAKKAB_SECRET_VARS`` (:data:`SECRET_VARS_ENV`) for a user's own.
 
 A server may echo a key in many encodings, and each is recognised (:func:`_pattern`):
-as written; JSON-escaped (``\\/``, ``\\"``, ``\\uXXXX`` in either case); HTML entities
+as written; JSON-escaped (``\\/``, ``\\"``, ``\\u`` and four hex digits, in either case); HTML entities
 (named, ``&#NN;``, ``&#xHH;``); URL-encoded (``%HH`` in either case, ``+`` for a space,
 whichever characters were left unquoted); these per character, so a mix of them is
 caught too; hex (either case); and base64 (standard and URL-safe, with or without
@@ -118,7 +118,7 @@ def _char_forms(c: str) -> list[str]:
     """Regexes for one character of a secret in every per-character encoding."""
     code = ord(c)
     forms = [re.escape(c)]
-    # JSON: \uXXXX (a UTF-16 surrogate pair beyond the BMP), the short escapes, \/.
+    # JSON: \u and four hex digits (a UTF-16 surrogate pair beyond the BMP), the short escapes, \/.
     units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)]
     forms.append("".join(r"\\u" + _anycase(f"{u:04x}") for u in units))
     short = {'"': '"', "\\": "\\\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from ...catalog.catalog import Catalog, Cluster
+from ...catalog.catalog import Agent, Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
 from ..job import BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
@@ -27,7 +27,7 @@ from ..rules import RULES, optimize_logical
 from ..rules.driver import RewriteResult
 from ..scheduling.cpsat import cpsat_available
 from ..scheduling.ilp import default_backend
-from .accuracy import QualityModel, agent_quality, job_quality_models, quality_function
+from .accuracy import QualityModel, agent_quality, job_quality_models
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import plan_totals
 from .exact import ExactResult, Pool, solve_exact
@@ -101,18 +101,18 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
         for i, search in enumerate(searches):
             report(f"{job.name}: {solver} search, knob configuration", i + 1, len(searches))
             proofs.append(search.run(solver, objective, limit))
-        best = _best_search(searches, objective)
-        if not objective.feasible(best.estimate) and any(b.slo.floor for b in objective.bounds):
+        best, choice, estimate = _best_search(searches, objective)
+        if not objective.feasible(estimate) and any(b.slo.floor for b in objective.bounds):
             # The floor is the planner's default, not the user's: where it conflicts with
             # the SLOs the script wrote, those win, and EXPLAIN says so.
             objective = Objective(tuple(b for b in objective.bounds if not b.slo.floor), objective.goals)
             for search in searches:
                 greedy_search(search.plan, search.order, search.v.cands, objective, cluster, search.pool)
-            best = _best_search(searches, objective)
+            best, choice, estimate = _best_search(searches, objective)
             floor_note = "; the quality floor conflicts with the SLOs, so it was dropped (SET quality_floor)"
         else:
             floor_note = ""
-        v, choice, estimate = best.v, best.choice, best.estimate
+        v = best.v
         # Infeasibility is proven only when every configuration's search proved it.
         proof = proofs[0] if all(p is not None and p.infeasible for p in proofs) else None
         if solver in EXACT_SOLVERS:
@@ -157,7 +157,10 @@ def _variant(job: BoundJob, config: KnobConfig, catalog: Catalog, cluster: Clust
     plan = rewritten.plan
     scopes = job_tasks(plan, job.parts) if job.parts else {}
     models = job_quality_models(plan, catalog, scopes)
-    quality = quality_function(plan, catalog, scopes)
+
+    def quality(node: Node, agent: Agent) -> float:
+        return agent_quality(models, node, agent, catalog)
+
     cands: dict[str, list[Candidate]] = {}
     if not sequential:
         for i, t in enumerate(plan.tasks):
@@ -188,8 +191,6 @@ class _Search:
         self.evaluate = evaluate
         self.catalog, self.cluster = catalog, cluster
         self.pool = Pool([t.id for t in v.plan.tasks], v.cands, evaluate)
-        self.choice: dict[str, Candidate] = {}
-        self.estimate: Estimate | None = None
 
     def run(self, solver: str, objective: Objective, time_limit_s: float) -> ExactResult | None:
         if solver != "exhaustive":
@@ -211,13 +212,14 @@ class _Search:
         return best
 
 
-def _best_search(searches: list[_Search], objective: Objective) -> _Search:
-    """The search whose best plan is best overall (the first among equals)."""
-    winner: _Search | None = None
+def _best_search(searches: list[_Search], objective: Objective
+                 ) -> tuple[_Search, dict[str, Candidate], Estimate]:
+    """The search whose best plan is best overall (the first among equals), with that plan."""
+    winner: tuple[_Search, dict[str, Candidate], Estimate] | None = None
     for s in searches:
-        s.choice, s.estimate = s.best(objective)
-        if winner is None or objective.better(s.estimate, winner.estimate):  # type: ignore[arg-type]
-            winner = s
+        choice, est = s.best(objective)
+        if winner is None or objective.better(est, winner[2]):
+            winner = (s, choice, est)
     assert winner is not None
     return winner
 
