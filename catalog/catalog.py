@@ -29,7 +29,7 @@ from ..grammar.diagnostics import MurakkabError
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -45,7 +45,13 @@ SEED_TABLES: tuple[str, ...] = (
     "energy_per_token",
     "workflow_quality",
     "published_tiers",
+    "workflow_tokens",
+    "llm_apis",
 )
+
+# Seed tables a migration created after the catalog was first seeded: a catalog migrated
+# past the version gets their seed rows then (older catalogs would otherwise keep them empty).
+SEEDED_BY_MIGRATION: dict[str, int] = {"workflow_tokens": 7, "llm_apis": 7}
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,30 @@ class CurvePoint:
     hardware: str
     tp: int
     offered_tps: float
+    ttft_s: float
+    tpot_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class WorkflowTokens:
+    """Completion tokens one request of a workflow configuration generates."""
+
+    workflow: str
+    model: str
+    config: str
+    tokens: float
+    source: str
+
+
+@dataclass(frozen=True)
+class LlmApi:
+    """An LLM behind an external (OpenAI-compatible) API: no GPU, a price per million
+    tokens, and a rate limit (tokens/s) that caps one endpoint's throughput."""
+
+    model: str
+    usd_per_mtok: float
+    rate_limit_tps: float
     ttft_s: float
     tpot_s: float
     source: str
@@ -543,6 +573,11 @@ class Catalog:
             self._db.execute("INSERT OR REPLACE INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             if version == 0:
                 self._seed(seed)
+            else:
+                for table, since in SEEDED_BY_MIGRATION.items():
+                    path = seed.joinpath(f"{table}.csv")
+                    if version < since and path.is_file():
+                        self._insert_csv(table, path.read_text(encoding="utf-8"))
 
     def _seed(self, seed: Any) -> None:
         for table in SEED_TABLES:
@@ -705,6 +740,13 @@ class Catalog:
             WorkflowQuality(r[0], r[1], r[2], r[3], float(r[4]), r[5])
             for r in self._rows("SELECT workflow, model, config, metric, value, source FROM workflow_quality "
                                 "ORDER BY ALL"))
+        self._workflow_tokens = tuple(
+            WorkflowTokens(r[0], r[1], r[2], float(r[3]), r[4])
+            for r in self._rows("SELECT workflow, model, config, value, source FROM workflow_tokens "
+                                "WHERE metric = 'completion_tokens_p50' ORDER BY ALL"))
+        self._llm_apis = tuple(LlmApi(r[0], float(r[1]), float(r[2]), float(r[3]), float(r[4]), r[5])
+                               for r in self._rows("SELECT model, usd_per_mtok, rate_limit_tps, ttft_s, tpot_s, "
+                                                   "source FROM llm_apis ORDER BY model"))
         self._statistics = {
             r[0]: Statistic(r[0], float(r[1]), r[2], r[3])
             for r in self._rows("SELECT key, value, unit, source FROM statistics ORDER BY key")
@@ -779,6 +821,16 @@ class Catalog:
 
     def workflow_quality(self, workflow: str | None = None) -> tuple[WorkflowQuality, ...]:
         return tuple(q for q in self._workflow_quality if workflow is None or q.workflow == workflow)
+
+    def workflow_tokens(self, workflow: str | None = None) -> tuple[WorkflowTokens, ...]:
+        return tuple(t for t in self._workflow_tokens if workflow is None or t.workflow == workflow)
+
+    def llm_apis(self) -> tuple[LlmApi, ...]:
+        return self._llm_apis
+
+    def llm_curve_keys(self) -> tuple[tuple[str, str, int], ...]:
+        """(model, hardware, tp) of every load curve, sorted."""
+        return tuple(sorted(self._curves))
 
     def statistic(self, key: str) -> Statistic | None:
         return self._statistics.get(key)

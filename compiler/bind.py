@@ -24,13 +24,14 @@ from ..catalog.catalog import Catalog, Interface
 from ..catalog.show import TARGETS as SHOW_TARGETS
 from ..catalog.types import BASE_TYPES, Type, is_subtype, list_of
 from ..grammar import ast
-from ..grammar.diagnostics import MurakkabError, NotSupportedError, Span, suggestion
+from ..grammar.diagnostics import MurakkabError, Span, suggestion
 from ..grammar.parser import parse
 from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
                   Slo)
 from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
                       Preference, Stats)
 from .cardinality import output_stats
+from .fleet.bind import BoundFleet, bind_fleet
 from .llm_planner import Chat
 from .matcher import Choice, Entry, Match, Matcher, StepMatch
 from .physical.candidates import satisfies
@@ -70,7 +71,7 @@ class BoundScript:
     """Everything a script asks for, in order: jobs to plan/run and SHOW statements
     (answered by the catalog, ``murakkab.catalog.show``)."""
 
-    actions: tuple[BoundJob | ast.Show, ...]
+    actions: tuple[BoundJob | ast.Show | BoundFleet, ...]
     workflows: tuple[str, ...]
     # Each plain-words step (and description-only RUN) with the interface or template
     # chosen for it, in script order (``murakkab check`` lists them).
@@ -79,6 +80,10 @@ class BoundScript:
     @property
     def jobs(self) -> tuple[BoundJob, ...]:
         return tuple(a for a in self.actions if isinstance(a, BoundJob))
+
+    @property
+    def fleets(self) -> tuple[BoundFleet, ...]:
+        return tuple(a for a in self.actions if isinstance(a, BoundFleet))
 
 
 @dataclass
@@ -163,7 +168,7 @@ class Binder:
 
     # -- statements --------------------------------------------------------------
     def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
-        actions: list[BoundJob | ast.Show] = []
+        actions: list[BoundJob | ast.Show | BoundFleet] = []
         for stmt in script.statements:
             if isinstance(stmt, ast.CreateWorkflow):
                 self._define(stmt)
@@ -172,8 +177,9 @@ class Binder:
             elif isinstance(stmt, ast.Explain):
                 options = self._explain_options(stmt)
                 if isinstance(stmt.statement, ast.PlanFleet):
-                    raise self._fleet_unsupported(stmt.statement)
-                actions.append(self.bind_run(stmt.statement, settings, options))
+                    actions.append(bind_fleet(stmt.statement, self.catalog, settings, options))
+                else:
+                    actions.append(self.bind_run(stmt.statement, settings, options))
             elif isinstance(stmt, ast.SetStmt) and stmt.name == "planner":
                 planner = _word_or_string(stmt.value)
                 if planner not in PLANNERS:
@@ -186,15 +192,8 @@ class Binder:
                 _check_show(stmt)
                 actions.append(stmt)
             elif isinstance(stmt, ast.PlanFleet):
-                raise self._fleet_unsupported(stmt)
+                actions.append(bind_fleet(stmt, self.catalog, settings, None))
         return BoundScript(tuple(actions), tuple(self.workflows), tuple(dict.fromkeys(self.steps)))
-
-    @staticmethod
-    def _fleet_unsupported(stmt: ast.PlanFleet) -> NotSupportedError:
-        return NotSupportedError(
-            "PLAN FLEET is not supported yet", stmt.span,
-            "fleet planning for request rates is planned; plan one job at a time with RUN or EXPLAIN RUN",
-        )
 
     def _explain_options(self, stmt: ast.Explain) -> ExplainOptions:
         fmt = stmt.format or "text"

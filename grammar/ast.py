@@ -149,19 +149,35 @@ class Run:
 
 
 @dataclass(frozen=True)
+class FleetSlo:
+    """``[70 %] metric op value``: the SLO some share of a workflow's requests ask for
+    (None: all of them)."""
+
+    share: float | None
+    slo: SloConstraint
+    span: Span
+
+
+@dataclass(frozen=True)
 class FleetItem:
-    """``workflow AT rate PER period [WITH SLO (...)]`` inside PLAN FLEET."""
+    """``workflow AT rate PER period | FROM TRACE 'file' [(columns)]
+    [WITH SLO (...)] [ASSUMING (...)]`` inside PLAN FLEET."""
 
     workflow: Ref
-    rate: float
-    period: str
-    slos: tuple[SloConstraint, ...]
+    rate: float | None
+    period: str | None
+    trace: StringLit | None
+    trace_settings: tuple[Setting, ...]
+    slos: tuple[FleetSlo, ...]
+    assuming: tuple[Setting, ...]
     span: Span
+    load_span: Span
 
 
 @dataclass(frozen=True)
 class PlanFleet:
     items: tuple[FleetItem, ...]
+    budgets: tuple[Setting, ...]
     objectives: tuple[Objective, ...]
     cluster: str | None
     span: Span

@@ -456,18 +456,46 @@ class _ToAst(Transformer):
     def set_stmt(self, meta: Any, children: list[Any]) -> ast.SetStmt:
         return ast.SetStmt(str(children[1]).lower(), children[-1], self._span(meta), self._tok(children[1]))
 
+    def fleet_rate(self, meta: Any, children: list[Token]) -> tuple[str, Any]:
+        number = next(c for c in children if c.type == "NUMBER")
+        period = next(c for c in children if c.type == "NAME")
+        return "rate", (_number(number, self.source), str(period).lower(), self._span(meta))
+
+    def fleet_trace(self, meta: Any, children: list[Any]) -> tuple[str, Any]:
+        path = next(c for c in children if isinstance(c, Token) and c.type == "STRING")
+        columns = next((c for c in children if isinstance(c, tuple)), ())
+        return "trace", (ast.StringLit(_unquote(str(path)), self._tok(path)), columns, self._span(meta))
+
+    def fleet_slo(self, meta: Any, children: list[Any]) -> ast.FleetSlo:
+        share = _number(children[0], self.source) if isinstance(children[0], Token) else None
+        return ast.FleetSlo(share, children[-1], self._span(meta))
+
+    def fleet_slos(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.FleetSlo, ...]]:
+        return "fleet_slos", tuple(c for c in children if isinstance(c, ast.FleetSlo))
+
+    def budget(self, meta: Any, children: list[Any]) -> tuple[str, tuple[ast.Setting, ...]]:
+        return "budget", children[-1]
+
     def fleet_item(self, meta: Any, children: list[Any]) -> ast.FleetItem:
         ref = children[0]
-        rate = _number(next(c for c in children if isinstance(c, Token) and c.type == "NUMBER"), self.source)
-        period = str(next(c for c in children if isinstance(c, Token) and c.type == "NAME")).lower()
-        slos = self._clauses(children)["slos"]
-        return ast.FleetItem(ref, rate, period, slos, self._span(meta))
+        parts = {c[0]: c[1] for c in children[1:] if isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str)}
+        rate = period = trace = None
+        columns: tuple[ast.Setting, ...] = ()
+        if "rate" in parts:
+            rate, period, load_span = parts["rate"]
+        else:
+            trace, columns, load_span = parts["trace"]
+        return ast.FleetItem(ref, rate, period, trace, columns, parts.get("fleet_slos", ()),
+                             parts.get("assuming", ()), self._span(meta), load_span)
 
     def plan_fleet(self, meta: Any, children: list[Any]) -> ast.PlanFleet:
         items = tuple(c for c in children if isinstance(c, ast.FleetItem))
         clauses = self._clauses(children)
         cluster = clauses["cluster"]
-        return ast.PlanFleet(items, clauses["objectives"], cluster[0] if cluster else None, self._span(meta))
+        budgets = tuple(s for c in children if isinstance(c, tuple) and len(c) == 2 and c[0] == "budget"
+                        for s in c[1])
+        return ast.PlanFleet(items, budgets, clauses["objectives"], cluster[0] if cluster else None,
+                             self._span(meta))
 
     def __default__(self, data: str, children: list[Any], meta: Any) -> Any:  # pragma: no cover
         return Tree(data, children, meta)

@@ -29,6 +29,9 @@ from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
 from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
+from .compiler.fleet.explain import render_json as render_fleet_json
+from .compiler.fleet.explain import render_text as render_fleet_text
+from .compiler.fleet.plan import FleetPlan, plan_fleet
 from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
 from .compiler.joint import combine
@@ -161,7 +164,8 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
     ``width``: text tables fit that many columns (None: full width)."""
     cat = catalog or default_catalog()
     parts = []
-    for group in job_groups(compile(script, catalog=cat, settings=settings, name=name)):
+    bound = compile(script, catalog=cat, settings=settings, name=name)
+    for group in job_groups(bound):
         options = group[0].explain
         fmt = format or (options.format if options else "text")
         verb = verbose if verbose is not None else bool(options and options.verbose)
@@ -171,7 +175,41 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
         if fmt == "text" and all(defaulted_cluster(j) for j in group):
             text = _note_default_cluster(text)
         parts.append(text)
+    parts.extend(_fleet_texts(bound, cat, format, verbose, width))
     return "\n".join(parts)
+
+
+def explain_fleets(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002
+                   catalog: Catalog | None = None, settings: Settings | None = None, width: int | None = None) -> str:
+    """EXPLAIN of the script's PLAN FLEET statements only ('' when it has none): what
+    ``murakkab run`` prints for them (a fleet is planned, not run)."""
+    cat = catalog or default_catalog()
+    bound = compile(script, catalog=cat, settings=settings)
+    return "\n".join(_fleet_texts(bound, cat, format, verbose, width))
+
+
+def _fleet_texts(bound: BoundScript, cat: Catalog, fmt: str | None, verbose: bool | None,
+                 width: int | None) -> list[str]:
+    return [render_fleet(plan_fleet(f, cat), fmt or (f.explain.format if f.explain else "text"),
+                         verbose=verbose if verbose is not None else bool(f.explain and f.explain.verbose), width=width)
+            for f in bound.fleets]
+
+
+def plan_fleets(script: Script | BoundScript, *, catalog: Catalog | None = None,
+                settings: Settings | None = None) -> list[FleetPlan]:
+    """The fleet plan of every PLAN FLEET statement of a script (with its baselines)."""
+    cat = catalog or default_catalog()
+    bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
+    return [plan_fleet(f, cat) for f in bound.fleets]
+
+
+def render_fleet(plan: FleetPlan, fmt: str = "text", *, verbose: bool = False, width: int | None = None) -> str:
+    """A fleet plan as EXPLAIN shows it: ``text`` or ``json``."""
+    if fmt == "text":
+        return render_fleet_text(plan, verbose=verbose, width=width)
+    if fmt == "json":
+        return render_fleet_json(plan, verbose=verbose)
+    raise MurakkabError(f"a fleet plan has no '{fmt}' format", hint="one of text, json")
 
 
 # Said under EXPLAIN's cluster line when the script and the command name no cluster.

@@ -421,8 +421,16 @@ def _dispatch_command(args: argparse.Namespace) -> int:
     finally:
         if isinstance(progress, _LiveProgress):
             progress.close()
-    if not outcomes:
+    fleets = api.explain_fleets(script, format="json" if args.format == "json" else None, catalog=catalog,
+                                settings=_settings(args), width=_text_width())
+    if not outcomes and not fleets:
         print(f"{script}: nothing to run (the script has no RUN statement)", file=sys.stderr)
+    if fleets and outcomes and args.format == "json":
+        # One JSON document on stdout: the jobs' results; the fleets are `explain`'s.
+        print(f"{script}: the PLAN FLEET statements are left out of --format json here; "
+              "`murakkab explain --format json` shows them", file=sys.stderr)
+    else:
+        sys.stdout.write(fleets)  # a fleet is planned (EXPLAIN), not run
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 

@@ -31,7 +31,8 @@ def test_check_and_run_every_example(capsys: pytest.CaptureFixture[str], example
     code, out, _ = run_cli(capsys, "check", str(example))
     assert code == 0 and "ok" in out
     code, out, _ = run_cli(capsys, "run", str(example), "--backend", "sim")
-    assert code == 0 and "makespan" in out
+    # A fleet is planned, not run: `run` prints its plan.
+    assert code == 0 and ("proven optimal" if example.stem == "fleet" else "makespan") in out
 
 
 def test_explain_shows_fan_out_of_per_scene_tasks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,12 +152,15 @@ def test_usage_and_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and "unknown cluster" in err
 
 
-def test_plan_fleet_is_not_supported_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_fleet_of_a_workflow_without_accuracy_rows_is_located(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "f.job"
     script.write_text((ROOT / "examples" / "video_qa.job").read_text()
-                      + "\nPLAN FLEET FOR video_qa AT 3000 PER MINUTE MINIMIZE energy;")
+                      + "\nPLAN FLEET FOR video_q AT 3000 PER MINUTE MINIMIZE energy;")
     code, _, err = run_cli(capsys, "explain", str(script))
-    assert code == 2 and "not supported yet" in err and ":24:1:" in err
+    lines = (ROOT / "examples" / "video_qa.job").read_text().count("\n") + 1
+    assert code == 2 and "'video_q' is not a workflow serving mode can plan" in err
+    assert f":{lines + 1}:16:" in err and "did you mean 'video_qa'" in err
 
 
 def _read_all(fd: int) -> bytes:

@@ -33,7 +33,7 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 KEYWORDS = ["CREATE", "OR", "REPLACE", "WORKFLOW", "DESCRIPTION", "AS", "RETURNS", "WITH", "USING", "RUN",
             "ASSUMING", "SLO", "MINIMIZE", "MAXIMIZE", "MINIMISE", "THEN", "ON", "CLUSTER", "EXPLAIN",
             "ANALYZE", "VERBOSE", "FORMAT", "SHOW", "FOR", "WHERE", "SET", "PLAN", "FLEET", "AT", "PER",
-            "create", "run", "minimize", "returns", "explain"]
+            "FROM", "TRACE", "BUDGET", "create", "run", "minimize", "returns", "explain"]
 PUNCTUATION = ["(", ")", ",", ";", ":=", "=>", "=", "<", ">", "<=", ">=", "!=", "<>", "==", "[", "]", "'", '"',
                "--", "/*", "*/", ".", "+", "-", "*", "/", "%", "|", ":", "#", "@", "\\", "{", "}"]
 NAMES = ["w", "x", "video_qa", "videos", "question", "scenes", "speech_to_text", "scene_detection",
@@ -195,7 +195,7 @@ def mutated_example(draw: st.DrawFn) -> str:
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_examples_compile_unmutated(name: str) -> None:
     bound = murakkab.compile(EXAMPLES[name])
-    assert bound.jobs and bound.workflows
+    assert (bound.jobs and bound.workflows) or bound.fleets
 
 
 def test_tokenize_round_trips_the_examples() -> None:

@@ -67,6 +67,9 @@ def one(text: str) -> Any:
 def test_every_example_parses(path: Path) -> None:
     script = parse(path.read_text(encoding="utf-8"), str(path))
     kinds = [type(s) for s in script.statements]
+    if kinds == [ast.PlanFleet]:  # serving mode names catalog workflows
+        assert script.statements[0].items
+        return
     assert kinds[0] is ast.CreateWorkflow
     assert ast.Run in kinds
     wf = script.statements[0]
@@ -328,11 +331,25 @@ def test_plan_fleet_parses() -> None:
     assert isinstance(stmt, ast.PlanFleet)
     first, second = stmt.items
     assert (first.workflow.name, first.rate, first.period) == ("video_qa", 20.0, "hour")
-    assert [(s.metric, s.op) for s in first.slos] == [("latency", "<=")]
+    assert [(s.share, s.slo.metric, s.slo.op) for s in first.slos] == [(None, "latency", "<=")]
     assert (second.workflow.name, second.rate, second.period, second.slos) == ("code_debate", 2.5, "minute", ())
     assert [(o.direction, o.metric) for o in stmt.objectives] == [("minimize", "cost"), ("minimize", "energy")]
     assert stmt.cluster == "osdi-a100-h100"
     assert first.workflow.span.text == "video_qa"
+
+
+def test_plan_fleet_traces_shares_and_budgets_parse() -> None:
+    stmt = one("PLAN FLEET FOR video_qa FROM TRACE 'conv.csv' (time = TIMESTAMP, window = 30 s)"
+               " WITH SLO (70% quality >= GOOD, 30 % latency <= 20 s) ASSUMING (duration = 30 s)"
+               " BUDGET (A100 = 64, cost = 300 USD) MAXIMIZE quality")
+    assert isinstance(stmt, ast.PlanFleet)
+    (item,) = stmt.items
+    assert item.rate is None and item.trace is not None and item.trace.value == "conv.csv"
+    assert [s.name for s in item.trace_settings] == ["time", "window"]
+    assert [(s.share, s.slo.metric) for s in item.slos] == [(70.0, "quality"), (30.0, "latency")]
+    assert [s.name for s in item.assuming] == ["duration"]
+    assert [(b.name, b.value.value) for b in stmt.budgets] == [("A100", 64.0), ("cost", 300.0)]
+    assert item.load_span.text.startswith("FROM TRACE 'conv.csv'")
 
 
 def test_objectives_carry_direction_until_changed() -> None:

@@ -2,8 +2,8 @@
 
 Run once, by a developer, with the reference data beside the repository:
     python catalog/seed/derive_osdi.py ../shared/data/profiles
-It writes llm_curves.csv, energy_per_token.csv, workflow_quality.csv and
-published_tiers.csv in this folder. The project never reads the reference data at run
+It writes llm_curves.csv, energy_per_token.csv, workflow_quality.csv,
+workflow_tokens.csv and published_tiers.csv in this folder. The project never reads the reference data at run
 time: the CSVs it writes are committed.
 """
 
@@ -68,6 +68,13 @@ def quality(rows: list[dict[str, str]]) -> list[list[object]]:
              f"published:{r['source']}"] for r in rows if r["table"] == "workflow_accuracy"]
 
 
+def tokens(rows: list[dict[str, str]]) -> list[list[object]]:
+    """Completion tokens per request, by workflow, model and configuration (digitized
+    medians; the configuration code names only the knobs the figure varied)."""
+    return [[r["workflow"], r["model"], r["knobs"], r["metric"], float(r["value"]), r["unit"],
+             f"published:{r['source']}; {r['condition']}"] for r in rows if r["table"] == "workflow_tokens"]
+
+
 def tiers(rows: list[dict[str, str]]) -> list[list[object]]:
     out = []
     for r in rows:
@@ -90,6 +97,7 @@ def main(folder: str) -> None:
     _write("energy_per_token.csv", ["model", "hardware", "units", "max_num_seqs", "joules_per_token", "source"],
            energy(public))
     _write("workflow_quality.csv", ["workflow", "model", "config", "metric", "value", "source"], quality(osdi))
+    _write("workflow_tokens.csv", ["workflow", "model", "config", "metric", "value", "unit", "source"], tokens(osdi))
     _write("published_tiers.csv", ["workflow", "tier", "metric", "value", "unit", "source"], tiers(osdi))
 
 

@@ -1,0 +1,195 @@
+"""Planning a bound fleet: tiers resolved, the joint MILP solved, and the baselines the
+OSDI paper compares with computed on the same profiles and demand.
+
+Tiers are relative, as in OSDI '26 §3.4: BEST / GOOD / FAIR / BASIC are the best, p95,
+p80 and median over a workflow's configurations. Quality tiers are the thresholds the
+paper published (``published_tiers``) where the catalog has them, so a fleet's "GOOD" is
+the paper's; else the percentiles of the workflow's accuracy rows (``workflow_quality``).
+Latency tiers are always computed here, as the best, p5, p20 and median end-to-end
+latency of the configurations considered: the published latency tiers time one LLM call,
+not the workflow's DAG with its tools, and so do not measure the same thing.
+
+Baselines:
+  static    one fixed configuration per workflow, as a hand-built deployment: Gemma-3-27B
+            on A100 x4 at its saturation point, its most accurate knobs, the tools with
+            the least energy per request among those; instances per workflow (not
+            shared) sized for the workflow's own peak with the same 1.15 buffer.
+  per pair  each (workflow, SLO) pair optimised alone by the same MILP: its own
+            instances, sized for its own peak.
+  joint     every pair in one MILP, instances shared across workflows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...catalog.catalog import Catalog
+from ..job import TIER_PERCENTILE, TIERS
+from .bind import BoundFleet
+from .solve import METRICS, Infeasible, Pair, Problem, Solution, solve
+from .workload import Catalogue, Config, build
+
+STATIC_MODEL = "Gemma-3-27B"
+STATIC_HARDWARE = "A100-80GB"
+STATIC_TP = 4
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    totals: dict[str, float]
+    instances: dict[str, int]
+    note: str = ""
+    attainment: float | None = None  # share of requests whose SLO the policy meets
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    fleet: BoundFleet
+    catalogue: Catalogue
+    tiers: dict[str, dict[str, tuple[float, float]]]  # workflow -> tier -> (quality, latency)
+    tier_source: dict[str, str]  # workflow -> where its quality tiers come from
+    pairs: tuple[Pair, ...]
+    problem: Problem
+    solution: Solution
+    baselines: tuple[Baseline, ...]
+
+
+def published_quality_tiers(catalog: Catalog, workflow: str) -> dict[str, float]:
+    return {tier: float(value) for tier, value in catalog.execute(
+        "SELECT tier, value FROM published_tiers WHERE workflow = ? AND metric = 'accuracy_threshold'", [workflow])}
+
+
+def tiers_of(catalogue: Catalogue, workflow: str, published: dict[str, float] | None = None
+             ) -> dict[str, tuple[float, float]]:
+    """tier -> (quality floor, latency ceiling in s); see the module docstring."""
+    acc = catalogue.all_accuracies.get(workflow) or [0.0]
+    lat = catalogue.all_latencies.get(workflow) or [math.inf]
+    published = published or {}
+    return {t: (published.get(t, float(np.percentile(acc, TIER_PERCENTILE[t], method="linear"))),
+                float(np.percentile(lat, 100.0 - TIER_PERCENTILE[t], method="linear"))) for t in TIERS}
+
+
+def _floor(fleet: BoundFleet, tiers: dict[str, tuple[float, float]]) -> float:
+    floor = fleet.settings.quality_floor
+    if floor is None:
+        return 0.0
+    if isinstance(floor, str):
+        return tiers[floor][0]
+    return float(floor)
+
+
+def pairs_of(fleet: BoundFleet, tiers: dict[str, dict[str, tuple[float, float]]]) -> tuple[Pair, ...]:
+    """One pair per (workflow, SLO); a workflow without SLOs is one pair at the quality floor."""
+    out = []
+    for item in fleet.items:
+        t = tiers[item.workflow]
+        floor = _floor(fleet, t)
+        if not item.slos:
+            out.append(Pair(item.workflow, "no SLO (quality floor)", 1.0, floor))
+        for s in item.slos:
+            if s.metric == "quality":
+                value = s.value if s.value is not None else t[s.tier or "BASIC"][0]
+                out.append(Pair(item.workflow, s.text, s.share, max(value, floor)))
+            else:
+                value = s.value if s.value is not None else t[s.tier or "BASIC"][1]
+                out.append(Pair(item.workflow, s.text, s.share, floor, value))
+    return tuple(out)
+
+
+def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> FleetPlan:
+    catalogue = build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
+    published = {i.workflow: published_quality_tiers(catalog, i.workflow) for i in fleet.items}
+    tiers = {i.workflow: tiers_of(catalogue, i.workflow, published[i.workflow]) for i in fleet.items}
+    pairs = pairs_of(fleet, tiers)
+    problem = Problem(pairs, {i.workflow: i.demand for i in fleet.items}, catalogue, fleet.objectives,
+                      dict(fleet.budgets), fleet.cost_budget, time_limit_s=fleet.settings.solver_time_limit_s)
+    solution = solve(problem)
+    extra = (static_baseline(problem), per_pair_baseline(problem)) if baselines else ()
+    joint = Baseline("joint", solution.totals, solution.instances, "every pair in one MILP, shared instances", 1.0)
+    source = {w: "published (published_tiers)" if p else "percentiles of the accuracy rows" for w, p in published.items()}
+    return FleetPlan(fleet, catalogue, tiers, source, pairs, problem, solution,
+                     tuple(b for b in extra if b is not None) + ((joint,) if baselines else ()))
+
+
+def static_config(problem: Problem, workflow: str) -> Config | None:
+    """The hand-built deployment's configuration of ``workflow`` (see the module docstring)."""
+    cands = [c for c in problem.catalogue.configs.get(workflow, [])
+             if c.model == STATIC_MODEL and any(
+                 (p := problem.catalogue.profiles[k]).kind == "llm" and p.hardware == STATIC_HARDWARE
+                 and p.units == STATIC_TP and p.load >= 1.0 - 1e-9 for k, _ in c.work)]
+    if not cands:
+        return None
+    best = max(c.accuracy for c in cands)
+
+    def energy(c: Config) -> float:
+        return sum(w * problem.catalogue.profiles[k].busy_j_per_work +
+                   w / problem.catalogue.profiles[k].capacity * problem.catalogue.profiles[k].idle_w
+                   for k, w in c.work)
+
+    return min((c for c in cands if c.accuracy >= best - 1e-12), key=lambda c: (energy(c), c.stages))
+
+
+def static_baseline(problem: Problem) -> Baseline | None:
+    instances: dict[str, int] = {}
+    totals = dict.fromkeys(METRICS, 0.0)
+    met = 0.0
+    total_rate = sum(d.mean for d in problem.demands.values())
+    weighted_q = weighted_l = 0.0
+    for workflow, demand in sorted(problem.demands.items()):
+        config = static_config(problem, workflow)
+        if config is None:
+            return None
+        for key, work in config.work:
+            prof = problem.catalogue.profiles[key]
+            n = math.ceil(problem.buffer * demand.peak * work / prof.capacity - 1e-9)
+            instances[f"{key} [{workflow}]"] = n
+            totals["energy"] += n * prof.idle_w + prof.busy_j_per_work * work * demand.mean
+            totals["cost"] += n * prof.usd_per_hour + 3600 * prof.usd_per_work * work * demand.mean
+            totals["gpus"] += n * prof.gpus()
+        weight = demand.mean / total_rate if total_rate else 0.0
+        weighted_q += weight * config.accuracy
+        weighted_l += weight * config.latency_s
+        for pair in problem.pairs:
+            if pair.workflow == workflow and config.accuracy >= pair.min_accuracy - 1e-12 \
+                    and config.latency_s <= pair.max_latency_s + 1e-9:
+                met += weight * pair.share
+    totals["quality"], totals["latency"] = weighted_q, weighted_l
+    return Baseline("static", totals, instances,
+                    f"{STATIC_MODEL} on {STATIC_HARDWARE} x{STATIC_TP} at saturation, one configuration per "
+                    "workflow, own instances sized for its peak", met)
+
+
+def per_pair_baseline(problem: Problem) -> Baseline | None:
+    instances: dict[str, int] = {}
+    totals = dict.fromkeys(METRICS, 0.0)
+    total_rate = sum(d.mean for d in problem.demands.values())
+    for pair in problem.pairs:
+        demand = problem.demands[pair.workflow]
+        alone = Problem((Pair(pair.workflow, pair.label, 1.0, pair.min_accuracy, pair.max_latency_s),),
+                        {pair.workflow: type(demand)(demand.workflow, tuple(r * pair.share for r in demand.rates),
+                                                     demand.window_s, demand.source)},
+                        problem.catalogue, problem.objectives, problem.budgets, problem.cost_budget,
+                        problem.buffer, problem.time_limit_s)
+        try:
+            s = solve(alone)
+        except Infeasible:
+            return None
+        for k, n in s.instances.items():
+            instances[f"{k} [{pair.workflow} {pair.label}]"] = n
+        for m in ("energy", "cost", "gpus"):
+            totals[m] += s.totals[m]
+        weight = demand.mean * pair.share / total_rate if total_rate else 0.0
+        totals["quality"] += weight * s.totals["quality"]
+        totals["latency"] += weight * s.totals["latency"]
+    over = [f"{hw} {sum(problem.catalogue.profiles[k.split(' [')[0]].units * n for k, n in instances.items() if problem.catalogue.profiles[k.split(' [')[0]].hardware == hw)} > {b:g}"
+            for hw, b in problem.budgets.items()
+            if sum(problem.catalogue.profiles[k.split(' [')[0]].units * n for k, n in instances.items()
+                   if problem.catalogue.profiles[k.split(' [')[0]].hardware == hw) > b]
+    note = "each (workflow, SLO) pair alone, own instances sized for its own peak"
+    if over:
+        note += "; together over budget: " + ", ".join(over)
+    return Baseline("per pair", totals, instances, note, 1.0)

@@ -1,0 +1,371 @@
+"""The fleet MILP: how many instances of each profile, and how each (workflow, SLO)
+pair's requests are routed over configurations.
+
+Sets: pairs p (a workflow w(p) and an SLO, with the share s_p of the workflow's requests
+that ask for it); configurations c of w(p) eligible for p (its accuracy and end-to-end
+latency meet the SLO and the quality floor); instance profiles m; rate windows t.
+
+Data: r_w(t) requests/s of workflow w in window t, r̄_w their mean; work_cm the work one
+request of configuration c puts on profile m (tokens or busy seconds); capacity θ_m of one
+instance at its operating point; buffer β = 1.15; per instance idle power I_m, price P_m
+and GPUs g_m; busy energy e_m and API price q_m per unit of work.
+
+Variables: x_pc ≥ 0 the share of p's requests routed to c; u_wm ≥ 0 the work one request
+of w puts on m, routing included; integer n_m ≥ 0 instances.
+
+    Σ_c x_pc = 1                                   every request is routed
+    u_wm = Σ_{p of w} s_p Σ_c x_pc work_cm         (peak and average share one routing)
+    β Σ_w r_w(t) u_wm ≤ θ_m n_m   for every t     capacity at the peak of the combined stream
+    Σ_{m on type h} units_m n_m ≤ B_h              GPU (or core) budget per type
+    cost ≤ budget                                  optional, per hour
+
+    energy (Wh per hour) = Σ_m I_m n_m + Σ_m e_m Σ_w r̄_w u_wm          (W = Wh per hour)
+    cost ($ per hour)    = Σ_m P_m n_m + 3600 Σ_m q_m Σ_w r̄_w u_wm
+    GPUs                 = Σ_m g_m n_m
+    quality              = Σ_p (r̄_w s_p / Σ_w r̄_w) Σ_c x_pc accuracy_c   (request-weighted)
+    latency (s)          = Σ_p (r̄_w s_p / Σ_w r̄_w) Σ_c x_pc latency_c
+
+Sharing is where the savings come from: an instance of m serves every workflow routed to
+it and is sized for the peak *of the sum* of their loads, max_t Σ_w r_w(t) u_wm, which is
+at most the sum of each one's peak (no multiplexing factor is assumed). Windows whose
+rate vector another window dominates are dropped: their constraints are implied.
+
+Goals are lexicographic: each is optimised with the earlier ones held at their optimum
+(within a relative 1e-6). HiGHS (through ``scipy.optimize.milp``) solves each stage to a
+relative gap of 1e-6 within the time limit; a stage that runs out of time reports its
+incumbent with the best bound and gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .workload import Catalogue, Config, InstanceProfile
+
+BUFFER = 1.15
+GAP = 1e-6
+METRICS = {"energy": "minimize", "cost": "minimize", "gpus": "minimize", "quality": "maximize",
+           "latency": "minimize"}
+UNITS = {"energy": "Wh/h", "cost": "USD/h", "gpus": "GPUs", "quality": "", "latency": "s"}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The requests of ``workflow`` that ask for one SLO (``share`` of them)."""
+
+    workflow: str
+    label: str
+    share: float
+    min_accuracy: float
+    max_latency_s: float = math.inf
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Requests per second of a workflow in consecutive windows of ``window_s``."""
+
+    workflow: str
+    rates: tuple[float, ...]
+    window_s: float
+    source: str
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.rates))
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(self.rates))
+
+
+@dataclass(frozen=True)
+class Problem:
+    pairs: tuple[Pair, ...]
+    demands: dict[str, Demand]
+    catalogue: Catalogue
+    objectives: tuple[tuple[str, str], ...] = (("energy", "minimize"), ("cost", "minimize"))
+    budgets: dict[str, float] = field(default_factory=dict)  # hardware -> units
+    cost_budget: float | None = None  # USD per hour
+    buffer: float = BUFFER
+    time_limit_s: float = 30.0
+
+    def eligible(self, pair: Pair) -> list[Config]:
+        return [c for c in self.catalogue.configs.get(pair.workflow, ())
+                if c.accuracy >= pair.min_accuracy - 1e-12 and c.latency_s <= pair.max_latency_s + 1e-9]
+
+
+@dataclass(frozen=True)
+class Stage:
+    metric: str
+    direction: str
+    value: float
+    bound: float
+    gap: float
+    status: str  # "optimal" | "time limit"
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Instances per profile, routing per pair, totals and how they were proven."""
+
+    instances: dict[str, int]
+    routing: dict[int, list[tuple[Config, float]]]  # pair index -> (config, share)
+    load: dict[str, tuple[float, float]]  # profile -> (peak work/s with buffer, mean work/s)
+    totals: dict[str, float]
+    stages: tuple[Stage, ...]
+    seconds: float
+    size: tuple[int, int, int]  # variables, integer variables, constraints
+
+    @property
+    def proven(self) -> bool:
+        return all(s.status == "optimal" for s in self.stages)
+
+
+class Infeasible(Exception):
+    """No fleet meets every SLO within the budgets; ``diagnosis`` says which and by how much."""
+
+    def __init__(self, diagnosis: list[str]) -> None:
+        super().__init__("; ".join(diagnosis))
+        self.diagnosis = diagnosis
+
+
+def pareto_windows(demands: list[Demand]) -> list[int]:
+    """Indices of windows whose rate vector no other window dominates (all coefficients
+    of a capacity row are non-negative, so a dominated window's row is implied)."""
+    n = len(demands[0].rates)
+    if any(len(d.rates) != n for d in demands):
+        raise ValueError("every workflow's rates must cover the same windows")
+    rates = np.array([d.rates for d in demands]).T  # windows x workflows
+    keep = []
+    order = np.argsort(-rates.sum(axis=1), kind="stable")
+    for i in order:
+        if not any(np.all(rates[j] >= rates[i]) for j in keep):
+            keep.append(int(i))
+    return sorted(keep)
+
+
+class _Model:
+    """The matrices of the MILP for one problem (built once, re-solved per goal)."""
+
+    def __init__(self, problem: Problem) -> None:
+        from scipy import sparse
+        from scipy.optimize import Bounds
+
+        self.p = problem
+        cat = problem.catalogue
+        self.workflows = sorted({pr.workflow for pr in problem.pairs})
+        self.eligible = [problem.eligible(pr) for pr in problem.pairs]
+        used = sorted({k for cs in self.eligible for c in cs for k, _ in c.work})
+        self.profiles: list[InstanceProfile] = [cat.profiles[k] for k in used]
+        m_index = {k: i for i, k in enumerate(used)}
+        # Variable layout: x (per pair and eligible config), u (per workflow and profile it may use), n.
+        self.x_of: list[list[int]] = []
+        col = 0
+        for cs in self.eligible:
+            self.x_of.append(list(range(col, col + len(cs))))
+            col += len(cs)
+        self.nx = col
+        self.u_index: dict[tuple[str, int], int] = {}
+        for pi, pr in enumerate(problem.pairs):
+            for c in self.eligible[pi]:
+                for k, _ in c.work:
+                    key = (pr.workflow, m_index[k])
+                    if key not in self.u_index:
+                        self.u_index[key] = col
+                        col += 1
+        self.n0 = col
+        self.nvar = col + len(self.profiles)
+        rows, cols, vals, lo, hi = [], [], [], [], []
+        r = 0
+
+        def row(entries: list[tuple[int, float]], low: float, high: float) -> None:
+            nonlocal r
+            for c_, v in entries:
+                rows.append(r)
+                cols.append(c_)
+                vals.append(v)
+            lo.append(low)
+            hi.append(high)
+            r += 1
+
+        for pi in range(len(problem.pairs)):
+            row([(c, 1.0) for c in self.x_of[pi]], 1.0, 1.0)
+        u_terms: dict[int, list[tuple[int, float]]] = {u: [(u, 1.0)] for u in self.u_index.values()}
+        for pi, pr in enumerate(problem.pairs):
+            for c, xc in zip(self.eligible[pi], self.x_of[pi]):
+                for k, w in c.work:
+                    u_terms[self.u_index[(pr.workflow, m_index[k])]].append((xc, -pr.share * w))
+        for entries in u_terms.values():
+            row(entries, 0.0, 0.0)
+        demands = [problem.demands[w] for w in self.workflows]
+        self.windows = pareto_windows(demands)
+        for t in self.windows:
+            for mi, prof in enumerate(self.profiles):
+                entries = [(u, problem.buffer * problem.demands[w].rates[t]) for (w, m), u in self.u_index.items()
+                           if m == mi]
+                row(entries + [(self.n0 + mi, -prof.capacity)], -np.inf, 0.0)
+        for hw, budget in sorted(problem.budgets.items()):
+            entries = [(self.n0 + mi, float(p.units)) for mi, p in enumerate(self.profiles) if p.hardware == hw]
+            if entries:
+                row(entries, -np.inf, float(budget))
+        self.base_rows = r
+        self.cost_vec = self.metric_vector("cost")
+        self.A = sparse.csr_matrix((vals, (rows, cols)), shape=(r, self.nvar))
+        self.lo, self.hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+        if problem.cost_budget is not None:
+            self.add_row(self.cost_vec, -np.inf, problem.cost_budget)
+        upper = np.full(self.nvar, np.inf)
+        upper[: self.nx] = 1.0
+        for mi, prof in enumerate(self.profiles):
+            if prof.max_instances is not None:
+                upper[self.n0 + mi] = prof.max_instances
+        self.bounds = Bounds(np.zeros(self.nvar), upper)
+        self.integrality = np.zeros(self.nvar)
+        self.integrality[self.n0:] = 1
+
+    def add_row(self, vec: np.ndarray, low: float, high: float) -> None:
+        from scipy import sparse
+
+        self.A = sparse.vstack([self.A, sparse.csr_matrix(vec)], format="csr")
+        self.lo = np.append(self.lo, low)
+        self.hi = np.append(self.hi, high)
+
+    def metric_vector(self, metric: str) -> np.ndarray:
+        """Coefficients of a metric (per hour, or per request for quality and latency)."""
+        v = np.zeros(self.nvar)
+        p = self.p
+        if metric in ("energy", "cost", "gpus"):
+            for mi, prof in enumerate(self.profiles):
+                v[self.n0 + mi] = {"energy": prof.idle_w, "cost": prof.usd_per_hour, "gpus": prof.gpus()}[metric]
+            if metric != "gpus":
+                for (w, mi), u in self.u_index.items():
+                    prof = self.profiles[mi]
+                    # W = J/s of busy work; over an hour that is Wh. API work is priced per token.
+                    per = prof.busy_j_per_work if metric == "energy" else 3600.0 * prof.usd_per_work
+                    v[u] = per * p.demands[w].mean
+        else:
+            total = sum(p.demands[w].mean for w in self.workflows)
+            for pi, pr in enumerate(p.pairs):
+                weight = p.demands[pr.workflow].mean * pr.share / total if total > 0 else 0.0
+                for c, xc in zip(self.eligible[pi], self.x_of[pi]):
+                    v[xc] = weight * (c.accuracy if metric == "quality" else c.latency_s)
+        return v
+
+    def solve(self, deadline: float) -> tuple[np.ndarray, tuple[Stage, ...]]:
+        # scipy.optimize takes ~1 s to import: only when a fleet is solved.
+        from scipy.optimize import LinearConstraint, milp
+
+        stages = []
+        x = None
+        for metric, direction in self.p.objectives:
+            vec = self.metric_vector(metric)
+            sign = 1.0 if direction == "minimize" else -1.0
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            res = milp(sign * vec, constraints=LinearConstraint(self.A, self.lo, self.hi),
+                       integrality=self.integrality, bounds=self.bounds,
+                       options={"time_limit": max(0.05, left), "mip_rel_gap": GAP, "presolve": True})
+            if res.x is None:
+                if res.status == 2:
+                    raise Infeasible([])
+                if x is None:
+                    raise TimeoutError(f"no fleet found within {self.p.time_limit_s:g} s")
+                break
+            x = res.x
+            value = float(vec @ x)
+            bound = sign * float(getattr(res, "mip_dual_bound", sign * value) or sign * value)
+            gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
+            stages.append(Stage(metric, direction, value, bound, gap, "optimal" if res.status == 0 else "time limit"))
+            # Hold this goal at its optimum (bound-safe) before the next one.
+            slack = max(1e-6, 1e-6 * abs(value))
+            if direction == "minimize":
+                self.add_row(vec, -np.inf, value + slack)
+            else:
+                self.add_row(vec, value - slack, np.inf)
+        assert x is not None
+        return x, tuple(stages)
+
+
+def solve(problem: Problem) -> Solution:
+    """The best fleet for ``problem``; raises :class:`Infeasible` with a diagnosis."""
+    start = time.perf_counter()
+    for pi, pr in enumerate(problem.pairs):
+        if not problem.eligible(pr):
+            raise Infeasible([diagnose_pair(problem, pr)])
+    model = _Model(problem)
+    try:
+        x, stages = model.solve(start + problem.time_limit_s)
+    except Infeasible:
+        raise Infeasible(diagnose_budgets(problem)) from None
+    n = np.round(x[model.n0:]).astype(int)
+    instances = {p.key: int(k) for p, k in zip(model.profiles, n) if k > 0}
+    routing: dict[int, list[tuple[Config, float]]] = {}
+    for pi, cs in enumerate(model.eligible):
+        routing[pi] = [(c, float(x[xc])) for c, xc in zip(cs, model.x_of[pi]) if x[xc] > 1e-7]
+    x_int = x.copy()
+    x_int[model.n0:] = n
+    totals = {m: float(model.metric_vector(m) @ x_int) for m in METRICS}
+    load = {}
+    for mi, prof in enumerate(model.profiles):
+        us = [(w, u) for (w, m), u in model.u_index.items() if m == mi]
+        peak = max((problem.buffer * sum(problem.demands[w].rates[t] * x[u] for w, u in us)
+                    for t in model.windows), default=0.0)
+        mean = sum(problem.demands[w].mean * x[u] for w, u in us)
+        if prof.key in instances:
+            load[prof.key] = (peak, mean)
+    return Solution(instances, routing, load, totals, stages, time.perf_counter() - start,
+                    (model.nvar, len(model.profiles), model.A.shape[0]))
+
+
+def diagnose_pair(problem: Problem, pair: Pair) -> str:
+    """Why no configuration serves ``pair``: its constraint and the best reachable value."""
+    configs = problem.catalogue.configs.get(pair.workflow, [])
+    if not configs:
+        return f"{pair.workflow}: no configuration can run on the fleet's hardware"
+    fast = [c for c in configs if c.accuracy >= pair.min_accuracy - 1e-12]
+    accurate = [c for c in configs if c.latency_s <= pair.max_latency_s + 1e-9]
+    if math.isfinite(pair.max_latency_s) and fast:
+        best = min(fast, key=lambda c: c.latency_s)
+        return (f"{pair.workflow} {pair.label}: no configuration is fast enough; the fastest at quality >= "
+                f"{pair.min_accuracy:.3f} takes {best.latency_s:.2f} s ({best.label()})")
+    best = max(accurate or configs, key=lambda c: c.accuracy)
+    return (f"{pair.workflow} {pair.label}: no configuration is accurate enough; the most accurate"
+            f"{' within the latency' if accurate else ''} reaches quality {best.accuracy:.3f} ({best.label()})")
+
+
+def diagnose_budgets(problem: Problem) -> list[str]:
+    """Each budget the SLOs need more of than allowed: the least the fleet needs of it."""
+    free = Problem(problem.pairs, problem.demands, problem.catalogue, (("gpus", "minimize"),), {}, None,
+                   problem.buffer, problem.time_limit_s)
+    out = []
+    for hw, budget in sorted(problem.budgets.items()):
+        need = _least(free, lambda p: p.hardware == hw, lambda p: float(p.units))
+        if need is not None and need > budget + 1e-9:
+            out.append(f"budget {hw} <= {budget:g}: the SLOs need at least {need:g} units of {hw}")
+    if problem.cost_budget is not None:
+        least = solve(Problem(problem.pairs, problem.demands, problem.catalogue, (("cost", "minimize"),),
+                              problem.budgets, None, problem.buffer, problem.time_limit_s))
+        if least.totals["cost"] > problem.cost_budget + 1e-9:
+            out.append(f"budget cost <= {problem.cost_budget:g} USD/h: the SLOs need at least "
+                       f"{least.totals['cost']:.2f} USD/h")
+    return out or ["the budgets together leave no room for the SLOs (each alone could be met)"]
+
+
+def _least(problem: Problem, which: Callable[[InstanceProfile], bool],
+           weight: Callable[[InstanceProfile], float]) -> float | None:
+    from scipy.optimize import LinearConstraint, milp
+
+    model = _Model(problem)
+    vec = np.zeros(model.nvar)
+    for mi, prof in enumerate(model.profiles):
+        if which(prof):
+            vec[model.n0 + mi] = weight(prof)
+    res = milp(vec, constraints=LinearConstraint(model.A, model.lo, model.hi), integrality=model.integrality,
+               bounds=model.bounds, options={"time_limit": problem.time_limit_s, "mip_rel_gap": GAP})
+    return None if res.x is None else float(vec @ np.round(res.x))

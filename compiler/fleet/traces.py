@@ -1,0 +1,70 @@
+"""Request traces: arrivals per window from a CSV with one row per request.
+
+The Azure LLM inference traces (``samples/traces/azure_llm_2023``) have a ``TIMESTAMP``
+column such as ``2023-11-16 18:15:46.6805900``; any CSV with a column of ISO-8601 times,
+or of seconds (a number), works.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+class TraceError(Exception):
+    """A trace that cannot be read, with what is wrong (the binder locates it)."""
+
+
+def _seconds(text: str) -> float:
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    # datetime takes at most microseconds; the Azure traces write 100 ns ticks.
+    return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00")).timestamp()
+
+
+def arrivals(path: Path, column: str) -> list[float]:
+    """Arrival times in seconds from the first request, sorted."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or column not in reader.fieldnames:
+                have = ", ".join(reader.fieldnames or []) or "no header"
+                raise TraceError(f"{path} has no column '{column}' (columns: {have})")
+            times = []
+            for line, row in enumerate(reader, 2):
+                try:
+                    times.append(_seconds(row[column] or ""))
+                except (ValueError, OverflowError):
+                    raise TraceError(f"{path}:{line}: '{row[column]}' is not a time (ISO 8601 or seconds)") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{path} is not a UTF-8 CSV file") from None
+    except csv.Error as exc:
+        raise TraceError(f"{path}: {exc}") from None
+    if not times:
+        raise TraceError(f"{path} has no requests")
+    times.sort()
+    return [t - times[0] for t in times]
+
+
+def rates(times: list[float], window_s: float, scale: float = 1.0) -> tuple[float, ...]:
+    """Requests per second in consecutive windows of ``window_s`` covering the trace
+    (the last, partial window dropped unless it is the only one), times ``scale``."""
+    span = times[-1] if times else 0.0
+    full = int(math.floor(span / window_s))
+    count = max(1, full)
+    per = [0] * count
+    for t in times:
+        i = int(t // window_s)
+        if i < count:
+            per[i] += 1
+    return tuple(scale * n / window_s for n in per)
