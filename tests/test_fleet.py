@@ -288,3 +288,12 @@ def test_explain_fleet_json_in_a_subprocess_is_one_json_document() -> None:
     assert {b["policy"] for b in plan["baselines"]} == {"static", "per pair", "joint"}
     assert {r["workflow"] for r in plan["routing"]} == {"video_qa", "code_gen"}
     assert plan["totals"]["gpus"] == sum(i["gpus"] for i in plan["instances"])
+
+
+def test_the_readme_fleet_example_binds(catalog: Catalog) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in readme.split("```sql\n")[1:] if b.lstrip().startswith("PLAN FLEET"))
+    fleet = _fleet(block.split("```")[0], catalog)
+    assert [i.workflow for i in fleet.items] == ["video_qa", "code_gen"]
+    assert dict(fleet.budgets) == {"H100-80GB": 128} and fleet.cost_budget == 2000
+    assert fleet.items[1].demand.rates == (2.5,)

@@ -27,7 +27,7 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     f, s, cat = plan.fleet, plan.solution, plan.catalogue
     lines = [f"PLAN FLEET for {', '.join(i.workflow for i in f.items)}"]
     lines.append("goal: " + ", then ".join(f"{d} {m}" for m, d in f.objectives))
-    lines.append(f"solver: HiGHS MILP via scipy; {s.size[0]:,} variables ({s.size[1]} integer), "
+    lines.append(f"solver: HiGHS MILP (highspy); {s.size[0]:,} variables ({s.size[1]} integer), "
                  f"{s.size[2]:,} constraints; {'proven optimal' if s.proven else 'not proven optimal'}")
     lines.append("  " + _status(plan))
     lines.append("hardware: " + ", ".join(f.hardware) + (
@@ -122,7 +122,7 @@ def to_dict(plan: FleetPlan, verbose: bool = False) -> dict[str, Any]:
         "kind": "fleet",
         "workflows": [i.workflow for i in f.items],
         "goal": [{"metric": m, "direction": d} for m, d in f.objectives],
-        "solver": {"name": "HiGHS (scipy.optimize.milp)", "proven_optimal": s.proven,
+        "solver": {"name": "HiGHS (highspy)", "proven_optimal": s.proven,
                    "variables": s.size[0], "integer_variables": s.size[1], "constraints": s.size[2],
                    "stages": [{"metric": st.metric, "direction": st.direction, "value": st.value, "bound": st.bound,
                                "gap": st.gap, "status": st.status} for st in s.stages]},
@@ -166,5 +166,17 @@ def to_dict(plan: FleetPlan, verbose: bool = False) -> dict[str, Any]:
     return out
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 6 significant digits: what the solver's last bits do not decide (JSON
+    output stays the same across platforms and HiGHS versions)."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def render_json(plan: FleetPlan, verbose: bool = False) -> str:
-    return json.dumps(to_dict(plan, verbose), indent=2) + "\n"
+    return json.dumps(_rounded(to_dict(plan, verbose)), indent=2) + "\n"

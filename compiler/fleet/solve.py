@@ -31,9 +31,9 @@ at most the sum of each one's peak (no multiplexing factor is assumed). Windows 
 rate vector another window dominates are dropped: their constraints are implied.
 
 Goals are lexicographic: each is optimised with the earlier ones held at their optimum
-(within a relative 1e-6). HiGHS (through ``scipy.optimize.milp``) solves each stage to a
-relative gap of 1e-6 within the time limit; a stage that runs out of time reports its
-incumbent with the best bound and gap.
+(within a relative 1e-6). HiGHS (highspy) solves each stage to a relative gap of 1e-6
+within what is left of the time limit, starting from the previous stage's optimum; a
+stage that runs out of time reports its incumbent with the best bound and gap.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from ..scheduling.quiet import quiet
 from .workload import Catalogue, Config, InstanceProfile
 
 BUFFER = 1.15
@@ -134,6 +135,27 @@ class Infeasible(Exception):
         self.diagnosis = diagnosis
 
 
+def undominated(configs: list[Config]) -> list[Config]:
+    """Configurations no other asks less of on every profile (a profile it does not use
+    counts as 0); of equal twins the first is kept."""
+    if len(configs) < 2:
+        return configs
+    keys = sorted({k for c in configs for k, _ in c.work})
+    index = {k: i for i, k in enumerate(keys)}
+    w = np.zeros((len(configs), len(keys)))
+    for i, c in enumerate(configs):
+        for k, x in c.work:
+            w[i, index[k]] = x
+    kept = []
+    for i in range(len(configs)):
+        no_more = np.all(w <= w[i] + 1e-12, axis=1)
+        less = np.any(w < w[i] - 1e-12, axis=1)
+        earlier = np.arange(len(configs)) < i
+        if not np.any(no_more & (less | earlier)):
+            kept.append(configs[i])
+    return kept
+
+
 def pareto_windows(demands: list[Demand]) -> list[int]:
     """Indices of windows whose rate vector no other window dominates (all coefficients
     of a capacity row are non-negative, so a dominated window's row is implied)."""
@@ -154,12 +176,15 @@ class _Model:
 
     def __init__(self, problem: Problem) -> None:
         from scipy import sparse
-        from scipy.optimize import Bounds
 
         self.p = problem
         cat = problem.catalogue
         self.workflows = sorted({pr.workflow for pr in problem.pairs})
-        self.eligible = [problem.eligible(pr) for pr in problem.pairs]
+        # Routing a pair to a configuration that asks more of every profile than another
+        # eligible one can only cost more, unless a goal reads quality or latency.
+        per_request = {"quality", "latency"} & {m for m, _ in problem.objectives}
+        self.eligible = [problem.eligible(pr) if per_request else undominated(problem.eligible(pr))
+                         for pr in problem.pairs]
         used = sorted({k for cs in self.eligible for c in cs for k, _ in c.work})
         self.profiles: list[InstanceProfile] = [cat.profiles[k] for k in used]
         m_index = {k: i for i, k in enumerate(used)}
@@ -224,7 +249,7 @@ class _Model:
         for mi, prof in enumerate(self.profiles):
             if prof.max_instances is not None:
                 upper[self.n0 + mi] = prof.max_instances
-        self.bounds = Bounds(np.zeros(self.nvar), upper)
+        self.bounds = (np.zeros(self.nvar), upper)
         self.integrality = np.zeros(self.nvar)
         self.integrality[self.n0:] = 1
 
@@ -257,9 +282,6 @@ class _Model:
         return v
 
     def solve(self, deadline: float) -> tuple[np.ndarray, tuple[Stage, ...]]:
-        # scipy.optimize takes ~1 s to import: only when a fleet is solved.
-        from scipy.optimize import LinearConstraint, milp
-
         stages = []
         x = None
         for metric, direction in self.p.objectives:
@@ -268,28 +290,80 @@ class _Model:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            res = milp(sign * vec, constraints=LinearConstraint(self.A, self.lo, self.hi),
-                       integrality=self.integrality, bounds=self.bounds,
-                       options={"time_limit": max(0.05, left), "mip_rel_gap": GAP, "presolve": True})
+            # The previous goal's optimum is feasible here (it meets the tie row): a MIP start.
+            res = highs(sign * vec, self.A, self.lo, self.hi, self.integrality, self.bounds, left, x)
             if res.x is None:
-                if res.status == 2:
+                if res.infeasible:
                     raise Infeasible([])
                 if x is None:
                     raise TimeoutError(f"no fleet found within {self.p.time_limit_s:g} s")
                 break
             x = res.x
             value = float(vec @ x)
-            bound = sign * float(getattr(res, "mip_dual_bound", sign * value) or sign * value)
-            gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
-            stages.append(Stage(metric, direction, value, bound, gap, "optimal" if res.status == 0 else "time limit"))
-            # Hold this goal at its optimum (bound-safe) before the next one.
-            slack = max(1e-6, 1e-6 * abs(value))
+            bound = sign * res.bound if res.bound is not None and math.isfinite(res.bound) else value
+            stages.append(Stage(metric, direction, value, bound, res.gap, "optimal" if res.optimal else "time limit"))
+            # Hold this goal at its optimum (within the gap) before the next one.
+            slack = max(1e-6, GAP * abs(value))
             if direction == "minimize":
                 self.add_row(vec, -np.inf, value + slack)
             else:
                 self.add_row(vec, value - slack, np.inf)
         assert x is not None
         return x, tuple(stages)
+
+
+@dataclass(frozen=True)
+class _Result:
+    x: np.ndarray | None
+    optimal: bool
+    infeasible: bool
+    bound: float | None
+    gap: float
+
+
+def highs(cost: np.ndarray, a: Any, lo: np.ndarray, hi: np.ndarray, integrality: np.ndarray,
+          bounds: tuple[np.ndarray, np.ndarray], time_limit: float, start: np.ndarray | None = None) -> _Result:
+    """min cost @ x subject to lo <= A x <= hi, bounds and integrality, by HiGHS (highspy),
+    silent, within ``time_limit`` seconds, from a MIP start when given."""
+    from scipy import sparse
+
+    with quiet():  # highspy prints a banner to file descriptor 1 on import and on run
+        import highspy
+
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(max(0.05, time_limit)))
+        h.setOptionValue("mip_rel_gap", GAP)
+        lp = highspy.HighsLp()
+        n, m = a.shape[1], a.shape[0]
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_ = cost.astype(float)
+        lp.col_lower_, lp.col_upper_ = bounds[0].astype(float), bounds[1].astype(float)
+        lp.row_lower_, lp.row_upper_ = lo.astype(float), hi.astype(float)
+        csc = sparse.csc_matrix(a)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data.astype(float)
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in integrality]
+        h.passModel(lp)
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(map(float, start))
+            sol.value_valid = True
+            h.setSolution(sol)
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        has = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.array(h.getSolution().col_value) if has else None
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        infeasible = status == highspy.HighsModelStatus.kInfeasible
+        bound = info.mip_dual_bound if integrality.any() else info.objective_function_value
+        gap = info.mip_gap if integrality.any() and math.isfinite(info.mip_gap) else 0.0
+    return _Result(x, optimal and has, infeasible, bound, 0.0 if optimal else gap)
 
 
 def solve(problem: Problem) -> Solution:
@@ -359,13 +433,10 @@ def diagnose_budgets(problem: Problem) -> list[str]:
 
 def _least(problem: Problem, which: Callable[[InstanceProfile], bool],
            weight: Callable[[InstanceProfile], float]) -> float | None:
-    from scipy.optimize import LinearConstraint, milp
-
     model = _Model(problem)
     vec = np.zeros(model.nvar)
     for mi, prof in enumerate(model.profiles):
         if which(prof):
             vec[model.n0 + mi] = weight(prof)
-    res = milp(vec, constraints=LinearConstraint(model.A, model.lo, model.hi), integrality=model.integrality,
-               bounds=model.bounds, options={"time_limit": problem.time_limit_s, "mip_rel_gap": GAP})
+    res = highs(vec, model.A, model.lo, model.hi, model.integrality, model.bounds, problem.time_limit_s)
     return None if res.x is None else float(vec @ np.round(res.x))
