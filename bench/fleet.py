@@ -84,6 +84,14 @@ def policies(limit: float) -> dict[str, object]:
     for name, b in rows.items():
         out["policies"][name] = {"gpus": b.totals["gpus"], "energy_kwh_per_h": b.totals["energy"] / 1000,
                                  "cost_usd_per_h": b.totals["cost"], "slo_attainment": b.attainment}
+    # The joint fleet planned for each metric in turn (the paper's Table 2 does not say
+    # which goal its joint row minimised).
+    for metric in ("cost", "gpus"):
+        fleet, catalog = bound(statement(goal=f"MINIMIZE {metric}"), limit)
+        s = plan_fleet(fleet, catalog, baselines=False).solution
+        out["policies"][f"joint, min {metric}"] = {
+            "gpus": s.totals["gpus"], "energy_kwh_per_h": s.totals["energy"] / 1000,
+            "cost_usd_per_h": s.totals["cost"], "slo_attainment": 1.0, "proven": s.proven}
     return out
 
 
@@ -174,21 +182,25 @@ def main() -> int:
         return 0
     pol = result["policies"]
     print("policies on the Azure traces (1 h, 1-min windows), per hour; ratios static / joint beside OSDI Table 2:")
-    print(f"  {'policy':9} {'GPUs':>6} {'kWh/h':>8} {'USD/h':>9} {'SLOs met':>9}   OSDI: {'GPUs':>5} {'MWh':>5} {'k$':>6}")
-    for name in ("static", "per pair", "joint"):
+    print(f"  {'policy':16} {'GPUs':>6} {'kWh/h':>8} {'USD/h':>9} {'SLOs met':>9}   OSDI: {'GPUs':>5} {'MWh':>5} {'k$':>6}")
+    for name in ("static", "per pair", "joint", "joint, min cost", "joint, min gpus"):
         p = pol["policies"][name]
-        g, e, c = TABLE2[name]
+        g, e, c = TABLE2.get(name, ("", "", ""))
         met = "-" if p["slo_attainment"] is None else f"{100 * p['slo_attainment']:.0f}%"
-        print(f"  {name:9} {p['gpus']:6.0f} {p['energy_kwh_per_h']:8.2f} {p['cost_usd_per_h']:9.2f} {met:>9}"
-              f"         {g:5d} {e:5.1f} {c:6.1f}")
+        print(f"  {name:16} {p['gpus']:6.0f} {p['energy_kwh_per_h']:8.2f} {p['cost_usd_per_h']:9.2f} {met:>9}"
+              f"         {g:>5} {e:>5} {c:>6}")
     j = pol["policies"]["joint"]
     for name in ("static", "per pair"):
         p = pol["policies"][name]
         g, e, c = TABLE2[name]
         jg, je, jc = TABLE2["joint"]
-        print(f"  {name} / joint: GPUs {p['gpus'] / j['gpus']:.2f}x (OSDI {g / jg:.2f}x), "
+        print(f"  {name} / joint (min energy): GPUs {p['gpus'] / j['gpus']:.2f}x (OSDI {g / jg:.2f}x), "
               f"energy {p['energy_kwh_per_h'] / j['energy_kwh_per_h']:.2f}x (OSDI {e / je:.2f}x), "
               f"cost {p['cost_usd_per_h'] / j['cost_usd_per_h']:.2f}x (OSDI {c / jc:.2f}x)")
+        jc_, jg_ = pol["policies"]["joint, min cost"], pol["policies"]["joint, min gpus"]
+        print(f"  {name} / joint planned for that metric: GPUs {p['gpus'] / jg_['gpus']:.2f}x, "
+              f"energy {p['energy_kwh_per_h'] / j['energy_kwh_per_h']:.2f}x, "
+              f"cost {p['cost_usd_per_h'] / jc_['cost_usd_per_h']:.2f}x")
     print(f"  joint proven optimal: {pol['proven']}; solve {pol['joint_solve_s']:.2f} s; "
           f"plan with baselines {pol['plan_with_baselines_s']:.2f} s")
     print("H100-budget sweep (min energy, A100 unlimited), beside OSDI Table 3 (24 h, H100 budget 0..500):")

@@ -337,7 +337,7 @@ def build(catalog: Catalog, workflows: dict[str, Request], hardware: tuple[str, 
 
 # Tool bundles kept per configuration: for each of this many caps on the tools' share of
 # the latency, the bundle with the least energy, the least cost, the fewest GPU-seconds
-# and the best quality under the cap.
+# and the best quality under the cap, among all bundles and among the best tools' only.
 BUNDLE_LEVELS = 6
 
 Pick = tuple[InstanceProfile, float, float]
@@ -371,12 +371,17 @@ def tool_bundles(stages: list[ToolStage], options: list[list[Pick]]) -> list[tup
     scored = [(marks(c), c) for c in combos]
     levels = sorted({round(float(x), 9) for x in np.quantile([m[0] for m, _ in scored],
                                                                 np.linspace(0, 1, BUNDLE_LEVELS))})
+    best_q = min(m[4] for m, _ in scored)
     chosen: dict[int, tuple[Pick, ...]] = {}
     for cap in levels:
         under = [(m, c) for m, c in scored if m[0] <= cap + 1e-9]
-        for k in (1, 2, 3, 4):
-            m, c = min(under, key=lambda mc: (mc[0][k], mc[0]))
-            chosen.setdefault(id(c), c)
+        # From all bundles and from those of the best tools only (a quality SLO may need
+        # them): the least energy, cost and GPU time, and the best quality.
+        for pool in (under, [(m, c) for m, c in under if m[4] <= best_q + 1e-12]):
+            for k in (1, 2, 3, 4):
+                if pool:
+                    m, c = min(pool, key=lambda mc: (mc[0][k], mc[0]))
+                    chosen.setdefault(id(c), c)
     return list(chosen.values())
 
 
