@@ -1,6 +1,6 @@
 """A deterministic local matcher from plain-words task descriptions to catalog entries.
 
-Two checks, both explainable:
+Three checks, all explainable:
 
 1. **Score.** TF-IDF with cosine similarity over each candidate's name, description and
    example phrasings, after light stemming (0..1). A candidate scoring below
@@ -11,6 +11,14 @@ Two checks, both explainable:
    or a listed synonym of one (:data:`SYNONYMS`), or the phrase names the candidate
    ("Run speech-to-text on ..."). This is what keeps "Translate the texts" from binding
    to ``text_concatenation`` because both mention texts.
+3. **Direction.** What the phrase takes and makes, as kinds of data (audio, video, image,
+   text, code), read from its prepositions and verb ("speech *from* the text", "turn the
+   text *into* audio", "read the text *aloud*"; see :func:`direction`), against what the
+   candidate takes and makes, read the same way from its name and phrasings. A candidate
+   that goes the other way (the phrase makes what the candidate only takes, or takes what
+   it only makes) or makes another kind than the phrase asks for is not eligible, unless
+   the phrase names it. This is what keeps "Generate speech from the text" from binding
+   to ``speech_to_text`` because both mention speech and text.
 
 The best-scoring eligible candidate is chosen; the next eligible one is the runner-up.
 Small, dependency-free, and the same answer every run.
@@ -22,14 +30,19 @@ Example:
     'text_concatenation'
     >>> m.choose("Translate the texts into French").chosen is None
     True
+    >>> str(direction("Generate speech from the text")), str(direction("speech_to_text"))
+    ('text -> audio', 'audio -> text')
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 # Minimum cosine score for a description to bind. Chosen so that every example phrasing
@@ -82,6 +95,161 @@ _FILLER = frozenset("please then now first next finally also just simply".split(
 # Words that open a verb's object: "and summarize it", "and refine the solution".
 _OBJECT_START = frozenset("the a an each every all it them its their these those this that".split())
 _VERBS = frozenset().union(*SYNONYMS) | frozenset(NOMINALS.values())
+
+
+# Kinds of data, by the nouns that name them: the job language's types as a phrase says
+# them (VIDEO/SCENE: video; AUDIO: audio; IMAGE: image; TEXT/DOCUMENT: text; CODE:
+# code). Only nouns that always name that kind: "chunk", "piece", "track" name audio and
+# text alike, and "sentence" or "paragraph" a text's form ("in one sentence"), not what
+# goes in or out. "aloud" is here as the audio a reading makes.
+KINDS: dict[str, str] = {w: kind for kind, words in (
+    ("audio", "audio speech sound soundtrack voice recording podcast music song aloud spoken"),
+    ("video", "video clip scene shot footage movie film"),
+    ("image", "image frame picture photo photograph still snapshot thumbnail"),
+    ("text", "text transcript subtitle caption summary description note passage document answer"),
+    ("code", "code program function test"),
+) for w in words.split()}
+# Verbs whose object is what they make ("Generate speech", "Extract the audio", "Find the
+# scenes"); the object of any other verb is what it takes ("Transcribe the speech").
+_MAKING = frozenset("generate write create produce implement draft compose author synthesize render make "
+                    "extract pull sample take get grab capture detect identify find spot locate list "
+                    "enumerate give draw paint".split())
+# Prepositions that open what a step takes ("the speech *in* the audio", "speech *from* the
+# text") and what it makes ("*into* audio", "speech *to* text", "save it *as* audio").
+_TAKES = frozenset("from in of on for per within inside with using given against about".split())
+_MAKES = frozenset("into to as".split())
+# Nouns of quantity: "a number of frames" is frames, not something a number is taken from.
+_QUANTITY = frozenset("number list set few couple pair series sequence lot lots batch group collection "
+                      "bunch handful kind type".split())
+
+
+@dataclass(frozen=True)
+class Direction:
+    """The kinds of data (:data:`KINDS`) a phrase takes and makes; empty where it does not say."""
+
+    takes: frozenset[str] = frozenset()
+    makes: frozenset[str] = frozenset()
+
+    def __or__(self, other: "Direction") -> "Direction":
+        return Direction(self.takes | other.takes, self.makes | other.makes)
+
+    def __str__(self) -> str:
+        def kinds(k: frozenset[str]) -> str:
+            return " or ".join(sorted(k)) or "?"
+        return f"{kinds(self.takes)} -> {kinds(self.makes)}"
+
+    def against(self, other: "Direction") -> str | None:
+        """Why a candidate going ``other`` does not do what a phrase going ``self``
+        asks, in words; None when nothing the phrase says contradicts it.
+
+        >>> direction("Generate speech from the text").against(direction("Transcribe the speech into text"))
+        'the reverse'
+        """
+        # What a candidate takes counts only where its phrasings also say what it makes:
+        # one described as "read text" alone may well read it from an image.
+        both = bool(other.takes and other.makes)
+        only_takes, only_makes = other.takes - other.makes, other.makes - other.takes
+        if both and (self.makes & only_takes or self.takes & only_makes):
+            return "the reverse"
+        if self.makes and other.makes and not self.makes & other.makes:
+            return f"it makes {' or '.join(sorted(other.makes))}, not {' or '.join(sorted(self.makes))}"
+        # What a candidate takes is checked against the arguments' types when the step is
+        # bound; but a phrase that says both ends ("turn the text into audio") asks for that
+        # conversion, which a candidate from another kind does not do.
+        if both and self.makes and self.takes and not self.takes & other.takes:
+            return f"it takes {' or '.join(sorted(other.takes))}, not {' or '.join(sorted(self.takes))}"
+        return None
+
+
+def _kind(word: str) -> str | None:
+    """The kind of data a word names, singular or plural ('summaries', 'speeches')."""
+    for w in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "",
+              word[:-3] + "y" if word.endswith("ies") else ""):
+        if w in KINDS:
+            return KINDS[w]
+    return None
+
+
+def _clauses(text: str) -> list[list[str]]:
+    """A phrase's clauses, as words: split at sentence punctuation and at "and"/"then"
+    before a verb of the matcher ("Decode a scene and sample frames from it"). What is in
+    parentheses is an aside ("(video clip)", "(knob frames_per_scene)") and dropped."""
+    text = re.sub(r"\([^()]*\)", " ", text)
+    out = []
+    for sentence in re.split(r"[;:.!?]", text):
+        words, start = _words(sentence), 0
+        for i in range(1, len(words) - 1):
+            if words[i] in ("and", "then") and (_verb(words[i + 1]) in _VERBS or words[i + 1] in _MAKING):
+                out.append(words[start:i])
+                start = i + 1
+        out.append(words[start:])
+    return [c for c in out if c]
+
+
+def _clause_direction(words: list[str]) -> Direction:
+    while words and words[0] in _FILLER:
+        words = words[1:]
+    if not words:
+        return Direction()
+    # The verb: a verb the matcher knows, or an imperative it does not ("Read the text");
+    # a noun phrase names its action in a noun ("speech recognition"), or none ("speech to
+    # text"). The verb's object is the words after it, up to the first preposition.
+    verb: str | None = _verb(words[0])
+    if verb not in _VERBS and verb not in _MAKING:
+        lead = list(itertools.takewhile(lambda w: w not in _STOP, words))
+        at = next((i for i, w in enumerate(lead) if w in NOMINALS), None)
+        if at is not None:
+            verb, words = NOMINALS[lead[at]], [NOMINALS[lead[at]], *words[:at], *words[at + 1:]]
+        elif _kind(words[0]) is not None:
+            verb, words = None, ["", *words]
+    segments: list[tuple[str, list[str]]] = [("", [])]   # (preposition, words), the object first
+    for before, w in zip(words, words[1:]):
+        if w == "of" and before in _QUANTITY:
+            continue                                      # "a number of frames": the frames
+        if w == "of" and before == "out":
+            w = "from"                                    # "the audio track out of each video"
+        if w == "loud" and before == "out":
+            w = "aloud"                                   # "read it out loud"
+        if w in _TAKES or w in _MAKES or w == "aloud":
+            segments.append((w, []))
+        segments[-1][1].append(w)
+    takes: set[str] = set()
+    makes: set[str] = set()
+    made_from = any(p == "from" for p, _ in segments)
+    for prep, seg in segments:
+        # In a compound the last noun is the thing, the others say what of: "video frames"
+        # are images, "speech audio" is audio.
+        kinds = {k for w, after in zip(seg, [*seg[1:], ""])
+                 if (k := _kind(w)) is not None and _kind(after) is None}
+        if prep == "":
+            if verb is None:
+                # A noun phrase says nothing of its nouns, unless it turns them into
+                # something ("speech to text").
+                if any(p in _MAKES for p, _ in segments):
+                    takes.update(kinds)
+            elif (verb in _MAKING and "down" not in seg[:1]) or made_from:
+                makes.update(kinds)   # "Generate speech", "the audio from the video"; not "write down ..."
+            else:
+                takes.update(kinds)
+        elif prep in _MAKES or prep == "aloud":
+            makes.update(kinds)
+        else:
+            takes.update(kinds)
+    return Direction(frozenset(takes), frozenset(makes))
+
+
+def direction(phrase: str) -> Direction:
+    """What a phrase takes and makes, as kinds of data (:data:`KINDS`).
+
+    >>> str(direction("Turn the text into audio")), str(direction("Read the text aloud"))
+    ('text -> audio', 'text -> audio')
+    >>> str(direction("Extract the audio from the video")), str(direction("Transcribe the speech in the audio"))
+    ('video -> audio', 'audio -> ?')
+    """
+    out = Direction()
+    for clause in _clauses(phrase.replace("_", " ")):
+        out |= _clause_direction(clause)
+    return out
 
 
 def _stem(word: str) -> str:
@@ -182,8 +350,11 @@ class Choice:
     phrase: str
     actions: tuple[str, ...]
     ranked: tuple[Match, ...]          # every candidate, best score first
-    eligible: tuple[Match, ...]        # those that do the phrase's actions, best first
+    eligible: tuple[Match, ...]        # those that do the phrase's actions, its way, best first
     does: dict[str, tuple[str, ...]]   # candidate -> its actions (for messages)
+    goes: Direction = Direction()      # what the phrase takes and makes
+    # Candidates that do the phrase's actions but not its way: name -> (direction, why).
+    turned: dict[str, tuple[Direction, str]] = field(default_factory=dict)
 
     @property
     def chosen(self) -> Match | None:
@@ -212,6 +383,10 @@ class Choice:
             best = top.score if top else 0.0
             return (f"no interface matches '{self.phrase}' with enough confidence "
                     f"(best {best:.2f} < {MIN_CONFIDENCE})", closest)
+        if top.name in self.turned:
+            goes, why = self.turned[top.name]
+            return (f"'{self.phrase}' asks for {self.goes}, which {top.name} (score {top.score:.2f}) does not do "
+                    f"(it goes {goes}: {why})", closest)
         verbs = ", ".join(self.actions) or "nothing"
         does = ", ".join(self.does.get(top.name, ())) or "nothing"
         return (f"'{self.phrase}' asks to {verbs}, which {top.name} (score {top.score:.2f}) does not do "
@@ -226,6 +401,7 @@ class Matcher:
     vectors: tuple[dict[str, float], ...]
     idf: dict[str, float]
     does: tuple[frozenset[str], ...] = ()
+    goes: tuple[Direction, ...] = ()
 
     @classmethod
     def build(cls, entries: Sequence[Entry]) -> "Matcher":
@@ -237,7 +413,9 @@ class Matcher:
         idf = {t: math.log((1 + n) / (1 + d)) + 1.0 for t, d in df.items()}
         vectors = tuple(_normalise({t: (1 + math.log(k)) * idf[t] for t, k in c.items()}) for _, c in counted)
         does = tuple(frozenset(a for p in e.phrasings for a in actions(p)) for e in entries)
-        return cls(tuple(name for name, _ in counted), vectors, idf, does)
+        goes = tuple(functools.reduce(operator.or_, map(direction, e.phrasings), direction(e.name))
+                     for e in entries)
+        return cls(tuple(name for name, _ in counted), vectors, idf, does, goes)
 
     def rank(self, query: str) -> list[Match]:
         q = Counter(tokens(query))
@@ -247,14 +425,19 @@ class Matcher:
         return sorted(scores, key=lambda m: (-m.score, m.name))
 
     def choose(self, phrase: str) -> Choice:
-        """Rank every candidate and keep those that do what the phrase asks."""
-        asked = actions(phrase)
-        does = dict(zip(self.names, self.does))
+        """Rank every candidate and keep those that do what the phrase asks, the way it
+        asks (a phrase that names a candidate keeps it whatever it says)."""
+        asked, goes = actions(phrase), direction(phrase)
+        does, ways = dict(zip(self.names, self.does)), dict(zip(self.names, self.goes))
         ranked = self.rank(phrase)
-        eligible = tuple(m for m in ranked if m.score > 0 and (
-            _names(phrase, m.name) or all(_synonyms(a) & does[m.name] for a in asked)))
+        acting = [m for m in ranked if m.score > 0 and (
+            _names(phrase, m.name) or all(_synonyms(a) & does[m.name] for a in asked))]
+        way = {m.name: ways.get(m.name, Direction()) for m in acting}
+        turned = {name: (w, why) for name, w in way.items()
+                  if not _names(phrase, name) and (why := goes.against(w)) is not None}
+        eligible = tuple(m for m in acting if m.name not in turned)
         return Choice(phrase, asked, tuple(ranked), eligible,
-                      {name: tuple(sorted(d)) for name, d in does.items()})
+                      {name: tuple(sorted(d)) for name, d in does.items()}, goes, turned)
 
 
 def _normalise(v: dict[str, float]) -> dict[str, float]:
@@ -272,11 +455,11 @@ class StepMatch:
     kind: str                 # 'interface' or 'template'
     chosen: Match
     runner_up: Match | None   # the best-scoring other candidate
-    runner_up_eligible: bool  # whether it, too, does what the phrase asks
+    runner_up_eligible: bool  # whether it, too, does the phrase's actions (whichever way it goes)
 
     @classmethod
     def of(cls, workflow: str, task: str, kind: str, choice: Choice) -> "StepMatch":
         assert choice.chosen is not None
         runner = choice.next_best
         return cls(workflow, task, choice.phrase, kind, choice.chosen, runner,
-                   runner is not None and runner in choice.eligible)
+                   runner is not None and (runner in choice.eligible or runner.name in choice.turned))

@@ -244,10 +244,11 @@ def _result_text(outcome: api.JobOutcome) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _result_dict(outcome: api.JobOutcome) -> dict:
+def _result_dict(outcome: api.JobOutcome, catalog: Catalog) -> dict:
     from .compiler.explain import analyze, to_dict
 
-    out: dict = {"plan": to_dict(outcome.plan)}
+    # With the catalog, the plan shows its plain-words steps' matches (``matched``), as in EXPLAIN.
+    out: dict = {"plan": to_dict(outcome.plan, catalog)}
     result: RunResult | None = outcome.result
     if result is not None:
         t = result.totals
@@ -447,7 +448,7 @@ def _dispatch_command(args: argparse.Namespace) -> int:
                     if len(ran) > 1:
                         print(f"  {o.plan.job}: timeline written to {path}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([_result_dict(o) for o in outcomes], indent=2))
+        print(json.dumps([_result_dict(o, catalog) for o in outcomes], indent=2))
         return 0
     for o in outcomes:
         if o.job.explain is not None:

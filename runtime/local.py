@@ -164,6 +164,7 @@ class _Run:
     states: dict[str, _TaskState]
     waiting: list[str]
     plan: PhysicalPlan
+    values: dict[str, Any] = field(default_factory=dict)  # what is computed so far, by node id
     queue: list[_Work] = field(default_factory=list)
     timeline: list[ShardRun] = field(default_factory=list)
     done: int = 0
@@ -171,8 +172,19 @@ class _Run:
     replanned: PhysicalPlan | None = None
 
     def total(self) -> int:
-        """Shards of started tasks, plus the planned fan-out of the others."""
-        return sum(s.shards if s.started else s.fanout for s in self.states.values())
+        """The shards this run is known to have now: those of every task already cut into
+        shards, plus one for each task not started yet that is sure to run (a task that
+        is not a map makes one call; a map whose items are computed and not empty makes
+        one shard at least, whatever its fan-out).
+
+        A lower bound that never decreases, not the plan's fan-out: how many shards a map
+        really has is known only once its items are (the scenes a detector finds, the
+        chunks of a document), which may fill fewer shards than planned, and a streaming
+        task is cut into shards piece by piece. Counting the planned fan-out until then
+        made the total drop and rise again (``[1/5] [2/4] [3/5]``); this total only rises
+        as the run learns its work, and equals ``done`` when the run ends.
+        """
+        return sum(s.shards if s.started else _sure_shards(s.node, self.values) for s in self.states.values())
 
 
 class _Slots:
@@ -402,7 +414,7 @@ class LocalExecutor:
                 raise ExecutionError(f"task '{n.id}' is planned on {c.hardware}, which this machine does not have",
                                      n.span, "plan it on the cluster 'local' (murakkab run does so)")
             states[n.id] = _TaskState(n, c.agent, c.hardware, c.units, c.fanout)
-        run = _Run(states, [n.id for n in plan.logical.tasks], plan)
+        run = _Run(states, [n.id for n in plan.logical.tasks], plan, values)
         running: list[_Running] = []
         slots = _Slots(self.capacity)
         try:
@@ -732,6 +744,13 @@ class LocalExecutor:
             quality *= min(t.candidate.quality if a == t.candidate.agent or (row := self.catalog.agent(a)) is None
                            else agent_quality(plan.logical.node(t.id), row) for a in ran)
         return quality
+
+
+def _sure_shards(node: Node, values: dict[str, Any]) -> int:
+    """Shards a task not started yet is sure to have: 1 for a single call (not a map) or
+    a map over computed items that are not empty (any fan-out cuts them into one shard at
+    least), else 0 (its items are not known yet, or there are none)."""
+    return 1 if node.op != MAP or values.get(node.over or "") else 0
 
 
 def _call_knobs(node: Node) -> dict[str, Any]:

@@ -13,9 +13,10 @@ Kind = Literal["start", "done", "retry", "replan"]
 class ProgressEvent:
     """One thing that happened to a shard (or, for ``replan``, to the plan).
 
-    ``done`` and ``total`` count shards: ``total`` is what the run knows now (the shards
-    of started tasks plus the planned fan-out of the others), so it can change as real
-    item counts become known or the plan changes.
+    ``done`` and ``total`` count shards: ``total`` is the shards the run is known to have
+    now (those of tasks already cut into shards, and one for each task sure to run), so it
+    never decreases: it rises as real item counts become known (the scenes a detector
+    finds), and equals ``done`` when the run ends (``runtime/local.py``, ``_Run.total``).
     """
 
     kind: Kind

@@ -15,7 +15,7 @@ import pytest
 import murakkab
 from murakkab.catalog.show import show
 from murakkab.compiler.bind import compile_script, interface_choice
-from murakkab.compiler.matcher import MIN_CONFIDENCE, actions
+from murakkab.compiler.matcher import MIN_CONFIDENCE, actions, direction
 from murakkab.grammar.diagnostics import MurakkabError
 
 ROOT = Path(__file__).parent.parent
@@ -213,6 +213,111 @@ def test_a_template_match_is_recorded(default_catalog) -> None:
 ])
 def test_actions_of_a_phrase(phrase: str, expected: tuple[str, ...]) -> None:
     assert actions(phrase) == expected
+
+
+# Direction: what a step takes and makes (compiler/matcher.py, check 3). The seed catalog
+# has speech_to_text (audio -> text) and no text-to-speech: a phrase asking the other way
+# shares its words but must not bind to it, nor to another interface by another kind.
+TURNED = [
+    ("Generate speech from the text", "t TEXT", "t"),                   # speech_to_text, the reverse
+    ("Turn the text into audio", "t TEXT", "t"),
+    ("Convert the transcript to speech", "t TEXT", "t"),
+    ("Read the text aloud", "t TEXT", "t"),
+    ("Extract the video from the audio", "a AUDIO", "a"),               # audio_extraction, the reverse
+    ("Generate an image from the caption", "t TEXT", "t"),              # frame_summarization, the reverse
+    ("Extract the text from the video", "v VIDEO", "v"),                # frame_extraction makes images
+]
+# Phrases whose direction agrees with their interface, said with prepositions.
+WITH_DIRECTION = [
+    ("Transcribe the speech in the audio", "a AUDIO", "a", "speech_to_text"),
+    ("Convert the speech into text", "a AUDIO", "a", "speech_to_text"),
+    ("Generate subtitles for the video", "v VIDEO", "v", "speech_to_text"),
+    ("Write a caption for each image", "f LIST<IMAGE>", "f", "frame_summarization"),
+    ("Pull the frames out of each scene", "s LIST<SCENE>", "s", "frame_extraction"),
+    ("Convert the video into audio", "v VIDEO", "v", "audio_extraction"),
+]
+
+
+@pytest.mark.parametrize(("phrase", "params", "args"), TURNED, ids=[p for p, _, _ in TURNED])
+def test_a_step_asked_the_other_way_is_refused(default_catalog, phrase: str, params: str, args: str) -> None:
+    with pytest.raises(MurakkabError) as err:
+        bind_step(default_catalog, phrase, params, args)
+    assert err.value.span.text == _quoted(phrase) and "closest:" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize(("phrase", "params", "args", "interface"), WITH_DIRECTION,
+                         ids=[b[0] for b in WITH_DIRECTION])
+def test_a_step_asked_its_interface_s_way_binds(default_catalog, phrase: str, params: str, args: str,
+                                                interface: str) -> None:
+    (step,) = bind_step(default_catalog, phrase, params, args).steps
+    assert step.chosen.name == interface
+
+
+def test_the_refusal_says_which_way_the_step_and_the_interface_go(default_catalog) -> None:
+    with pytest.raises(MurakkabError) as err:
+        bind_step(default_catalog, "Generate speech from the text", "t TEXT", "t")
+    assert err.value.message == ("'Generate speech from the text' asks for text -> audio, which speech_to_text "
+                                 "(score 0.50) does not do (it goes audio or video -> text: the reverse)")
+    assert "step := speech_to_text (t)" in (err.value.hint or "")
+
+
+def _with_text_to_speech(catalog):
+    """The seed catalog's interfaces and a text-to-speech one, as the binder builds its matcher."""
+    from murakkab.compiler.matcher import Entry, Matcher
+
+    rows = [(i.name, i.description, i.examples) for i in catalog.interfaces()]
+    rows.append(("text_to_speech", "Synthesize spoken audio of a text in a natural voice.",
+                 "speak the passage | read a document out loud | produce a voice recording of the summary | "
+                 "convert a text to speech"))
+    return Matcher.build([Entry(name, f"{name} {about} {examples}", (about, *examples.split("|")))
+                          for name, about, examples in rows])
+
+
+@pytest.mark.parametrize("phrase", ["Generate speech from the text", "Turn the text into audio",
+                                    "Read the text aloud", "Convert the transcript to speech"])
+def test_with_a_text_to_speech_interface_the_other_way_binds_to_it(default_catalog, phrase: str) -> None:
+    choice = _with_text_to_speech(default_catalog).choose(phrase)
+    assert choice.chosen is not None and choice.chosen.name == "text_to_speech"
+    assert "speech_to_text" not in {m.name for m in choice.eligible}
+
+
+@pytest.mark.parametrize("phrase", ["Transcribe the speech in the audio", "Convert the speech into text"])
+def test_with_a_text_to_speech_interface_transcribing_still_binds_to_speech_to_text(default_catalog,
+                                                                                    phrase: str) -> None:
+    choice = _with_text_to_speech(default_catalog).choose(phrase)
+    assert choice.chosen is not None and choice.chosen.name == "speech_to_text"
+    assert "text_to_speech" not in {m.name for m in choice.eligible}
+    if phrase.startswith("Convert"):  # it converts too, the other way
+        assert choice.turned["text_to_speech"][1] == "the reverse"
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("Generate speech from the text", "text -> audio"),           # X from Y
+    ("Turn the text into audio", "text -> audio"),                # turn Y into X
+    ("Convert the video to audio", "video -> audio"),             # Y to X
+    ("Read the text aloud", "text -> audio"),
+    ("Read the document out loud", "text -> audio"),
+    ("speech_to_text", "audio -> text"),                          # a name says it too
+    ("Speech synthesis of the summary", "text -> audio"),         # a noun names the action
+    ("Transcribe the speech in each clip", "audio or video -> ?"),
+    ("Write down what is said", "? -> ?"),
+    ("Pull the audio track out of each video", "video -> audio"),
+    ("Sample a fixed number of still frames from it", "? -> image"),
+    ("Extract video frames", "? -> image"),                       # a compound is its last noun
+    ("Decode a scene (video clip) and sample frames from it", "video -> image"),
+])
+def test_direction_of_a_phrase(phrase: str, expected: str) -> None:
+    assert str(direction(phrase)) == expected
+
+
+def test_direction_refuses_only_on_what_both_sides_say() -> None:
+    asked = direction("Extract the text from the image")                       # image -> text
+    assert asked.against(direction("Transcribe the speech into text")) == "it takes audio, not image"
+    assert asked.against(direction("Draw an image of the caption")) == "the reverse"  # text -> image
+    # A candidate described only by what it takes ("read text") is judged by what it makes alone.
+    assert asked.against(direction("Read text")) is None
+    assert asked.against(direction("Write code")) == "it makes code, not text"
+    assert direction("Summarize the text").against(direction("Generate speech from the text")) is None
 
 
 def _run_cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
