@@ -42,6 +42,9 @@ from .compiler.physical.replan import Replan, replan_without
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.fleet_sim import POLICIES as FLEET_POLICIES
+from .runtime.fleet_sim import PolicyResult, SimSettings
+from .runtime.fleet_sim import simulate as simulate_fleet
 from .runtime.local import LOCAL_CORE, LocalExecutor
 from .runtime.progress import Progress
 from .runtime.simulator import Simulator
@@ -201,6 +204,20 @@ def plan_fleets(script: Script | BoundScript, *, catalog: Catalog | None = None,
     cat = catalog or default_catalog()
     bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
     return [plan_fleet(f, cat) for f in bound.fleets]
+
+
+def simulate(script: Script | BoundScript, *, catalog: Catalog | None = None, settings: SimSettings | None = None,
+             policies: tuple[str, ...] = FLEET_POLICIES, stretch: int = 1,
+             progress: Callable[[str], None] | None = None, duration_s: float | None = None) -> list[PolicyResult]:
+    """Replay the request streams of the script's PLAN FLEET (the first one) through each
+    fleet policy over time (``runtime/fleet_sim.py``); one result per policy. A stream at a
+    fixed rate lasts ``duration_s`` (default: the traces' span, else one hour)."""
+    cat = catalog or default_catalog()
+    bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat)
+    if not bound.fleets:
+        raise MurakkabError("nothing to simulate: the script has no PLAN FLEET statement",
+                            hint="simulate replays a fleet's request streams; see examples/fleet.job")
+    return simulate_fleet(bound.fleets[0], cat, policies, settings or SimSettings(), stretch, progress, duration_s)
 
 
 def render_fleet(plan: FleetPlan, fmt: str = "text", *, verbose: bool = False, width: int | None = None) -> str:

@@ -34,6 +34,7 @@ from .compiler.scheduling.cli import add_schedule_parser, schedule_command, sche
 from .compiler.scheduling.quiet import write_stderr
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.fleet_sim import POLICIES as FLEET_POLICIES
 from .runtime.local import RunInterrupted, Terminated, sigterm_interrupts
 from .runtime.secrets import scrub
 from .runtime.progress import ProgressEvent
@@ -100,6 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[cat], help="answer the SHOW statements of a script")
     show.add_argument("file")
     show.add_argument("--format", choices=FORMATS, default="text")
+    sim = sub.add_parser("simulate", parents=[cat],
+                         help="replay the request streams of a PLAN FLEET through fleet policies over time")
+    sim.add_argument("file", help="a script with a PLAN FLEET statement")
+    sim.add_argument("--policy", action="append", choices=FLEET_POLICIES,
+                     help="a policy to simulate; repeatable (default: all four, side by side)")
+    sim.add_argument("--epoch", type=_positive_float, default=60.0, metavar="MIN",
+                     help="minutes between re-plans (default 60, as OSDI)")
+    sim.add_argument("--provision", type=_non_negative_float, default=20.0, metavar="MIN",
+                     help="minutes before an instance a plan adds can serve (default 20, as OSDI)")
+    sim.add_argument("--window", type=_positive_float, default=60.0, metavar="S",
+                     help="seconds per load window: forecasts and the auto-scaler (default 60)")
+    sim.add_argument("--scale-delay", type=_non_negative_float, default=60.0, metavar="S",
+                     help="seconds before an instance the auto-scaler adds can serve (default 60: a warm pool)")
+    sim.add_argument("--no-autoscale", action="store_true", help="no auto-scaler between epochs")
+    sim.add_argument("--stretch", type=_positive_int, default=1, metavar="K",
+                     help="replay each trace K times slower at the same rate (K=24: a day from an hour)")
+    sim.add_argument("--duration", type=_positive_float, default=None, metavar="MIN",
+                     help="minutes of requests for a workflow AT a fixed rate (default: the traces' span, else 60)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--plot", metavar="FILE.svg|.png", help="draw the GPUs provisioned over time")
+    sim.add_argument("--format", choices=("text", "json"), default="text")
 
     add_schedule_parser(sub)
 
@@ -159,6 +181,16 @@ def _positive_int(text: str) -> int:
     value = _non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("0 is not a positive whole number")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
     return value
 
 
@@ -400,6 +432,8 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None, width=_text_width(),
                                      settings=_settings(args), catalog=catalog))
         return 0
+    if args.command == "simulate":
+        return _simulate(args, script, catalog)
     if args.command == "show":
         results = api.show_all(script, catalog=catalog)
         if not results:
@@ -456,6 +490,29 @@ def _dispatch_command(args: argparse.Namespace) -> int:
                                         width=_text_width()))
         if o.result is not None:
             sys.stdout.write(_result_text(o))
+    return 0
+
+
+def _simulate(args: argparse.Namespace, script: Path, catalog: Catalog) -> int:
+    from .runtime.fleet_sim import SimSettings, results_text, write_plot
+
+    settings = SimSettings(epoch_s=60 * args.epoch, provision_s=60 * args.provision, window_s=args.window,
+                           autoscale=not args.no_autoscale, scale_delay_s=args.scale_delay, seed=args.seed)
+    policies = tuple(dict.fromkeys(args.policy or FLEET_POLICIES))
+    results = api.simulate(script, catalog=catalog, policies=policies, settings=settings, stretch=args.stretch,
+                           duration_s=60 * args.duration if args.duration else None,
+                           progress=lambda line: print(line, file=sys.stderr) if sys.stderr.isatty() else None)
+    if args.plot:
+        try:
+            write_plot(results, Path(args.plot))
+        except (OSError, ValueError) as exc:
+            raise MurakkabError(f"cannot write {args.plot}: {exc}") from None
+    if args.format == "json":
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        sys.stdout.write(results_text(results))
+        if args.plot:
+            print(f"GPUs over time: {args.plot}")
     return 0
 
 

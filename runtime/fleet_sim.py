@@ -1,0 +1,584 @@
+"""Serving over time: replay request arrivals through a fleet policy, epoch by epoch.
+
+A discrete-event simulation (a heap of timed events, no framework) of the OSDI '26
+serving loop, on the same profiles and configurations as ``PLAN FLEET``:
+
+* **Requests** arrive as in the trace (or Poisson at a fixed rate); each asks for one of
+  its workflow's SLOs by the mix's shares and is routed to a configuration by the
+  current plan's fractions (seeded). Its stages run in DAG order (``SHAPES``); a
+  stage's tokens are the configuration's, times the request's GeneratedTokens over the
+  trace's mean (the trace's variability, the profile's mean).
+* **LLM instances** batch: an instance serves at most its saturation throughput, and a
+  call takes at least TTFT + tokens x TPOT at the instance's current load (its load
+  curve, interpolated). A call finishes at the later of that and the time the
+  instance's backlog of tokens clears at saturation throughput: latency-bound when
+  light, throughput-bound (queueing) when overloaded. **Tool instances** serve one
+  request's stage at a time, first come first served. A stage goes to the instance
+  that frees first.
+* **Epochs**: every ``epoch_s`` the policy re-plans for an EWMA forecast (alpha 0.5) of
+  the per-window rates; instances a plan adds are ready ``provision_s`` later (the old
+  ones serve meanwhile), removed ones go at once. The first epoch is planned on its own
+  load (as if forecast from the day before). A window whose rate deviates from the
+  forecast by more than ``deviation`` re-plans early.
+* **Auto-scaler**: every ``window_s``, a profile whose instances were busier than
+  ``high`` of their capacity gets instances (ready ``scale_delay_s`` later); one below
+  ``low`` loses the extra ones, never going under the plan (or under one instance, for
+  the static policy).
+
+Reports per policy and per workflow: GPU-hours, energy, cost, p50 / p99 end-to-end
+latency, SLO attainment (the request's latency SLO met by its latency, its quality SLO
+by its configuration), and the GPUs provisioned over time.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..compiler.fleet.bind import BoundFleet
+from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
+from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, solve
+from ..compiler.fleet.traces import _seconds
+from ..catalog.catalog import Catalog
+from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
+from ..compiler.physical.accuracy import parse_config
+
+POLICIES = ("static", "static+autoscale", "per-pair", "joint")
+_ARRIVE, _START, _DONE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Arrival:
+    t: float
+    workflow: str
+    scale: float  # the request's tokens over its trace's mean
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    epoch_s: float = 3600.0
+    provision_s: float = 1200.0
+    alpha: float = 0.5
+    window_s: float = 60.0
+    autoscale: bool = True
+    scale_delay_s: float = 60.0
+    high: float = 0.9
+    low: float = 0.3
+    deviation: float = 0.5
+    seed: int = 0
+    time_limit_s: float = 30.0
+
+
+def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: float | None = None) -> list[Arrival]:
+    """Every request of the fleet's workflows, by time. A trace is replayed as it is;
+    ``stretch`` k makes an hour into k hours at the same rate (each request becomes k,
+    spread uniformly over its stretched second). A fixed rate is a seeded Poisson stream
+    over ``duration_s`` (default: the traces' span, else one hour)."""
+    rng = random.Random(seed)
+    out: list[Arrival] = []
+    spans = []
+    for item in fleet.items:
+        if item.demand.source.startswith("trace "):
+            path = Path(item.demand.source[len("trace "):])
+            times, tokens = _read(path)
+            mean = float(np.mean(tokens)) if tokens else 1.0
+            for t, n in zip(times, tokens):
+                for k in range(stretch):
+                    out.append(Arrival(t * stretch + rng.random() * stretch, item.workflow,
+                                       n / mean if mean > 0 else 1.0))
+            spans.append(times[-1] * stretch if times else 0.0)
+    horizon = duration_s or (max(spans) if spans else 3600.0 * stretch)
+    for item in fleet.items:
+        if not item.demand.source.startswith("trace "):
+            rate, t = item.demand.mean, 0.0
+            while rate > 0:
+                t += rng.expovariate(rate)
+                if t >= horizon:
+                    break
+                out.append(Arrival(t, item.workflow, 1.0))
+    out.sort(key=lambda a: (a.t, a.workflow))
+    return [a for a in out if a.t < horizon]
+
+
+def _read(path: Path) -> tuple[list[float], list[float]]:
+    times, tokens = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            times.append(_seconds(row["TIMESTAMP"]))
+            tokens.append(float(row.get("GeneratedTokens") or 1.0))
+    t0 = min(times) if times else 0.0
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    return [times[i] - t0 for i in order], [tokens[i] for i in order]
+
+
+@dataclass
+class _Instance:
+    ready: float
+    free: float = 0.0  # tool: when its current stage ends; LLM: when its token backlog clears
+
+
+@dataclass
+class _Pool:
+    profile: InstanceProfile
+    instances: list[_Instance] = field(default_factory=list)
+    work_window: float = 0.0
+    work_total: float = 0.0
+    floor: int = 0  # the auto-scaler never removes below this
+    # (time it can start new work, index, instance): the next free instance in O(log n).
+    heap: list[tuple[float, int, _Instance]] = field(default_factory=list)
+
+    def active(self, now: float) -> int:
+        return sum(1 for i in self.instances if i.ready <= now)
+
+    def reset(self, instances: list[_Instance]) -> None:
+        self.instances = instances
+        self.heap = [(max(i.free, i.ready), n, i) for n, i in enumerate(instances)]
+        heapq.heapify(self.heap)
+
+
+@dataclass
+class WorkflowStats:
+    latencies: list[float] = field(default_factory=list)
+    met: int = 0
+
+    def summary(self) -> dict[str, float]:
+        lat = np.array(self.latencies) if self.latencies else np.array([math.nan])
+        return {"requests": len(self.latencies), "p50_s": float(np.percentile(lat, 50)),
+                "p99_s": float(np.percentile(lat, 99)),
+                "slo_attainment": self.met / len(self.latencies) if self.latencies else math.nan}
+
+
+@dataclass
+class PolicyResult:
+    policy: str
+    gpu_hours: float
+    energy_kwh: float
+    cost_usd: float
+    workflows: dict[str, dict[str, float]]
+    overall: dict[str, float]
+    gpus_over_time: list[tuple[float, int]]
+    replans: int
+    events: int
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"policy": self.policy, "gpu_hours": self.gpu_hours, "energy_kwh": self.energy_kwh,
+                "cost_usd": self.cost_usd, "overall": self.overall, "workflows": self.workflows,
+                "replans": self.replans, "events": self.events, "notes": self.notes,
+                "gpus_over_time": [[t, g] for t, g in self.gpus_over_time]}
+
+
+class FleetSimulator:
+    """One policy over one arrival stream (see the module docstring)."""
+
+    def __init__(self, fleet: BoundFleet, catalog: Catalog, policy: str, settings: SimSettings = SimSettings(),
+                 catalogue: Catalogue | None = None) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
+        self.fleet, self.policy, self.s = fleet, policy, settings
+        self.catalogue = catalogue or build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
+        tiers = {i.workflow: tiers_of(self.catalogue, i.workflow, published_quality_tiers(catalog, i.workflow))
+                 for i in fleet.items}
+        self.pairs = pairs_of(fleet, tiers)
+        self.rng = random.Random(settings.seed)
+        self.pools: dict[str, _Pool] = {}
+        self.routing: dict[int, tuple[list[Config], list[float]]] = {}
+        self.notes: list[str] = []
+        self.replans = 0
+        self._work_cache: dict[int, tuple[dict[str, float], int, int]] = {}
+        self._names_cache: dict[int, dict[str, str]] = {}
+
+    # -- planning ------------------------------------------------------------------
+    def _demands(self, rates: dict[str, list[float]]) -> dict[str, Demand]:
+        n = max(len(r) for r in rates.values())
+        return {w: Demand(w, tuple((r + [r[-1] if r else 0.0] * n)[:n]) if r else (0.0,) * n, self.s.window_s,
+                          "forecast") for w, r in rates.items()}
+
+    def _plan(self, rates: dict[str, list[float]]) -> tuple[dict[str, int], dict[int, list[tuple[Config, float]]]]:
+        demands = self._demands(rates)
+        objectives = self.fleet.objectives
+        budgets = dict(self.fleet.budgets)
+        if self.policy in ("static", "static+autoscale"):
+            instances: dict[str, int] = {}
+            routing: dict[int, list[tuple[Config, float]]] = {}
+            problem = Problem(self.pairs, demands, self.catalogue)
+            for pi, pair in enumerate(self.pairs):
+                config = static_config(problem, pair.workflow)
+                if config is None:
+                    raise Infeasible([f"{pair.workflow}: no static configuration (Gemma-3-27B on A100 x4)"])
+                routing[pi] = [(config, 1.0)]
+            for w, d in demands.items():
+                config = routing[next(pi for pi, p in enumerate(self.pairs) if p.workflow == w)][0][0]
+                for key, work in config.work:
+                    prof = self.catalogue.profiles[key]
+                    instances[key] = instances.get(key, 0) + max(1, math.ceil(1.15 * d.peak * work / prof.capacity - 1e-9))
+            return instances, routing
+        if self.policy == "joint":
+            sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
+                                time_limit_s=self.s.time_limit_s))
+            return sol.instances, sol.routing
+        instances, routing = {}, {}
+        for pi, pair in enumerate(self.pairs):
+            d = demands[pair.workflow]
+            alone = Problem((Pair(pair.workflow, pair.label, 1.0, pair.min_accuracy, pair.max_latency_s),),
+                            {pair.workflow: Demand(pair.workflow, tuple(r * pair.share for r in d.rates), d.window_s,
+                                                   "forecast")}, self.catalogue, objectives, budgets,
+                            self.fleet.cost_budget, time_limit_s=self.s.time_limit_s)
+            sol: Solution = solve(alone)
+            for k, n in sol.instances.items():
+                instances[k] = instances.get(k, 0) + n
+            routing[pi] = sol.routing[0]
+        return instances, routing
+
+    def _apply(self, instances: dict[str, int], routing: dict[int, list[tuple[Config, float]]], now: float,
+               delay: float) -> None:
+        for key, n in instances.items():
+            pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
+            have = len(pool.instances)
+            if n > have:
+                pool.reset(pool.instances + [_Instance(now + delay) for _ in range(n - have)])
+            elif n < have:
+                # The busiest instances stay; the rest go now.
+                pool.reset(sorted(pool.instances, key=lambda i: -i.free)[:n])
+            pool.floor = n if self.policy != "static+autoscale" else 1
+        for key, pool in self.pools.items():
+            if key not in instances:
+                pool.reset([])
+                pool.floor = 0
+        self.routing = {}
+        for pi, r in routing.items():
+            # A share the solver left at round-off on a profile with no instance is dropped.
+            kept = [(c, x) for c, x in r if all(instances.get(k, 0) > 0 for k, _ in c.work)] or r
+            total = sum(x for _, x in kept)
+            self.routing[pi] = ([c for c, _ in kept], [x / total for _, x in kept])
+
+    # -- serving ----------------------------------------------------------------------
+    def _serve(self, key: str, now: float, work: float, rounds: int = 1, calls: int = 1) -> float:
+        """Finish time of ``work`` (tokens or seconds) on the pool of ``key`` from ``now``;
+        an LLM stage's tokens are ``rounds`` rounds of ``calls`` parallel calls."""
+        pool = self.pools.get(key)
+        if pool is None or not pool.instances:
+            pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
+            pool.reset([_Instance(now + self.s.provision_s)])
+            self.notes.append(f"{key}: routed to with no instance; one provisioned at {now:.0f} s")
+        _, n, inst = heapq.heappop(pool.heap)
+        start = max(now, inst.ready)
+        prof = pool.profile
+        pool.work_window += work
+        pool.work_total += work
+        if prof.kind == "tool":
+            inst.free = max(inst.free, start) + work
+            finish = inst.free
+        else:
+            # A batching LLM instance: its backlog clears at saturation throughput; a call
+            # is never faster than TTFT + tokens x TPOT at the profile's operating point.
+            saturation = prof.capacity / prof.load if prof.load > 0 else prof.capacity
+            inst.free = max(inst.free, start) + work / saturation
+            finish = max(start + rounds * prof.ttft_s + work / calls * prof.tpot_s, inst.free)
+        heapq.heappush(pool.heap, (max(inst.free, inst.ready), n, inst))
+        return finish
+
+    def run(self, stream: list[Arrival]) -> PolicyResult:
+        s = self.s
+        horizon = stream[-1].t if stream else 0.0
+        workflows = sorted({i.workflow for i in self.fleet.items})
+        nwin = int(horizon // s.window_s) + 1
+        counts = {w: [0] * nwin for w in workflows}
+        for a in stream:
+            counts[a.workflow][int(a.t // s.window_s)] += 1
+        per_epoch = max(1, int(round(s.epoch_s / s.window_s)))
+
+        def rates(w: str, start: int, end: int) -> list[float]:
+            return [c / s.window_s for c in counts[w][start:end]] or [0.0]
+
+        forecast = {w: rates(w, 0, per_epoch) for w in workflows}
+        # static: a hand-built deployment sized for the whole trace's peak; the others
+        # start from the first epoch's own load.
+        first = {w: rates(w, 0, nwin) for w in workflows} if self.policy == "static" else forecast
+        self._apply(*self._plan(first), now=0.0, delay=0.0)
+        shares = {w: [(pi, p.share) for pi, p in enumerate(self.pairs) if p.workflow == w] for w in workflows}
+        stats = {w: WorkflowStats() for w in workflows}
+        after = {w: self._after(w) for w in workflows}
+        totals = [0.0, 0.0, 0.0]  # GPU-seconds, idle joules, instance cost
+        timeline: list[tuple[float, int]] = [(0.0, self._gpus())]
+        next_window, next_epoch, epoch_start, last = s.window_s, s.epoch_s, 0, 0.0
+        heap: list[tuple[float, int, int, int, str]] = [(a.t, i, _ARRIVE, i, "") for i, a in enumerate(stream)]
+        heapq.heapify(heap)
+        seq = len(stream)
+        chosen: list[Config | None] = [None] * len(stream)
+        pair_of = [0] * len(stream)
+        finished: list[dict[str, float]] = [{} for _ in stream]
+        started: list[set[str]] = [set() for _ in stream]
+        events = 0
+        while heap:
+            now, _, kind, ri, stage = heapq.heappop(heap)
+            events += 1
+            while now >= min(next_window, next_epoch):
+                t = min(next_window, next_epoch)
+                self._account(last, t, totals)
+                last = t
+                if t == next_window:
+                    early = self._window(t, int(t // s.window_s) - 1, counts, forecast, epoch_start)
+                    next_window += s.window_s
+                    if early and self.policy in ("per-pair", "joint") and t < next_epoch:
+                        self.notes.append(f"load left the forecast at {t:.0f} s: re-planned early")
+                        next_epoch = t
+                if t == next_epoch:
+                    here = int(round(t / s.window_s))
+                    if self.policy in ("per-pair", "joint") and t < horizon:  # not once arrivals end
+                        observed = {w: rates(w, epoch_start, here) for w in workflows}
+                        forecast = {w: _ewma(forecast[w], observed[w], s.alpha, per_epoch) for w in workflows}
+                        try:
+                            self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
+                            self.replans += 1
+                        except (Infeasible, TimeoutError) as exc:
+                            self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc}")
+                    epoch_start, next_epoch = here, t + s.epoch_s
+                timeline.append((t, self._gpus()))
+            a = stream[ri]
+            if kind == _ARRIVE:
+                pi = _pick(self.rng, shares[a.workflow])
+                configs, fractions = self.routing[pi]
+                chosen[ri], pair_of[ri] = configs[_pick(self.rng, list(enumerate(fractions)))], pi
+            config = chosen[ri]
+            assert config is not None
+            names = self._names(config)
+            if kind == _START:
+                key = names[stage]
+                finish = self._start(key, stage, now, config, a)
+                heapq.heappush(heap, (finish, seq, _DONE, ri, stage))
+                seq += 1
+                continue
+            if kind == _DONE:
+                finished[ri][stage] = now
+                if len(finished[ri]) == len(names):
+                    latency = now - a.t
+                    pair = self.pairs[pair_of[ri]]
+                    st = stats[a.workflow]
+                    st.latencies.append(latency)
+                    st.met += latency <= pair.max_latency_s + 1e-9 and config.accuracy >= pair.min_accuracy - 1e-12
+                    continue
+            for name in names:  # stages whose predecessors (in this configuration) are done
+                if name in started[ri]:
+                    continue
+                if all(d in finished[ri] for d in after[a.workflow].get(name, ()) if d in names):
+                    started[ri].add(name)
+                    heapq.heappush(heap, (now, seq, _START, ri, name))
+                    seq += 1
+        end = max(last, max((max(f.values()) for f in finished if f), default=last))
+        self._account(last, end, totals)
+        timeline.append((end, self._gpus()))
+        busy_j = sum(p.profile.busy_j_per_work * p.work_total for p in self.pools.values())
+        api_usd = sum(p.profile.usd_per_work * p.work_total for p in self.pools.values())
+        every = WorkflowStats([x for st in stats.values() for x in st.latencies], sum(st.met for st in stats.values()))
+        return PolicyResult(self.policy, totals[0] / 3600.0, (totals[1] + busy_j) / 3.6e6, totals[2] + api_usd,
+                            {w: st.summary() for w, st in stats.items()}, every.summary(), timeline,
+                            self.replans, events, self.notes)
+
+    def _start(self, key: str, stage: str, now: float, config: Config, a: Arrival) -> float:
+        seconds, rounds, calls = self._stage_work(config)
+        if stage != "llm":
+            return self._serve(key, now, seconds[stage])
+        return self._serve(key, now, config.tokens * a.scale, rounds, calls)
+
+    def _stage_work(self, config: Config) -> tuple[dict[str, float], int, int]:
+        """Seconds per tool stage, and the LLM's rounds and calls per round (cached)."""
+        found = self._work_cache.get(id(config))
+        if found is None:
+            work = dict(config.work)
+            sharing = {k: sum(1 for _, kk in config.stages if kk == k) for _, k in config.stages}
+            features = parse_config(config.code)
+            shape = SHAPES[config.workflow]
+            found = ({st: work[k] / sharing[k] for st, k in config.stages if st != "llm"},
+                     shape.rounds(features), shape.calls_per_round(features))
+            self._work_cache[id(config)] = found
+        return found
+
+    def _names(self, config: Config) -> dict[str, str]:
+        found = self._names_cache.get(id(config))
+        if found is None:
+            found = self._names_cache[id(config)] = dict(config.stages)
+        return found
+
+    def _after(self, workflow: str) -> dict[str, tuple[str, ...]]:
+        shape = SHAPES[workflow]
+        after = {t.name: t.after for t in shape.tools}
+        after["llm"] = shape.llm_after
+        return after
+
+    def _gpus(self) -> int:
+        return sum(len(p.instances) * p.profile.gpus() for p in self.pools.values())
+
+    def _account(self, t0: float, t1: float, totals: list[float]) -> None:
+        """Add the instances held from t0 to t1: GPU-seconds, idle joules, their price."""
+        dt = max(0.0, t1 - t0)
+        for pool in self.pools.values():
+            n = len(pool.instances)
+            totals[0] += n * pool.profile.gpus() * dt
+            totals[1] += n * pool.profile.idle_w * dt
+            totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
+
+    def _window(self, t: float, index: int, counts: dict[str, list[int]], forecast: dict[str, list[float]],
+                epoch_start: int) -> bool:
+        """End of a window: auto-scale; whether the load left the forecast (re-plan early)."""
+        s = self.s
+        for pool in self.pools.values():
+            n = pool.active(t)
+            used = pool.work_window / (pool.profile.capacity * s.window_s) if pool.profile.capacity > 0 else 0.0
+            pool.work_window = 0.0
+            if not s.autoscale or self.policy == "static":
+                continue
+            if n and used > s.high * n:
+                add = math.ceil(used / s.high - n)
+                pool.reset(pool.instances + [_Instance(t + s.scale_delay_s) for _ in range(add)])
+            elif used < s.low * n and len(pool.instances) > pool.floor:
+                keep = max(pool.floor, math.ceil(used / s.high))
+                pool.reset(sorted(pool.instances, key=lambda i: -i.free)[:keep])
+        deviated = False
+        pos = index - epoch_start
+        for w, fc in forecast.items():
+            if 0 <= pos < len(fc) and index < len(counts[w]):
+                seen = counts[w][index] / s.window_s
+                expect = fc[pos]
+                if expect > 0 and abs(seen - expect) / expect > s.deviation and seen > expect:
+                    deviated = True
+        return deviated
+
+
+def _ewma(previous: list[float], observed: list[float], alpha: float, n: int) -> list[float]:
+    """Window by window: alpha x what was seen + (1 - alpha) x what was forecast."""
+    out = []
+    for i in range(n):
+        o = observed[i] if i < len(observed) else (observed[-1] if observed else 0.0)
+        p = previous[i] if i < len(previous) else (previous[-1] if previous else o)
+        out.append(alpha * o + (1 - alpha) * p)
+    return out
+
+
+def _pick(rng: random.Random, weighted: list[tuple[int, float]]) -> int:
+    x, acc = rng.random(), 0.0
+    for i, w in weighted:
+        acc += w
+        if x < acc:
+            return i
+    return weighted[-1][0]
+
+
+def simulate(fleet: BoundFleet, catalog: Catalog, policies: tuple[str, ...] = POLICIES,
+             settings: SimSettings = SimSettings(), stretch: int = 1,
+             progress: Callable[[str], None] | None = None, duration_s: float | None = None) -> list[PolicyResult]:
+    """Every policy over the same arrivals (one seeded stream), in order."""
+    stream = arrivals(fleet, stretch, settings.seed, duration_s)
+    catalogue = build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
+    out = []
+    for policy in policies:
+        if progress:
+            progress(f"simulating {policy}: {len(stream):,} requests")
+        out.append(FleetSimulator(fleet, catalog, policy, settings, catalogue).run(stream))
+    return out
+
+
+_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948")
+
+
+def gpus_svg(results: list[PolicyResult], width: int = 800, height: int = 360) -> str:
+    """GPUs provisioned over time, one line per policy, as SVG."""
+    left, right, top, bottom = 60, 150, 20, 40
+    end = max((r.gpus_over_time[-1][0] for r in results if r.gpus_over_time), default=1.0) or 1.0
+    peak = max((g for r in results for _, g in r.gpus_over_time), default=1) or 1
+    w, h = width - left - right, height - top - bottom
+
+    def xy(t: float, g: float) -> str:
+        return f"{left + w * t / end:.1f},{top + h * (1 - g / peak):.1f}"
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+             f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="black"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="black"/>',
+             f'<text x="{left + w / 2}" y="{height - 8}" text-anchor="middle">time (h)</text>',
+             f'<text x="12" y="{top + h / 2}" transform="rotate(-90 12 {top + h / 2})" text-anchor="middle">'
+             f'GPUs provisioned</text>',
+             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>',
+             f'<text x="{left - 6}" y="{top + h}" text-anchor="end">0</text>',
+             f'<text x="{left + w}" y="{top + h + 16}" text-anchor="end">{end / 3600:.1f}</text>']
+    for i, r in enumerate(results):
+        points, prev = [], None
+        for t, g in r.gpus_over_time:
+            if prev is not None:
+                points.append(xy(t, prev))  # a step: the count holds until it changes
+            points.append(xy(t, g))
+            prev = g
+        colour = _COLOURS[i % len(_COLOURS)]
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}"/>')
+        parts.append(f'<text x="{left + w + 10}" y="{top + 16 + 18 * i}" fill="{colour}">{r.policy}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def write_plot(results: list[PolicyResult], path: Path) -> None:
+    """The GPUs-over-time plot as SVG, or PNG (rendered with OpenCV) by the suffix."""
+    path = Path(path)
+    if path.suffix.lower() == ".svg":
+        path.write_text(gpus_svg(results), encoding="utf-8")
+        return
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"cannot draw '{path.name}': name it .svg or .png")
+    import cv2
+
+    width, height, left, top, w, h = 800, 360, 60, 20, 590, 300
+    image = np.full((height, width, 3), 255, dtype=np.uint8)
+    end = max((r.gpus_over_time[-1][0] for r in results if r.gpus_over_time), default=1.0) or 1.0
+    peak = max((g for r in results for _, g in r.gpus_over_time), default=1) or 1
+    cv2.line(image, (left, top + h), (left + w, top + h), (0, 0, 0), 1)
+    cv2.line(image, (left, top), (left, top + h), (0, 0, 0), 1)
+    for i, r in enumerate(results):
+        c = _COLOURS[i % len(_COLOURS)]
+        bgr = tuple(int(c[k:k + 2], 16) for k in (5, 3, 1))
+        prev = None
+        for t, g in r.gpus_over_time:
+            x = int(left + w * t / end)
+            y = int(top + h * (1 - g / peak))
+            if prev is not None:
+                cv2.line(image, prev, (x, prev[1]), bgr, 2)
+                cv2.line(image, (x, prev[1]), (x, y), bgr, 2)
+            prev = (x, y)
+        cv2.putText(image, r.policy, (left + w + 10, top + 16 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.45, bgr, 1,
+                    cv2.LINE_AA)
+    cv2.putText(image, f"GPUs (max {peak}) over {end / 3600:.1f} h", (left, height - 12), cv2.FONT_HERSHEY_SIMPLEX,
+                0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode the plot as PNG")
+    path.write_bytes(data.tobytes())
+
+
+def results_text(results: list[PolicyResult]) -> str:
+    """Policies side by side, ratios against static, then per workflow."""
+    base = next((r for r in results if r.policy == "static"), None)
+    lines = ["policy             GPU-h    energy kWh   cost USD    p50 s    p99 s   SLOs met  re-plans"
+             + ("   GPU-h / static  energy / static  cost / static" if base else "")]
+    for r in results:
+        o = r.overall
+        row = (f"{r.policy:16} {r.gpu_hours:7.1f} {r.energy_kwh:12.2f} {r.cost_usd:10.2f} {o['p50_s']:8.2f} "
+               f"{o['p99_s']:8.2f} {100 * o['slo_attainment']:9.1f}% {r.replans:9d}")
+        if base:
+            row += (f"   {base.gpu_hours / r.gpu_hours:13.2f}x {base.energy_kwh / r.energy_kwh:15.2f}x "
+                    f"{base.cost_usd / r.cost_usd:13.2f}x")
+        lines.append(row)
+    lines.append("per workflow:")
+    for r in results:
+        for w, st in r.workflows.items():
+            lines.append(f"  {r.policy:16} {w:10} {st['requests']:8.0f} requests  p50 {st['p50_s']:8.2f} s  "
+                         f"p99 {st['p99_s']:8.2f} s  SLOs met {100 * st['slo_attainment']:5.1f}%")
+    notes = [f"  {r.policy}: {n}" for r in results for n in r.notes[:5]]
+    if notes:
+        lines.append("notes:")
+        lines.extend(notes)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""Serving over time (runtime/fleet_sim.py): forecasts, epochs, the auto-scaler, and a
+replay that a seed makes deterministic; the `simulate` command as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import murakkab
+from murakkab.catalog.catalog import Catalog, default_catalog
+from murakkab.runtime.fleet_sim import Arrival, FleetSimulator, SimSettings, _ewma, arrivals
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return default_catalog()
+
+
+def _fleet(catalog: Catalog, text: str = "PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR)"):
+    (fleet,) = murakkab.compile(text, catalog=catalog).fleets
+    return fleet
+
+
+def _step(before: float, after: float, minutes: int, step_at: int) -> list[Arrival]:
+    """Evenly spaced code_gen requests: ``before`` per second, then ``after`` from minute ``step_at``."""
+    out, t = [], 0.0
+    while t < 60 * minutes:
+        rate = before if t < 60 * step_at else after
+        out.append(Arrival(t, "code_gen", 1.0))
+        t += 1.0 / rate
+    return out
+
+
+def test_ewma_weighs_what_was_seen_and_what_was_forecast_by_alpha() -> None:
+    assert _ewma([10.0, 10.0], [20.0, 0.0], 0.5, 2) == [15.0, 5.0]
+    assert _ewma([4.0], [8.0, 8.0], 0.5, 2) == [6.0, 6.0]  # a shorter forecast extends its last window
+
+
+def test_epochs_replan_for_the_forecast_and_new_instances_wait_for_provisioning(catalog: Catalog) -> None:
+    stream = _step(1.0, 3.0, minutes=30, step_at=10)
+    sim = FleetSimulator(_fleet(catalog), catalog, "joint",
+                         SimSettings(epoch_s=600, provision_s=120, autoscale=False, deviation=10.0))
+    result = sim.run(stream)
+    assert result.replans == 2  # at 10 and 20 minutes (the run ends at 30)
+    gpus = dict(result.gpus_over_time)
+    # Epoch 2 is planned on EWMA(first epoch, what epoch 2 forecast): 1 req/s, the same
+    # fleet; epoch 3 sees the step (3 req/s) and asks for more, ready 2 minutes later.
+    assert gpus[600.0] == gpus[60.0] < gpus[1200.0]
+    ready = [i.ready for p in sim.pools.values() for i in p.instances]
+    assert max(ready) == pytest.approx(1200.0 + 120.0)
+
+
+def test_the_autoscaler_adds_capacity_within_a_window_and_never_goes_below_the_plan(catalog: Catalog) -> None:
+    stream = _step(1.0, 8.0, minutes=20, step_at=5)
+    # Epochs of 5 minutes: the first plan sees 1 req/s; the re-plan at 300 s forecasts by
+    # EWMA from it (the same fleet); the step at 300 s is the auto-scaler's to meet.
+    settings = SimSettings(epoch_s=300, provision_s=1200, scale_delay_s=30, deviation=10.0)
+    sim = FleetSimulator(_fleet(catalog), catalog, "joint", settings)
+    result = sim.run(stream)
+    timeline = result.gpus_over_time
+    planned = timeline[0][1]
+    assert all(g >= planned for _, g in timeline)  # never below the plan
+    # The step comes at 300 s: by the end of the next window the scaler has added GPUs.
+    assert dict(timeline)[360.0] > planned
+    calm = FleetSimulator(_fleet(catalog), catalog, "joint", SimSettings(epoch_s=300, provision_s=1200,
+                                                                         autoscale=False, deviation=10.0))
+    assert dict(calm.run(stream).gpus_over_time)[360.0] == planned
+
+
+def test_a_replay_is_deterministic_for_a_seed(catalog: Catalog) -> None:
+    fleet = _fleet(catalog, "PLAN FLEET FOR code_gen AT 2 PER second WITH SLO (70% quality >= FAIR, "
+                            "30% latency <= BASIC)")
+    one = arrivals(fleet, seed=3, duration_s=600)
+    assert one == arrivals(fleet, seed=3, duration_s=600) != arrivals(fleet, seed=4, duration_s=600)
+    runs = [FleetSimulator(fleet, catalog, "per-pair", SimSettings(epoch_s=300, seed=3)).run(one).to_dict()
+            for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0]["overall"]["requests"] == len(one)
+
+
+def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (70% quality >= FAIR, 30% latency <= BASIC),"
+                      " video_qa AT 1 PER second ASSUMING (duration = 10 s);\n")
+    plot = tmp_path / "gpus.svg"
+    out = subprocess.run([sys.executable, "-m", "murakkab", "simulate", str(script), "--epoch", "5", "--provision",
+                          "1", "--duration", "10", "--format", "json", "--plot", str(plot)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    results = {r["policy"]: r for r in json.loads(out.stdout)}
+    assert set(results) == {"static", "static+autoscale", "per-pair", "joint"}
+    for r in results.values():
+        assert r["overall"]["requests"] > 0 and r["gpu_hours"] > 0 and r["energy_kwh"] > 0
+        assert set(r["workflows"]) == {"code_gen", "video_qa"}
+    assert plot.read_text().startswith("<svg") and "joint" in plot.read_text()
