@@ -185,10 +185,11 @@ def per_pair_baseline(problem: Problem) -> Baseline | None:
         weight = demand.mean * pair.share / total_rate if total_rate else 0.0
         totals["quality"] += weight * s.totals["quality"]
         totals["latency"] += weight * s.totals["latency"]
-    over = [f"{hw} {sum(problem.catalogue.profiles[k.split(' [')[0]].units * n for k, n in instances.items() if problem.catalogue.profiles[k.split(' [')[0]].hardware == hw)} > {b:g}"
-            for hw, b in problem.budgets.items()
-            if sum(problem.catalogue.profiles[k.split(' [')[0]].units * n for k, n in instances.items()
-                   if problem.catalogue.profiles[k.split(' [')[0]].hardware == hw) > b]
+    used: dict[str, float] = {}
+    for key, n in instances.items():
+        prof = problem.catalogue.profiles[key.split(" [")[0]]
+        used[prof.hardware] = used.get(prof.hardware, 0.0) + n * prof.units
+    over = [f"{hw} {used.get(hw, 0.0):g} > {b:g}" for hw, b in sorted(problem.budgets.items()) if used.get(hw, 0.0) > b]
     note = "each (workflow, SLO) pair alone, own instances sized for its own peak"
     if over:
         note += "; together over budget: " + ", ".join(over)
