@@ -127,7 +127,7 @@ def paper_size(limit: float) -> dict[str, float]:
             # No quality floor here: latency BEST is the fastest configuration of all.
             pairs.append(Pair(item.workflow, f"latency <= {tier}", 0.3 / 4, 0.0, t[tier][1]))
     problem = Problem(tuple(pairs), {i.workflow: i.demand for i in fleet.items}, catalogue, fleet.objectives,
-                      time_limit_s=limit)
+                      time_limit_s=limit, ties=fleet.ties)
     s = solve(problem)
     return {"pairs": len(pairs), "profiles": len(catalogue.profiles),
             "configurations": sum(len(c) for c in catalogue.configs.values()), "variables": s.size[0],
@@ -158,7 +158,7 @@ def hundred(limit: float, seed: int = 0) -> dict[str, float]:
             demands[name] = Demand(name, tuple(rates * rng.uniform(0.5, 2.0)), item.demand.window_s, "rolled")
             pairs.append(Pair(name, "quality >= GOOD", 0.7, tiers[w]["GOOD"][0]))
             pairs.append(Pair(name, "latency <= GOOD", 0.3, tiers[w]["BASIC"][0], tiers[w]["GOOD"][1]))
-    problem = Problem(tuple(pairs), demands, big, fleet.objectives, time_limit_s=limit)
+    problem = Problem(tuple(pairs), demands, big, fleet.objectives, time_limit_s=limit, ties=fleet.ties)
     s = solve(problem)
     stage = s.stages[0]
     return {"workflows": len(demands), "pairs": len(pairs), "variables": s.size[0], "integer_variables": s.size[1],

@@ -222,7 +222,7 @@ class FleetSimulator:
             return instances, routing
         if self.policy == "joint":
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
-                                time_limit_s=self.s.time_limit_s))
+                                time_limit_s=self.s.time_limit_s, ties=self.fleet.ties))
             return sol.instances, sol.routing
         instances, routing = {}, {}
         for pi, pair in enumerate(self.pairs):
@@ -230,7 +230,7 @@ class FleetSimulator:
             alone = Problem((Pair(pair.workflow, pair.label, 1.0, pair.min_accuracy, pair.max_latency_s),),
                             {pair.workflow: Demand(pair.workflow, tuple(r * pair.share for r in d.rates), d.window_s,
                                                    "forecast")}, self.catalogue, objectives, budgets,
-                            self.fleet.cost_budget, time_limit_s=self.s.time_limit_s)
+                            self.fleet.cost_budget, time_limit_s=self.s.time_limit_s, ties=self.fleet.ties)
             sol: Solution = solve(alone)
             for k, n in sol.instances.items():
                 instances[k] = instances.get(k, 0) + n

@@ -68,11 +68,12 @@ class BoundFleet:
     items: tuple[FleetItemSpec, ...]
     budgets: tuple[tuple[str, float], ...]
     cost_budget: float | None
-    objectives: tuple[tuple[str, str], ...]
+    objectives: tuple[tuple[str, str], ...]  # the script's goals, then the tie-breaks
     hardware: tuple[str, ...]
     settings: Settings
     explain: ExplainOptions | None
     span: Span
+    ties: int = 0  # how many of the objectives are tie-breaks the script did not ask for
 
     @property
     def job(self) -> str:
@@ -125,8 +126,8 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
             raise MurakkabError(f"unknown cluster '{stmt.cluster}'", stmt.span,
                                 suggestion(stmt.cluster, [c.name for c in catalog.clusters()], "clusters"))
         hardware = tuple(h for h in cluster.hardware_names() if catalog.hardware(h) is not None)
-    objectives = _objectives(stmt.objectives)
-    return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span)
+    objectives, ties = _objectives(stmt.objectives)
+    return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties)
 
 
 def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float]:
@@ -247,7 +248,8 @@ def _budgets(settings: tuple[ast.Setting, ...], catalog: Catalog) -> tuple[tuple
     return tuple(sorted(out.items())), cost
 
 
-def _objectives(objectives: tuple[ast.Objective, ...]) -> tuple[tuple[str, str], ...]:
+def _objectives(objectives: tuple[ast.Objective, ...]) -> tuple[tuple[tuple[str, str], ...], int]:
+    """The goals (default: minimize energy), then the tie-breaks, and how many those are."""
     out = []
     for o in objectives:
         if o.metric not in METRICS:
@@ -259,8 +261,9 @@ def _objectives(objectives: tuple[ast.Objective, ...]) -> tuple[tuple[str, str],
         out.append((o.metric, o.direction))
     if not out:
         out = [("energy", "minimize")]
+    goals = len(out)
     # Ties broken by cost, then GPUs: among equally good fleets the cheaper one.
     for tie in (("cost", "minimize"), ("gpus", "minimize")):
         if tie[0] not in {m for m, _ in out}:
             out.append(tie)
-    return tuple(out)
+    return tuple(out), len(out) - goals

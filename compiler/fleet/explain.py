@@ -14,11 +14,12 @@ def _status(plan: FleetPlan) -> str:
     s = plan.solution
     parts = []
     for st in s.stages:
+        tie = " (tie-break)" if st.tie else ""
         if st.status == "optimal":
-            parts.append(f"{st.direction} {st.metric}: {st.value:,.4g} {UNITS[st.metric]}, proven optimal "
+            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {UNITS[st.metric]}, proven optimal "
                          f"(gap {100 * st.gap:.4f}%)".replace(" ,", ","))
         else:
-            parts.append(f"{st.direction} {st.metric}: {st.value:,.4g} {UNITS[st.metric]}, time limit reached; "
+            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {UNITS[st.metric]}, time limit reached; "
                          f"best bound {st.bound:,.4g}, gap {100 * st.gap:.2f}%")
     return "; ".join(parts)
 
@@ -26,7 +27,10 @@ def _status(plan: FleetPlan) -> str:
 def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None) -> str:
     f, s, cat = plan.fleet, plan.solution, plan.catalogue
     lines = [f"PLAN FLEET for {', '.join(i.workflow for i in f.items)}"]
-    lines.append("goal: " + ", then ".join(f"{d} {m}" for m, d in f.objectives))
+    goals = f.objectives[: len(f.objectives) - f.ties]
+    ties = f.objectives[len(goals):]
+    lines.append("goal: " + ", then ".join(f"{d} {m}" for m, d in goals)
+                 + (f" (ties broken by {', then '.join(m for m, _ in ties)})" if ties else ""))
     lines.append(f"solver: HiGHS MILP (highspy); {s.size[0]:,} variables ({s.size[1]} integer), "
                  f"{s.size[2]:,} constraints; {'proven optimal' if s.proven else 'not proven optimal'}")
     lines.append("  " + _status(plan))
@@ -125,7 +129,7 @@ def to_dict(plan: FleetPlan, verbose: bool = False) -> dict[str, Any]:
         "solver": {"name": "HiGHS (highspy)", "proven_optimal": s.proven,
                    "variables": s.size[0], "integer_variables": s.size[1], "constraints": s.size[2],
                    "stages": [{"metric": st.metric, "direction": st.direction, "value": st.value, "bound": st.bound,
-                               "gap": st.gap, "status": st.status} for st in s.stages]},
+                               "gap": st.gap, "status": st.status, "tie_break": st.tie} for st in s.stages]},
         "hardware": list(f.hardware),
         "budgets": {"units": dict(f.budgets), "cost_usd_per_hour": f.cost_budget},
         "demand": [{"workflow": i.workflow, "mean_requests_per_s": i.demand.mean,

@@ -106,7 +106,8 @@ def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> F
     tiers = {i.workflow: tiers_of(catalogue, i.workflow, published[i.workflow]) for i in fleet.items}
     pairs = pairs_of(fleet, tiers)
     problem = Problem(pairs, {i.workflow: i.demand for i in fleet.items}, catalogue, fleet.objectives,
-                      dict(fleet.budgets), fleet.cost_budget, time_limit_s=fleet.settings.solver_time_limit_s)
+                      dict(fleet.budgets), fleet.cost_budget, time_limit_s=fleet.settings.solver_time_limit_s,
+                      ties=fleet.ties)
     solution = solve(problem)
     extra = (static_baseline(problem), per_pair_baseline(problem)) if baselines else ()
     joint = Baseline("joint", solution.totals, solution.instances, "every pair in one MILP, shared instances", 1.0)
@@ -173,7 +174,7 @@ def per_pair_baseline(problem: Problem) -> Baseline | None:
                         {pair.workflow: type(demand)(demand.workflow, tuple(r * pair.share for r in demand.rates),
                                                      demand.window_s, demand.source)},
                         problem.catalogue, problem.objectives, problem.budgets, problem.cost_budget,
-                        problem.buffer, problem.time_limit_s)
+                        problem.buffer, problem.time_limit_s, problem.ties)
         try:
             s = solve(alone)
         except Infeasible:

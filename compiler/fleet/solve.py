@@ -31,7 +31,8 @@ at most the sum of each one's peak (no multiplexing factor is assumed). Windows 
 rate vector another window dominates are dropped: their constraints are implied.
 
 Goals are lexicographic: each is optimised with the earlier ones held at their optimum
-(within a relative 1e-6). HiGHS (highspy) solves each stage to a relative gap of 1e-6
+(within a relative 1e-6). Tie-breaks the script did not ask for (cost, then GPUs) get at
+most a fifth of the time limit each; a fleet is proven optimal when the script's goals are. HiGHS (highspy) solves each stage to a relative gap of 1e-6
 within what is left of the time limit, starting from the previous stage's optimum; a
 stage that runs out of time reports its incumbent with the best bound and gap.
 """
@@ -50,6 +51,7 @@ from .workload import Catalogue, Config, InstanceProfile
 
 BUFFER = 1.15
 GAP = 1e-6
+TIE_SHARE = 0.2
 METRICS = {"energy": "minimize", "cost": "minimize", "gpus": "minimize", "quality": "maximize",
            "latency": "minimize"}
 UNITS = {"energy": "Wh/h", "cost": "USD/h", "gpus": "GPUs", "quality": "", "latency": "s"}
@@ -94,6 +96,9 @@ class Problem:
     cost_budget: float | None = None  # USD per hour
     buffer: float = BUFFER
     time_limit_s: float = 30.0
+    # The last ``ties`` objectives only break ties between equally good fleets: each gets
+    # at most TIE_SHARE of the time limit, and the fleet is "proven" on the others.
+    ties: int = 0
 
     def eligible(self, pair: Pair) -> list[Config]:
         return [c for c in self.catalogue.configs.get(pair.workflow, ())
@@ -108,6 +113,7 @@ class Stage:
     bound: float
     gap: float
     status: str  # "optimal" | "time limit"
+    tie: bool = False  # a tie-break the script did not ask for
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ class Solution:
 
     @property
     def proven(self) -> bool:
-        return all(s.status == "optimal" for s in self.stages)
+        """Every goal the script asked for is proven optimal (tie-breaks aside)."""
+        return all(s.status == "optimal" for s in self.stages if not s.tie)
 
 
 class Infeasible(Exception):
@@ -287,10 +294,14 @@ class _Model:
     def solve(self, deadline: float) -> tuple[np.ndarray, tuple[Stage, ...]]:
         stages = []
         x = None
-        for metric, direction in self.p.objectives:
+        goals = len(self.p.objectives) - self.p.ties
+        for i, (metric, direction) in enumerate(self.p.objectives):
             vec = self.metric_vector(metric)
             sign = 1.0 if direction == "minimize" else -1.0
             left = deadline - time.perf_counter()
+            tie = i >= goals
+            if tie:
+                left = min(left, TIE_SHARE * self.p.time_limit_s)
             if left <= 0:
                 break
             # The previous goal's optimum is feasible here (it meets the tie row): a MIP start.
@@ -304,7 +315,8 @@ class _Model:
             x = res.x
             value = float(vec @ x)
             bound = sign * res.bound if res.bound is not None and math.isfinite(res.bound) else value
-            stages.append(Stage(metric, direction, value, bound, res.gap, "optimal" if res.optimal else "time limit"))
+            stages.append(Stage(metric, direction, value, bound, res.gap, "optimal" if res.optimal else "time limit",
+                                tie))
             # Hold this goal at its optimum (within the gap) before the next one.
             slack = max(1e-6, GAP * abs(value))
             if direction == "minimize":
