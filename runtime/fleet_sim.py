@@ -18,8 +18,8 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
 * **Epochs**: every ``epoch_s`` the policy re-plans for an EWMA forecast (alpha 0.5) of
   the per-window rates; instances a plan adds are ready ``provision_s`` later (the old
   ones serve meanwhile), removed ones go at once. The first epoch is planned on its own
-  load (as if forecast from the day before). A window whose rate deviates from the
-  forecast by more than ``deviation`` re-plans early.
+  load (as if forecast from the day before). A window whose rate exceeds the forecast
+  by more than ``deviation`` re-plans early, at most once per ``replan_gap_s``.
 * **Auto-scaler**: every ``window_s``, a profile whose instances were busier than
   ``high`` of their capacity gets instances (ready ``scale_delay_s`` later); one below
   ``low`` loses the extra ones, never going under the plan (or under one instance, for
@@ -51,7 +51,7 @@ from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile
 from ..compiler.physical.accuracy import parse_config
 
 POLICIES = ("static", "static+autoscale", "per-pair", "joint")
-_ARRIVE, _START, _DONE = 0, 1, 2
+_ARRIVE, _DONE = 0, 1
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class SimSettings:
     high: float = 0.9
     low: float = 0.3
     deviation: float = 0.5
+    replan_gap_s: float = 600.0  # no early re-plan sooner than this after the last plan
     seed: int = 0
     time_limit_s: float = 30.0
 
@@ -194,6 +195,7 @@ class FleetSimulator:
         self.replans = 0
         self._work_cache: dict[int, tuple[dict[str, float], int, int]] = {}
         self._names_cache: dict[int, dict[str, str]] = {}
+        self._graph_cache: dict[int, tuple[list[str], dict[str, list[str]], dict[str, int]]] = {}
 
     # -- planning ------------------------------------------------------------------
     def _demands(self, rates: dict[str, list[float]]) -> dict[str, Demand]:
@@ -305,17 +307,17 @@ class FleetSimulator:
         self._apply(*self._plan(first), now=0.0, delay=0.0)
         shares = {w: [(pi, p.share) for pi, p in enumerate(self.pairs) if p.workflow == w] for w in workflows}
         stats = {w: WorkflowStats() for w in workflows}
-        after = {w: self._after(w) for w in workflows}
         totals = [0.0, 0.0, 0.0]  # GPU-seconds, idle joules, instance cost
         timeline: list[tuple[float, int]] = [(0.0, self._gpus())]
-        next_window, next_epoch, epoch_start, last = s.window_s, s.epoch_s, 0, 0.0
+        next_window, next_epoch, epoch_start, last, planned_at = s.window_s, s.epoch_s, 0, 0.0, 0.0
         heap: list[tuple[float, int, int, int, str]] = [(a.t, i, _ARRIVE, i, "") for i, a in enumerate(stream)]
         heapq.heapify(heap)
         seq = len(stream)
         chosen: list[Config | None] = [None] * len(stream)
         pair_of = [0] * len(stream)
-        finished: list[dict[str, float]] = [{} for _ in stream]
-        started: list[set[str]] = [set() for _ in stream]
+        finished = [0] * len(stream)  # stages done, per request
+        end_at = [0.0] * len(stream)
+        waiting: list[dict[str, int]] = [{} for _ in stream]  # predecessors left, per stage
         events = 0
         while heap:
             now, _, kind, ri, stage = heapq.heappop(heap)
@@ -327,7 +329,8 @@ class FleetSimulator:
                 if t == next_window:
                     early = self._window(t, int(t // s.window_s) - 1, counts, forecast, epoch_start)
                     next_window += s.window_s
-                    if early and self.policy in ("per-pair", "joint") and t < next_epoch:
+                    if (early and self.policy in ("per-pair", "joint") and t < next_epoch
+                            and t - planned_at >= s.replan_gap_s):
                         self.notes.append(f"load left the forecast at {t:.0f} s: re-planned early")
                         next_epoch = t
                 if t == next_epoch:
@@ -340,7 +343,7 @@ class FleetSimulator:
                             self.replans += 1
                         except (Infeasible, TimeoutError) as exc:
                             self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc}")
-                    epoch_start, next_epoch = here, t + s.epoch_s
+                    epoch_start, next_epoch, planned_at = here, t + s.epoch_s, t
                 timeline.append((t, self._gpus()))
             a = stream[ri]
             if kind == _ARRIVE:
@@ -349,30 +352,32 @@ class FleetSimulator:
                 chosen[ri], pair_of[ri] = configs[_pick(self.rng, list(enumerate(fractions)))], pi
             config = chosen[ri]
             assert config is not None
-            names = self._names(config)
-            if kind == _START:
-                key = names[stage]
-                finish = self._start(key, stage, now, config, a)
-                heapq.heappush(heap, (finish, seq, _DONE, ri, stage))
-                seq += 1
-                continue
-            if kind == _DONE:
-                finished[ri][stage] = now
-                if len(finished[ri]) == len(names):
+            roots, succ, npred = self._graph(config)
+            if kind == _ARRIVE:
+                waiting[ri] = dict(npred)
+                ready = roots
+            else:  # a stage finished: its successors whose predecessors are all done start now
+                finished[ri] += 1
+                end_at[ri] = now
+                if finished[ri] == len(npred):
                     latency = now - a.t
                     pair = self.pairs[pair_of[ri]]
                     st = stats[a.workflow]
                     st.latencies.append(latency)
                     st.met += latency <= pair.max_latency_s + 1e-9 and config.accuracy >= pair.min_accuracy - 1e-12
                     continue
-            for name in names:  # stages whose predecessors (in this configuration) are done
-                if name in started[ri]:
-                    continue
-                if all(d in finished[ri] for d in after[a.workflow].get(name, ()) if d in names):
-                    started[ri].add(name)
-                    heapq.heappush(heap, (now, seq, _START, ri, name))
-                    seq += 1
-        end = max(last, max((max(f.values()) for f in finished if f), default=last))
+                left = waiting[ri]
+                ready = []
+                for nxt in succ[stage]:
+                    left[nxt] -= 1
+                    if left[nxt] == 0:
+                        ready.append(nxt)
+            names = self._names(config)
+            for name in ready:
+                finish = self._start(names[name], name, now, config, a)
+                heapq.heappush(heap, (finish, seq, _DONE, ri, name))
+                seq += 1
+        end = max([last, *end_at])
         self._account(last, end, totals)
         timeline.append((end, self._gpus()))
         busy_j = sum(p.profile.busy_j_per_work * p.work_total for p in self.pools.values())
@@ -399,6 +404,22 @@ class FleetSimulator:
             found = ({st: work[k] / sharing[k] for st, k in config.stages if st != "llm"},
                      shape.rounds(features), shape.calls_per_round(features))
             self._work_cache[id(config)] = found
+        return found
+
+    def _graph(self, config: Config) -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
+        """The configuration's stages as a DAG: those with no predecessor, the successors
+        of each, and how many predecessors each has (cached)."""
+        found = self._graph_cache.get(id(config))
+        if found is None:
+            names = self._names(config)
+            after = self._after(config.workflow)
+            preds = {n: [d for d in after.get(n, ()) if d in names] for n in names}
+            succ: dict[str, list[str]] = {n: [] for n in names}
+            for n, ds in preds.items():
+                for d in ds:
+                    succ[d].append(n)
+            found = ([n for n in names if not preds[n]], succ, {n: len(ds) for n, ds in preds.items()})
+            self._graph_cache[id(config)] = found
         return found
 
     def _names(self, config: Config) -> dict[str, str]:
