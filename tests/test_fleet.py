@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import murakkab
 from murakkab.catalog.catalog import Catalog, default_catalog
+from murakkab.compiler.fleet.explain import render_json, render_text
 from murakkab.compiler.fleet.plan import plan_fleet
 from murakkab.compiler.fleet.solve import Demand, Infeasible, Pair, Problem, solve
 from murakkab.compiler.fleet.workload import (SHAPES, Catalogue, Config, InstanceProfile, Request, build,
@@ -246,6 +247,11 @@ def test_a_fleet_statement_routes_every_pair_within_its_slo(catalog: Catalog) ->
     policies = {b.name: b for b in plan.baselines}
     assert set(policies) == {"static", "per pair", "joint"}
     assert policies["joint"].totals["energy"] <= policies["per pair"].totals["energy"] + 1e-6
+    # EXPLAIN VERBOSE adds every configuration considered, in text and JSON.
+    brief, verbose = render_text(plan), render_text(plan, verbose=True)
+    assert "configurations considered" in verbose and "configurations considered" not in brief
+    considered = json.loads(render_json(plan, verbose=True))["configurations"]
+    assert {w: len(c) for w, c in considered.items()} == {w: len(c) for w, c in plan.catalogue.configs.items()}
 
 
 @pytest.mark.parametrize("text, message, at", [
