@@ -10,8 +10,10 @@ outside, the functions ``plan_job`` calls (``compiler/physical/planner.py``):
   rules       the logical rules driver (``optimize_logical``)
   candidates  ``enumerate_candidates`` for every task
   search      the rest of ``plan_job`` before the final schedule: objective, quality
-              tiers, critical-path order, greedy placement and descent (each move it
-              scores is a full re-schedule, unless a makespan bound proves it worse)
+              tiers (from the candidates already enumerated), critical-path order,
+              greedy placement (a candidate is placed only when a bound on its finish
+              time does not prove it worse) and descent (each move it scores is a full
+              re-schedule, unless a makespan bound proves it worse)
   schedule    the final schedule of the chosen plan (with shard dependencies) and its
               totals
   validate    the final sanity pass (``validate``)

@@ -3,11 +3,17 @@
 Lark's LALR parser does the work; this module turns its parse tree into frozen
 dataclasses with spans and its exceptions into :class:`MurakkabError` with the
 expected tokens in words and a did-you-mean for misspelled keywords.
+
+A script is first parsed without a parse tree: the AST nodes are built as the parser
+reduces each rule (``_fast_parse``), with the spans the tree would have given them. A
+script that fails in any way is parsed again the long way (tree, nesting check,
+transform), which reports the fault: errors are those of the tree path, always.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import math
 import re
 from importlib import resources
@@ -16,7 +22,13 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
                              VisitError)
-from lark.lexer import PatternStr
+from lark.lexer import LexerThread, PatternStr
+from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild, PropagatePositions
+
+try:  # Lark's LALR parser loop, given callbacks of our own (``_fast_parse``)
+    from lark.parsers.lalr_parser import _Parser as _LalrLoop
+except ImportError:  # pragma: no cover - another Lark: every script takes the tree path
+    _LalrLoop = None
 
 from . import ast
 from .diagnostics import MurakkabError, Source, Span, did_you_mean
@@ -72,6 +84,23 @@ def parse(text: str, name: str = "<string>") -> ast.Script:
         # file, and the lexer would otherwise report whatever token it broke.
         raise MurakkabError("a NUL byte (\\0) in the script", Span(source, nul, nul + 1),
                             "a job script is plain text: the file may be binary or damaged; remove the byte")
+    # Python's cycle collector off while the AST is built: its full passes, triggered by
+    # the growth of the AST, would traverse all of it again and again (1.5 s of the 5 s a
+    # 10,000-line script took). The AST has no cycles: what is dropped is freed as usual.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text, source)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, source: Source) -> ast.Script:
+    try:
+        return _fast_parse(text, source)
+    except Exception:  # noqa: BLE001 - any fault: the tree path below reports it
+        pass
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
@@ -102,6 +131,129 @@ def _check_nesting(tree: Tree, source: Source) -> None:
                                     f"at most {MAX_NESTING} levels of "
                                     + ("LIST<...>" if node.data == "type" else "[...]") + " are supported")
         stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
+
+
+# ---------------------------------------------------------------------------
+# The AST without a parse tree
+# ---------------------------------------------------------------------------
+
+
+class _Node:
+    """What a rule reduced to: its AST value, the text positions its parse tree would
+    have (``start_pos`` None: it spans no text), and how deeply types or lists nest in it."""
+
+    __slots__ = ("value", "start_pos", "end_pos", "nest")
+
+    def __init__(self, value: Any, start_pos: int | None, end_pos: int | None, nest: int) -> None:
+        self.value, self.start_pos, self.end_pos, self.nest = value, start_pos, end_pos, nest
+
+
+class _Meta:
+    """The part of a parse tree's meta that ``_ToAst`` reads."""
+
+    __slots__ = ("start_pos", "end_pos", "empty")
+
+    def __init__(self, start_pos: int | None, end_pos: int | None) -> None:
+        self.start_pos, self.end_pos, self.empty = start_pos, end_pos, start_pos is None
+
+
+class _TooDeep(Exception):
+    """Types or lists nest deeper than ``MAX_NESTING``: the tree path says where."""
+
+
+class _Reduce:
+    """The callback of one grammar rule: what Lark's tree builder and ``_ToAst`` together
+    make of its children, without the tree. As the tree builder: ``include`` keeps the
+    children that are not filtered-out tokens (and inlines those of helper rules);
+    ``expand1`` (a ``?rule`` of one symbol) passes its child up as it is; a node spans
+    from its first child that spans text to its last. As ``_ToAst.transform``: the
+    method named after the rule, given the node's meta and its children's values, or
+    ``__default__`` when it has none."""
+
+    __slots__ = ("name", "method", "wrapper", "default", "include", "expand1", "nests")
+
+    def __init__(self, name: str, transformer: Transformer, include: list[tuple[int, bool]] | None,
+                 expand1: bool) -> None:
+        self.name, self.include, self.expand1 = name, include, expand1
+        self.method = getattr(transformer, name, None)
+        self.wrapper = getattr(self.method, "visit_wrapper", None)
+        self.default = transformer.__default__
+        self.nests = name in ("type", "list")
+
+    def __call__(self, children: list[Any]) -> Any:
+        include = self.include
+        if self.expand1 and include != []:
+            return children[0]
+        start = end = None
+        for c in children:
+            if c.start_pos is not None:
+                start = c.start_pos
+                break
+        for c in reversed(children):
+            if c.end_pos is not None:
+                end = c.end_pos
+                break
+        nest = 0
+        for c in children:
+            if type(c) is _Node and c.nest > nest:
+                nest = c.nest
+        if self.nests:
+            nest += 1
+            if nest > MAX_NESTING:
+                raise _TooDeep
+        if include is None:
+            values = [c.value if type(c) is _Node else c for c in children]
+        else:
+            values = []
+            for i, expand in include:
+                c = children[i]
+                v = c.value if type(c) is _Node else c
+                if not expand:
+                    values.append(v)
+                elif values:
+                    values += v.children
+                else:  # a helper rule's list (left recursion) is extended, not copied
+                    values = v.children
+        meta = _Meta(start, end)
+        if self.method is None:
+            value = self.default(self.name, values, meta)
+        elif self.wrapper is not None:
+            value = self.wrapper(self.method, self.name, values, meta)
+        else:
+            value = self.method(values)
+        return _Node(value, start, end, nest)
+
+
+def _fast_parse(text: str, source: Source) -> ast.Script:
+    """The AST of ``text``, built by callbacks as Lark's LALR parser reduces each rule
+    (``_Reduce``): the AST the tree path builds, or an exception (any) where it would
+    fail."""
+    lark = _lark()
+    frontend = lark.parser
+    if _LalrLoop is None or lark.options.transformer is not None:
+        raise NotImplementedError("the tree path parses")
+    transformer = _ToAst(source)
+    # Tokens pass through _ToAst as they are (it has no method named after a terminal).
+    if any(hasattr(transformer, t.name) for t in lark.terminals):
+        raise NotImplementedError("a token callback")
+    callbacks = {}
+    for rule, chain in lark._parse_tree_builder.rule_builders:
+        include, expand1 = None, False
+        for step in chain:
+            if step is ExpandSingleChild:
+                expand1 = True
+            elif isinstance(step, functools.partial) and step.func is ChildFilterLALR_NoPlaceholders:
+                include = step.args[0]
+            elif step is not PropagatePositions:
+                raise NotImplementedError(f"tree builder step {step!r}")
+        if expand1 and (len(rule.expansion) != 1 or any(expand for _, expand in include or ())):
+            raise NotImplementedError("a ?rule of more than one symbol")
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        callbacks[rule] = _Reduce(name, transformer, include, expand1)
+    loop = _LalrLoop(frontend.parser._parse_table, callbacks)
+    start, = frontend.parser_conf.start
+    result = loop.parse(LexerThread.from_text(frontend.lexer, text), start)
+    return result.value if type(result) is _Node else result
 
 
 def _number(token: Token, source: Source) -> float:

@@ -26,6 +26,8 @@ import itertools
 import math
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
+
 from ...catalog.catalog import Catalog, CurvePoint, Hardware, Profile
 from .plan import Candidate, Estimate
 
@@ -115,6 +117,20 @@ def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, floa
 
     ``busy`` rows are (machine, hardware, start_s, end_s, units, busy power per unit in W).
     """
+    if len(busy) < VECTOR_ROWS:
+        return _timeline_totals(catalog, busy, quality)
+    machines, hws, starts, ends, units, powers = zip(*busy)
+    return _column_totals(catalog, machines, hws, starts, ends, units, powers, quality)
+
+
+# From this many rows the totals are taken over arrays (``_column_totals``): the same
+# floats as the loop, which is faster for a few rows.
+VECTOR_ROWS = 256
+
+
+def _timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, float, int, float]],
+                     quality: float) -> Estimate:
+    """``timeline_totals`` one row at a time: the definition ``_column_totals`` keeps to."""
     makespan = max((row[3] for row in busy), default=0.0)
     by_machine: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
     # One pass over the rows; each sum adds its terms in row order, as separate passes would.
@@ -129,6 +145,48 @@ def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, floa
         peak = peak_usage(intervals)
         if peak:
             held[hw] = held.get(hw, 0) + peak
+    return _held_totals(catalog, makespan, energy_j, busy_unit_s, held, quality)
+
+
+def _column_totals(catalog: Catalog, machines: Sequence[str], hws: Sequence[str], starts: Sequence[float],
+                   ends: Sequence[float], units: Sequence[int], powers: Sequence[float], quality: float) -> Estimate:
+    """``_timeline_totals`` of the rows given as columns, over arrays. The same floats:
+    every term is computed as there, and each sum adds them in row order
+    (``np.cumsum`` accumulates one term at a time, where ``np.sum`` would pair them)."""
+    if not set(map(type, units)) <= {int}:
+        return _timeline_totals(catalog, list(zip(machines, hws, starts, ends, units, powers)), quality)
+    makespan = max(ends)
+    s = np.array(starts, dtype=np.float64)
+    e = np.array(ends, dtype=np.float64)
+    u = np.array(units, dtype=np.int64)
+    unit_s = (e - s) * u
+    energy_j = float(np.cumsum(unit_s * np.array(powers, dtype=np.float64))[-1])
+    # Each (machine, hardware) pool, numbered in order of first appearance (the held
+    # totals below add up in that order).
+    pools = {k: i for i, k in enumerate(dict.fromkeys(zip(machines, hws)))}
+    pool = np.fromiter(map(pools.__getitem__, zip(machines, hws)), dtype=np.int64, count=len(machines))
+    busy_unit_s: dict[str, float] = {}
+    for hw in dict.fromkeys(hws):
+        mine = np.isin(pool, [i for (_, h), i in pools.items() if h == hw])
+        busy_unit_s[hw] = float(np.cumsum(unit_s[mine])[-1])
+    held: dict[str, int] = {}
+    for (_, hw), i in pools.items():
+        mine = (pool == i) & (e > s)  # empty intervals hold nothing
+        if not mine.any():
+            continue
+        times = np.concatenate((s[mine], e[mine]))
+        deltas = np.concatenate((u[mine], -u[mine]))
+        # By time, then ends (negative) before starts: a unit freed at t is reused at t.
+        peak = int(np.cumsum(deltas[np.lexsort((deltas, times))]).max())
+        if peak > 0:
+            held[hw] = held.get(hw, 0) + peak
+    return _held_totals(catalog, makespan, energy_j, busy_unit_s, held, quality)
+
+
+def _held_totals(catalog: Catalog, makespan: float, energy_j: float, busy_unit_s: dict[str, float],
+                 held: dict[str, int], quality: float) -> Estimate:
+    """The totals from the busy energy and unit-seconds and the units held: idle power
+    and price of every unit held over the makespan."""
     cost = 0.0
     gpus = 0
     for hw_name, units in held.items():
@@ -158,17 +216,27 @@ def plan_totals(catalog: Catalog, choice: Mapping[str, Candidate],
         if w is None:
             w = power[key] = candidate_power_w(catalog, cand)
         per_task[task] = w
-    tasks = []
-    rows = []
-    for task, machine, hw, start, end, units in shards:
-        tasks.append(task)
-        rows.append((machine, hw, start, end, units, per_task[task]))
-    whole = timeline_totals(catalog, rows, math.prod(c.quality for c in choice.values()))
+    rows = shards if isinstance(shards, list) else list(shards)
+    columns = tuple(zip(*rows)) or ((),) * 6
+    tasks = columns[0]
+    powers = [per_task[t] for t in tasks]
+    whole = _columns(catalog, columns[1:], powers, math.prod(c.quality for c in choice.values()))
     if not scopes:
         return whole
     parts = []
     for label, mine in scopes.items():
-        part_rows = [r for r, t in zip(rows, tasks) if t in mine]
-        parts.append((label, timeline_totals(catalog, part_rows, math.prod(choice[t].quality for t in mine))))
+        at = [i for i, t in enumerate(tasks) if t in mine]
+        part = tuple([column[i] for i in at] for column in columns[1:])
+        parts.append((label, _columns(catalog, part, [powers[i] for i in at],
+                                      math.prod(choice[t].quality for t in mine))))
     return Estimate(whole.makespan_s, whole.cost_usd, whole.energy_wh, whole.quality, whole.gpus, whole.held,
                     tuple(parts))
+
+
+def _columns(catalog: Catalog, columns: Sequence[Sequence], powers: Sequence[float], quality: float) -> Estimate:
+    """``timeline_totals`` of rows given as (machine, hardware, start, end, units) columns
+    and each row's busy power."""
+    machines, hws, starts, ends, units = columns
+    if len(ends) < VECTOR_ROWS:
+        return _timeline_totals(catalog, list(zip(machines, hws, starts, ends, units, powers)), quality)
+    return _column_totals(catalog, machines, hws, starts, ends, units, powers, quality)

@@ -111,6 +111,7 @@ class Pool:
         self.cands = cands
         self._evaluate = evaluate
         self._index = {t: {id(c): i for i, c in enumerate(cs)} for t, cs in cands.items()}
+        self._position = {t: i for i, t in enumerate(self.tasks)}
         self.seen: dict[tuple[int, ...], Estimate] = {}
         self.pruned: set[tuple[int, ...]] = set()
 
@@ -119,20 +120,29 @@ class Pool:
         """Plans evaluated or pruned (the two never overlap)."""
         return len(self.seen) + len(self.pruned)
 
-    def prune(self, choice: dict[str, Candidate]) -> None:
-        """Count ``choice`` as scored without evaluating it (nothing if it was evaluated)."""
-        code = self.code(choice)
+    def prune(self, choice: dict[str, Candidate], code: tuple[int, ...] | None = None) -> None:
+        """Count ``choice`` as scored without evaluating it (nothing if it was evaluated).
+        ``code``: ``self.code(choice)``, when the caller has it."""
+        code = self.code(choice) if code is None else code
         if code not in self.seen:
             self.pruned.add(code)
 
     def code(self, choice: dict[str, Candidate]) -> tuple[int, ...]:
         return tuple(self._index[t][id(choice[t])] for t in self.tasks)
 
+    def moved(self, code: tuple[int, ...], task: str, cand: Candidate) -> tuple[int, ...]:
+        """The code of the choice coded ``code`` with ``task`` run as ``cand`` (a search
+        that changes one task at a time need not code every task again)."""
+        i = self._position[task]
+        return code[:i] + (self._index[task][id(cand)],) + code[i + 1:]
+
     def choice(self, code: Sequence[int]) -> dict[str, Candidate]:
         return {t: self.cands[t][i] for t, i in zip(self.tasks, code)}
 
-    def evaluate(self, choice: dict[str, Candidate]) -> Estimate:
-        code = self.code(choice)
+    def evaluate(self, choice: dict[str, Candidate], code: tuple[int, ...] | None = None) -> Estimate:
+        """The totals of ``choice``, evaluated once (``code``: ``self.code(choice)``,
+        when the caller has it)."""
+        code = self.code(choice) if code is None else code
         est = self.seen.get(code)
         if est is None:
             est = self.seen[code] = self._evaluate(choice)

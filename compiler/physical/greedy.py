@@ -1,16 +1,18 @@
 """Greedy search, in two phases.
 
 1. Placement, HEFT with a choice of candidate: tasks are taken in upward-rank order and,
-   for each, every candidate is tried against the cluster as the tasks before it left
-   it (``Placer.trial``); the one best for the goals is committed (earliest finish for
-   latency; least energy, cost or GPUs otherwise, finish time breaking ties). A quality
-   SLO is met up front by a quality budget: each task may only use agents good enough
-   that the product of qualities can still reach the bound.
+   for each, every candidate is weighed against the cluster as the tasks before it left
+   it (``Placer.finish``); the one best for the goals is committed (earliest finish for
+   latency; least energy, cost or GPUs otherwise, finish time breaking ties). A
+   candidate a lower bound on its finish time proves worse than one already tried is
+   not placed to learn it (``place``). A quality SLO is met up front by a quality
+   budget: each task may only use agents good enough that the product of qualities can
+   still reach the bound.
 2. Improvement, coordinate descent: single-task changes, critical path first, each
    judged by re-scheduling the whole plan, kept when ``Objective.better`` says the plan
    improved (SLO violation, then the goals in order). Capped by an evaluation budget
-   that shrinks with the plan's number of shards, so a 1,000-task plan takes about a
-   second.
+   that shrinks with the plan's number of shards: about a dozen re-schedules of a
+   1,000-task plan.
 
 Every plan scored goes into the planning call's ``Pool`` (``exact.py``), so what the
 planner returns is never worse than any plan the search looked at. With SLOs, the
@@ -20,10 +22,12 @@ cannot make the answer worse.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from ...catalog.catalog import Cluster
 from ..logical import LogicalPlan
@@ -58,7 +62,16 @@ class SearchResult:
 
 def _cost(c: Candidate, name: str) -> float:
     """The candidate's standalone value of a goal's metric, as a quantity to minimise."""
-    return metric(name).to_min(c.metric(name))
+    return _coster(name)(c)
+
+
+@functools.lru_cache(maxsize=None)
+def _coster(name: str) -> Callable[[Candidate], float]:
+    """``_cost(c, name)`` as a function of ``c`` (asked for every candidate a search
+    weighs: the metric is looked up once)."""
+    if metric(name).lower_is_better:
+        return lambda c: c.metric(name)
+    return lambda c: -c.metric(name)
 
 
 def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> dict[str, list[Candidate]]:
@@ -82,10 +95,11 @@ def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> d
 
     # best[t][i]: the least cost on the goal among t's candidates of quality >= levels[t][i].
     best: dict[str, list[float]] = {}
+    cost = _coster(goal.metric)
     for t, cs in cands.items():
         by_level = {q: math.inf for q in levels[t]}
         for c in cs:
-            by_level[c.quality] = min(by_level[c.quality], _cost(c, goal.metric))
+            by_level[c.quality] = min(by_level[c.quality], cost(c))
         best[t] = list(itertools.accumulate((by_level[q] for q in levels[t]), min))
 
     # Moving one task down a level changes only that task's next step, and the product
@@ -120,34 +134,80 @@ def quality_budget(cands: dict[str, list[Candidate]], objective: Objective) -> d
 
 def place(plan: LogicalPlan, cands: dict[str, list[Candidate]], objective: Objective, cluster: Cluster,
           serial: bool = False) -> dict[str, Candidate]:
-    """Phase 1: list scheduling that picks each task's candidate as it places it."""
+    """Phase 1: list scheduling that picks each task's candidate as it places it: the
+    first of the candidates whose key (below) is least.
+
+    A candidate is keyed by the goals in order (its finish time for latency, its
+    standalone value otherwise), then finish time, then units held. Placing one to learn
+    its finish time is most of the planning of a large job, so the candidates are tried
+    in order of a lower bound on their key (``Placer.quick_bounds`` for the finish time),
+    and one whose bound, or tighter bound (``Placer.finish_bound``), is already worse
+    than the best key found is not placed: it could not be chosen."""
     fastest = {t: min(cs, key=lambda c: c.latency_s) for t, cs in cands.items()}
     placer = Placer(plan, cluster, serial, with_deps=False)
+    placer.rows = []  # shards are not needed, only where the units free up
+    goals = objective.goals
+    # Key components before the first finish time are the candidate's own values.
+    lead = next((i for i, g in enumerate(goals) if g.metric == "latency"), len(goals))
+    own_costs = [_coster(g.metric) for g in goals[:lead]]
     choice: dict[str, Candidate] = {}
     for node in ready_order(plan, upward_ranks(plan, fastest)):
-        best: tuple[tuple[float, ...], Candidate] | None = None
-        for cand in cands[node.id]:
+        options = cands[node.id]
+        quick = placer.quick_bounds(node, options) if len(options) > 1 else [-math.inf]
+        owns = [tuple([f(cand) for f in own_costs]) for cand in options] if own_costs else [()] * len(options)
+        best: tuple[tuple[float, ...], int] | None = None
+        for own, bound, i in sorted(zip(owns, quick, range(len(options)))):
+            cand = options[i]
+            if best is not None:
+                if _worse(own, bound, best[0], lead):
+                    break  # and so is every later one: the bounds are sorted
+                if _worse(own, placer.finish_bound(node, cand), best[0], lead):
+                    continue
             # Only the finish time is compared: the shards are made for the one placed.
             finish = placer.finish(node, cand)
             key = tuple(finish if g.metric == "latency" else _cost(cand, g.metric)
-                        for g in objective.goals) + (finish, cand.units * cand.fanout)
-            if best is None or key < best[0]:
-                best = (key, cand)
+                        for g in goals) + (finish, cand.units * cand.fanout)
+            if best is None or (key, i) < best:
+                best = (key, i)
         assert best is not None
-        choice[node.id] = best[1]
-        placer.place(node, best[1])
+        choice[node.id] = options[best[1]]
+        placer.place(node, options[best[1]])
     return choice
+
+
+def _worse(own: tuple[float, ...], finish_bound: float, best: tuple[float, ...], lead: int) -> bool:
+    """Whether a candidate whose key starts with ``own`` and then a finish time of at
+    least ``finish_bound`` is certainly keyed after ``best``: by its own values, or by a
+    finish time beyond ``best``'s by more than the bound's rounding (``PRUNE_MARGIN``)."""
+    if own != best[:lead]:
+        return own > best[:lead]
+    incumbent = best[lead]
+    return finish_bound > incumbent + PRUNE_MARGIN * max(1.0, abs(incumbent))
 
 
 def standalone_key(c: Candidate, objective: Objective) -> tuple[float, ...]:
     """How good a candidate is for the goals when it runs alone (smaller is better);
     latency, then units held, break ties."""
-    return tuple(_cost(c, g.metric) for g in objective.goals) + (c.latency_s, float(c.units * c.fanout))
+    return standalone_keyer(objective)(c)
+
+
+def standalone_keyer(objective: Objective) -> Callable[[Candidate], tuple[float, ...]]:
+    """``standalone_key(c, objective)`` as a function of ``c``, the goals looked up once
+    (EXPLAIN ranks every candidate of every task by it)."""
+    costs = [_coster(g.metric) for g in objective.goals]
+    if len(costs) == 1:
+        first, = costs
+        return lambda c: (first(c), c.latency_s, float(c.units * c.fanout))
+    if len(costs) == 2:
+        first, second = costs
+        return lambda c: (first(c), second(c), c.latency_s, float(c.units * c.fanout))
+    return lambda c: tuple([cost(c) for cost in costs]) + (c.latency_s, float(c.units * c.fanout))
 
 
 def standalone_choice(cands: dict[str, list[Candidate]], objective: Objective) -> dict[str, Candidate]:
     """Per task, the candidate best for the goals when it runs alone."""
-    return {task: min(options, key=lambda c: standalone_key(c, objective)) for task, options in cands.items()}
+    key = standalone_keyer(objective)
+    return {task: min(options, key=key) for task, options in cands.items()}
 
 
 def greedy_search(plan: LogicalPlan, order: list[str], cands: dict[str, list[Candidate]], objective: Objective,
@@ -198,7 +258,8 @@ def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, li
     makespan ``bound``, a move it proves worse is counted as scored but not scheduled:
     it would have been rejected, so the steps taken are the same."""
     start = pool.scored
-    best_est = pool.evaluate(choice)
+    code = pool.code(choice)
+    best_est = pool.evaluate(choice, code)
     if bound is not None and not _prunable(objective):
         bound = None
     paths: PathsThrough | None = None  # the incumbent's, made when first needed
@@ -211,14 +272,15 @@ def _descend(choice: dict[str, Candidate], order: list[str], cands: dict[str, li
                 if pool.scored - start >= budget:
                     return SearchResult(choice, best_est, pool.scored - start)
                 trial = {**choice, task: cand}
+                trial_code = pool.moved(code, task, cand)
                 if bound is not None:
                     paths = paths or bound.around(choice)
                     if _dominated(trial, best_est, objective, paths.bound(task, cand)):
-                        pool.prune(trial)
+                        pool.prune(trial, trial_code)
                         continue
-                est = pool.evaluate(trial)
+                est = pool.evaluate(trial, trial_code)
                 if objective.better(est, best_est):
-                    choice, best_est, improved, paths = trial, est, True, None
+                    choice, code, best_est, improved, paths = trial, trial_code, est, True, None
         if not improved:
             break
     return SearchResult(choice, best_est, pool.scored - start)

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from .objective import Bound
 
 
+# Candidate.metric: the field holding each metric's standalone value.
+_CANDIDATE_FIELDS = {"latency": "latency_s", "energy": "energy_wh", "cost": "cost_usd", "quality": "quality"}
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One way to run a logical task: ``fanout`` instances of ``agent``, each on
@@ -49,8 +53,12 @@ class Candidate:
 
     def metric(self, name: str) -> float:
         """The candidate's standalone value of a metric (job-language names)."""
-        return {"latency": self.latency_s, "energy": self.energy_wh, "cost": self.cost_usd,
-                "quality": self.quality, "gpus": float(self.gpus)}[name]
+        if name == "gpus":
+            return float(self.gpus)
+        # A KeyError for any other name, as for an unknown one. (Asked for every
+        # candidate the search compares: a dict of all five per call cost more than the
+        # rest of the comparison.)
+        return getattr(self, _CANDIDATE_FIELDS[name])
 
 
 @dataclass(frozen=True)

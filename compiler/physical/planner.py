@@ -12,9 +12,11 @@ the greedy (which always runs first).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from ...catalog.catalog import Agent, Catalog, Cluster
 from ...grammar.diagnostics import MurakkabError
@@ -31,7 +33,7 @@ from .accuracy import QualityModel, agent_quality, job_quality_models
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import plan_totals
 from .exact import ExactResult, Pool, solve_exact
-from .greedy import greedy_search, standalone_key
+from .greedy import greedy_search, standalone_keyer
 from .knobs import KnobConfig, KnobSpace, knob_space, with_knobs
 from .objective import Bound, Objective
 from .plan import Candidate, Estimate, PhysicalPlan, PhysicalTask
@@ -70,6 +72,27 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
     Each configuration of the job's free knobs (``knobs.py``) is a plan variant: every
     variant is searched with the same objective and solver, and the best plan over all
     of them is returned."""
+    with gc_paused():
+        return _plan_job(job, catalog, tiers)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off for the duration (as it was after). Planning a large
+    job allocates millions of objects, and the collector's full passes, triggered by
+    that growth, traverse every object alive each time: about a second of planning a
+    10,000-task job (``bench/planning_scale.py``). What planning allocates is freed by
+    reference counting; a cycle left behind is collected once the collector is back."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalPlan:
     cluster = catalog.cluster(job.cluster)
     assert cluster is not None, "the binder checks cluster names"
     sequential = not job.settings.parallelism
@@ -92,7 +115,7 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
         evaluations = 1
         solver, note = "fixed", "SET parallelism = off: baseline agents, one task at a time, no fan-out"
     else:
-        objective = Objective(_bounds(job, tiers, catalog, variants), job.goals)
+        objective = Objective(_bounds(job, tiers, catalog, variants, frozenset(disabled)), job.goals)
         solver, why = pick_solver(job.settings.solver, variants[0].cands)
         # The exact solvers share the time limit over the variants.
         limit = job.settings.solver_time_limit_s / len(variants)
@@ -131,9 +154,10 @@ def plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> Phy
     report(f"{job.name}: final schedule and checks")
     final = schedule(plan, choice, cluster, serial=sequential)
     estimate = totals(catalog, choice, final, v.scopes)
+    key = standalone_keyer(objective)
     physical_tasks = tuple(
         PhysicalTask(t.id, t.interface or "", choice[t.id], *final.spans[t.id],
-                     _alternatives(v.cands[t.id], choice[t.id], objective), t.streams_from)
+                     _alternatives(v.cands[t.id], choice[t.id], key), t.streams_from)
         for t in plan.tasks
     )
     physical = PhysicalPlan(
@@ -264,13 +288,16 @@ def _no_candidate(job: BoundJob, missing: list[Node], catalog: Catalog, cluster:
     return MurakkabError(what, first.span, hint)
 
 
-def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, variants: list[_Variant]) -> tuple[Bound, ...]:
+def _bounds(job: BoundJob, tiers: "Tiers | None", catalog: Catalog, variants: list[_Variant],
+            disabled: frozenset[str] | None = None) -> tuple[Bound, ...]:
     """The job's SLOs as numbers (tiers from the workflow's own thresholds, computed once
     per workflow and cluster) plus, where no SLO asks for quality, the quality floor. A
     floor the job's preferences (USING) cannot reach in any knob configuration is
-    lowered to what they can."""
+    lowered to what they can. ``disabled``: the rules the variants were rewritten
+    without, when the tiers may reuse their plans and candidates."""
     if not job.parts:
-        job = _resolve_slos(job, catalog, tiers)
+        known = {v.config: (v.plan, v.cands) for v in variants} if disabled is not None else None
+        job = _resolve_slos(job, catalog, tiers, known, disabled or frozenset())
     out: list[Bound] = []
     for slo in job.slos:
         assert slo.value is not None, "tiers are resolved per job"
@@ -334,9 +361,13 @@ def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:
     return replace(joint, jobs=tuple(job_labels(jobs)), separately=separately)
 
 
-def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -> BoundJob:
+def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None,
+                  known: dict[KnobConfig, tuple[LogicalPlan, dict[str, list[Candidate]]]] | None = None,
+                  known_disabled: frozenset[str] = frozenset()) -> BoundJob:
     """``job`` with its tier SLOs and its quality floor as numbers (tiers kept for
-    display), and no floor setting left to apply."""
+    display), and no floor setting left to apply. ``known``: the job's rewritten plans
+    and candidates by knob configuration, for the tiers to reuse where they may
+    (``workflow_job_tiers``)."""
     slos = list(job.slos)
     floor = job.settings.quality_floor
     if floor is not None and not any(s.metric == "quality" for s in slos):
@@ -344,7 +375,8 @@ def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None) -
                         floor if isinstance(floor, str) else None, None, floor=True))
     if any(s.value is None for s in slos):
         try:
-            tiers = tiers or workflow_job_tiers(job, catalog, {s.metric for s in slos if s.value is None})
+            tiers = tiers or workflow_job_tiers(job, catalog, {s.metric for s in slos if s.value is None},
+                                                known, known_disabled)
         except LookupError:
             # A step nothing on the cluster implements: planning it reports that, located.
             return replace(job, slos=tuple(slos), settings=replace(job.settings, quality_floor=None))
@@ -377,14 +409,19 @@ def _critical_first(plan: LogicalPlan, cands: dict[str, list[Candidate]]) -> lis
     return sorted(cands, key=lambda t: (-rank[t], t))
 
 
-def _alternatives(options: Sequence[Candidate], chosen: Candidate, objective: Objective) -> tuple[Candidate, ...]:
-    """The chosen candidate and the best others by the goals, for EXPLAIN."""
-
-    def standalone(c: Candidate) -> tuple[float, ...]:
-        return standalone_key(c, objective)
-
-    others = sorted((c for c in options if c is not chosen), key=standalone)[: ALTERNATIVES_SHOWN - 1]
-    return tuple(sorted([chosen, *others], key=standalone))
+def _alternatives(options: Sequence[Candidate], chosen: Candidate,
+                  standalone: Callable[[Candidate], tuple[float, ...]]) -> tuple[Candidate, ...]:
+    """The chosen candidate and the best others by the goals (``standalone``: the
+    objective's ``greedy.standalone_keyer``), for EXPLAIN."""
+    # Each key computed once; sorting positions by them is the same stable sort.
+    keys = [standalone(c) for c in options]
+    key = keys.__getitem__
+    others = sorted((i for i, c in enumerate(options) if c is not chosen), key=key)[: ALTERNATIVES_SHOWN - 1]
+    at = next((i for i, c in enumerate(options) if c is chosen), None)
+    if at is None:
+        # (Never in a plan: the chosen candidate is one of the task's options.)
+        return tuple(sorted([chosen, *(options[i] for i in others)], key=standalone))
+    return tuple(options[i] for i in sorted([at, *others], key=key))
 
 
 def _diagnose(job: BoundJob, objective: Objective, best: Estimate, plan: LogicalPlan, order: list[str],

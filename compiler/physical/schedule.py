@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
+import math
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
@@ -262,6 +264,9 @@ class Placer:
         # Trials since the last commit, by id of the shard list returned: (shards,
         # hardware, the pools after placing them, last end).
         self._trials: dict[int, tuple[list[Shard], str, list[tuple[str, list[float]]], float]] = {}
+        # Finish times asked since the last commit, by id of the candidate (``_Tried``):
+        # placing one of them commits what its trial computed.
+        self._tried: dict[int, _Tried] = {}
 
     def _ready_times(self, node: Node, calls: list[float]) -> list[float]:
         barrier = 0.0
@@ -311,10 +316,107 @@ class Placer:
             raise ValueError(f"{node.id} run as {cand.label()} has no shards")
         return finish
 
+    def quick_bounds(self, node: Node, options: Sequence[Candidate]) -> list[float]:
+        """A lower bound on :meth:`finish` of each of ``options``, in constant time: its
+        longest shard, started no earlier than the tasks ``node`` waits for (but along a
+        streaming edge) end, nor than the ``units``-th unit of ``hw`` frees up on some
+        machine (see :meth:`finish_bound`, which is tighter). -inf when no machine has
+        the units."""
+        barrier = 0.0
+        task_end = self.task_end
+        for src in self._sources(node):
+            end = task_end.get(src)
+            if end is not None and end > barrier and node.streams_from != src:
+                barrier = end
+        firsts: dict[tuple[str, int], float] = {}
+        out = []
+        for cand in options:
+            hw, units = cand.hardware, cand.units
+            first = firsts.get((hw, units))
+            if first is None:
+                first = math.inf
+                for m in self._machines_with.get(hw, ()):
+                    free = self.slots[(m, hw)]
+                    if len(free) >= units and free[units - 1] < first:
+                        first = free[units - 1]
+                firsts[(hw, units)] = first
+            if first == math.inf:
+                out.append(-math.inf)
+                continue
+            out.append((barrier if barrier > first else first) + _longest(cand))
+        return out
+
+    def finish_bound(self, node: Node, cand: Candidate) -> float:
+        """A lower bound on :meth:`finish`, without placing (but for rounding, see below).
+
+        Each shard starts no earlier than it is ready, nor than the ``units``-th unit of
+        ``hw`` to free up on some machine: a pool only frees up later as shards are placed
+        on it. One unit per shard, all ready at once: each shard takes the unit that frees
+        up first (but for ends within the placement's 1e-12 of each other: a caller
+        allows for that); those are the pools' own units or ones an earlier shard of the task ran
+        on, free no earlier than the ready time plus the shortest shard. So the j-th shard
+        placed starts no earlier than the j-th unit of all pools to free up, or than that.
+        (Shards ready at different times, along a streaming edge, may take units out of
+        that order: they get the first bound only.) -inf when no machine has the units,
+        so that ``finish`` is asked and raises."""
+        calls = split_calls(cand.calls, cand.fanout)
+        ready = self._ready_times(node, calls)
+        hw, units = cand.hardware, cand.units
+        pools = [self.slots[(m, hw)] for m in self._machines_with.get(hw, ())]
+        heads = [free[units - 1] for free in pools if len(free) >= units]
+        if not heads:
+            return -math.inf
+        first = min(heads)
+        seconds: dict[float, float] = {}
+        for n in calls:
+            if n not in seconds:
+                seconds[n] = cand.shard_seconds(n)
+        bound = -math.inf
+        if units == 1 and len(calls) > 1 and min(ready) == max(ready):
+            units_free = sorted(itertools.chain.from_iterable(pools))
+            at = ready[0] if ready[0] > first else first
+            reuse = ready[0] + min(seconds.values())
+            for j, n in enumerate(calls):
+                start = units_free[j] if j < len(units_free) and units_free[j] < reuse else reuse
+                if at > start:
+                    start = at
+                end = start + seconds[n]
+                if end > bound:
+                    bound = end
+            return bound
+        for j, n in enumerate(calls):
+            start = ready[j] if ready[j] > first else first
+            end = start + seconds[n]
+            if end > bound:
+                bound = end
+        return bound
+
     def place(self, node: Node, cand: Candidate) -> None:
         """``commit(node, cand, trial(node, cand))`` in one step: the shards are placed
-        on the cluster's own pools, not on copies (a fixed choice has nothing to compare)."""
-        self._place(node, cand, True, True)
+        on the cluster's own pools, not on copies (a fixed choice has nothing to compare),
+        or, when :meth:`finish` placed them on copies since the last commit, those."""
+        tried = self._tried.get(id(cand))
+        if tried is None or tried.cand is not cand or tried.task != node.id:
+            self._place(node, cand, True, True)
+            return
+        task, hw, units = node.id, cand.hardware, cand.units
+        for machine, free in tried.pools:
+            self.slots[(machine, hw)] = free
+        rows = self.rows
+        if rows is not None:
+            rows.extend((task, machine, hw, start, end, units) for machine, start, end in tried.placed)
+        else:
+            deps = _deps(node, tried.calls, self.calls) if self.with_deps else None
+            self.shards[task] = [
+                Shard(task, i, machine, hw, units, n, cand.shard_seconds(n), start, end,
+                      deps[i] if deps is not None else ())
+                for i, (n, (machine, start, end)) in enumerate(zip(tried.calls, tried.placed))]
+        self.calls[task] = tried.calls
+        self.ends[task] = tried.ends
+        self.task_end[task] = tried.finish
+        self.last_end = tried.last_end
+        self._trials = {}
+        self._tried = {}
 
     def _place(self, node: Node, cand: Candidate, keep: bool, in_place: bool) -> tuple[list[Shard] | None, float | None]:
         """(the shards if ``keep``, the latest end among them: None if there are none).
@@ -326,44 +428,50 @@ class Placer:
         slots = self.slots
         # A single shard whose finish is all that is asked leaves the pools as they are.
         look = not keep and not in_place and len(calls) == 1
+        # Several, on copies of the pools: what :meth:`place` needs to commit them is kept.
+        placed: list[tuple[str, float, float]] | None = [] if not keep and not in_place and not look else None
         # (machine, its units of hw by the time they free up), in machine order.
+        names = self._machines_with.get(hw, ())
         if in_place or look:
-            pools = [(m, slots[(m, hw)]) for m in self._machines_with.get(hw, ())]
+            frees = [slots[(m, hw)] for m in names]
         else:
-            pools = [(m, list(slots[(m, hw)])) for m in self._machines_with.get(hw, ())]
+            frees = [list(slots[(m, hw)]) for m in names]
         rows = self.rows if in_place else None
         make = keep and rows is None
         out: list[Shard] = []
         ends: list[float] = []
         last_end = self.last_end
         head = units - 1
-        seconds: dict[float, float] = {}  # shard seconds by calls: a task's shards differ by one call at most
+        # A task's shards differ by one call at most: the first's and the last's seconds.
+        first_calls = calls[0] if calls else 0.0
+        first_s = cand.shard_seconds(first_calls) if calls else 0.0
+        last_s = cand.shard_seconds(calls[-1]) if calls and calls[-1] != first_calls else first_s
         # Dependencies are recorded as the shards are made (commit would otherwise copy each).
         deps = _deps(node, calls, self.calls) if self.with_deps and make else None
         finish: float | None = None
         serial = self.serial
         task = node.id
+        machines = range(len(frees))
         # The loop below runs once per shard of every candidate tried: `x if x > y else y`
         # is max(y, x) (the same float, ties included) without a call.
         for i, n_calls in enumerate(calls):
-            duration = seconds.get(n_calls)
-            if duration is None:
-                duration = seconds[n_calls] = cand.shard_seconds(n_calls)
+            duration = first_s if n_calls == first_calls else last_s
             ready = ready_times[i]
             if serial and last_end > ready:
                 ready = last_end
             best_end = best_start = 0.0
-            best: tuple[str, list[float]] | None = None
-            for machine, free in pools:
+            best = -1
+            for j in machines:
+                free = frees[j]
                 if len(free) <= head:
                     continue
                 # `free` is sorted, so the units that free up first are its head.
                 start = free[head] if free[head] > ready else ready
-                if best is None or start + duration < best_end - 1e-12:
-                    best_end, best_start, best = start + duration, start, (machine, free)
-            if best is None:
+                if best < 0 or start + duration < best_end - 1e-12:
+                    best_end, best_start, best = start + duration, start, j
+            if best < 0:
                 raise ValueError(f"no machine of {self.cluster.name} has {units} x {hw} for {node.id}")
-            machine, free = best
+            free, machine = frees[best], names[best]
             if look:
                 pass
             elif units == 1:
@@ -376,6 +484,8 @@ class Placer:
                                  deps[i] if deps is not None else ()))
             elif rows is not None:
                 rows.append((task, machine, hw, best_start, best_end, units))
+            elif placed is not None:
+                placed.append((machine, best_start, best_end))
             ends.append(best_end)
             if finish is None or best_end > finish:
                 finish = best_end
@@ -390,10 +500,13 @@ class Placer:
             if make:
                 self.shards[task] = out
             self._trials = {}
+            self._tried = {}
             return (out if make else None), finish
+        if placed is not None and finish is not None:
+            self._tried[id(cand)] = _Tried(cand, task, list(zip(names, frees)), placed, calls, ends, finish, last_end)
         if not keep:
             return None, finish
-        self._trials[id(out)] = (out, hw, pools, last_end)
+        self._trials[id(out)] = (out, hw, list(zip(names, frees)), last_end)
         return out, finish
 
     def commit(self, node: Node, cand: Candidate, shards: list[Shard]) -> None:
@@ -402,6 +515,7 @@ class Placer:
         if tried is not None and tried[0] is not shards:
             tried = None
         self._trials = {}
+        self._tried = {}
         if self.with_deps and tried is None:
             deps = shard_deps(node, self.calls)
             shards = [replace(s, deps=deps[s.index]) for s in shards]
@@ -431,6 +545,41 @@ class Placer:
         return Schedule(shards, spans)
 
 
+def _longest(cand: Candidate) -> float:
+    """The candidate's longest shard: of thousands of tasks' candidates, few differ in
+    what it depends on (kept in ``_LONGEST``)."""
+    key = (cand.calls, cand.fanout, cand.setup_s, cand.call_s, cand.floor_s)
+    got = _LONGEST.get(key)
+    if got is None:
+        calls = split_calls(cand.calls, cand.fanout)
+        # Shards differ by one call at most: the first and the last are the two kinds.
+        head, tail = cand.shard_seconds(calls[0]), cand.shard_seconds(calls[-1])
+        if len(_LONGEST) >= _LONGEST_MAX:
+            _LONGEST.clear()
+        got = _LONGEST[key] = head if head > tail else tail
+    return got
+
+
+# The longest shard by what Candidate.shard_seconds and the split of calls read.
+_LONGEST: dict[tuple[float, int, float, float, float], float] = {}
+_LONGEST_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class _Tried:
+    """A finish time asked of a placer (``Placer.finish``): the pools of ``hw`` after
+    placing ``cand``'s shards on copies of them, and where each shard went."""
+
+    cand: Candidate
+    task: str
+    pools: list[tuple[str, list[float]]]
+    placed: list[tuple[str, float, float]]  # (machine, start, end) per shard
+    calls: list[float]
+    ends: list[float]
+    finish: float
+    last_end: float
+
+
 def _occupy(free: list[float], units: int, end: float) -> None:
     """Take the ``units`` units of a sorted pool that free up first until ``end``."""
     del free[:units]
@@ -448,6 +597,7 @@ class _TaskGraph:
     waiting: dict[str, int]  # distinct tasks each task reads
     readers: dict[str, list[str]]  # tasks reading each task, in plan order
     backwards: tuple[tuple[str, tuple[str, ...]], ...]  # (task, its readers), tasks in reverse plan order
+    edges: tuple[tuple[str, str], ...]  # (task, a task reading it)
 
 
 def _task_graph(plan: LogicalPlan) -> _TaskGraph:
@@ -460,7 +610,8 @@ def _task_graph(plan: LogicalPlan) -> _TaskGraph:
             if i in tasks:
                 readers.setdefault(i, []).append(t)
     backwards = tuple((t, tuple(readers.get(t, ()))) for t in reversed(tasks))
-    return _TaskGraph(tasks, order, waiting, readers, backwards)
+    edges = tuple((t, r) for t, rs in readers.items() for r in rs)
+    return _TaskGraph(tasks, order, waiting, readers, backwards, edges)
 
 
 def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
@@ -468,6 +619,13 @@ def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
     producers are placed (a topological order even when ranks tie)."""
     graph = plan.derived(_task_graph)
     tasks, order, readers = graph.tasks, graph.order, graph.readers
+    # When every task sorts before the tasks reading it (upward ranks do: a task's rank
+    # is its readers' plus its own latency; ties go to plan order), the task sorted
+    # first among those left is always ready, so the order is simply the sorted one.
+    keyed = sorted((-rank[t], order[t], t) for t in tasks)
+    at = {t: i for i, (_, _, t) in enumerate(keyed)}
+    if all(at[t] < at[r] for t, r in graph.edges):
+        return [tasks[t] for _, _, t in keyed]
     waiting = dict(graph.waiting)
     heap = [(-rank[t], order[t], t) for t, w in waiting.items() if w == 0]
     heapq.heapify(heap)

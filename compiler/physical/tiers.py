@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..job import TIER_PERCENTILE, TIERS, BoundJob, Settings
 from ..logical import LogicalPlan
 from .objective import tier_value
 from .plan import Candidate, Estimate
+
+if TYPE_CHECKING:
+    from .knobs import KnobConfig
 
 TIER_SAMPLES = 64
 MAX_QUALITY_COMBINATIONS = 4096
@@ -45,11 +48,37 @@ def tier_choices(cands: dict[str, list[Candidate]], seed: int, count: int = TIER
     return choices
 
 
+def tier_qualities(cands: dict[str, list[Candidate]], seed: int, count: int = TIER_SAMPLES) -> list[float]:
+    """The plan quality of each of ``tier_choices(cands, seed, count)``, without making
+    the choices: the same draws of the same generator, and each product taken in the same
+    order (the tasks sorted), so the same floats. A quality tier of a 10,000-task
+    workflow needs 650,000 draws and no schedule."""
+    rng = random.Random(seed)
+    draw = rng.randrange
+    tasks = sorted(cands)
+    options = [(len(cands[t]), [c.quality for c in cands[t]]) for t in tasks]
+    out = [math.prod(min(cands[t], key=lambda c: c.latency_s).quality for t in tasks)]
+    for _ in range(count):
+        # math.prod: 1, then each factor in turn (1 * q is q exactly).
+        q: float = 1
+        for n, qualities in options:
+            q *= qualities[draw(n)]
+        out.append(q)
+    return out
+
+
 def quality_combinations(cands: dict[str, list[Candidate]]) -> list[float] | None:
     """Plan quality of every agent combination, or None when there are too many."""
     # One entry per agent: two agents of equal quality are two configurations.
-    per_task = [sorted({(c.agent, c.quality) for c in options}) for options in cands.values()]
-    if math.prod(len(p) for p in per_task) > MAX_QUALITY_COMBINATIONS:
+    per_task = []
+    combinations = 1
+    for options in cands.values():
+        per_task.append(sorted({(c.agent, c.quality) for c in options}))
+        combinations *= len(per_task[-1])
+        if combinations > MAX_QUALITY_COMBINATIONS and all(cands.values()):
+            # Too many already, and no task without options can bring the product to 0.
+            return None
+    if combinations > MAX_QUALITY_COMBINATIONS:
         return None
     return [math.prod(q for _, q in combo) for combo in itertools.product(*per_task)]
 
@@ -67,7 +96,19 @@ class Tiers:
 SCHEDULE_METRICS = ("latency", "cost", "energy", "gpus")
 
 
-def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] | None = None) -> Tiers:
+def tier_rules_disabled(settings: Settings) -> frozenset[str]:
+    """The rewrite rules the tiers' plans are rewritten without: no sampling (a tier is
+    about the workflow, not about how a job lifts its quality), and no fan-out or
+    streaming for a sequential job."""
+    from .planner import PARALLEL_RULES
+
+    return frozenset(settings.disabled_rules + ("expand_paths",)
+                     + (PARALLEL_RULES if not settings.parallelism else ()))
+
+
+def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] | None = None,
+                       known: Mapping[KnobConfig, tuple[LogicalPlan, dict[str, list[Candidate]]]] | None = None,
+                       known_disabled: frozenset[str] = frozenset()) -> Tiers:
     """The tiers of ``job``'s workflow on its cluster, for its inputs (see the module
     docstring for what they do not depend on), over every configuration of its free
     knobs (``knobs.py``): the samples are spread over the configurations, and the
@@ -76,31 +117,41 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] |
     ``metrics``: the metrics whose tiers are needed (all when None). Only latency, cost,
     energy and GPUs need the samples scheduled; quality is a product of the agents'
     qualities, so a job that asks only for a quality tier (the default quality floor)
-    schedules nothing here."""
+    schedules nothing here.
+
+    ``known``: the rewritten plan and candidates of each knob configuration the planner
+    has already made for this job (rewritten without ``known_disabled``), used instead of
+    rewriting and enumerating the workflow again where they are the same: the job's
+    tasks have no preferences (so its plan is the workflow's), the same rules are
+    disabled, and it is one job (so its candidates' qualities come from the same model)."""
     wanted = set(metrics) if metrics is not None else {*SCHEDULE_METRICS, "quality"}
     scheduled = [m for m in SCHEDULE_METRICS if m in wanted]
     from ..rules import RULES, optimize_logical
     from .accuracy import quality_function
     from .candidates import enumerate_candidates
     from .knobs import knob_space, with_knobs
-    from .planner import PARALLEL_RULES, totals
+    from .planner import totals
     from .schedule import schedule
 
     cluster = catalog.cluster(job.cluster)
     assert cluster is not None
     free = LogicalPlan(tuple(n.with_(prefs=()) if n.prefs else n for n in job.plan.nodes))
-    disabled = job.settings.disabled_rules + ("expand_paths",)
-    if not job.settings.parallelism:
-        disabled += PARALLEL_RULES
+    disabled = tier_rules_disabled(job.settings)
+    if known is not None and (disabled != known_disabled or job.parts or any(n.prefs for n in job.plan.nodes)):
+        known = None
     configs = knob_space(free, catalog).configs if job.settings.parallelism else knob_space(free, catalog).configs[:1]
     samples: list[Estimate] = []
     sampled_quality: list[float] = []
     qualities: list[float] | None = []
     for i, config in enumerate(configs):
-        plan = optimize_logical(with_knobs(free, config, catalog), RULES, disabled).plan
-        quality = quality_function(plan, catalog)
-        cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
-                 for t in plan.tasks}
+        reused = known.get(config) if known is not None else None
+        if reused is not None:
+            plan, cands = reused
+        else:
+            plan = optimize_logical(with_knobs(free, config, catalog), RULES, disabled).plan
+            quality = quality_function(plan, catalog)
+            cands = {t.id: enumerate_candidates(t, plan, catalog, cluster, job.settings.available_agents, quality)
+                     for t in plan.tasks}
         missing = sorted(t for t, c in cands.items() if not c)
         if missing:
             # Tiers over part of a workflow would be numbers about another workflow.
@@ -108,11 +159,13 @@ def workflow_job_tiers(job: BoundJob, catalog: Catalog, metrics: Iterable[str] |
         if cands:
             # TIER_SAMPLES in all, spread over the configurations (the first takes the remainder).
             share = TIER_SAMPLES // len(configs) + (1 if i < TIER_SAMPLES % len(configs) else 0)
-            choices = tier_choices(cands, job.settings.seed + i, share)
-            sampled_quality += [math.prod(c.quality for c in choice.values()) for choice in choices]
             if scheduled:
+                choices = tier_choices(cands, job.settings.seed + i, share)
+                sampled_quality += [math.prod(c.quality for c in choice.values()) for choice in choices]
                 samples += [totals(catalog, choice, schedule(plan, choice, cluster, with_deps=False))
                             for choice in choices]
+            else:
+                sampled_quality += tier_qualities(cands, job.settings.seed + i, share)
         combos = quality_combinations(cands)
         qualities = None if combos is None or qualities is None else qualities + combos
     qualities = qualities or sampled_quality or [1.0]

@@ -56,6 +56,10 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
         if not _close(sum(s.calls for s in mine), math.ceil(cand.calls - 1e-9)):
             problems.append(f"task {node.id}: shards cover {sum(s.calls for s in mine)} of {cand.calls} calls")
 
+    # The latest end among a deps tuple's shards (None: one is unknown), by its id (the
+    # tuple kept to guard the id): the shards of a task without a streaming edge share
+    # one tuple, so each is read once, not once per shard.
+    latest: dict[int, tuple[tuple, float | None]] = {}
     for s in plan.shards:
         cand = tasks[s.task].candidate
         expected = cand.setup_s + (max(cand.floor_s, s.calls * cand.call_s) if s.calls > 0 else 0.0)
@@ -64,6 +68,14 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
                             f"{expected:.6g} s")
         if s.machine not in inventory or inventory[s.machine].get(s.hardware, 0) < s.units:
             problems.append(f"shard {s.task}#{s.index} needs {s.units} x {s.hardware} on {s.machine}, which lacks them")
+        if not s.deps:
+            continue
+        got = latest.get(id(s.deps))
+        if got is None or got[0] is not s.deps:
+            known = [by_key[dep].end_s for dep in s.deps if dep in by_key]
+            got = latest[id(s.deps)] = (s.deps, max(known) if len(known) == len(s.deps) else None)
+        if got[1] is not None and got[1] <= s.start_s + 1e-9:
+            continue  # every dependency known and ended in time
         for dep in s.deps:
             other = by_key.get(dep)
             if other is None:
