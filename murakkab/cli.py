@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--format", choices=("text", "json"), default="text")
 
     add_schedule_parser(sub)
+    from .runtime.serve import add_serve_parser  # `murakkab serve`: a fleet plan on Ray Serve
+
+    add_serve_parser(sub, [cat])
 
     cache = sub.add_parser("cache", help="the output cache of real runs: what it holds, or empty it")
     csub_cache = cache.add_subparsers(dest="cache_command", required=True, parser_class=_Parser)
@@ -414,6 +417,10 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         report = schedule_command(args)
         sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.format == "json" else schedule_text(report))
         return 0
+    if args.command == "serve":
+        from .runtime.serve import serve_command
+
+        return serve_command(args, _open_catalog(args, writes=False))
     # The argument is always a file (the API also takes script text).
     script = Path(args.file)
     # Runs record what they did in the catalog (observations), so they open it for writing.

@@ -15,7 +15,9 @@ listed here, with its reason, and the test fails when the README's list changes:
 - the Python block that defines an agent around ``my_model`` (a template of your own
   code; tests/test_user_agents.py runs agents like it);
 - inline code that is a template (``job.job``, ``my_agents.py``) or names a command
-  without a command line (``murakkab run``): TEMPLATES below.
+  without a command line (``murakkab run``): TEMPLATES below;
+- the ``murakkab serve`` replay: tests/test_serve.py runs the command with a replay in
+  a subprocess (a Ray start is too slow to pay twice): TEMPLATES below.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ LINKED = ("examples", "samples", "tests")
 TEMPLATES = {
     "murakkab run job.job --agents my_agents.py",  # your job and your agents
     "murakkab check", "murakkab run", "murakkab schedule",  # a command's name in prose
+    # Deploys on Ray Serve (a Ray start of 30 s or more, paid once in the suite):
+    # tests/test_serve.py runs `murakkab serve ... --replay` in a subprocess instead.
+    "murakkab serve examples/fleet.job --replay samples/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv "
+    "--requests 3 --seconds 30 --speedup 10 --max-replicas 1",
 }
 FIRST_LINE = re.compile(r"^-- run: (murakkab \S.*?)(?:\s{2,}\((?P<note>.*)\))?\s*$")
 TIMEOUT_S = 300
