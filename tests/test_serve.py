@@ -300,6 +300,8 @@ def served(plan):
 
     saved = {v: os.environ.pop(v) for v in ENDPOINT_VARS if v in os.environ}  # the offline agents, here
     assert not ray.is_initialized()
+    # Processes this one already had (another test module's leftovers) are not Serve's.
+    PREEXISTING.update(_descendants(os.getpid()))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     sp = serve_plan(plan, max_replicas=2, seed=7, media_root=ROOT)
     server = deploy(sp, port=_free_port())
@@ -328,6 +330,8 @@ def _expected_answer(frames_per_scene: int) -> str:
     captions = [get("opencv-describe")(f) for f in frames]
     return get("extractive-qa")(INPUTS["question"], captions, [transcript])
 
+
+PREEXISTING: set[int] = set()
 
 # Replica pids seen by the first requests, per stage and configuration (for the scaling test).
 SEEN_PIDS: dict[str, dict[str, int]] = {}
@@ -409,7 +413,7 @@ def test_shutdown_leaves_no_ray_processes(served) -> None:
     import ray
 
     sp, server = served
-    ours = _descendants(os.getpid())
+    ours = set(_descendants(os.getpid())) - PREEXISTING
     assert ours, "Ray's processes are children of this one"
     server.shutdown()
     ray.shutdown()
