@@ -40,7 +40,7 @@ import numpy as np
 
 from murakkab.catalog.catalog import default_catalog
 from murakkab.compiler.fleet.bind import bind_fleet
-from murakkab.compiler.fleet.plan import plan_fleet, tiers_of
+from murakkab.compiler.fleet.plan import plan_fleet, published_quality_tiers, tiers_of
 from murakkab.compiler.fleet.solve import Demand, Infeasible, Pair, Problem, solve
 from murakkab.compiler.fleet.workload import Catalogue, build
 from murakkab.compiler.job import TIERS, Settings
@@ -121,7 +121,7 @@ def paper_size(limit: float) -> dict[str, float]:
     build_s = time.perf_counter() - t0
     pairs = []
     for item in fleet.items:
-        t = tiers_of(catalogue, item.workflow, {k: v for k, v in _published(catalog, item.workflow).items()})
+        t = tiers_of(catalogue, item.workflow, published_quality_tiers(catalog, item.workflow))
         for tier in TIERS:
             pairs.append(Pair(item.workflow, f"quality >= {tier}", 0.7 / 4, t[tier][0]))
             # No quality floor here: latency BEST is the fastest configuration of all.
@@ -135,12 +135,6 @@ def paper_size(limit: float) -> dict[str, float]:
             "proven": s.proven}
 
 
-def _published(catalog, workflow: str) -> dict[str, float]:  # noqa: ANN001
-    from murakkab.compiler.fleet.plan import published_quality_tiers
-
-    return published_quality_tiers(catalog, workflow)
-
-
 def hundred(limit: float, seed: int = 0) -> dict[str, float]:
     """100 workflows: 50 copies of each, rolled and scaled traces, 2 pairs each."""
     fleet, catalog = bound(statement(), limit)
@@ -149,7 +143,7 @@ def hundred(limit: float, seed: int = 0) -> dict[str, float]:
     big = Catalogue(profiles=dict(catalogue.profiles))
     demands, pairs = {}, []
     base = {i.workflow: i for i in fleet.items}
-    tiers = {w: tiers_of(catalogue, w, _published(catalog, w)) for w in base}
+    tiers = {w: tiers_of(catalogue, w, published_quality_tiers(catalog, w)) for w in base}
     for copy in range(50):
         for w, item in base.items():
             name = f"{w}#{copy}"

@@ -224,6 +224,11 @@ class _Reduce:
         return _Node(value, start, end, nest)
 
 
+class _NoFastPath(Exception):
+    """This Lark version or grammar has a construct the fast path does not build: the
+    tree path parses instead (``_parse``)."""
+
+
 def _fast_parse(text: str, source: Source) -> ast.Script:
     """The AST of ``text``, built by callbacks as Lark's LALR parser reduces each rule
     (``_Reduce``): the AST the tree path builds, or an exception (any) where it would
@@ -231,11 +236,11 @@ def _fast_parse(text: str, source: Source) -> ast.Script:
     lark = _lark()
     frontend = lark.parser
     if _LalrLoop is None or lark.options.transformer is not None:
-        raise NotImplementedError("the tree path parses")
+        raise _NoFastPath("the tree path parses")
     transformer = _ToAst(source)
     # Tokens pass through _ToAst as they are (it has no method named after a terminal).
     if any(hasattr(transformer, t.name) for t in lark.terminals):
-        raise NotImplementedError("a token callback")
+        raise _NoFastPath("a token callback")
     callbacks = {}
     for rule, chain in lark._parse_tree_builder.rule_builders:
         include, expand1 = None, False
@@ -245,9 +250,9 @@ def _fast_parse(text: str, source: Source) -> ast.Script:
             elif isinstance(step, functools.partial) and step.func is ChildFilterLALR_NoPlaceholders:
                 include = step.args[0]
             elif step is not PropagatePositions:
-                raise NotImplementedError(f"tree builder step {step!r}")
+                raise _NoFastPath(f"tree builder step {step!r}")
         if expand1 and (len(rule.expansion) != 1 or any(expand for _, expand in include or ())):
-            raise NotImplementedError("a ?rule of more than one symbol")
+            raise _NoFastPath("a ?rule of more than one symbol")
         name = rule.alias or rule.options.template_source or rule.origin.name
         callbacks[rule] = _Reduce(name, transformer, include, expand1)
     loop = _LalrLoop(frontend.parser._parse_table, callbacks)

@@ -32,7 +32,6 @@ by its configuration), and the GPUs provisioned over time.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import math
 import random
@@ -45,7 +44,7 @@ import numpy as np
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
 from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, solve
-from ..compiler.fleet.traces import _seconds
+from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
 from ..compiler.physical.accuracy import parse_config
@@ -86,9 +85,8 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
     out: list[Arrival] = []
     spans = []
     for item in fleet.items:
-        if item.demand.source.startswith("trace "):
-            path = Path(item.demand.source[len("trace "):])
-            times, tokens = _read(path)
+        if item.trace is not None:
+            times, tokens = trace_arrivals(item.trace, item.time_column, "GeneratedTokens")
             mean = float(np.mean(tokens)) if tokens else 1.0
             for t, n in zip(times, tokens):
                 for k in range(stretch):
@@ -97,7 +95,7 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
             spans.append(times[-1] * stretch if times else 0.0)
     horizon = duration_s or (max(spans) if spans else 3600.0 * stretch)
     for item in fleet.items:
-        if not item.demand.source.startswith("trace "):
+        if item.trace is None:
             rate, t = item.demand.mean, 0.0
             while rate > 0:
                 t += rng.expovariate(rate)
@@ -106,17 +104,6 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
                 out.append(Arrival(t, item.workflow, 1.0))
     out.sort(key=lambda a: (a.t, a.workflow))
     return [a for a in out if a.t < horizon]
-
-
-def _read(path: Path) -> tuple[list[float], list[float]]:
-    times, tokens = [], []
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            times.append(_seconds(row["TIMESTAMP"]))
-            tokens.append(float(row.get("GeneratedTokens") or 1.0))
-    t0 = min(times) if times else 0.0
-    order = sorted(range(len(times)), key=lambda i: times[i])
-    return [times[i] - t0 for i in order], [tokens[i] for i in order]
 
 
 @dataclass

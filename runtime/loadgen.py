@@ -50,7 +50,7 @@ def trace_slice(path: str | Path, *, column: str = "TIMESTAMP", requests: int, s
     if requests < 1 or seconds <= 0 or speedup <= 0:
         raise ValueError("requests >= 1, seconds > 0 and speedup > 0")
     out = []
-    for t in arrivals(Path(path), column):
+    for t in arrivals(Path(path), column)[0]:
         at = t / speedup
         if at >= seconds or len(out) >= requests:
             break

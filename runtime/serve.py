@@ -893,9 +893,7 @@ def _replay_workflow(args: Any, plan: FleetPlan, sp: ServePlan) -> str:
         return str(args.workflow)
     trace = Path(args.replay).resolve()
     for item in plan.fleet.items:
-        source = item.demand.source
-        if source.startswith("trace ") and Path(source[len("trace "):]).resolve() == trace \
-                and item.workflow in served:
+        if item.trace is not None and item.trace.resolve() == trace and item.workflow in served:
             return item.workflow
     return served[0]
 

@@ -47,10 +47,6 @@ class SloSpec:
     share: float
     text: str
 
-    @property
-    def label(self) -> str:
-        return self.text
-
 
 @dataclass(frozen=True)
 class FleetItemSpec:
@@ -59,6 +55,8 @@ class FleetItemSpec:
     request: Request
     slos: tuple[SloSpec, ...]
     span: Span
+    trace: Path | None = None  # the trace the demand was read from, and its time column
+    time_column: str = "TIMESTAMP"
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                explain: ExplainOptions | None) -> BoundFleet:
     known = serving_workflows(catalog)
     seen: dict[str, Span] = {}
-    raw: list[tuple[ast.FleetItem, str, tuple[float, ...] | None, float]] = []
+    raw: list[tuple[ast.FleetItem, str, tuple[float, ...] | None, float, tuple[Path, str] | None]] = []
     window_s = DEFAULT_WINDOW_S
     for item in stmt.items:
         name = item.workflow.name
@@ -104,20 +102,21 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                                     "write AT 30 PER minute (second, minute, hour or day)")
             if not math.isfinite(item.rate) or item.rate <= 0:
                 raise MurakkabError(f"the rate of '{name}' must be a positive number", item.load_span)
-            raw.append((item, name, None, item.rate / period))
+            raw.append((item, name, None, item.rate / period, None))
         else:
-            series, window_s = _trace_rates(item, window_s)
-            raw.append((item, name, series, 0.0))
-    series_lengths = [len(s) for _, _, s, _ in raw if s is not None]
+            series, window_s, path, column = _trace_rates(item, window_s)
+            raw.append((item, name, series, 0.0, (path, column)))
+    series_lengths = [len(s) for _, _, s, _, _ in raw if s is not None]
     windows = min(series_lengths) if series_lengths else 1
     items = []
-    for item, name, series, rate in raw:
+    for item, name, series, rate, trace in raw:
         if series is not None:
             demand = Demand(name, series[:windows], window_s, f"trace {item.trace.value if item.trace else ''}")
         else:
             demand = Demand(name, (rate,) * windows, window_s if series_lengths else 3600.0,
                             f"{item.rate:g} per {item.period}")
-        items.append(FleetItemSpec(name, demand, _request(item, catalog), _slos(item), item.span))
+        items.append(FleetItemSpec(name, demand, _request(item, catalog), _slos(item), item.span,
+                                   *(trace or (None, "TIMESTAMP"))))
     budgets, cost = _budgets(stmt.budgets, catalog)
     hardware = fleet_hardware(catalog)
     if stmt.cluster is not None:
@@ -130,7 +129,8 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
     return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties)
 
 
-def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float]:
+def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float, Path, str]:
+    """The trace's rates per window, the window, the file and its time column."""
     assert item.trace is not None
     column, scale = "TIMESTAMP", 1.0
     for s in item.trace_settings:
@@ -158,11 +158,11 @@ def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...
                                 suggestion(s.name, ("time", "scale", "window"), "trace settings"))
     path = Path(resolve_path(item.trace.value, item.trace.span.source.name))
     try:
-        times = arrivals(path, column)
+        times, _ = arrivals(path, column)
     except TraceError as exc:
         raise MurakkabError(str(exc), item.trace.span,
                             "a CSV with one row per request and a time column (name it: (time = COLUMN))") from None
-    return rates(times, window_s, scale), window_s
+    return rates(times, window_s, scale), window_s, path, column
 
 
 def _request(item: ast.FleetItem, catalog: Catalog) -> Request:

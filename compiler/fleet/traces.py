@@ -30,18 +30,19 @@ def _seconds(text: str) -> float:
     return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00")).timestamp()
 
 
-def arrivals(path: Path, column: str) -> list[float]:
-    """Arrival times in seconds from the first request, sorted."""
+def arrivals(path: Path, column: str, tokens: str | None = None) -> tuple[list[float], list[float]]:
+    """Arrival times in seconds from the first request, sorted, and each request's value
+    in the ``tokens`` column (1.0 for all without one, or where a row leaves it empty)."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if reader.fieldnames is None or column not in reader.fieldnames:
                 have = ", ".join(reader.fieldnames or []) or "no header"
                 raise TraceError(f"{path} has no column '{column}' (columns: {have})")
-            times = []
+            rows = []
             for line, row in enumerate(reader, 2):
                 try:
-                    times.append(_seconds(row[column] or ""))
+                    rows.append((_seconds(row[column] or ""), float(row.get(tokens) or 1.0) if tokens else 1.0))
                 except (ValueError, OverflowError):
                     raise TraceError(f"{path}:{line}: '{row[column]}' is not a time (ISO 8601 or seconds)") from None
     except OSError as exc:
@@ -50,10 +51,10 @@ def arrivals(path: Path, column: str) -> list[float]:
         raise TraceError(f"{path} is not a UTF-8 CSV file") from None
     except csv.Error as exc:
         raise TraceError(f"{path}: {exc}") from None
-    if not times:
+    if not rows:
         raise TraceError(f"{path} has no requests")
-    times.sort()
-    return [t - times[0] for t in times]
+    rows.sort()
+    return [t - rows[0][0] for t, _ in rows], [n for _, n in rows]
 
 
 def rates(times: list[float], window_s: float, scale: float = 1.0) -> tuple[float, ...]:

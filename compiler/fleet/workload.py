@@ -88,7 +88,6 @@ class Request:
 
     duration_s: float
     scene_length_s: float
-    debaters_default: int = 4
 
 
 @dataclass(frozen=True)
