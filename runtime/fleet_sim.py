@@ -28,6 +28,12 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
 Reports per policy and per workflow: GPU-hours, energy, cost, p50 / p99 end-to-end
 latency, SLO attainment (the request's latency SLO met by its latency, its quality SLO
 by its configuration), and the GPUs provisioned over time.
+
+The same engine also replays a trace slice through what ``murakkab serve`` deploys on
+this machine (:func:`simulate_served`: a ``runtime/serve.ServePlan``, its replicas running
+the offline stand-in agents, their stage seconds measured here by :func:`measure_stages`),
+so that the simulator's queueing and routing can be checked against a real Ray Serve
+deployment (``bench/serving.py --compare-real``).
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ import heapq
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +54,8 @@ from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
 from ..compiler.physical.accuracy import parse_config
+from ..grammar.diagnostics import MurakkabError
+from .serve import Option, ServePlan, pick_option, pick_route
 
 POLICIES = ("static", "static+autoscale", "per-pair", "joint")
 _ARRIVE, _DONE = 0, 1
@@ -263,8 +271,7 @@ class FleetSimulator:
         pool.work_window += work
         pool.work_total += work
         if prof.kind == "tool":
-            inst.free = max(inst.free, start) + work
-            finish = inst.free
+            finish = inst.free = _fifo_finish(inst, start, work)
         else:
             # A batching LLM instance: its backlog clears at saturation throughput; a call
             # is never faster than TTFT + tokens x TPOT at the profile's operating point.
@@ -460,6 +467,12 @@ class FleetSimulator:
         return deviated
 
 
+def _fifo_finish(inst: _Instance, now: float, seconds: float) -> float:
+    """A first-come-first-served instance given ``seconds`` of work at ``now``: it starts
+    once the instance is ready and done with what it has, and ends ``seconds`` later."""
+    return max(inst.free, inst.ready, now) + seconds
+
+
 def _ewma(previous: list[float], observed: list[float], alpha: float, n: int) -> list[float]:
     """Window by window: alpha x what was seen + (1 - alpha) x what was forecast."""
     out = []
@@ -491,6 +504,140 @@ def simulate(fleet: BoundFleet, catalog: Catalog, policies: tuple[str, ...] = PO
             progress(f"simulating {policy}: {len(stream):,} requests")
         out.append(FleetSimulator(fleet, catalog, policy, settings, catalogue).run(stream))
     return out
+
+
+# -- a served plan on this machine: `murakkab serve`'s deployment, simulated -----------------------
+# The fleet policies above simulate the OSDI profiles. What `murakkab serve` runs here is a
+# ServePlan whose replicas run the offline stand-in agents (runtime/serve.py); to compare
+# the simulator with a real Ray Serve deployment, the same event engine replays a trace
+# slice through that plan with the stand-ins' stage times measured on this machine.
+StageTimes = Mapping[tuple[str, str], float]  # (configuration label, stage) -> seconds in a replica
+
+
+def measure_stages(plan: ServePlan, workflow: str, inputs: Sequence[dict[str, Any]], *, repeats: int = 3,
+                   warmup: int = 1) -> list[dict[tuple[str, str], float]]:
+    """Seconds each stage of each configuration of ``workflow`` takes on this machine, one
+    table per request input: every configuration is run in this process, stage by stage
+    in DAG order, by the class Serve's replicas run (``serve.StageServer``, with the
+    deployment's agents and the configuration's knobs), ``warmup`` times unmeasured (agents
+    load their models on a first call) then ``repeats`` times; a stage's seconds are the
+    median of the replica's own timing (``compute_s``). No Ray: measured apart from any
+    real run, one stage at a time, so queueing and CPU sharing are not in them."""
+    from .serve import PREPARE, StageServer
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError("repeats >= 1 and warmup >= 0")
+    servers = {d.name: StageServer(d.profile, dict(d.agents)) for d in plan.deployments}
+    options = {o.label: o for r in plan.routes if r.workflow == workflow for o in r.options}
+    tables = []
+    for raw in inputs:
+        prepared = PREPARE[workflow](raw, Path(plan.media_root))
+        runs: dict[tuple[str, str], list[float]] = {}
+        for option in options.values():
+            for i in range(warmup + repeats):
+                outputs: dict[str, Any] = {}
+                for call in option.stages:
+                    reply = servers[call.deployment].run(workflow, call.stage, prepared,
+                                                         {d: outputs[d] for d in call.after}, dict(option.knobs))
+                    if "error" in reply:
+                        raise MurakkabError(f"stage {call.stage} ({call.profile}) failed on {raw}: {reply['error']}")
+                    outputs[call.stage] = reply["output"]
+                    if i >= warmup:
+                        runs.setdefault((option.label, call.stage), []).append(float(reply["compute_s"]))
+        tables.append({key: float(np.median(seconds)) for key, seconds in runs.items()})
+    return tables
+
+
+def critical_path_s(option: Option, seconds: Mapping[str, float]) -> float:
+    """A request's seconds with no queueing: the longest chain of stage ``seconds`` through
+    the configuration's DAG (independent stages at once, as the ingress runs them)."""
+    end: dict[str, float] = {}
+    for call in option.stages:  # in DAG order
+        end[call.stage] = max((end[d] for d in call.after), default=0.0) + seconds[call.stage]
+    return max(end.values(), default=0.0)
+
+
+@dataclass(frozen=True)
+class ServedRun:
+    """A simulated replay of a served plan: per request, in send order, when it was sent,
+    the configuration it was routed to, its end-to-end seconds and its latency SLO."""
+
+    sent_s: tuple[float, ...]
+    options: tuple[str, ...]
+    latencies_s: tuple[float, ...]
+    max_latency_s: tuple[float | None, ...]
+
+    @property
+    def wall_s(self) -> float:
+        """From the replay's start (time 0) to the last answer."""
+        return max((s + lat for s, lat in zip(self.sent_s, self.latencies_s)), default=0.0)
+
+    def to_dict(self) -> dict[str, float]:
+        """The load generator's metrics (``runtime/loadgen.LoadReport.to_dict``), simulated."""
+        met = sum(1 for lat, slo in zip(self.latencies_s, self.max_latency_s) if slo is None or lat <= slo)
+        out = WorkflowStats(list(self.latencies_s), met).summary()
+        return out | {"wall_s": self.wall_s,
+                      "throughput_rps": len(self.latencies_s) / self.wall_s if self.wall_s > 0 else 0.0}
+
+
+def simulate_served(plan: ServePlan, workflow: str, times: Sequence[StageTimes], send_at: Sequence[float],
+                    slos: Sequence[str | None], *, overhead_s: float = 0.0, draws_before: int = 0) -> ServedRun:
+    """Replay requests through ``plan`` as ``serve.deploy`` runs it, in simulation.
+
+    Request ``i`` is sent at ``send_at[i]`` asking for ``slos[i]`` and takes the stage
+    seconds of ``times[i % len(times)]`` (one table per input, as a replay sends its inputs
+    in turn). As the ingress does, it goes to the route of its SLO (``serve.pick_route``),
+    then to a configuration drawn by the routing fractions (``serve.pick_option`` on a
+    ``random.Random(plan.seed)`` shared by all requests, after ``draws_before`` draws: the
+    requests the ingress answered before the replay); its stages start in the DAG's
+    order, each once all those it comes after have ended. Each deployment has its deployed
+    ``replicas``, each a first-come-first-served server (``_fifo_finish``); a stage goes to
+    the replica that frees first. An LLM replica, which Serve lets take 8 calls at once in
+    threads, is one server too: its calls share one process's CPU, so they cannot run
+    faster together than one after another. ``overhead_s``, a fixed cost per request that
+    holds no replica (HTTP, the ingress, handle calls), is added to every latency."""
+    routes = [r for r in plan.routes if r.workflow == workflow]
+    if not routes:
+        raise ValueError(f"{workflow} is not served by the plan")
+    if len(send_at) != len(slos) or not times:
+        raise ValueError("one SLO per send time, and at least one table of stage times")
+    rng = random.Random(plan.seed)
+    for _ in range(draws_before):
+        rng.random()
+    picked = [(route, pick_option(route.options, rng)) for route in (pick_route(routes, slo) for slo in slos)]
+    replicas = {d.name: [_Instance(0.0) for _ in range(d.replicas)] for d in plan.deployments}
+    heaps = {name: [(0.0, n, inst) for n, inst in enumerate(insts)] for name, insts in replicas.items()}
+    # (time, sequence, request, the stage that ended; "" when the request arrives)
+    events: list[tuple[float, int, int, str]] = [(t, i, i, "") for i, t in enumerate(send_at)]
+    heapq.heapify(events)
+    seq = len(events)
+    waiting: list[dict[str, int]] = [{} for _ in send_at]  # per request: predecessors left, per stage
+    ended = [0.0] * len(send_at)
+    while events:
+        now, _, i, stage = heapq.heappop(events)
+        option = picked[i][1]
+        if not stage:
+            waiting[i] = {c.stage: len(c.after) for c in option.stages}
+            ready = [c for c in option.stages if not c.after]
+        else:
+            ended[i] = now
+            left = waiting[i]
+            ready = []
+            for c in option.stages:
+                if stage in c.after:
+                    left[c.stage] -= 1
+                    if left[c.stage] == 0:
+                        ready.append(c)
+        for c in ready:
+            heap = heaps[c.deployment]
+            _, n, inst = heapq.heappop(heap)
+            inst.free = _fifo_finish(inst, now, times[i % len(times)][(option.label, c.stage)])
+            heapq.heappush(heap, (inst.free, n, inst))
+            heapq.heappush(events, (inst.free, seq, i, c.stage))
+            seq += 1
+    return ServedRun(tuple(send_at), tuple(o.label for _, o in picked),
+                     tuple(e - s + overhead_s for e, s in zip(ended, send_at)),
+                     tuple(r.max_latency_s for r, _ in picked))
 
 
 _COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948")

@@ -918,11 +918,15 @@ def _replay_bodies(args: Any, sp: ServePlan, workflow: str, count: int) -> list[
             raise MurakkabError(f"no default inputs for {workflow} here"
                                 + (f" ({missing[0]} is not under {root})" if missing else ""),
                                 hint="give --inputs FILE.json with the workflow's inputs")
+    return [{"inputs": inputs[i % len(inputs)], "slo": slo} for i, slo in enumerate(replay_slos(sp, workflow, count))]
+
+
+def replay_slos(sp: ServePlan, workflow: str, count: int) -> list[str]:
+    """The SLOs ``count`` replayed requests of ``workflow`` ask for: drawn by the plan's
+    shares of the workflow's (workflow, SLO) pairs, with a ``random.Random(sp.seed)``."""
     routes = [r for r in sp.routes if r.workflow == workflow]
     rng = random.Random(sp.seed)
-    shares = [r.share for r in routes]
-    return [{"inputs": inputs[i % len(inputs)], "slo": rng.choices(routes, weights=shares)[0].slo}
-            for i in range(count)]
+    return [rng.choices(routes, weights=[r.share for r in routes])[0].slo for _ in range(count)]
 
 
 def _endpoints_text(server: Server) -> str:
