@@ -1,6 +1,7 @@
 """A served plan in simulation (runtime/fleet_sim.simulate_served): first-come-first-served
-replicas, stages in DAG order, the ingress's routing draws; and the stand-ins' stage times
-measured in this process (measure_stages). No Ray here: bench/serving.py --compare-real
+replicas, Serve's router retrying a call that found them busy, stages in DAG order, the
+ingress's routing draws; and the stand-ins' stage times measured in this process
+(measure_stages). No Ray here: bench/serving.py --compare-real
 puts the simulation beside a real `murakkab serve` deployment."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from murakkab.runtime.fleet_sim import critical_path_s, measure_stages, simulate_served
+from murakkab.runtime.fleet_sim import RouterBackoff, critical_path_s, measure_stages, simulate_served
 from murakkab.runtime.serve import DeploymentSpec, Option, Route, ServePlan, StageCall, pick_option
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,10 @@ def _option(label: str, stages: dict[str, tuple[str, ...]], share: float = 1.0,
     return Option(label, share, 0.5, 1.0, knobs, tuple(StageCall(s, s, s, after) for s, after in stages.items()))
 
 
-def _latencies(plan: ServePlan, times: dict[tuple[str, str], float], send_at: list[float]) -> list[float]:
-    run = simulate_served(plan, "video_qa", [times], send_at, [None] * len(send_at))
+def _latencies(plan: ServePlan, times: dict[tuple[str, str], float], send_at: list[float],
+               backoff: RouterBackoff | None = None) -> list[float]:
+    """Latencies of requests sent at ``send_at``; a work-conserving queue unless ``backoff``."""
+    run = simulate_served(plan, "video_qa", [times], send_at, [None] * len(send_at), backoff=backoff)
     return [round(x, 9) for x in run.latencies_s]
 
 
@@ -41,6 +44,22 @@ def test_one_replica_serves_first_come_first_served() -> None:
     assert _latencies(plan, {("x", "a"): 1.0}, [0.0, 0.1]) == [1.0, 1.9]
     # Two replicas: each request has one to itself.
     assert _latencies(_plan({"a": 2}, [_option("x", {"a": ()})]), {("x", "a"): 1.0}, [0.0, 0.1]) == [1.0, 1.0]
+
+
+def test_a_busy_replica_is_retried_with_serves_backoff() -> None:
+    backoff = RouterBackoff()  # Ray's defaults: 0.025 s, doubling, at most 0.5 s
+    # Retries at once, then +0.025, +0.05, +0.1, +0.2, +0.4, +0.5, +0.5, ...
+    assert backoff.start(3.0, 2.0) == 3.0  # free already: at once
+    assert backoff.start(0.0, 0.01) == pytest.approx(0.025)
+    assert backoff.start(0.0, 0.8) == pytest.approx(1.275)
+    assert backoff.start(0.0, 2.0) == pytest.approx(2.275)
+    # The replica frees at 1.0; the second request, waiting since 0.1, retries at 0.875,
+    # then at 1.375 (0.1 + 1.275), and ends a second later: 2.375 - 0.1.
+    plan = _plan({"a": 1}, [_option("x", {"a": ()})])
+    assert _latencies(plan, {("x", "a"): 1.0}, [0.0, 0.1], backoff) == [1.0, 2.275]
+    # The simulation's default is Serve's router.
+    default = simulate_served(plan, "video_qa", [{("x", "a"): 1.0}], [0.0, 0.1], [None, None])
+    assert [round(x, 9) for x in default.latencies_s] == [1.0, 2.275]
 
 
 def test_stages_run_in_dag_order_and_independent_ones_at_once() -> None:
@@ -59,7 +78,8 @@ def test_stages_run_in_dag_order_and_independent_ones_at_once() -> None:
 
 def test_metrics_and_a_fixed_overhead_per_request() -> None:
     plan = _plan({"a": 1}, [_option("x", {"a": ()})])
-    run = simulate_served(plan, "video_qa", [{("x", "a"): 1.0}], [0.0, 0.1, 0.2], [None] * 3, overhead_s=0.25)
+    run = simulate_served(plan, "video_qa", [{("x", "a"): 1.0}], [0.0, 0.1, 0.2], [None] * 3, overhead_s=0.25,
+                          backoff=None)
     assert [round(x, 9) for x in run.latencies_s] == [1.25, 2.15, 3.05]
     d = run.to_dict()
     assert d["requests"] == 3 and d["p50_s"] == pytest.approx(2.15) and d["slo_attainment"] == 1.0
