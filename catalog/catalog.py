@@ -29,7 +29,7 @@ from ..grammar.diagnostics import MurakkabError
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -49,9 +49,11 @@ SEED_TABLES: tuple[str, ...] = (
     "llm_apis",
 )
 
-# Seed tables a migration created after the catalog was first seeded: a catalog migrated
-# past the version gets their seed rows then (older catalogs would otherwise keep them empty).
-SEEDED_BY_MIGRATION: dict[str, int] = {"workflow_tokens": 7, "llm_apis": 7}
+# Seed tables a migration created or added rows to after the catalog was first seeded: a
+# catalog migrated past the version gets the seed rows it lacks then (older catalogs would
+# otherwise keep them empty); rows it already has, the user's edits included, stay.
+SEEDED_BY_MIGRATION: dict[str, int] = {"workflow_tokens": 7, "llm_apis": 7, "interface_knobs": 8, "agents": 8,
+                                       "profiles": 8}
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,25 @@ class InterfaceParam:
     variadic: bool
 
 
+# What a knob's value does to the task that carries it (migration 0008 says more).
+KNOB_EFFECTS = ("value", "optional", "repeat", "limit")
+
+
 @dataclass(frozen=True)
 class Knob:
+    """A setting of an interface's tasks: a script fixes it with ``WITH (...)``, or the
+    planner chooses it from ``domain``. ``effect`` is ``value`` when the agents read it,
+    else how it changes the plan's structure (``optional``, ``repeat``, ``limit``)."""
+
     name: str
     default: float
     domain: tuple[float, ...]
     description: str
+    effect: str = "value"
+
+    @property
+    def structural(self) -> bool:
+        return self.effect != "value"
 
 
 @dataclass(frozen=True)
@@ -577,7 +592,7 @@ class Catalog:
                 for table, since in SEEDED_BY_MIGRATION.items():
                     path = seed.joinpath(f"{table}.csv")
                     if version < since and path.is_file():
-                        self._insert_csv(table, path.read_text(encoding="utf-8"))
+                        self._insert_csv(table, path.read_text(encoding="utf-8"), missing_only=True)
 
     def _seed(self, seed: Any) -> None:
         for table in SEED_TABLES:
@@ -643,7 +658,7 @@ class Catalog:
         """Re-read the in-memory views after a write (import, profile, refit)."""
         self._load_cache()
 
-    def _insert_csv(self, table: str, text: str) -> None:
+    def _insert_csv(self, table: str, text: str, missing_only: bool = False) -> None:
         rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
         if not rows:
             return
@@ -651,7 +666,8 @@ class Catalog:
         marks = ", ".join("?" for _ in columns)
         values = [[r[c] for c in columns] for r in rows]
         try:
-            self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+            verb = "INSERT OR IGNORE" if missing_only else "INSERT"
+            self._db.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
         except duckdb.Error as exc:
             raise CatalogError(f"seed table {table}: {exc}") from exc
 
@@ -673,11 +689,15 @@ class Catalog:
 
     def _load_cache(self) -> None:
         knobs: dict[str, list[Knob]] = {}
-        for iface, knob, default, domain, desc in self._rows(
-            "SELECT interface, knob, default_value, domain, description FROM interface_knobs ORDER BY interface, knob"
+        for iface, knob, default, domain, desc, effect in self._rows(
+            "SELECT interface, knob, default_value, domain, description, effect FROM interface_knobs "
+            "ORDER BY interface, knob"
         ):
             values = tuple(float(v) for v in str(domain).split("|") if v.strip())
-            knobs.setdefault(iface, []).append(Knob(knob, float(default), values, desc))
+            if effect not in KNOB_EFFECTS:
+                raise CatalogError(f"interface_knobs: knob {iface}.{knob} has effect {effect!r}; "
+                                   f"one of {', '.join(KNOB_EFFECTS)}")
+            knobs.setdefault(iface, []).append(Knob(knob, float(default), values, desc, effect))
         self._interfaces: dict[str, Interface] = {}
         for name, desc, inputs, output, card, attrs, part, examples, split, sample in self._rows(
             "SELECT name, description, inputs, output, cardinality, output_attrs, partitionable, examples, "

@@ -35,7 +35,7 @@ import duckdb
 from ..compiler.units import UNITS
 from ..grammar.diagnostics import MurakkabError, did_you_mean, suggestion
 from . import expressions
-from .catalog import SEED_TABLES, Catalog, _parse_attrs, _parse_params
+from .catalog import KNOB_EFFECTS, SEED_TABLES, Catalog, _parse_attrs, _parse_params
 from .types import parse_type
 
 # Profile sources must say where the numbers come from (see migrations/0001).
@@ -191,6 +191,11 @@ def _check_domain(text: str) -> None:
             float(v)
 
 
+def _check_effect(text: str) -> None:
+    if text not in KNOB_EFFECTS:
+        raise ValueError(text)
+
+
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -206,6 +211,7 @@ SEMANTIC_CHECKS: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {
     ("interfaces", "cardinality"): ("not an expression", _check_expression),
     ("interfaces", "output_attrs"): ("not a list of 'attr = expression'", _parse_attrs),
     ("interface_knobs", "domain"): ("not a domain of numbers ('1|5|10')", _check_domain),
+    ("interface_knobs", "effect"): (f"not a knob effect ({', '.join(KNOB_EFFECTS)})", _check_effect),
     ("agents", "api_key_env"): ("not the name of an environment variable (e.g. OPENAI_API_KEY; the catalog "
                                 "holds the name, never the key)", _check_env_name),
 }

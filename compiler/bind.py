@@ -406,7 +406,9 @@ class Binder:
         return over
 
     def _knobs(self, task: ast.Task, iface: Interface) -> tuple[tuple[str, float], ...]:
-        values = {k.name: k.default for k in iface.knobs}
+        # A knob that shapes the plan (it leaves a step out, repeats it) is on the node only
+        # when the script set it; the planner applies it (compiler/physical/knobs.py).
+        values = {k.name: k.default for k in iface.knobs if not k.structural}
         for s in task.knobs:
             knob = iface.knob(s.name)
             if knob is None:

@@ -242,6 +242,7 @@ def to_dict(plan: PhysicalPlan, catalog: Catalog | None = None) -> dict[str, Any
                      "energy_wh": _round(est.energy_wh), "quality": _round(est.quality), "gpus": est.gpus,
                      "held": {hw: u for hw, u in est.held}},
         "quality_source": {label: source for label, source in plan.quality_source},
+        "knobs_chosen": {f"{interface}.{knob}": value for (interface, knob), value in plan.knobs},
         **matched,
         "rewrites": [{"rule": f.rule, "nodes": list(f.nodes)} for f in plan.rewrites],
         "joint": None if plan.separately is None else {

@@ -339,7 +339,7 @@ def _run_real(backend: str, catalog: Catalog, job: BoundJob, plan: PhysicalPlan,
     """Run a plan with real agents, here or on Ray; a task whose agent keeps failing
     makes the executor re-plan the rest of the job without that agent."""
     def replan(dropped: frozenset[str]) -> Replan:
-        return replan_without(job, catalog, dropped)
+        return replan_without(job, catalog, dropped, plan.knobs)
 
     options = dict(cache_dir=cache_dir, retries=retries, timeout_s=timeout_s, progress=progress,
                    use_cache=use_cache, available=local_agents(), replan=replan)

@@ -271,3 +271,25 @@ def test_a_read_only_catalog_refuses_imports_and_answers_queries(
         assert run_readonly(cat, "SELECT count(*) AS n FROM agents") == (["n"], [(len(snap["agents"]),)])
     finally:
         close(cat)
+
+
+def test_a_version_7_catalog_gains_the_plan_shaping_knobs_and_keeps_its_edits(tmp_path: Path) -> None:
+    """Migration 0008: the knobs' `effect` column, and the seed rows an older catalog
+    lacks (the plan-shaping knobs, the code-gen study's Gemma agents); rows it has, the
+    user's edits included, stay as they are."""
+    path = tmp_path / "old.duckdb"
+    cat = Catalog(path)
+    # Make it what a version-7 catalog was, with one edit of the user's.
+    cat._db.execute("DELETE FROM interface_knobs WHERE knob IN ('enabled', 'rounds', 'debaters')")
+    cat._db.execute("ALTER TABLE interface_knobs DROP COLUMN effect")
+    cat._db.execute("UPDATE interface_knobs SET default_value = 10 WHERE knob = 'frames_per_scene'")
+    cat._db.execute("DELETE FROM profiles WHERE agent LIKE 'gemma-3-27b-%er' AND agent <> 'gemma-3-27b-captioner'")
+    cat._db.execute("DELETE FROM agents WHERE name IN ('gemma-3-27b-coder', 'gemma-3-27b-debater')")
+    cat._db.execute("UPDATE catalog_meta SET value = '7' WHERE key = 'schema_version'")
+    close(cat)
+    migrated = Catalog(path)
+    assert migrated.interface("speech_to_text").knob("enabled").effect == "optional"
+    assert migrated.interface("debate_round").knob("rounds").effect == "repeat"
+    assert migrated.interface("frame_extraction").knob("frames_per_scene").default == 10  # the user's edit
+    assert migrated.interface("frame_extraction").knob("frames_per_scene").effect == "value"
+    assert migrated.agent("gemma-3-27b-coder") is not None and migrated.profiles("gemma-3-27b-debater")

@@ -40,7 +40,9 @@ def test_explain_shows_fan_out_of_per_scene_tasks(capsys: pytest.CaptureFixture[
     assert code == 0
     plan = json.loads(out)
     tasks = {t["id"]: t for t in plan["physical"]["tasks"]}
-    assert tasks["transcript"]["fanout"] > 1 and tasks["captions"]["fanout"] > 1
+    assert tasks["frames"]["fanout"] > 1 and tasks["captions"]["fanout"] > 1
+    # Asked for latency at FAIR quality, the planner leaves speech-to-text out, and says so.
+    assert plan["knobs_chosen"] == {"speech_to_text.enabled": 0} and "transcript" not in tasks
     assert set(plan["estimate"]) >= {"makespan_s", "cost_usd", "energy_wh", "quality", "gpus"}
     for t in tasks.values():
         assert set(t) >= {"id", "interface", "agent", "hardware", "units", "fanout", "start_s", "end_s"}
@@ -65,7 +67,7 @@ def test_explain_formats(capsys: pytest.CaptureFixture[str], fmt: str, marker: s
 def test_explain_verbose_prints_plan_after_each_rule(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run_cli(capsys, "explain", VIDEO_QA, "--verbose")
     assert "bound logical plan" in out
-    assert "after fuse_maps (changed: captions)" in out and "after partition_maps" in out
+    assert "after fuse_maps (changed: frames, captions)" in out and "after partition_maps" in out
 
 
 def test_run_json_has_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:

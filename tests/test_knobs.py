@@ -54,7 +54,9 @@ def test_default_knobs_reestimate_to_the_bound_plan() -> None:
     job = api.compile(video_qa(), settings=Settings()).jobs[0]
     cat = api.default_catalog()
     same = with_knobs(job.plan, KnobConfig((( ("frame_extraction", "frames_per_scene"), 5.0),)), cat)
-    assert [(n.id, n.stats, n.knobs) for n in same.nodes] == [(n.id, n.stats, n.knobs) for n in job.plan.nodes]
+    # (speech-to-text's `enabled` shapes the plan: applied, it leaves the node)
+    assert [(n.id, n.stats, n.knobs) for n in same.nodes] == [
+        (n.id, n.stats, tuple(k for k in n.knobs if k[0] != "enabled")) for n in job.plan.nodes]
     ten = with_knobs(job.plan, KnobConfig(((("frame_extraction", "frames_per_scene"), 10.0),)), cat)
     assert ten.node("frames").stats.items == 2 * job.plan.node("frames").stats.items
     # Downstream work follows: captions map over twice the frames.
@@ -65,8 +67,9 @@ def test_only_free_knobs_that_an_estimate_reads_are_decisions() -> None:
     cat = api.default_catalog()
     free = free_knobs(api.compile(video_qa(), settings=Settings()).jobs[0].plan, cat)
     # threshold is read by no cardinality expression nor profile: every value plans the same.
-    assert list(free) == [("frame_extraction", "frames_per_scene")]
-    assert free_knobs(api.compile(video_qa(frames=5), settings=Settings()).jobs[0].plan, cat) == {}
+    assert list(free) == [("frame_extraction", "frames_per_scene"), ("speech_to_text", "enabled")]
+    assert list(free_knobs(api.compile(video_qa(frames=5), settings=Settings()).jobs[0].plan, cat)) == [
+        ("speech_to_text", "enabled")]
 
 
 def test_frames_per_scene_changes_quality_as_the_profile_says() -> None:
@@ -134,23 +137,132 @@ def test_explain_names_the_quality_source() -> None:
     assert dict(docs.quality_source)[""].startswith("product of the agents' qualities")
 
 
+CODE_GEN = """CREATE WORKFLOW cg (problem TEXT, personas LIST<TEXT>) AS (
+  drafts := code_generation (problem, personas){debaters}, r1 := debate_round (drafts, drafts){rounds},
+  {more} tests := test_generation (problem), results := test_execution ({last}, tests),
+  best := ranking ({last}, results)) RETURNS best;
+RUN cg (problem => 'p', personas => [{personas}]) {goal};"""
+
+
+def code_gen(personas: int = 4, debaters: int | None = None, rounds: int | None = None, tasks: int = 1,
+             goal: str = "") -> str:
+    more = "".join(f"r{i} := debate_round (r{i - 1}, r{i - 1}), " for i in range(2, tasks + 1))
+    return CODE_GEN.format(more=more, last=f"r{tasks}", personas=", ".join(f"'p{i}'" for i in range(personas)),
+                           debaters=f" WITH (debaters = {debaters})" if debaters else "",
+                           rounds=f" WITH (rounds = {rounds})" if rounds else "", goal=goal)
+
+
 def test_debaters_and_rounds_select_the_code_gen_row() -> None:
-    script = """CREATE WORKFLOW cg (problem TEXT, personas LIST<TEXT>) AS (
-      drafts := code_generation (problem, personas), r1 := debate_round (drafts, drafts),
-      {more} tests := test_generation (problem), results := test_execution ({last}, tests),
-      best := ranking ({last}, results)) RETURNS best;
-    RUN cg (problem => 'p', personas => [{personas}]);"""
     cat = api.default_catalog()
-    for personas, rounds, code in ((2, 2, "D2R2"), (4, 4, "D4R4"), (4, 1, None)):
-        more = "".join(f"r{i} := debate_round (r{i - 1}, r{i - 1}), " for i in range(2, rounds + 1))
-        text = script.format(more=more, last=f"r{rounds}", personas=", ".join(["'x'"] * personas))
+    for text, code in ((code_gen(personas=2), "D2R2"), (code_gen(rounds=4), "D4R4"), (code_gen(debaters=2), "D2R2"),
+                       (code_gen(tasks=3), None)):
         job = api.compile(text, settings=Settings()).jobs[0]
-        model = job_quality_models(job.plan, cat)[""]
-        if code is None:
-            assert model.profile is None and "no row at D=4,R=1" in model.why
+        model = job_quality_models(with_knobs(job.plan, KnobConfig(), cat), cat)[""]
+        if code is None:  # three tasks of two rounds each: six rounds, which nobody measured
+            assert model.profile is None and "no row at D=4,R=6" in model.why
         else:
             assert model.profile == "code_gen" and parse_config(model.config) == parse_config(code)
             assert dict(model.accuracy)["gemma-3-27b"] == profile("code_gen", "Gemma-3-27B", code)
+
+
+# -- knobs that shape the plan (catalog effect: optional, repeat, limit) ---------------------------
+def test_rounds_chain_the_step_and_readers_keep_its_name() -> None:
+    cat = api.default_catalog()
+    job = api.compile(code_gen(rounds=4), settings=Settings()).jobs[0]
+    plan = with_knobs(job.plan, KnobConfig(), cat)
+    rounds = [n for n in plan.tasks if n.interface == "debate_round"]
+    assert [n.id for n in rounds] == ["r1.1", "r1.2", "r1.3", "r1"]
+    assert [n.inputs for n in rounds] == [("drafts", "drafts"), ("r1.1", "r1.1"), ("r1.2", "r1.2"), ("r1.3", "r1.3")]
+    assert [n.over for n in rounds] == ["drafts", "r1.1", "r1.2", "r1.3"]
+    assert plan.node("results").inputs == ("r1", "tests")
+    # The knob shaped the plan and is gone: no agent is handed `rounds`.
+    assert all("rounds" not in dict(n.knobs) for n in rounds)
+
+
+def test_debaters_map_over_the_first_items_of_the_list() -> None:
+    cat = api.default_catalog()
+    job = api.compile(code_gen(personas=4, debaters=2), settings=Settings()).jobs[0]
+    plan = with_knobs(job.plan, KnobConfig(), cat)
+    drafts = plan.node("drafts")
+    cut = plan.node(drafts.over)
+    assert cut.id == "personas.first2" and cut.literal == ("p0", "p1") and cut.stats.items == 2
+    assert drafts.stats.items == 2 and plan.node("personas").literal == ("p0", "p1", "p2", "p3")
+    # Fewer personas than debaters: all of them, and no new input.
+    three = with_knobs(api.compile(code_gen(personas=3, debaters=4), settings=Settings()).jobs[0].plan,
+                       KnobConfig(), cat)
+    assert three.node("drafts").over == "personas" and three.node("drafts").stats.items == 3
+
+
+def test_debaters_need_a_list_given_in_the_run() -> None:
+    script = """CREATE WORKFLOW cg (problem TEXT, seeds LIST<TEXT>) AS (
+      personas := summarization (seeds),
+      drafts := code_generation (problem, personas) WITH (debaters = 2)) RETURNS drafts;
+    RUN cg (problem => 'p', seeds => ['a', 'b', 'c']);"""
+    with pytest.raises(murakkab.MurakkabError) as info:
+        murakkab.optimize(script)
+    assert "'drafts' can use at most 2 items only of a list given in the RUN" in str(info.value)
+    assert info.value.span is not None and info.value.span.line == 3
+
+
+def test_plan_shaping_knobs_are_decisions_only_where_a_profile_rates_them() -> None:
+    cat = api.default_catalog()
+    free = free_knobs(api.compile(video_qa(frames=5), settings=Settings()).jobs[0].plan, cat)
+    assert free == {("speech_to_text", "enabled"): (0.0, 1.0)}
+    assert free_knobs(api.compile(code_gen(), settings=Settings()).jobs[0].plan, cat) == {
+        ("code_generation", "debaters"): (2.0, 4.0), ("debate_round", "rounds"): (2.0, 4.0)}
+    # Transcribe and summarise: no accuracy profile says what leaving speech-to-text out
+    # costs, so it stays (it would only ever look cheaper).
+    notes = api.compile("""CREATE WORKFLOW notes (calls LIST<AUDIO>) AS (
+      text := speech_to_text (calls), summary := summarization (text)) RETURNS summary;
+    RUN notes (calls => ['a.wav'] ASSUMING (duration = 10 min)) MINIMIZE latency;""", settings=Settings()).jobs[0]
+    assert free_knobs(notes.plan, cat) == {}
+    plan = murakkab.optimize("""CREATE WORKFLOW notes (calls LIST<AUDIO>) AS (
+      text := speech_to_text (calls), summary := summarization (text)) RETURNS summary;
+    RUN notes (calls => ['a.wav'] ASSUMING (duration = 10 min)) MINIMIZE latency ON CLUSTER 'hotos-testbed';""")[0]
+    assert plan.logical.node("text").op == "map"
+
+
+def test_speech_to_text_left_out_is_an_empty_input_and_the_stt_n_row() -> None:
+    plan = plan_of(video_qa(frames=10, goal="MINIMIZE latency"))
+    transcript = plan.logical.node("transcript")
+    assert transcript.op == "input" and transcript.literal == () and transcript.stats.items == 0
+    assert "left out (speech_to_text.enabled = 0)" in transcript.notes
+    assert "chose speech_to_text.enabled=0" in plan.solver_note
+    assert plan.task("captions").candidate.quality == pytest.approx(profile("video_qa", "Gemma-3-27B", "F10,STT=N"))
+    # Fixed on, it runs.
+    kept = plan_of(video_qa(frames=10, goal="MINIMIZE latency").replace(
+        "speech_to_text (scenes)", "speech_to_text (scenes) WITH (enabled = 1)"))
+    assert kept.logical.node("transcript").op == "map"
+    assert kept.estimate.makespan_s >= plan.estimate.makespan_s
+    assert kept.task("captions").candidate.quality == pytest.approx(profile("video_qa", "Gemma-3-27B", "F10,STT=Y"))
+
+
+def test_a_model_without_a_row_pays_the_profiles_mean_effect() -> None:
+    """An agent the profile did not measure: its own quality times the measured models'
+    mean accuracy at the configuration over the default one (F5 with speech-to-text)."""
+    cat = api.default_catalog()
+    rows = cat.workflow_quality("video_qa")
+    at = {(r.model, r.config): r.value for r in rows}
+    models = {r.model for r in rows}
+    expected = sum(at[(m, "F1,STT=N")] / at[(m, "F5,STT=Y")] for m in models) / len(models)
+    script = video_qa(frames=1, goal="MINIMIZE latency").replace(
+        "frame_summarization (frames)", "frame_summarization (frames) USING (agent = 'qwen3-vl-8b-captioner')")
+    plan = plan_of(script)
+    assert plan.logical.node("transcript").op == "input"
+    own = cat.agent("qwen3-vl-8b-captioner").quality
+    assert plan.task("captions").candidate.quality == pytest.approx(own * expected)
+    assert f"its own quality x {expected:.3f}" in dict(plan.quality_source)[""]
+
+
+def test_the_planner_picks_debaters_and_rounds_for_the_goal() -> None:
+    best = plan_of(code_gen(goal="MAXIMIZE quality THEN MINIMIZE energy ON CLUSTER 'hotos-testbed'"))
+    assert "chose code_generation.debaters=4, debate_round.rounds=4" in best.solver_note
+    assert best.estimate.quality == pytest.approx(profile("code_gen", "Gemma-3-27B", "D4R4"), rel=1e-9)
+    cheap = plan_of(code_gen(goal="MINIMIZE energy ON CLUSTER 'hotos-testbed'"))
+    assert "debaters=2" in cheap.solver_note and "rounds=2" in cheap.solver_note
+    for d, r in ((2, 2), (2, 4), (4, 2), (4, 4)):
+        fixed = plan_of(code_gen(debaters=d, rounds=r, goal="MINIMIZE energy ON CLUSTER 'hotos-testbed'"))
+        assert fixed.estimate.energy_wh >= cheap.estimate.energy_wh - 1e-9
 
 
 def test_too_many_configurations_vary_one_knob_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:

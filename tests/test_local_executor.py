@@ -528,7 +528,7 @@ def test_every_task_without_a_local_agent_is_listed_in_one_error(tmp_path: Path)
         murakkab.run(ROOT / "examples" / "code_debate.job", backend="local", catalog=Catalog(), cache_dir=tmp_path)
     message = info.value.message
     assert "for 6 tasks" in message
-    for task, iface in (("drafts", "code_generation"), ("round1", "debate_round"), ("tests", "test_generation"),
+    for task, iface in (("drafts", "code_generation"), ("revised", "debate_round"), ("tests", "test_generation"),
                         ("results", "test_execution"), ("best", "ranking")):
         assert f"'{task}' ({iface})" in message
     assert "each of code_generation, debate_round, ranking, test_execution, test_generation" in (info.value.hint or "")

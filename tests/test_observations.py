@@ -10,7 +10,9 @@ import murakkab
 from murakkab.catalog.catalog import Catalog
 from murakkab.catalog.refit import refit
 
-VIDEO_QA = Path(__file__).parent.parent / "examples" / "video_qa.job"
+# The example with its transcript kept: every step runs, so every profile is observed.
+VIDEO_QA = (Path(__file__).parent.parent / "examples" / "video_qa.job").read_text().replace(
+    "(scenes),\n  captions", "(scenes) WITH (enabled = 1),\n  captions")
 
 
 def test_a_run_records_one_observation_per_shard() -> None:

@@ -38,8 +38,9 @@ def test_the_new_plan_avoids_the_dropped_agent_and_keeps_the_tasks(default_catal
     # The first task whose interface has another implementation.
     task = next(t for t in first.tasks if len(default_catalog.agents(t.interface)) > 1)
     dropped = task.candidate.agent
-    again = replan_without(job, default_catalog, frozenset({dropped}))
+    again = replan_without(job, default_catalog, frozenset({dropped}), first.knobs)
     assert dropped not in _agents(again.plan)
+    # The knobs the running plan chose stay fixed (speech-to-text in or out): the same tasks.
     assert [t.id for t in again.plan.tasks] == [t.id for t in first.tasks]
     assert again.plan.task(task.id).candidate.agent in {a.name for a in default_catalog.agents(task.interface)}
     assert again.relaxed == ()

@@ -120,13 +120,26 @@ interfaces = [
   "pick the best solution | rank the candidate programs | choose the code that passes the most tests | select the winning candidate"),
 ]
 
+# (interface, knob, default, domain, description, effect): effect is what the value does
+# (migration 0008): value (agents read it), optional, repeat or limit (the plan's shape).
 knobs = [
  ("frame_extraction", "frames_per_scene", 5, "1|5|10",
-  "frames sampled per scene (the OSDI'26 Murakkab video Q/A study varies F1/F5/F10)"),
+  "frames sampled per scene (the OSDI'26 Murakkab video Q/A study varies F1/F5/F10)", "value"),
  ("document_chunking", "chunk_tokens", 1024, "128|256|512|1024|2048|4096|8192",
-  "tokens per chunk (statistics.chunk_tokens, a common map-reduce chunk size); smaller = more, shorter chunks to summarize"),
+  "tokens per chunk (statistics.chunk_tokens, a common map-reduce chunk size); smaller = more, shorter chunks to summarize",
+  "value"),
  ("scene_detection", "threshold", 27, "15|27|40",
-  "content-detector threshold on the HSV frame difference (PySceneDetect ContentDetector default 27); lower = more, shorter scenes"),
+  "content-detector threshold on the HSV frame difference (PySceneDetect ContentDetector default 27); lower = more, shorter scenes",
+  "value"),
+ ("speech_to_text", "enabled", 1, "0|1",
+  "1 runs the step, 0 leaves it out (its output empty): the OSDI'26 video Q/A study measures STT=Y and STT=N",
+  "optional"),
+ ("debate_round", "rounds", 2, "2|4",
+  "debate rounds run in a chain, each revising the previous round's drafts (the OSDI'26 code-gen study measures R2 and R4)",
+  "repeat"),
+ ("code_generation", "debaters", 4, "2|4",
+  "coders drafting, the first ones of the personas the step maps over (the OSDI'26 code-gen study measures D2 and D4)",
+  "limit"),
 ]
 
 # ---------------------------------------------------------------- agents
@@ -216,6 +229,12 @@ agents = [
   "revises its draft after reading the peers' drafts", Q70_HE, f"derived:HumanEval 0-shot 80.5% ({R_META31}) of the underlying model", True),
  ("llama-3.1-8b-debater", "debate_round", "model", "Llama-3.1-8B-Instruct (vLLM, BF16, GPU)",
   "revises its draft after reading the peers' drafts", Q8_HE, f"derived:HumanEval 0-shot 72.6% ({R_META31}) of the underlying model", False),
+ ("gemma-3-27b-coder", "code_generation", "model", "Gemma-3-27B-it (vLLM, BF16, GPU)",
+  "writes a first draft solution in the given persona", 0.873,
+  f"derived:HumanEval accuracy 87.3% of the code-gen workflow with this model (D4R2), {R_OSDI_ACC}", False),
+ ("gemma-3-27b-debater", "debate_round", "model", "Gemma-3-27B-it (vLLM, BF16, GPU)",
+  "revises its draft after reading the peers' drafts", 0.873,
+  f"derived:HumanEval accuracy 87.3% of the code-gen workflow with this model (D4R2), {R_OSDI_ACC}", False),
  ("llama-3.1-70b-testgen", "test_generation", "model", "Llama-3.1-70B-Instruct (vLLM, BF16, GPU)",
   "writes unit tests for the problem", Q70_HE, f"derived:HumanEval 0-shot 80.5% ({R_META31}) as a proxy for test-writing skill", True),
  ("llama-3.1-8b-testgen", "test_generation", "model", "Llama-3.1-8B-Instruct (vLLM, BF16, GPU)",
@@ -452,6 +471,12 @@ gemma = {
 }
 llm_profiles("gemma-3-27b-captioner", gemma, CAP, CAP_WHY, 47.0, U70, U70_SRC.replace("utilisation =", "utilisation (Llama-70B proxy) ="),
              "setup = 20 s + 54 GB BF16 weights at 2 GB/s (default)")
+# The code-gen study's Gemma-3-27B as coder and debater: the same curves, a code draft's tokens.
+for task, toks, why in TASKS:
+    if task in ("coder", "debater"):
+        llm_profiles(f"gemma-3-27b-{task}", gemma, toks, why, 47.0, U70,
+                     U70_SRC.replace("utilisation =", "utilisation (Llama-70B proxy) ="),
+                     "setup = 20 s + 54 GB BF16 weights at 2 GB/s (default)")
 q_h = (2 * 0.0622, 8 / 745)
 qwen = {
  ("H100-80GB", 1): (q_h, f"derived:TPOT = 8 sequences / 745 tok/s (Qwen3-VL-8B 1xH100 max_num_seqs 8, {R_MLE}); TTFT = 2 x Llama-3-8B H100 TTFT 62.2 ms ({R_LAMBDA_H100}) for the image encoder and ~1k visual tokens (default)"),
@@ -508,7 +533,7 @@ statistics = [
 HEADERS = {
  "interfaces": ["name", "description", "inputs", "output", "cardinality", "output_attrs", "partitionable", "examples",
                 "splittable", "samplable"],
- "interface_knobs": ["interface", "knob", "default_value", "domain", "description"],
+ "interface_knobs": ["interface", "knob", "default_value", "domain", "description", "effect"],
  "agents": ["name", "interface", "kind", "model", "description", "quality", "quality_source", "baseline",
             "serving_model", "api_key_env"],
  "hardware": ["name", "kind", "description", "memory_gb", "active_w", "idle_w", "usd_per_hour", "source"],

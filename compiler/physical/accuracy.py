@@ -12,8 +12,13 @@ vision-language captioner; the coder) and the plan's features equal a row's conf
 Then, per candidate:
 
 * on the model step, an agent whose serving model has a row gets that row's accuracy
-  (the measured end-to-end accuracy of the configuration); an agent without a row keeps
-  its own quality;
+  (the measured end-to-end accuracy of the configuration); an agent without a row gets
+  its own quality times the profile's mean effect of the configuration: the mean, over
+  the models measured at both, of accuracy at this configuration over accuracy at the
+  catalog's default one (:func:`default_config`: F5 with speech-to-text, D4R2), which
+  is where the agents' own qualities were taken. So leaving speech-to-text out or
+  running fewer rounds costs an unmeasured model what it costs the measured ones on
+  average, not nothing;
 * on every other step, an agent's quality is relative to the best agent the catalog has
   for that step (1.0 for the best, at most 1.0 when sampling lifts it), so the plan's
   product is the profile's accuracy when every other step runs as well as it can, and
@@ -65,6 +70,10 @@ SHAPES: tuple[Shape, ...] = (
           (Feature("D", "calls", "code_generation"), Feature("R", "count", "debate_round"))),
 )
 
+# The feature kinds a plan-shaping knob (catalog ``effect``) changes: a step present or
+# not (optional), the items a step maps over (limit), how many tasks of an interface (repeat).
+STRUCTURE_FEATURES = {"present": "optional", "calls": "limit", "count": "repeat"}
+
 _CODE = re.compile(r"([A-Za-z]+?)(?:=([A-Za-z]+)|(\d+))(?=[A-Z,]|$)")
 
 
@@ -85,6 +94,9 @@ class QualityModel:
     accuracy: tuple[tuple[str, float], ...] = ()  # serving model (lower case) -> accuracy
     why: str = ""
     tasks: frozenset[str] = frozenset()
+    # For a model without a row: the profile's mean effect of ``config`` against ``reference``.
+    effect: float = 1.0
+    reference: str = ""
 
     def covers(self, task: str) -> bool:
         return task in self.tasks
@@ -98,8 +110,13 @@ class QualityModel:
         for t in self.model_tasks:
             agent = catalog.agent(choice[t].agent) if t in choice else None
             model = agent.serving_model.lower() if agent is not None else ""
-            used.append(f"{choice[t].agent} = {acc[model]:.3f}" if model in acc else
-                        f"{choice[t].agent} has no row, its own {choice[t].quality:.3f}")
+            if model in acc:
+                used.append(f"{choice[t].agent} = {acc[model]:.3f}")
+            elif self.effect != 1.0:
+                used.append(f"{choice[t].agent} has no row: its own quality x {self.effect:.3f} (the measured "
+                            f"models' mean accuracy at {self.config} over {self.reference}) = {choice[t].quality:.3f}")
+            else:
+                used.append(f"{choice[t].agent} has no row, its own {choice[t].quality:.3f}")
         return (f"workflow accuracy profile {self.profile} ({self.metric}) at {self.config}: {'; '.join(used)}; "
                 "other steps relative to their best agent")
 
@@ -132,6 +149,25 @@ def plan_features(plan: LogicalPlan, tasks: list[Node], shape: Shape) -> dict[st
     return out
 
 
+def default_config(shape: Shape, catalog: Catalog) -> dict[str, str]:
+    """The value of each feature of ``shape`` under the catalog's default knobs: where the
+    agents' own qualities were taken (a present step's default is its optional knob's)."""
+    out: dict[str, str] = {}
+    for f in shape.features:
+        iface = catalog.interface(f.interface)
+        knobs = iface.knobs if iface is not None else ()
+        if f.kind == "knob":
+            knob = next((k for k in knobs if k.name == f.knob), None)
+            out[f.code] = f"{knob.default:g}" if knob is not None else ""
+            continue
+        knob = next((k for k in knobs if k.effect == STRUCTURE_FEATURES[f.kind]), None)
+        if f.kind == "present":
+            out[f.code] = "N" if knob is not None and knob.default == 0 else "Y"
+        else:
+            out[f.code] = f"{knob.default:g}" if knob is not None else "1"
+    return out
+
+
 def quality_model(plan: LogicalPlan, task_ids: list[str], catalog: Catalog) -> QualityModel:
     """The workflow accuracy profile that applies to these tasks of ``plan``, if any."""
     tasks = [plan.node(t) for t in task_ids]
@@ -152,10 +188,16 @@ def quality_model(plan: LogicalPlan, task_ids: list[str], catalog: Catalog) -> Q
         if not matching:
             reasons.append(f"the {shape.workflow} accuracy profile has no row at {code}")
             continue
+        reference = default_config(shape, catalog)
+        at_reference = {r.model.lower(): r.value for r in rows if parse_config(r.config) == reference}
+        ratios = [r.value / at_reference[r.model.lower()] for r in matching if at_reference.get(r.model.lower())]
         return QualityModel(
             shape.workflow, matching[0].config, matching[0].metric,
             tuple(n.id for n in tasks if n.interface == shape.model_interface),
-            tuple(sorted((r.model.lower(), r.value) for r in matching)), tasks=frozenset(task_ids))
+            tuple(sorted((r.model.lower(), r.value) for r in matching)), tasks=frozenset(task_ids),
+            effect=sum(ratios) / len(ratios) if ratios else 1.0,
+            reference=next((r.config for r in rows if parse_config(r.config) == reference),
+                           ",".join(f"{k}={v}" for k, v in reference.items())))
     return QualityModel(why="; ".join(reasons) or "no workflow accuracy profile matches the job's steps")
 
 
@@ -183,7 +225,7 @@ def agent_quality(models: dict[str, QualityModel], node: Node, agent: Agent, cat
     if model is None:
         return own
     if node.id in model.model_tasks:
-        return dict(model.accuracy).get(agent.serving_model.lower(), own)
+        return dict(model.accuracy).get(agent.serving_model.lower(), min(1.0, own * model.effect))
     # Relative to the best agent's own quality, not its voted one: sampling a task
     # (expand_paths) lifts a model's answer, and must not lower a tool's that it cannot lift.
     best = max((a.quality for a in catalog.agents(node.interface or "")), default=own)

@@ -13,18 +13,35 @@ values set and every task's output re-estimated (``compiler/cardinality.py``, th
 binder's own estimate). The planner plans each and keeps the best
 (``planner.plan_job``): all of them while there are at most ``MAX_CONFIGS``; beyond,
 each knob varied alone from the catalog defaults, which EXPLAIN states.
+
+Some knobs shape the plan instead of being read by the agents (the catalog's ``effect``,
+migration 0008), and :func:`with_knobs` applies them before re-estimating:
+
+* ``optional`` (speech-to-text ``enabled``): 0 leaves the step out; it becomes a constant
+  empty value of its type, which its readers get instead of its output.
+* ``repeat`` (a debate's ``rounds``): the step runs n times in a chain; run k > 1 reads
+  run k - 1's output wherever the step reads its first argument. The last run keeps the
+  step's name, so readers are unchanged; the others are named ``step.1``, ``step.2``...
+* ``limit`` (``debaters``): the step maps over the first n items of the list it maps over,
+  which must then be a RUN argument (a literal list); a new input ``list.first<n>`` holds them.
+
+A plan-shaping knob is the planner's to choose only when a workflow accuracy profile
+(``accuracy.SHAPES``) rates the plans it makes: leaving a step out or running fewer
+rounds always looks cheaper, and only measured accuracies say what it costs in quality.
+Otherwise it keeps its default (or the script's value).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ...catalog.catalog import Catalog
+from ...catalog.catalog import Catalog, Knob
+from ...grammar.diagnostics import MurakkabError
 from ..cardinality import output_stats
-from ..logical import LogicalPlan, Node
-from .accuracy import SHAPES
+from ..logical import INPUT, MAP, LogicalPlan, Node, Stats
+from .accuracy import SHAPES, STRUCTURE_FEATURES
 
 MAX_CONFIGS = 27
 
@@ -62,7 +79,11 @@ def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tup
     knob no estimate reads (neither the interface's cardinality expressions nor a
     workflow accuracy profile) keeps its default: every value would plan the same."""
     fixed = {(n.interface, k) for n in plan.tasks for k in n.fixed_knobs}
-    profiled = {(f.interface, f.knob) for shape in SHAPES for f in shape.features if f.kind == "knob"}
+    interfaces = {n.interface for n in plan.tasks}
+    # Features of the accuracy profiles that could rate this plan (its model step is in it).
+    rated = [f for shape in SHAPES if shape.model_interface in interfaces for f in shape.features]
+    profiled = {(f.interface, f.knob) for f in rated if f.kind == "knob"}
+    shaped = {f.interface for f in rated if f.kind in STRUCTURE_FEATURES}
     out: dict[tuple[str, str], tuple[float, ...]] = {}
     for n in plan.tasks:
         iface = catalog.interface(n.interface or "")
@@ -71,10 +92,22 @@ def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tup
         expressions = " ".join([iface.cardinality, *(e for _, e in iface.output_attrs)])
         for knob in iface.knobs:
             key = (iface.name, knob.name)
-            read = (key in profiled or re.search(rf"\b{re.escape(knob.name)}\b", expressions) is not None)
+            if knob.structural:
+                read = iface.name in shaped and _shapeable(n, knob, plan)
+            else:
+                read = (key in profiled or re.search(rf"\b{re.escape(knob.name)}\b", expressions) is not None)
             if key not in fixed and len(knob.domain) > 1 and read:
                 out[key] = tuple(sorted(knob.domain))
     return dict(sorted(out.items()))
+
+
+
+def _shapeable(node: Node, knob: Knob, plan: LogicalPlan) -> bool:
+    """Whether ``knob`` can shape ``node``: a limit needs a literal list to cut."""
+    if knob.effect != "limit":
+        return True
+    over = plan.node(node.over) if node.over is not None else None
+    return node.op == MAP and over is not None and over.op == INPUT and isinstance(over.literal, tuple)
 
 
 def knob_space(plan: LogicalPlan, catalog: Catalog) -> KnobSpace:
@@ -107,19 +140,76 @@ def _default(catalog: Catalog, iface_name: str, knob_name: str) -> float:
 def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> LogicalPlan:
     """``plan`` (a bound plan, in dependency order) with ``config``'s knob values and every
     task's output re-estimated from its inputs."""
-    if not config.values:
+    shaping = any(k.structural for n in plan.tasks for k in _interface_knobs(catalog, n))
+    if not config.values and not shaping:
         return plan
     values = dict(config.values)
     statistics = {s.key: s.value for s in catalog.statistics()}
-    nodes: dict[str, Node] = {}
+    nodes: dict[str, Node] = {}  # in plan order: every node's inputs come before it
+
+    def estimated(node: Node) -> Node:
+        iface = catalog.interface(node.interface or "")
+        assert iface is not None
+        args = [nodes[i] for i in node.inputs]
+        over = nodes[node.over] if node.over is not None else None
+        stats, _ = output_stats(iface, args, over, node.knobs, statistics)
+        return node.with_(stats=stats)
+
     for n in plan.nodes:
         iface = catalog.interface(n.interface) if n.interface else None
         if iface is None or not n.is_task:
             nodes[n.id] = n
             continue
-        knobs = tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs))
-        args = [nodes[i] for i in n.inputs]
-        over = nodes[n.over] if n.over is not None else None
-        stats, _ = output_stats(iface, args, over, knobs, statistics)
-        nodes[n.id] = n.with_(knobs=knobs, stats=stats)
-    return LogicalPlan(tuple(nodes[n.id] for n in plan.nodes))
+        set_ = dict(n.knobs)
+        shape = {k.name: (k.effect, int(values.get((iface.name, k.name), set_.get(k.name, k.default))))
+                 for k in iface.knobs if k.structural}
+        # Plan-shaping knobs are the planner's: they leave the node once applied, and no
+        # agent sees them.
+        n = n.with_(knobs=tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in shape)))
+        effects = {effect: (name, value) for name, (effect, value) in shape.items()}
+        if "optional" in effects and effects["optional"][1] == 0:
+            nodes[n.id] = _left_out(n, f"{iface.name}.{effects['optional'][0]} = 0")
+            continue
+        if "limit" in effects:
+            n = _limited(n, effects["limit"][1], nodes)
+        rounds = effects["repeat"][1] if "repeat" in effects else 1
+        for k in range(1, rounds):
+            run = estimated(n.with_(id=f"{n.id}.{k}"))
+            nodes[run.id] = run
+            n = _reading(n, n.inputs[0] if k == 1 else f"{n.id}.{k - 1}", run.id)
+        nodes[n.id] = estimated(n)
+    return LogicalPlan(tuple(nodes.values()))
+
+
+def _interface_knobs(catalog: Catalog, node: Node) -> tuple[Knob, ...]:
+    iface = catalog.interface(node.interface or "")
+    return iface.knobs if iface is not None else ()
+
+
+def _left_out(node: Node, why: str) -> Node:
+    """``node`` as a constant empty value of its type: a step the plan leaves out."""
+    empty: object = () if node.type.is_list else ""
+    return Node(node.id, INPUT, node.type, Stats(0.0 if node.type.is_list else 1.0, (), "derived"),
+                value="[]" if node.type.is_list else "''", literal=empty,
+                notes=(f"left out ({why})",), description=node.description, span=node.span)
+
+
+def _limited(node: Node, limit: int, nodes: dict[str, Node]) -> Node:
+    """``node`` mapping over the first ``limit`` items of its list (a new input holds them)."""
+    over = nodes[node.over] if node.over is not None else None
+    if node.op != MAP or over is None or over.op != INPUT or not isinstance(over.literal, tuple):
+        raise MurakkabError(f"'{node.id}' can use at most {limit} items only of a list given in the RUN",
+                            node.span, "pass the list as an argument of the RUN, or leave the knob unset")
+    if len(over.literal) <= limit:
+        return node
+    items = over.literal[:limit]
+    cut = over.with_(id=f"{over.id}.first{limit}", stats=replace(over.stats, items=float(len(items))),
+                     literal=items, value=f"first {limit} of {over.id}")
+    nodes.setdefault(cut.id, cut)
+    return _reading(node, over.id, cut.id)
+
+
+def _reading(node: Node, old: str, new: str) -> Node:
+    """``node`` reading ``new`` wherever it read ``old``."""
+    return node.with_(inputs=tuple(new if i == old else i for i in node.inputs),
+                      over=new if node.over == old else node.over)

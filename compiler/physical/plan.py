@@ -135,6 +135,9 @@ class PhysicalPlan:
     # Where the plan's quality comes from, per job ('' for a single job): a workflow
     # accuracy profile or the agents' own qualities (``accuracy.py``).
     quality_source: tuple[tuple[str, str], ...] = ()
+    # The knob values the planner chose, by (interface, knob) (``knobs.KnobConfig``): a
+    # re-plan in the middle of a run keeps them, and with them the plan's shape.
+    knobs: tuple[tuple[tuple[str, str], float], ...] = ()
 
     def task(self, task_id: str) -> PhysicalTask:
         return next(t for t in self.tasks if t.id == task_id)

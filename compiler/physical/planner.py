@@ -167,6 +167,7 @@ def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalP
         bounds=objective.bounds, goals=job.goals, candidates_considered=sum(len(c) for c in v.cands.values()),
         plans_evaluated=evaluations, sequential=sequential,
         quality_source=tuple((label, m.describe(choice, catalog)) for label, m in v.quality.items()),
+        knobs=v.config.values,
     )
     # The final sanity pass changes nothing: it rejects a plan that could not run.
     problems = validate(physical, catalog, check_slos=not sequential)

@@ -39,11 +39,17 @@ class Replan:
     relaxed: tuple[str, ...]
 
 
-def replan_without(job: BoundJob, catalog: Catalog, dropped: frozenset[str]) -> Replan:
-    """The plan of ``job`` with the ``dropped`` agents unavailable.
+def replan_without(job: BoundJob, catalog: Catalog, dropped: frozenset[str],
+                   knobs: tuple[tuple[tuple[str, str], float], ...] = ()) -> Replan:
+    """The plan of ``job`` with the ``dropped`` agents unavailable, and the ``knobs`` the
+    running plan chose (``PhysicalPlan.knobs``) fixed: the run keeps its shape (a step
+    left out stays out, the rounds already run stay the rounds) and only agents move.
 
     Raises ``MurakkabError`` when some task has no implementation left at all.
     """
+    chosen: dict[str, dict[str, float]] = {}
+    for (interface, knob), value in knobs:
+        chosen.setdefault(interface, {})[knob] = value
     available = job.settings.available_agents
     if available is None:
         available = frozenset(a.name for a in catalog.agents())
@@ -55,6 +61,10 @@ def replan_without(job: BoundJob, catalog: Catalog, dropped: frozenset[str]) -> 
             node = node.with_(prefs=tuple(p for p in node.prefs if p.key not in PINNING))
             relaxed.append(f"task '{node.id}' may use any {node.interface} (its USING preference "
                            f"named only {', '.join(sorted(dropped))})")
+        fixed = chosen.get(node.interface or "", {}) if node.is_task else {}
+        if fixed:
+            node = node.with_(knobs=tuple(sorted({**dict(node.knobs), **fixed}.items())),
+                              fixed_knobs=tuple(sorted({*node.fixed_knobs, *fixed})))
         nodes.append(node)
     job = replace(job, plan=job.plan.replace_nodes(nodes),
                   settings=replace(job.settings, available_agents=available))

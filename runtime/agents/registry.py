@@ -126,7 +126,10 @@ def seed_interfaces() -> dict[str, InterfaceSignature]:
 
     knobs: dict[str, list[str]] = {}
     for row in rows("interface_knobs.csv"):
-        knobs.setdefault(row["interface"], []).append(row["knob"])
+        # A knob that shapes the plan (leaves a step out, repeats it) is the planner's; an
+        # agent never sees it.
+        if row.get("effect", "value") == "value":
+            knobs.setdefault(row["interface"], []).append(row["knob"])
     return {row["name"]: InterfaceSignature(row["name"], parse_params(row["inputs"]),
                                             tuple(knobs.get(row["name"], ())))
             for row in rows("interfaces.csv")}
