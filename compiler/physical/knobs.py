@@ -138,14 +138,13 @@ def _default(catalog: Catalog, iface_name: str, knob_name: str) -> float:
 
 
 def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> LogicalPlan:
-    """``plan`` (a bound plan, in dependency order) with ``config``'s knob values and every
-    task's output re-estimated from its inputs."""
-    shaping = any(k.structural for n in plan.tasks for k in _interface_knobs(catalog, n))
-    if not config.values and not shaping:
-        return plan
+    """``plan`` (a bound plan, in dependency order) with ``config``'s knob values, its
+    plan-shaping knobs applied, and the output of every task they affect (directly or
+    through its inputs) re-estimated from its inputs; ``plan`` itself when nothing changes."""
     values = dict(config.values)
     statistics = {s.key: s.value for s in catalog.statistics()}
     nodes: dict[str, Node] = {}  # in plan order: every node's inputs come before it
+    changed: set[str] = set()  # ids whose output differs from the bound plan's
 
     def estimated(node: Node) -> Node:
         iface = catalog.interface(node.interface or "")
@@ -153,22 +152,26 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
         args = [nodes[i] for i in node.inputs]
         over = nodes[node.over] if node.over is not None else None
         stats, _ = output_stats(iface, args, over, node.knobs, statistics)
-        return node.with_(stats=stats)
+        return node.with_(stats=stats) if stats != node.stats else node
 
     for n in plan.nodes:
         iface = catalog.interface(n.interface) if n.interface else None
         if iface is None or not n.is_task:
             nodes[n.id] = n
             continue
+        bound = n
         set_ = dict(n.knobs)
         shape = {k.name: (k.effect, int(values.get((iface.name, k.name), set_.get(k.name, k.default))))
                  for k in iface.knobs if k.structural}
-        # Plan-shaping knobs are the planner's: they leave the node once applied, and no
-        # agent sees them.
-        n = n.with_(knobs=tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in shape)))
+        knobs = tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in shape))
+        if knobs != n.knobs:
+            # Plan-shaping knobs are the planner's: they leave the node once applied, and
+            # no agent sees them.
+            n = n.with_(knobs=knobs)
         effects = {effect: (name, value) for name, (effect, value) in shape.items()}
         if "optional" in effects and effects["optional"][1] == 0:
             nodes[n.id] = _left_out(n, f"{iface.name}.{effects['optional'][0]} = 0")
+            changed.add(n.id)
             continue
         if "limit" in effects:
             n = _limited(n, effects["limit"][1], nodes)
@@ -177,7 +180,13 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
             run = estimated(n.with_(id=f"{n.id}.{k}"))
             nodes[run.id] = run
             n = _reading(n, n.inputs[0] if k == 1 else f"{n.id}.{k - 1}", run.id)
-        nodes[n.id] = estimated(n)
+        if n is not bound or any(i in changed for i in n.inputs):
+            n = estimated(n)
+        if n is not bound:
+            changed.add(n.id)
+        nodes[n.id] = n
+    if not changed and len(nodes) == len(plan.nodes):
+        return plan
     return LogicalPlan(tuple(nodes.values()))
 
 
