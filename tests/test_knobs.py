@@ -210,6 +210,9 @@ def test_plan_shaping_knobs_are_decisions_only_where_a_profile_rates_them() -> N
     assert free == {("speech_to_text", "enabled"): (0.0, 1.0)}
     assert free_knobs(api.compile(code_gen(), settings=Settings()).jobs[0].plan, cat) == {
         ("code_generation", "debaters"): (2.0, 4.0), ("debate_round", "rounds"): (2.0, 4.0)}
+    # Two personas: every number of debaters in the domain (2, 4) uses both.
+    assert free_knobs(api.compile(code_gen(personas=2), settings=Settings()).jobs[0].plan, cat) == {
+        ("debate_round", "rounds"): (2.0, 4.0)}
     # Transcribe and summarise: no accuracy profile says what leaving speech-to-text out
     # costs, so it stays (it would only ever look cheaper).
     notes = api.compile("""CREATE WORKFLOW notes (calls LIST<AUDIO>) AS (

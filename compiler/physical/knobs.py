@@ -77,7 +77,9 @@ def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tup
     catalog domain has a choice, and that the estimates read. A knob fixed on one task
     of an interface is fixed for all of them (one decision per interface and knob). A
     knob no estimate reads (neither the interface's cardinality expressions nor a
-    workflow accuracy profile) keeps its default: every value would plan the same."""
+    workflow accuracy profile) keeps its default: every value would plan the same. A
+    plan-shaping knob is free only where a profile rates the plans it makes (module
+    docstring) and it can shape the task (:func:`_shapeable`)."""
     fixed = {(n.interface, k) for n in plan.tasks for k in n.fixed_knobs}
     interfaces = {n.interface for n in plan.tasks}
     # Features of the accuracy profiles that could rate this plan (its model step is in it).
@@ -101,13 +103,14 @@ def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tup
     return dict(sorted(out.items()))
 
 
-
 def _shapeable(node: Node, knob: Knob, plan: LogicalPlan) -> bool:
-    """Whether ``knob`` can shape ``node``: a limit needs a literal list to cut."""
+    """Whether ``knob``'s values shape ``node`` differently: a limit needs a literal list
+    longer than its smallest value to cut."""
     if knob.effect != "limit":
         return True
     over = plan.node(node.over) if node.over is not None else None
-    return node.op == MAP and over is not None and over.op == INPUT and isinstance(over.literal, tuple)
+    return (node.op == MAP and over is not None and over.op == INPUT and isinstance(over.literal, tuple)
+            and len(over.literal) > min(knob.domain, default=0))
 
 
 def knob_space(plan: LogicalPlan, catalog: Catalog) -> KnobSpace:
