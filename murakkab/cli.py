@@ -248,6 +248,14 @@ def _check_cluster_flag(args: argparse.Namespace, catalog: Catalog) -> None:
         names = [c.name for c in catalog.clusters()]
         if args.cluster not in names:
             raise MurakkabError(f"unknown cluster '{args.cluster}'", hint=suggestion(args.cluster, names, "clusters"))
+        backend = getattr(args, "backend", None)
+        if args.command == "run" and backend in ("local", "ray"):
+            # Real agents run where they are: a plan for another cluster would not be the
+            # plan carried out.
+            where = "this machine (cluster 'local')" if backend == "local" else "the Ray cluster"
+            raise MurakkabError(f"--cluster {args.cluster} does not apply to --backend {backend}, which runs on "
+                                f"{where}", hint=f"--backend sim --cluster {args.cluster} simulates the jobs there; "
+                                "leave out --cluster to run them here")
 
 
 def _result_text(outcome: api.JobOutcome) -> str:

@@ -152,6 +152,11 @@ def test_usage_and_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and "cannot read" in err
     code, _, err = run_cli(capsys, "explain", VIDEO_QA, "--cluster", "hotos")
     assert code == 2 and "unknown cluster" in err
+    # Seen: `run --cluster X` with real agents was silently planned and run here instead.
+    code, out, err = run_cli(capsys, "run", str(ROOT / "examples" / "map_reduce_docs_samples.job"),
+                             "--cluster", "hotos-testbed")
+    assert code == 2 and out == ""
+    assert "--cluster hotos-testbed does not apply to --backend local" in err and "--backend sim --cluster" in err
 
 
 def test_plan_fleet_of_a_workflow_without_accuracy_rows_is_located(tmp_path: Path,
