@@ -523,7 +523,8 @@ def measure_stages(plan: ServePlan, workflow: str, inputs: Sequence[dict[str, An
     load their models on a first call) then ``repeats`` times; a stage's seconds are the
     mean of the replica's own timing (``compute_s``): the mean, not the median, sets how
     busy a server is. No Ray: measured apart from any real run, one stage at a time, so
-    queueing and CPU sharing are not in them."""
+    queueing and CPU sharing are not in them (on a 2-core machine they came out up to a
+    third faster than inside Ray's workers: bench/RESULTS.md)."""
     from .serve import PREPARE, StageServer
 
     if repeats < 1 or warmup < 0:
@@ -625,7 +626,8 @@ def simulate_served(plan: ServePlan, workflow: str, times: Sequence[StageTimes],
     the replica that frees first, at once if it is free, else at the call's first retry
     after it frees (``backoff``; None: at once, a work-conserving queue). An LLM replica,
     which Serve lets take 8 calls at once in threads, is one server too: its calls share
-    one process's CPU, so they cannot run faster together than one after another.
+    one process and the machine's cores (a stand-in call keeps one to one and a half busy),
+    so together they run little faster than one after another.
     ``overhead_s``, a fixed cost per request that holds no replica (HTTP, the ingress,
     handle calls), is added to every latency."""
     routes = [r for r in plan.routes if r.workflow == workflow]
