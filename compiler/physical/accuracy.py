@@ -15,8 +15,9 @@ Then, per candidate:
   (the measured end-to-end accuracy of the configuration); an agent without a row gets
   its own quality times the profile's mean effect of the configuration: the mean, over
   the models measured at both, of accuracy at this configuration over accuracy at the
-  catalog's default one (:func:`default_config`: F5 with speech-to-text, D4R2), which
-  is where the agents' own qualities were taken. So leaving speech-to-text out or
+  catalog's default one (:func:`default_config`: F5 with speech-to-text, D4R2, where
+  the profile-derived agent qualities were taken; a published single-model score such
+  as Llama's HumanEval is read as if it were there too). So leaving speech-to-text out or
   running fewer rounds costs an unmeasured model what it costs the measured ones on
   average, not nothing;
 * on every other step, an agent's quality is relative to the best agent the catalog has
@@ -150,8 +151,8 @@ def plan_features(plan: LogicalPlan, tasks: list[Node], shape: Shape) -> dict[st
 
 
 def default_config(shape: Shape, catalog: Catalog) -> dict[str, str]:
-    """The value of each feature of ``shape`` under the catalog's default knobs: where the
-    agents' own qualities were taken (a present step's default is its optional knob's)."""
+    """The value of each feature of ``shape`` under the catalog's default knobs, the
+    reference of a model's own quality (a present step's default is its optional knob's)."""
     out: dict[str, str] = {}
     for f in shape.features:
         iface = catalog.interface(f.interface)
