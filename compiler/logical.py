@@ -243,8 +243,16 @@ def describe_stats(stats: Stats) -> str:
     return text
 
 
+# The note on a task the planner left out (a plan-shaping knob at 0): it is a constant
+# empty input in the plan, and EXPLAIN says which step it was.
+LEFT_OUT = "left out"
+
+
 def _describe(n: Node) -> str:
     if n.op == INPUT:
+        why = next((note for note in n.notes if note.startswith(LEFT_OUT)), None)
+        if why is not None:
+            return f"Left out {why[len(LEFT_OUT):].strip()}: empty {n.type}"
         return f"Input {n.type}  {describe_stats(n.stats)}"
     if n.op == OUTPUT:
         return f"Output ({', '.join(n.inputs)})"

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from ...catalog.catalog import Catalog, Knob
 from ...grammar.diagnostics import MurakkabError
 from ..cardinality import output_stats
-from ..logical import INPUT, MAP, LogicalPlan, Node, Stats
+from ..logical import INPUT, LEFT_OUT, MAP, LogicalPlan, Node, Stats
 from .accuracy import SHAPES, STRUCTURE_FEATURES
 
 MAX_CONFIGS = 27
@@ -203,7 +203,7 @@ def _left_out(node: Node, why: str) -> Node:
     empty: object = () if node.type.is_list else ""
     return Node(node.id, INPUT, node.type, Stats(0.0 if node.type.is_list else 1.0, (), "derived"),
                 value="[]" if node.type.is_list else "''", literal=empty,
-                notes=(f"left out ({why})",), description=node.description, span=node.span)
+                notes=(f"{LEFT_OUT} ({why})",), description=node.description, span=node.span)
 
 
 def _limited(node: Node, limit: int, nodes: dict[str, Node]) -> Node:
