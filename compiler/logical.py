@@ -69,6 +69,9 @@ class Node:
     knobs: tuple[tuple[str, float], ...] = ()
     # The knobs the script set (WITH ...); the others are the planner's to choose.
     fixed_knobs: tuple[str, ...] = ()
+    # Plan-shaping knobs already applied to this node (compiler/physical/knobs.py): they
+    # left ``knobs``, and applying the knobs again leaves the node as it is.
+    shaped: tuple[str, ...] = ()
     prefs: tuple[Preference, ...] = ()
     # From the catalog: may this interface's items be processed independently?
     partitionable: bool = True

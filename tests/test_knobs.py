@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import murakkab
 from murakkab import api
@@ -13,6 +15,7 @@ from murakkab.compiler.explain import render_text, to_dict
 from murakkab.compiler.job import Settings
 from murakkab.compiler.physical.accuracy import job_quality_models, parse_config, quality_function
 from murakkab.compiler.physical.candidates import enumerate_candidates
+from murakkab.compiler.logical import check_invariants
 from murakkab.compiler.physical.knobs import MAX_CONFIGS, KnobConfig, free_knobs, knob_space, with_knobs
 
 VIDEO_QA = """CREATE WORKFLOW video_qa (videos LIST<VIDEO>, question TEXT) AS (
@@ -288,3 +291,27 @@ def test_too_many_configurations_vary_one_knob_at_a_time(monkeypatch: pytest.Mon
     for config in alone.configs:
         assert sum(dict(config.values)[k] != v for k, v in defaults.items()) <= 1
     assert "each varied alone from its default" in alone.describe()
+
+
+@settings(max_examples=40, deadline=None)
+@given(personas=st.integers(1, 6), tasks=st.integers(1, 3), debaters=st.sampled_from([2.0, 4.0]),
+       rounds=st.sampled_from([2.0, 4.0]))
+def test_plan_shaping_preserves_a_well_formed_plan_of_the_configured_shape(personas: int, tasks: int,
+                                                                           debaters: float, rounds: float) -> None:
+    """Whatever the configuration: a valid plan (every input defined before it is read,
+    maps over one of their inputs), as many debate rounds as ``rounds`` per task in a
+    chain, the drafts over the first ``debaters`` personas, every reader of a step
+    reading its last round, and no plan-shaping knob left on a node."""
+    cat = api.default_catalog()
+    bound = api.compile(code_gen(personas=personas, tasks=tasks), settings=Settings()).jobs[0].plan
+    config = KnobConfig(((("code_generation", "debaters"), debaters), (("debate_round", "rounds"), rounds)))
+    plan = with_knobs(bound, config, cat)
+    check_invariants(plan)
+    rounds_run = [n for n in plan.tasks if n.interface == "debate_round"]
+    assert len(rounds_run) == tasks * int(rounds)
+    assert plan.node("drafts").stats.items == min(personas, int(debaters))
+    assert all(n.stats.items == min(personas, int(debaters)) for n in rounds_run)
+    assert plan.node("results").inputs == (f"r{tasks}", "tests")
+    assert not any(k in dict(n.knobs) for n in plan.tasks for k in ("debaters", "rounds", "enabled"))
+    # The same configuration applied twice is the same plan: nothing shapes it again.
+    assert with_knobs(plan, KnobConfig(), cat).nodes == plan.nodes

@@ -80,7 +80,7 @@ def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tup
     workflow accuracy profile) keeps its default: every value would plan the same. A
     plan-shaping knob is free only where a profile rates the plans it makes (module
     docstring) and it can shape the task (:func:`_shapeable`)."""
-    fixed = {(n.interface, k) for n in plan.tasks for k in n.fixed_knobs}
+    fixed = {(n.interface, k) for n in plan.tasks for k in (*n.fixed_knobs, *n.shaped)}
     interfaces = {n.interface for n in plan.tasks}
     # Features of the accuracy profiles that could rate this plan (its model step is in it).
     rated = [f for shape in SHAPES if shape.model_interface in interfaces for f in shape.features]
@@ -165,12 +165,12 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
         bound = n
         set_ = dict(n.knobs)
         shape = {k.name: (k.effect, int(values.get((iface.name, k.name), set_.get(k.name, k.default))))
-                 for k in iface.knobs if k.structural}
+                 for k in iface.knobs if k.structural and k.name not in n.shaped}
         knobs = tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in shape))
-        if knobs != n.knobs:
-            # Plan-shaping knobs are the planner's: they leave the node once applied, and
-            # no agent sees them.
-            n = n.with_(knobs=knobs)
+        if knobs != n.knobs or shape:
+            # Plan-shaping knobs are the planner's: they leave the node once applied (no
+            # agent sees them), and the node remembers they were.
+            n = n.with_(knobs=knobs, shaped=tuple(sorted({*n.shaped, *shape})))
         effects = {effect: (name, value) for name, (effect, value) in shape.items()}
         if "optional" in effects and effects["optional"][1] == 0:
             nodes[n.id] = _left_out(n, f"{iface.name}.{effects['optional'][0]} = 0")
@@ -183,12 +183,13 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
             run = estimated(n.with_(id=f"{n.id}.{k}"))
             nodes[run.id] = run
             n = _reading(n, n.inputs[0] if k == 1 else f"{n.id}.{k - 1}", run.id)
-        if n is not bound or any(i in changed for i in n.inputs):
+        rewired = n.inputs != bound.inputs or n.over != bound.over
+        if rewired or n.knobs != bound.knobs or any(i in changed for i in n.inputs):
             n = estimated(n)
-        if n is not bound:
+        if rewired or n.stats != bound.stats:
             changed.add(n.id)
         nodes[n.id] = n
-    if not changed and len(nodes) == len(plan.nodes):
+    if len(nodes) == len(plan.nodes) and all(nodes[n.id] is n for n in plan.nodes):
         return plan
     return LogicalPlan(tuple(nodes.values()))
 
