@@ -164,21 +164,23 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
             continue
         bound = n
         set_ = dict(n.knobs)
-        shape = {k.name: (k.effect, int(values.get((iface.name, k.name), set_.get(k.name, k.default))))
-                 for k in iface.knobs if k.structural and k.name not in n.shaped}
-        knobs = tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in shape))
-        if knobs != n.knobs or shape:
+        # The plan-shaping knobs not applied yet, and the value each takes here, by effect.
+        shaping = {k.effect: k for k in iface.knobs if k.structural and k.name not in n.shaped}
+        effects = {effect: int(values.get((iface.name, k.name), set_.get(k.name, k.default)))
+                   for effect, k in shaping.items()}
+        names = {k.name for k in shaping.values()}
+        knobs = tuple(sorted((k, values.get((iface.name, k), v)) for k, v in n.knobs if k not in names))
+        if knobs != n.knobs or names:
             # Plan-shaping knobs are the planner's: they leave the node once applied (no
             # agent sees them), and the node remembers they were.
-            n = n.with_(knobs=knobs, shaped=tuple(sorted({*n.shaped, *shape})))
-        effects = {effect: (name, value) for name, (effect, value) in shape.items()}
-        if "optional" in effects and effects["optional"][1] == 0:
-            nodes[n.id] = _left_out(n, f"{iface.name}.{effects['optional'][0]} = 0")
+            n = n.with_(knobs=knobs, shaped=tuple(sorted({*n.shaped, *names})))
+        if effects.get("optional") == 0:
+            nodes[n.id] = _left_out(n, f"{iface.name}.{shaping['optional'].name} = 0")
             changed.add(n.id)
             continue
         if "limit" in effects:
-            n = _limited(n, effects["limit"][1], nodes)
-        rounds = effects["repeat"][1] if "repeat" in effects else 1
+            n = _limited(n, effects["limit"], nodes)
+        rounds = effects.get("repeat", 1)
         for k in range(1, rounds):
             run = estimated(n.with_(id=f"{n.id}.{k}"))
             nodes[run.id] = run
@@ -192,11 +194,6 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
     if len(nodes) == len(plan.nodes) and all(nodes[n.id] is n for n in plan.nodes):
         return plan
     return LogicalPlan(tuple(nodes.values()))
-
-
-def _interface_knobs(catalog: Catalog, node: Node) -> tuple[Knob, ...]:
-    iface = catalog.interface(node.interface or "")
-    return iface.knobs if iface is not None else ()
 
 
 def _left_out(node: Node, why: str) -> Node:
