@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import api
+from .argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
 from .catalog.show import ShowResult, csv_cell, show, table_text, terminal_width
 from .catalog.sql import limits_from_env
@@ -92,9 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
     run.add_argument("--gantt", metavar="FILE.svg|.png",
                      help="draw the timeline as a Gantt chart per resource (SVG or PNG, by the suffix)")
-    run.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+    run.add_argument("--timeout", type=positive_float, default=None, metavar="S",
                      help="local: seconds a shard may run")
-    run.add_argument("--retries", type=_non_negative_int, default=2,
+    run.add_argument("--retries", type=non_negative_int, default=2,
                      help="local: retries of a failing shard before fallback (default 2)")
     run.add_argument("--no-cache", action="store_true", help="local: ignore and do not fill the output cache")
     run.add_argument("--cache-dir", metavar="DIR", help="local: the output cache (default ~/.cache/murakkab)")
@@ -106,18 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("file", help="a script with a PLAN FLEET statement")
     sim.add_argument("--policy", action="append", choices=FLEET_POLICIES,
                      help="a policy to simulate; repeatable (default: all four, side by side)")
-    sim.add_argument("--epoch", type=_positive_float, default=60.0, metavar="MIN",
+    sim.add_argument("--epoch", type=positive_float, default=60.0, metavar="MIN",
                      help="minutes between re-plans (default 60, as OSDI)")
-    sim.add_argument("--provision", type=_non_negative_float, default=20.0, metavar="MIN",
+    sim.add_argument("--provision", type=non_negative_float, default=20.0, metavar="MIN",
                      help="minutes before an instance a plan adds can serve (default 20, as OSDI)")
-    sim.add_argument("--window", type=_positive_float, default=60.0, metavar="S",
+    sim.add_argument("--window", type=positive_float, default=60.0, metavar="S",
                      help="seconds per load window: forecasts and the auto-scaler (default 60)")
-    sim.add_argument("--scale-delay", type=_non_negative_float, default=60.0, metavar="S",
+    sim.add_argument("--scale-delay", type=non_negative_float, default=60.0, metavar="S",
                      help="seconds before an instance the auto-scaler adds can serve (default 60: a warm pool)")
     sim.add_argument("--no-autoscale", action="store_true", help="no auto-scaler between epochs")
-    sim.add_argument("--stretch", type=_positive_int, default=1, metavar="K",
+    sim.add_argument("--stretch", type=positive_int, default=1, metavar="K",
                      help="replay each trace K times slower at the same rate (K=24: a day from an hour)")
-    sim.add_argument("--duration", type=_positive_float, default=None, metavar="MIN",
+    sim.add_argument("--duration", type=positive_float, default=None, metavar="MIN",
                      help="minutes of requests for a workflow AT a fixed rate (default: the traces' span, else 60)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--plot", metavar="FILE.svg|.png", help="draw the GPUs provisioned over time")
@@ -156,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("--format", choices=FORMATS, default="text")
     prof = csub.add_parser("profile", parents=[cat], help="measure a local agent on this machine and store it")
     prof.add_argument("agent")
-    prof.add_argument("--repeats", type=_positive_int, default=3,
+    prof.add_argument("--repeats", type=positive_int, default=3,
                       help="timings per measured point, the median kept (default 3; 1 is quicker, noisier)")
     prof.add_argument("--format", choices=("text", "json"), default="text")
     refit = csub.add_parser("refit", parents=[cat],
@@ -168,43 +169,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 FORMATS = ("text", "json", "csv")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not a positive whole number")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a number >= 0")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; 0 means no retries")
-    return value
 
 
 def _output_paths(args: argparse.Namespace) -> None:

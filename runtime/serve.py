@@ -53,7 +53,6 @@ server is started.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import hashlib
@@ -72,6 +71,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ..argtypes import port, positive_float, positive_int
 from ..compiler.fleet.workload import SHAPES
 from ..compiler.physical.accuracy import parse_config
 from ..grammar.diagnostics import MurakkabError
@@ -830,9 +830,9 @@ def add_serve_parser(subparsers: Any, parents: Sequence[Any] = ()) -> Any:
                     "model instances (no GPUs or weights here). With --replay, replay a trace slice against it, "
                     "print the metrics and shut down; without, serve until Ctrl-C.")
     sp.add_argument("file", help="a job script with a PLAN FLEET statement")
-    sp.add_argument("--max-replicas", type=_positive_int, default=DEFAULT_MAX_REPLICAS, metavar="N",
+    sp.add_argument("--max-replicas", type=positive_int, default=DEFAULT_MAX_REPLICAS, metavar="N",
                     help=f"at most N replicas per deployment on this machine (default {DEFAULT_MAX_REPLICAS})")
-    sp.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P",
+    sp.add_argument("--port", type=port, default=DEFAULT_PORT, metavar="P",
                     help=f"the HTTP port on 127.0.0.1 (default {DEFAULT_PORT})")
     sp.add_argument("--seed", type=int, default=0, help="seed of the routing draws and the replay's SLO draws")
     sp.add_argument("--replay", metavar="TRACE.csv", help="replay this trace slice, print the metrics, shut down")
@@ -842,45 +842,18 @@ def add_serve_parser(subparsers: Any, parents: Sequence[Any] = ()) -> Any:
     sp.add_argument("--inputs", metavar="FILE.json",
                     help="the replay's request inputs: a JSON object, or a list of them used in turn (default: "
                          "the bundled sample videos)")
-    sp.add_argument("--requests", type=_positive_int, default=20, metavar="N", help="replay at most N requests "
+    sp.add_argument("--requests", type=positive_int, default=20, metavar="N", help="replay at most N requests "
                                                                                     "(default 20)")
-    sp.add_argument("--seconds", type=_positive_float, default=60.0, metavar="S",
+    sp.add_argument("--seconds", type=positive_float, default=60.0, metavar="S",
                     help="send for at most S seconds of wall-clock time (default 60)")
-    sp.add_argument("--speedup", type=_positive_float, default=1.0, metavar="X",
+    sp.add_argument("--speedup", type=positive_float, default=1.0, metavar="X",
                     help="replay the trace X times faster (default 1)")
-    sp.add_argument("--concurrency", type=_positive_int, default=8, metavar="N",
+    sp.add_argument("--concurrency", type=positive_int, default=8, metavar="N",
                     help="requests in flight at most (default 8)")
-    sp.add_argument("--timeout", type=_positive_float, default=60.0, metavar="S",
+    sp.add_argument("--timeout", type=positive_float, default=60.0, metavar="S",
                     help="seconds a replayed request waits for its answer (default 60)")
     sp.add_argument("--format", choices=("text", "json"), default="text")
     return sp
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got '{text}'")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
-    return value
 
 
 def _replay_workflow(args: Any, plan: FleetPlan, sp: ServePlan) -> str:

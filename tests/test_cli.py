@@ -219,8 +219,9 @@ DOCS_JOB = str(ROOT / "examples" / "map_reduce_docs_samples.job")
 
 
 @pytest.mark.parametrize(("flags", "says"), [
-    (["--timeout", "0"], "0 is not a positive number of seconds"),
-    (["--timeout", "soon"], "'soon' is not a number of seconds"),
+    (["--timeout", "0"], "0 is not a number > 0"),
+    (["--timeout", "soon"], "'soon' is not a number"),
+    (["--timeout", "inf"], "'inf' is not a finite number"),
     (["--retries", "-1"], "-1 is negative"),
     (["--trace", "{tmp}/missing/t.json"], "the folder {tmp}/missing does not exist"),
     (["--trace", "{tmp}"], "is a folder"),
