@@ -10,12 +10,14 @@ import socket
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 
 from murakkab.runtime.agents import AgentError, get
+
+from .fake_http import JsonHandler
 from murakkab.runtime.agents.llm import ChatEndpoint, endpoint
 
 KEY = "sk-test-5ecret-Key-0123456789"
@@ -38,19 +40,16 @@ class FakeServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: FakeServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
-        pass
 
     def do_GET(self) -> None:
         self.server.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": b""})
         if self.path != "/v1/models":
-            self._send(404, b'{"error": "not found"}')
+            self.send_json(404, b'{"error": "not found"}')
             return
         models = [] if self.server.mode == "no-models" else [{"id": "served-llm", "object": "model"}]
-        self._send(200, json.dumps({"object": "list", "data": models}).encode())
+        self.send_json(200, json.dumps({"object": "list", "data": models}).encode())
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -59,7 +58,7 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(1.0)
         if mode == "echo-401":  # a careless server that echoes the request headers in its error
-            self._send(401, json.dumps({"error": {"message": f"bad key: {self.headers.get('Authorization')}",
+            self.send_json(401, json.dumps({"error": {"message": f"bad key: {self.headers.get('Authorization')}",
                                                   "headers": dict(self.headers.items())}}).encode())
         elif mode == "redirect":
             self.send_response(307)
@@ -67,19 +66,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif mode == "garbage":
-            self._send(200, b"<html>not json " + KEY.encode() + b"</html>")
+            self.send_json(200, b"<html>not json " + KEY.encode() + b"</html>")
         else:
             answer = {"id": "x", "object": "chat.completion",
                       "choices": [{"index": 0, "message": {"role": "assistant", "content": " An umbrella. "},
                                    "finish_reason": "stop"}]}
-            self._send(200, json.dumps(answer).encode())
-
-    def _send(self, code: int, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            self.send_json(200, json.dumps(answer).encode())
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from murakkab.compiler.bind import compile_script, interface_choice
 from murakkab.compiler.matcher import MIN_CONFIDENCE, actions, direction
 from murakkab.grammar.diagnostics import MurakkabError
 
+from .fake_http import JsonHandler
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -386,20 +388,12 @@ class _Endpoint:
         self.replies, self.requests = list(replies), []
         endpoint = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 endpoint.requests.append(body)
                 reply = endpoint.replies.pop(0)
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(200, {"choices": [{"message": {"role": "assistant", "content": reply}}]})
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,8 @@ from murakkab.runtime.serve import (
     pick_route,
     serve_plan,
 )
+
+from .fake_http import JsonHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACE = ROOT / "samples/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv"
@@ -192,23 +194,14 @@ def test_epoch_scaler_applies_each_windows_counts(plan) -> None:
 
 
 # -- the load generator, against a plain HTTP server -------------------------------------------
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         wait = {"/ok": 0.05, "/slow": 0.3, "/hang": 5.0}.get(self.path, 0.0)
         time.sleep(wait)
         status = 500 if self.path == "/fail" else 200
-        answer = {"error": "broken"} if status == 500 else {
-            "echo": body, "max_latency_s": 0.2, "stages": {"only": {"seconds": wait}}}
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json(status, {"error": "broken"} if status == 500 else {
+            "echo": body, "max_latency_s": 0.2, "stages": {"only": {"seconds": wait}}})
 
 
 @pytest.fixture(scope="module")
