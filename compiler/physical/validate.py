@@ -2,7 +2,9 @@
 tests' referee.
 
 It recomputes everything from the shards alone, with its own arithmetic (nothing from
-``cost.py`` or ``schedule.py``), and lists what is wrong:
+``cost.py`` or ``schedule.py``), and lists what is wrong. Dependencies and capacity are
+checked by the scheduling core's validator (``compiler/scheduling/validate.py``), on the
+shards stated as a core problem (``as_scheduling.py``):
 
 - every logical task has a candidate and shards covering all its calls;
 - every shard starts after the shards it depends on end, and its duration is what its
@@ -20,9 +22,15 @@ import sys
 from typing import Sequence
 
 from ...catalog.catalog import Catalog
+from ...grammar.diagnostics import MurakkabError
+from ..scheduling.validate import validate as validate_schedule
+from .as_scheduling import shard_problem
 from .plan import PhysicalPlan
 
 REL_TOL = 1e-6
+# Dependencies and capacity hold up to this fraction of the makespan (the core
+# validator's tolerance): thousands of ulps, far below any real overlap.
+PRECEDENCE_TOL = 1e-12
 
 
 def _close(a: float, b: float, scale: float = 0.0) -> bool:
@@ -38,9 +46,7 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
     cluster = catalog.cluster(plan.cluster)
     if cluster is None:
         return [f"unknown cluster {plan.cluster}"]
-    inventory = dict(cluster.machines())
     tasks = {t.id: t for t in plan.tasks}
-    by_key = {(s.task, s.index): s for s in plan.shards}
     shards_of: dict[str, list] = {}
     for s in plan.shards:
         shards_of.setdefault(s.task, []).append(s)
@@ -56,48 +62,36 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
         if not _close(sum(s.calls for s in mine), math.ceil(cand.calls - 1e-9)):
             problems.append(f"task {node.id}: shards cover {sum(s.calls for s in mine)} of {cand.calls} calls")
 
-    # The latest end among a deps tuple's shards (None: one is unknown), by its id (the
-    # tuple kept to guard the id): the shards of a task without a streaming edge share
-    # one tuple, so each is read once, not once per shard.
-    latest: dict[int, tuple[tuple, float | None]] = {}
     for s in plan.shards:
         cand = tasks[s.task].candidate
         expected = cand.setup_s + (max(cand.floor_s, s.calls * cand.call_s) if s.calls > 0 else 0.0)
         if not _close(s.end_s - s.start_s, expected, s.end_s):
             problems.append(f"shard {s.task}#{s.index} runs {s.end_s - s.start_s:.6g} s, its candidate says "
                             f"{expected:.6g} s")
-        if s.machine not in inventory or inventory[s.machine].get(s.hardware, 0) < s.units:
-            problems.append(f"shard {s.task}#{s.index} needs {s.units} x {s.hardware} on {s.machine}, which lacks them")
-        if not s.deps:
-            continue
-        got = latest.get(id(s.deps))
-        if got is None or got[0] is not s.deps:
-            known = [by_key[dep].end_s for dep in s.deps if dep in by_key]
-            got = latest[id(s.deps)] = (s.deps, max(known) if len(known) == len(s.deps) else None)
-        if got[1] is not None and got[1] <= s.start_s + 1e-9:
-            continue  # every dependency known and ended in time
-        for dep in s.deps:
-            other = by_key.get(dep)
-            if other is None:
-                problems.append(f"shard {s.task}#{s.index} depends on unknown shard {dep}")
-            elif other.end_s > s.start_s + 1e-9:
-                problems.append(f"shard {s.task}#{s.index} starts at {s.start_s:.6g} s before {dep} ends "
-                                f"at {other.end_s:.6g} s")
 
-    # Capacity at every instant: sweep each machine's hardware.
+    # Dependencies and capacity: the schedule stated as a scheduling-core problem, checked
+    # by the core's validator (one validator of schedules for both planners).
+    try:
+        stated = shard_problem(plan.shards, cluster, catalog)
+    except MurakkabError as e:
+        problems.append(f"the shards are not a schedule: {e.message}")
+    else:
+        problems.extend(stated.unstated)
+        problems.extend(validate_schedule(stated.problem, stated.placements, tol=PRECEDENCE_TOL))
+
+    # The units each machine holds of each hardware type, for the totals: a sweep where a
+    # unit freed at t is free at t (as the cost model counts them).
     peaks: dict[tuple[str, str], int] = {}
     events: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for s in plan.shards:
         if s.end_s > s.start_s:
             events.setdefault((s.machine, s.hardware), []).extend([(s.start_s, s.units), (s.end_s, -s.units)])
-    for (machine, hw), evs in events.items():
+    for key, evs in events.items():
         level = peak = 0
-        for _, delta in sorted(evs, key=lambda e: (e[0], e[1])):
+        for _, delta in sorted(evs):
             level += delta
             peak = max(peak, level)
-        peaks[(machine, hw)] = peak
-        if peak > inventory.get(machine, {}).get(hw, 0):
-            problems.append(f"{machine} runs {peak} x {hw} at once and has {inventory.get(machine, {}).get(hw, 0)}")
+        peaks[key] = peak
 
     problems.extend(_check_totals(plan, catalog, peaks, shards_of))
     for b in plan.bounds if check_slos else ():

@@ -1,4 +1,6 @@
-"""An independent check of a schedule against its problem.
+"""An independent check of a schedule against its problem: the one validator of
+schedules, for this core's solvers and for the job planner's (whose shards
+``compiler/physical/as_scheduling.py`` states as a problem of this core).
 
 Shares no scheduling code with the solvers: it recomputes everything from the problem's
 data and the placements, so a bug in a solver (or in ``Problem.totals``) shows up as a
