@@ -146,7 +146,7 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_schedule_command_json_report() -> None:
     report = schedule_command(_args("--heft", str(FIXTURES / "heft_topcuoglu2002"), "--format", "json"))
     json.dumps(report)  # plain data
-    assert report["solver"] == "cpsat" and report["solver_reason"].startswith("auto: 10 tasks <= 300")
+    assert report["solver"] == "cpsat" and report["solver_reason"].startswith("auto chose cpsat: 10 tasks, 30 options (at most 300 tasks)")
     assert (report["makespan"], report["optimal"], report["lower_bound"], report["gap"]) == (73.0, True, 73.0, 0.0)
     assert len(report["schedule"]) == 10
     assert {"task", "option", "pool", "units", "start", "end"} <= set(report["schedule"][0])
@@ -170,7 +170,7 @@ def test_schedule_command_auto_takes_the_oracle_for_a_tiny_graph(tmp_path: Path)
     stg = tmp_path / "tiny.stg"
     stg.write_text("3\n0 0 0\n1 3 1 0\n2 4 1 0\n3 1 2 1 2\n4 0 1 3\n")
     report = schedule_command(_args("--stg", str(stg), "--processors", "2"))
-    assert report["solver"] == "exhaustive" and report["solver_reason"].startswith("auto: 5 tasks")
+    assert report["solver"] == "exhaustive" and report["solver_reason"].startswith("auto chose exhaustive: 5 tasks")
     assert (report["makespan"], report["optimal"]) == (5.0, True)
     one = schedule_command(_args("--stg", str(stg), "--processors", "1", "--solver", "ilp"))
     assert (one["makespan"], one["optimal"]) == (8.0, True)

@@ -116,7 +116,7 @@ def test_placing_a_tried_candidate_commits_its_trial(setup) -> None:
 
 def _heap_order(plan, rank):
     graph = plan.derived(_task_graph)
-    waiting = dict(graph.waiting)
+    waiting = {t: len({i for i in n.inputs if i in graph.tasks}) for t, n in graph.tasks.items()}
     heap = [(-rank[t], graph.order[t], t) for t, w in waiting.items() if w == 0]
     heapq.heapify(heap)
     out = []

@@ -27,7 +27,7 @@ from ..metrics import metric
 from ..progress import report
 from ..rules import RULES, optimize_logical
 from ..rules.driver import RewriteResult
-from ..scheduling.cpsat import cpsat_available
+from ..scheduling.auto import JOB_PLANS, pick
 from ..scheduling.ilp import default_backend
 from .accuracy import QualityModel, agent_quality, job_quality_models
 from .candidates import baseline_candidate, enumerate_candidates
@@ -318,27 +318,14 @@ class PlanValidationError(AssertionError):
     """The validator rejected the planner's own plan: a planner bug, never a user error."""
 
 
-# solver = 'auto': the exhaustive oracle while the candidate combinations are this few;
-# the exact search (CP-SAT relaxation + evaluation, exact on the reported totals) up to
-# this many tasks and candidates; greedy beyond, where one evaluation of a plan costs
-# too much for the exact search to close its gap within the time limit.
-AUTO_EXHAUSTIVE_COMBINATIONS = 2_000
-AUTO_EXACT_TASKS = 12
-AUTO_EXACT_OPTIONS = 400
 EXACT_SOLVERS = ("cpsat", "ilp", "exhaustive")
 
 
 def pick_solver(requested: str, cands: dict[str, list[Candidate]]) -> tuple[str, str]:
-    """The solver to run and why (``requested`` is greedy, cpsat, ilp, exhaustive or auto)."""
-    if requested != "auto":
-        return requested, f"{requested} (requested)"
-    combos = math.prod(len(c) for c in cands.values())
-    options = sum(len(c) for c in cands.values())
-    if combos <= AUTO_EXHAUSTIVE_COMBINATIONS:
-        return "exhaustive", f"auto chose exhaustive: {combos:,} candidate combinations"
-    if len(cands) <= AUTO_EXACT_TASKS and options <= AUTO_EXACT_OPTIONS and cpsat_available():
-        return "cpsat", f"auto chose cpsat: {len(cands)} tasks, {options} candidates"
-    return "greedy", f"auto chose greedy: {len(cands)} tasks, {options} candidates (too many for an exact search)"
+    """The solver to run and why (``requested`` is greedy, cpsat, ilp, exhaustive or auto):
+    ``scheduling.auto.pick`` with the limits measured for job plans."""
+    return pick(requested, JOB_PLANS, len(cands), sum(len(c) for c in cands.values()),
+                math.prod(len(c) for c in cands.values()))
 
 
 def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:

@@ -16,13 +16,13 @@ baseline.
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import math
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from ...catalog.catalog import Cluster
+from ..scheduling import ranks
 from ..logical import LogicalPlan, Node
 from .cost import split_calls
 from .plan import Candidate, Shard
@@ -38,15 +38,12 @@ class Schedule:
         return max((s.end_s for s in self.shards), default=0.0)
 
 
-def upward_ranks(plan: LogicalPlan, choice: dict[str, Candidate]) -> dict[str, float]:
-    """rank(t) = latency(t) + max rank of the tasks reading t (HEFT's upward rank)."""
-    rank: dict[str, float] = {}
-    # The task graph (derived once per plan) lists each reader once; a reader that reads
-    # t twice counted twice before, which never changes a max.
-    for task, readers in plan.derived(_task_graph).backwards:
-        below = [rank[r] for r in readers if r in rank]
-        rank[task] = choice[task].latency_s + max(below, default=0.0)
-    return rank
+def upward_ranks(plan: LogicalPlan, choice: Mapping[str, Candidate]) -> dict[str, float]:
+    """HEFT's upward rank of every task (``scheduling.ranks``): its candidate's latency
+    plus the highest rank among the tasks reading it (no transfer times)."""
+    # The task graph (derived once per plan) lists each reader once.
+    return ranks.upward_ranks(((t, ((r, 0.0) for r in readers)) for t, readers in plan.derived(_task_graph).backwards),
+                              lambda t: choice[t].latency_s)
 
 
 class MakespanBound:
@@ -593,51 +590,29 @@ class _TaskGraph:
     """What list scheduling needs of a plan's shape, derived once per plan."""
 
     tasks: dict[str, Node]
+    names: tuple[str, ...]  # the tasks, in plan order
     order: dict[str, int]  # position in the plan, of every node
-    waiting: dict[str, int]  # distinct tasks each task reads
     readers: dict[str, list[str]]  # tasks reading each task, in plan order
     backwards: tuple[tuple[str, tuple[str, ...]], ...]  # (task, its readers), tasks in reverse plan order
-    edges: tuple[tuple[str, str], ...]  # (task, a task reading it)
 
 
 def _task_graph(plan: LogicalPlan) -> _TaskGraph:
     tasks = {n.id: n for n in plan.nodes if n.is_task}
     order = {n.id: i for i, n in enumerate(plan.nodes)}
-    waiting = {t: len({i for i in n.inputs if i in tasks}) for t, n in tasks.items()}
     readers: dict[str, list[str]] = {}
     for t, n in tasks.items():
         for i in dict.fromkeys(n.inputs):
             if i in tasks:
                 readers.setdefault(i, []).append(t)
     backwards = tuple((t, tuple(readers.get(t, ()))) for t in reversed(tasks))
-    edges = tuple((t, r) for t, rs in readers.items() for r in rs)
-    return _TaskGraph(tasks, order, waiting, readers, backwards, edges)
+    return _TaskGraph(tasks, tuple(tasks), order, readers, backwards)
 
 
-def ready_order(plan: LogicalPlan, rank: dict[str, float]) -> list[Node]:
-    """Tasks in list-scheduling order: highest upward rank first among those whose
-    producers are placed (a topological order even when ranks tie)."""
+def ready_order(plan: LogicalPlan, rank: Mapping[str, float]) -> list[Node]:
+    """Tasks in list-scheduling order (``scheduling.ranks.rank_order``): highest upward
+    rank first among those whose producers are placed, plan order on ties."""
     graph = plan.derived(_task_graph)
-    tasks, order, readers = graph.tasks, graph.order, graph.readers
-    # When every task sorts before the tasks reading it (upward ranks do: a task's rank
-    # is its readers' plus its own latency; ties go to plan order), the task sorted
-    # first among those left is always ready, so the order is simply the sorted one.
-    keyed = sorted((-rank[t], order[t], t) for t in tasks)
-    at = {t: i for i, (_, _, t) in enumerate(keyed)}
-    if all(at[t] < at[r] for t, r in graph.edges):
-        return [tasks[t] for _, _, t in keyed]
-    waiting = dict(graph.waiting)
-    heap = [(-rank[t], order[t], t) for t, w in waiting.items() if w == 0]
-    heapq.heapify(heap)
-    out = []
-    while heap:
-        _, _, t = heapq.heappop(heap)
-        out.append(tasks[t])
-        for r in readers.get(t, ()):
-            waiting[r] -= 1
-            if waiting[r] == 0:
-                heapq.heappush(heap, (-rank[r], order[r], r))
-    return out
+    return [graph.tasks[t] for t in ranks.rank_order(graph.names, graph.readers, rank)]
 
 
 def schedule(plan: LogicalPlan, choice: dict[str, Candidate], cluster: Cluster, serial: bool = False,

@@ -5,9 +5,10 @@
                       [--backend cbc|highs] [--formulation auto|disjunctive|time-indexed]
                       [--format text|json]
 
-``auto`` picks by measured strength: the exhaustive oracle when the problem is within its
-limits; CP-SAT (``cpsat.py``, when OR-Tools is installed) up to ``AUTO_CPSAT_TASKS``
-tasks, else the MILP up to ``AUTO_ILP_TASKS``; HEFT above. The output says which and why.
+``auto`` picks by measured strength (``auto.py``, the limits ``SCHEDULES``): the exhaustive
+oracle when the problem is within its limits; CP-SAT (``cpsat.py``, when OR-Tools is
+installed) up to 300 tasks, else the MILP up to 60; HEFT above. The output says which
+and why.
 ``--time-limit`` bounds every exact solver, model building included. Every schedule is
 checked by the independent validator before it is printed; no solver writes to stdout or
 stderr (``quiet.py``), so ``--format json`` prints JSON alone.
@@ -19,8 +20,9 @@ import argparse
 from typing import Any, Sequence
 
 from ...grammar.diagnostics import MurakkabError
-from .cpsat import cpsat_available, solve_cpsat
-from .exhaustive import MAX_COMBINATIONS, MAX_TASKS, combinations
+from .auto import SCHEDULES, pick
+from .cpsat import solve_cpsat
+from .exhaustive import combinations
 from .formats import read_heft, read_stg, read_wfformat
 from .greedy import solve_greedy
 from .ilp import BACKENDS, FORMULATIONS, default_backend, solve_ilp
@@ -28,18 +30,6 @@ from .problem import Objective, Problem, Result
 from .validate import validate
 
 SOLVERS = ("auto", "greedy", "cpsat", "ilp", "exhaustive")
-# CP-SAT up to this many tasks, HEFT above. Measured with `python bench/optimizer_scaling.py`
-# (bench/RESULTS.md; 2-core VM, 60 s limit as the CLI's default) on random layered DAGs:
-# CP-SAT proves the 100-task optimum in 0.9 s (159.5 s; HEFT 162.5 s), improves on HEFT
-# at 300 tasks (455.8 s against 462.9 s, gap 2.0%), but at 1,000 tasks ends the minute
-# with HEFT's own schedule. On the 50-task STG graphs it reaches all 159 published optima
-# at 2-16 processors within 10 s (median 0.03-0.07 s).
-AUTO_CPSAT_TASKS = 300
-# Without OR-Tools, the MILP up to this many tasks: above it the MILP rarely closes its
-# gap within a minute: a 100-task layered DAG stops at a 3.1% gap after 60 s
-# (bench/optimizer_scaling.py), and half of the 50-task STG graphs on 2 processors stop
-# with a gap after 10 s (bench/stg_optimum.py).
-AUTO_ILP_TASKS = 60
 
 
 def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
@@ -55,8 +45,8 @@ def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     sp.add_argument("--processors", type=int, metavar="M", help="identical processors for --stg")
     sp.add_argument("--cores", type=int, metavar="N", help="cores for --wfformat")
     sp.add_argument("--solver", choices=SOLVERS, default="auto",
-                    help=f"auto (default): exhaustive when tiny, cpsat up to {AUTO_CPSAT_TASKS} tasks (ilp up to "
-                         f"{AUTO_ILP_TASKS} without OR-Tools), greedy above")
+                    help=f"auto (default): exhaustive when tiny, cpsat up to {SCHEDULES.cpsat_tasks:,} tasks (ilp "
+                         f"up to {SCHEDULES.ilp_tasks:,} without OR-Tools), greedy above")
     sp.add_argument("--time-limit", type=float, default=60.0, metavar="S",
                     help="seconds an exact solver (cpsat, ilp) may take, model building included (default 60); "
                          "it reports its gap when stopped")
@@ -89,23 +79,9 @@ def load_problem(args: argparse.Namespace) -> Problem:
 
 
 def pick_solver(problem: Problem, objective: Objective, requested: str) -> tuple[str, str]:
-    """The solver to run and why."""
-    if requested != "auto":
-        return requested, "requested"
-    n = len(problem.tasks)
-    combos = combinations(problem, objective)
-    if n <= MAX_TASKS and combos <= MAX_COMBINATIONS:
-        return "exhaustive", f"auto: {n} tasks and {combos} option combinations are within the exhaustive limits " \
-                             f"({MAX_TASKS} tasks, {MAX_COMBINATIONS} combinations)"
-    if cpsat_available():
-        if n <= AUTO_CPSAT_TASKS:
-            return "cpsat", f"auto: {n} tasks <= {AUTO_CPSAT_TASKS}: CP-SAT, exact within the time limit"
-        return "greedy", f"auto: {n} tasks > {AUTO_CPSAT_TASKS}: HEFT (at 1,000 tasks CP-SAT did not improve on " \
-                         "it within 60 s)"
-    if n <= AUTO_ILP_TASKS:
-        return "ilp", f"auto: {n} tasks <= {AUTO_ILP_TASKS}: the exact MILP, within the time limit " \
-                      "(install ortools for CP-SAT, which is stronger)"
-    return "greedy", f"auto: {n} tasks > {AUTO_ILP_TASKS}: HEFT (the MILP would not finish)"
+    """The solver to run and why (``auto.pick`` with the limits measured for schedules)."""
+    options = sum(len(t.options) for t in problem.tasks)
+    return pick(requested, SCHEDULES, len(problem.tasks), options, combinations(problem, objective))
 
 
 def run_solver(problem: Problem, objective: Objective, solver: str, time_limit_s: float, backend: str,

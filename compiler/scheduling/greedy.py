@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from typing import Iterator, Sequence
 
+from . import ranks
 from .problem import Objective, Option, Placement, Problem, Result, Stage
 from .sgs import Profile, critical_tasks, place, placements, priority_order
 
@@ -49,21 +50,22 @@ def mean_transfer(problem: Problem, k: int) -> float:
 
 
 def upward_ranks(problem: Problem, choice: Sequence[int] | None = None) -> list[float]:
-    """HEFT's upward rank of every task; with ``choice``, of that fixed option per task."""
-    rank = [0.0] * len(problem.tasks)
-    for t in reversed(problem.topo_order):
+    """HEFT's upward rank of every task (``ranks.upward_ranks``): of its options' mean
+    duration and its edges' mean transfer; with ``choice``, of that fixed option per task."""
+
+    def weight(t: int) -> float:
         if choice is None:
             opts = problem.tasks[t].options
-            w = sum(o.duration_s for o in opts) / len(opts)
-        else:
-            w = problem.option(t, choice[t]).duration_s
-        below = 0.0
+            return sum(o.duration_s for o in opts) / len(opts)
+        return problem.option(t, choice[t]).duration_s
+
+    def readers(t: int) -> Iterator[tuple[int, float]]:
         for k in problem.succs[t]:
             _, d = problem.edge_ends[k]
-            c = mean_transfer(problem, k) if choice is None else problem.edges[k].seconds(choice[t], choice[d])
-            below = max(below, c + rank[d])
-        rank[t] = w + below
-    return rank
+            yield d, mean_transfer(problem, k) if choice is None else problem.edges[k].seconds(choice[t], choice[d])
+
+    rank = ranks.upward_ranks(((t, readers(t)) for t in reversed(problem.topo_order)), weight)
+    return [rank[t] for t in range(len(problem.tasks))]
 
 
 def _standalone(problem: Problem, opt: Option, metric: str) -> float:

@@ -292,6 +292,11 @@ class Problem:
         return tuple(tuple(x) for x in out)
 
     @cached_property
+    def readers(self) -> dict[int, tuple[int, ...]]:
+        """Per task index, the indices of the tasks its outgoing edges lead to."""
+        return {t: tuple(self.index[self.edges[k].dst] for k in ks) for t, ks in enumerate(self.succs)}
+
+    @cached_property
     def edge_ends(self) -> tuple[tuple[int, int], ...]:
         return tuple((self.index[e.src], self.index[e.dst]) for e in self.edges)
 

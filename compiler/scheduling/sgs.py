@@ -16,6 +16,7 @@ import heapq
 from typing import Sequence
 
 from .problem import TIME_EPS, Placement, Problem
+from .ranks import rank_order
 
 # Breakpoints closer than this are the same instant: sums of float durations would
 # otherwise leave slivers of a few ulps that block a task for no reason.
@@ -124,21 +125,10 @@ def placements(problem: Problem, choice: Sequence[int], start: Sequence[float]) 
 
 
 def priority_order(problem: Problem, rank: Sequence[float]) -> list[int]:
-    """A topological order taking, among tasks whose predecessors are placed, the highest
-    ``rank`` first (the smaller index on ties), so zero-length tasks cannot break it."""
-    waiting = [len(p) for p in problem.preds]
-    heap = [(-rank[t], t) for t in range(len(problem.tasks)) if waiting[t] == 0]
-    heapq.heapify(heap)
-    order = []
-    while heap:
-        _, t = heapq.heappop(heap)
-        order.append(t)
-        for k in problem.succs[t]:
-            _, d = problem.edge_ends[k]
-            waiting[d] -= 1
-            if waiting[d] == 0:
-                heapq.heappush(heap, (-rank[d], d))
-    return order
+    """Task indices in list-scheduling order (``ranks.rank_order``): the highest ``rank``
+    first among tasks whose predecessors are placed (the smaller index on ties), so
+    zero-length tasks cannot break it."""
+    return rank_order(range(len(problem.tasks)), problem.readers, rank)
 
 
 def critical_tasks(problem: Problem, choice: Sequence[int], start: Sequence[float]) -> list[int]:
