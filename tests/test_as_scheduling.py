@@ -1,5 +1,5 @@
-"""A job's shards stated as a scheduling-core problem (``compiler/physical/as_scheduling.py``),
-checked by the core's validator: the one validator of schedules for both planners."""
+"""A job's shards stated in the scheduling core's terms (``compiler/physical/as_scheduling.py``),
+checked by the core's checks: the one validator of schedules for both planners."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from hypothesis import given, settings
 import murakkab
 from murakkab.compiler.bind import compile_script
 from murakkab.compiler.job import Settings
-from murakkab.compiler.physical.as_scheduling import shard_problem
+from murakkab.compiler.physical.as_scheduling import shard_times
 from murakkab.compiler.physical.plan import Shard
 from murakkab.compiler.physical.planner import plan_job
 from murakkab.compiler.physical.validate import validate
-from murakkab.compiler.scheduling.validate import validate as validate_schedule
+from murakkab.compiler.scheduling.validate import check_times
 
 from .test_rules_properties import workflows
 
@@ -24,9 +24,9 @@ def shard(task: str, index: int, start: float, end: float, deps: tuple = (), hw:
     return Shard(task, index, machine, hw, units, 1.0, end - start, start, end, deps)
 
 
-def check(shards: list[Shard], catalog) -> list[str]:
-    stated = shard_problem(tuple(shards), catalog.cluster("tiny"), catalog)
-    return list(stated.unstated) + validate_schedule(stated.problem, stated.placements, tol=1e-12)
+def check(shards: list[Shard], catalog, cluster: str = "tiny") -> list[str]:
+    stated = shard_times(tuple(shards), catalog.cluster(cluster))
+    return stated.unstated + check_times(stated.capacity, stated.items, stated.edges, 1e-9)[0]
 
 
 def map_after_map(catalog, late: float = 0.0) -> list[Shard]:
@@ -37,17 +37,15 @@ def map_after_map(catalog, late: float = 0.0) -> list[Shard]:
             shard("b", 0, 6.0 - late, 9.0 - late, every_a), shard("b", 1, 6.0, 9.0, every_a)]
 
 
-def test_a_shared_dependency_tuple_is_one_task_of_duration_0(tiny_catalog) -> None:
-    stated = shard_problem(tuple(map_after_map(tiny_catalog)), tiny_catalog.cluster("tiny"), tiny_catalog)
-    joins = [t for t in stated.problem.tasks if t.id.startswith("all of")]
-    assert [j.id for j in joins] == ["all of a (1)"]
-    assert joins[0].options[0].duration_s == 0.0
-    # 2 + 2 edges through it, not 2 x 2 direct ones plus nothing: linear in the shards.
-    assert sorted((e.src, e.dst) for e in stated.problem.edges) == [
-        ("a#0", "all of a (1)"), ("a#1", "all of a (1)"), ("all of a (1)", "b#0"), ("all of a (1)", "b#1")]
-    assert {p.task: p.start_s for p in stated.placements}["all of a (1)"] == 6.0
-    assert {p.name: p.capacity for p in stated.problem.pools} == {"box#0/GPU": 2, "box#0/CORE": 4}
-    assert validate_schedule(stated.problem, stated.placements) == []
+def test_a_shared_dependency_tuple_is_one_item_of_duration_0(tiny_catalog) -> None:
+    stated = shard_times(tuple(map_after_map(tiny_catalog)), tiny_catalog.cluster("tiny"))
+    assert stated.items == [("a#0", "box#0/GPU", 0.0, 5.0, 1), ("a#1", "box#0/GPU", 0.0, 6.0, 1),
+                            ("b#0", "box#0/GPU", 6.0, 9.0, 1), ("b#1", "box#0/GPU", 6.0, 9.0, 1),
+                            ("all of a (1)", "box#0/GPU", 6.0, 6.0, 0)]
+    # 2 + 2 edges through it, not 2 x 2 direct ones: linear in the shards.
+    assert sorted(stated.edges) == [(0, 4, 0.0), (1, 4, 0.0), (4, 2, 0.0), (4, 3, 0.0)]
+    assert stated.capacity == {"box#0/GPU": 2, "box#0/CORE": 4}
+    assert check(map_after_map(tiny_catalog), tiny_catalog) == []
 
 
 def test_a_shard_starting_before_a_shared_dependency_ends_is_caught(tiny_catalog) -> None:
@@ -75,15 +73,6 @@ def test_what_the_core_cannot_state_is_reported_and_the_rest_checked(tiny_catalo
     assert "'d#0' starts at 0.5 s, before 'c#0' ends at 1 s plus transfer 0 s" in problems
 
 
-def test_dependencies_in_a_cycle_are_not_a_schedule(tiny_catalog) -> None:
-    plan = murakkab.optimize(WF, catalog=tiny_catalog)[0]
-    first, *rest = plan.shards
-    last = rest[-1]
-    cyclic = (replace(first, deps=((last.task, last.index),)), *rest)
-    problems = validate(replace(plan, shards=cyclic), tiny_catalog)
-    assert any(p.startswith("the shards are not a schedule: the precedence edges form a cycle") for p in problems)
-
-
 WF = """CREATE WORKFLOW w (v VIDEO, q TEXT) AS (
   s := scene_detection (v), t := speech_to_text (s), a := question_answering (q, t)) RETURNS a;
 RUN w (v => 'x.mp4' ASSUMING (duration = 100 s), q => 'why?') ON CLUSTER 'tiny';"""
@@ -94,13 +83,21 @@ RUN w (v => 'x.mp4' ASSUMING (duration = 100 s), q => 'why?') ON CLUSTER 'tiny';
 def test_the_core_accepts_every_plan_the_planner_makes(tiny_catalog, script: str) -> None:
     job = compile_script(script, "gen.job", tiny_catalog).jobs[0]
     plan = plan_job(replace(job, settings=Settings(solver="greedy")), tiny_catalog)
-    stated = shard_problem(plan.shards, tiny_catalog.cluster(plan.cluster), tiny_catalog)
-    assert stated.unstated == ()
-    assert validate_schedule(stated.problem, stated.placements, tol=1e-12) == []
-    # Every shard is a task; every other task is a dependency tuple of duration 0.
-    ids = {t.id for t in stated.problem.tasks}
-    assert {f"{s.task}#{s.index}" for s in plan.shards} <= ids
-    assert all(t.startswith("all of ") for t in ids - {f"{s.task}#{s.index}" for s in plan.shards})
+    assert check(list(plan.shards), tiny_catalog, plan.cluster) == []
+    # Every shard is an item; every other item is a dependency tuple of duration 0.
+    shards = {f"{s.task}#{s.index}" for s in plan.shards}
+    items = shard_times(plan.shards, tiny_catalog.cluster(plan.cluster)).items
+    assert shards <= {i[0] for i in items}
+    assert all(i[0].startswith("all of ") and i[2] == i[3] for i in items if i[0] not in shards)
+
+
+def test_a_shard_before_its_input_makes_the_planners_validator_say_so(tiny_catalog) -> None:
+    plan = murakkab.optimize(WF, catalog=tiny_catalog)[0]
+    shards = list(plan.shards)
+    i = next(k for k, s in enumerate(shards) if s.deps)
+    shards[i] = replace(shards[i], start_s=0.0, end_s=shards[i].end_s - shards[i].start_s)
+    problems = validate(replace(plan, shards=tuple(shards)), tiny_catalog)
+    assert any(p.startswith(f"'{shards[i].task}#{shards[i].index}' starts at 0 s, before") for p in problems), problems
 
 
 def test_a_large_plan_states_in_fewer_edges_than_its_dependencies(default_catalog) -> None:
@@ -112,7 +109,6 @@ def test_a_large_plan_states_in_fewer_edges_than_its_dependencies(default_catalo
 
     plan = murakkab.optimize(big_workflow(40), catalog=default_catalog,
                              settings=Settings(cluster="hotos-testbed"))[0]
-    stated = shard_problem(plan.shards, default_catalog.cluster(plan.cluster), default_catalog)
-    direct = sum(len(s.deps) for s in plan.shards)
-    assert len(stated.problem.edges) <= direct
-    assert validate_schedule(stated.problem, stated.placements, tol=1e-12) == []
+    stated = shard_times(plan.shards, default_catalog.cluster(plan.cluster))
+    assert len(stated.edges) < sum(len(s.deps) for s in plan.shards)
+    assert check(list(plan.shards), default_catalog, plan.cluster) == []

@@ -1,102 +1,86 @@
 """A physical plan's schedule in the scheduling core's terms (``compiler/scheduling``).
 
-The job planner schedules *shards* on the units of machines; the scheduling core knows
-tasks with options on pools. This adapter states the first as the second, so a job's
-schedule is checked by the core's own validator (``scheduling.validate``) rather than by a
-second one:
+The job planner schedules *shards* on the units of machines; the scheduling core checks
+timed items on pools (``scheduling.validate.check_times``, the checks behind its
+validator). This adapter states the first as the second, so a job's schedule passes the
+same checks as every schedule of the core, rather than a second validator's:
 
 - a pool per (machine, hardware type) the cluster has, its capacity the machine's units
-  (``machine/hardware``; GPU pools marked, so the core's ``gpus`` counts them);
-- a task per shard (``task#index``) with one option: its pool, units and duration, and
-  its busy energy (the plan's idle power over the makespan is the job planner's and is
-  left to its own check of the totals);
+  (named ``machine/hardware``);
+- an item per shard (``task#index``): its pool, start, end and units;
 - an edge per dependency of a shard. The shards of a task without a streaming edge share
-  one dependency tuple (every shard of every source): such a tuple becomes one task of
-  duration 0 (``all of a, b``) that waits for its shards and that its readers wait for, so
-  a 256-way map after a 256-way map is 512 edges, not 65,536. A task of duration 0 holds
-  nothing, so it changes no capacity; it starts when its last dependency ends.
+  one dependency tuple (every shard of every source): such a tuple becomes one item of
+  duration 0 (``all of a, b``) that starts when the last of its shards ends and that its
+  readers wait for, so a 256-way map after a 256-way map is 512 edges, not 65,536. An
+  item of duration 0 holds nothing, so it changes no capacity.
+
+Items and edges are plain tuples, not the core's ``Problem``: the planner states every
+plan it returns (83,250 shards at 10,000 tasks), and a ``Problem``'s objects and checks
+cost several times the checks themselves.
 
 What the plan gets wrong in a way the core cannot state (a shard on a machine without its
-hardware, a dependency on a shard that does not exist) is returned as sentences instead,
-and the shard or edge left out, so the rest is still checked.
+hardware, a dependency on a shard that does not exist, a shard given twice) is returned as
+sentences instead, and the shard or edge left out, so the rest is still checked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...catalog.catalog import Catalog, Cluster
-from ..scheduling.problem import Edge, Option, Placement, Pool, Problem, Task
+from ...catalog.catalog import Cluster
 from .plan import Shard
+
+Item = tuple[str, str, float, float, int]  # (name, pool, start s, end s, units)
 
 
 @dataclass(frozen=True)
-class ShardProblem:
-    """The schedule as a core problem with its placements, and what could not be stated."""
+class ShardTimes:
+    """The schedule as the core's timed items, and what could not be stated."""
 
-    problem: Problem
-    placements: tuple[Placement, ...]
-    unstated: tuple[str, ...]
+    capacity: dict[str, int]  # units per pool
+    items: list[Item]
+    edges: list[tuple[int, int, float]]  # (item, item waiting for it, transfer s)
+    unstated: list[str]
 
 
 @dataclass(slots=True)
 class _Deps:
-    """One dependency tuple: its shards that are stated, those that do not exist, how
-    many shards wait for it, and the task of duration 0 standing for it (if any)."""
+    """One dependency tuple: the items of its shards that are stated, the shards that do
+    not exist, how many shards wait for it, and the item of duration 0 standing for it."""
 
-    known: list[tuple[str, int]]
+    known: list[int]
     unknown: list[tuple[str, int]]
     users: int = 0
-    join: str | None = None
-
-
-def shard_id(task: str, index: int) -> str:
-    return f"{task}#{index}"
+    join: int | None = None
 
 
 def pool_name(machine: str, hardware: str) -> str:
     return f"{machine}/{hardware}"
 
 
-def shard_problem(shards: tuple[Shard, ...], cluster: Cluster, catalog: Catalog) -> ShardProblem:
-    """``shards`` (a plan's, each with its dependencies) on ``cluster`` as a core problem.
-
-    Raises ``MurakkabError`` (from ``Problem``) only for what no schedule can be, such as
-    dependencies in a cycle."""
-    pools: list[Pool] = []
-    capacity: dict[tuple[str, str], int] = {}
+def shard_times(shards: tuple[Shard, ...], cluster: Cluster) -> ShardTimes:
+    """``shards`` (a plan's, each with its dependencies) on ``cluster`` as timed items."""
+    capacity: dict[str, int] = {}
     for machine, inventory in cluster.machines():
         for hw, units in inventory.items():
-            info = catalog.hardware(hw)
-            pools.append(Pool(pool_name(machine, hw), units, gpu=bool(info is not None and info.is_gpu)))
-            capacity[(machine, hw)] = units
+            capacity[pool_name(machine, hw)] = units
     unstated: list[str] = []
-    tasks: list[Task] = []
-    placements: list[Placement] = []
-    end: dict[tuple[str, int], float] = {}  # the stated shards' ends
-    ids: dict[tuple[str, int], str] = {}  # and their task ids
-    every = {(s.task, s.index) for s in shards}
-    made: dict[tuple[str, str, float, int], tuple[Option]] = {}
+    items: list[Item] = []
+    at: dict[tuple[str, int], int] = {}  # each stated shard's item
     for s in shards:
         key = (s.task, s.index)
-        if key in ids:
+        if key in at:
             unstated.append(f"shard {s.task}#{s.index} appears twice")
             continue
-        if capacity.get((s.machine, s.hardware), 0) < s.units:
+        pool = pool_name(s.machine, s.hardware)
+        if capacity.get(pool, 0) < s.units:
             unstated.append(f"shard {s.task}#{s.index} needs {s.units} x {s.hardware} on {s.machine}, "
                             f"which lacks them")
             continue
-        me = shard_id(s.task, s.index)
-        shape = (s.machine, s.hardware, s.end_s - s.start_s, s.units)
-        options = made.get(shape)
-        if options is None:  # shards of one task mostly share theirs (options are immutable)
-            options = made[shape] = (Option(pool_name(s.machine, s.hardware), shape[2], s.units),)
-        tasks.append(Task(me, options))
-        placements.append(Placement(me, 0, s.start_s))
-        end[key] = s.end_s
-        ids[key] = me
+        at[key] = len(items)
+        items.append((f"{s.task}#{s.index}", pool, s.start_s, s.end_s, s.units))
 
-    edges: list[Edge] = []
+    every = {(s.task, s.index) for s in shards}
     # Per distinct dependency tuple (by id: the shards of a task without a streaming edge
     # share one), what is known of it, worked out once.
     tuples: dict[int, _Deps] = {}
@@ -104,24 +88,28 @@ def shard_problem(shards: tuple[Shard, ...], cluster: Cluster, catalog: Catalog)
         deps = tuples.get(id(s.deps))
         if deps is None:
             distinct = tuple(dict.fromkeys(s.deps))
-            deps = tuples[id(s.deps)] = _Deps([d for d in distinct if d in end], [d for d in distinct if d not in every])
+            deps = tuples[id(s.deps)] = _Deps([at[d] for d in distinct if d in at],
+                                              [d for d in distinct if d not in every])
         deps.users += 1
+    edges: list[tuple[int, int, float]] = []
     joins = 0
+    done: set[int] = set()  # a shard given twice waits once
     for s in shards:
-        me = ids.get((s.task, s.index))
-        if me is None or not s.deps:
+        me = at.get((s.task, s.index))
+        if me is None or not s.deps or me in done:
             continue
+        done.add(me)
         deps = tuples[id(s.deps)]
         unstated.extend(f"shard {s.task}#{s.index} depends on unknown shard {dep}" for dep in deps.unknown)
         if len(deps.known) < 2 or deps.users < 2:
-            edges.extend(Edge(ids[dep], me) for dep in deps.known)
+            edges.extend((i, me, 0.0) for i in deps.known)
             continue
         if deps.join is None:
             joins += 1
-            deps.join = f"all of {', '.join(dict.fromkeys(t for t, _ in deps.known))} ({joins})"
-            tasks.append(Task(deps.join, (Option(pools[0].name, 0.0),)))
-            placements.append(Placement(deps.join, 0, max(end[dep] for dep in deps.known)))
-            edges.extend(Edge(ids[dep], deps.join) for dep in deps.known)
-        edges.append(Edge(deps.join, me))
-    return ShardProblem(Problem("shards", tuple(pools), tuple(tasks), tuple(edges)), tuple(placements),
-                        tuple(unstated))
+            sources = ", ".join(dict.fromkeys(items[i][0].rsplit("#", 1)[0] for i in deps.known))
+            ready = max(items[i][3] for i in deps.known)
+            deps.join = len(items)
+            items.append((f"all of {sources} ({joins})", items[me][1], ready, ready, 0))
+            edges.extend((i, deps.join, 0.0) for i in deps.known)
+        edges.append((deps.join, me, 0.0))
+    return ShardTimes(capacity, items, edges, unstated)

@@ -3,8 +3,8 @@ tests' referee.
 
 It recomputes everything from the shards alone, with its own arithmetic (nothing from
 ``cost.py`` or ``schedule.py``), and lists what is wrong. Dependencies and capacity are
-checked by the scheduling core's validator (``compiler/scheduling/validate.py``), on the
-shards stated as a core problem (``as_scheduling.py``):
+checked by the scheduling core's checks (``compiler/scheduling/validate.py``), on the
+shards stated as the core's timed items (``as_scheduling.py``):
 
 - every logical task has a candidate and shards covering all its calls;
 - every shard starts after the shards it depends on end, and its duration is what its
@@ -22,9 +22,8 @@ import sys
 from typing import Sequence
 
 from ...catalog.catalog import Catalog
-from ...grammar.diagnostics import MurakkabError
-from ..scheduling.validate import validate as validate_schedule
-from .as_scheduling import shard_problem
+from ..scheduling.validate import check_times
+from .as_scheduling import shard_times
 from .plan import PhysicalPlan
 
 REL_TOL = 1e-6
@@ -69,15 +68,12 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
             problems.append(f"shard {s.task}#{s.index} runs {s.end_s - s.start_s:.6g} s, its candidate says "
                             f"{expected:.6g} s")
 
-    # Dependencies and capacity: the schedule stated as a scheduling-core problem, checked
-    # by the core's validator (one validator of schedules for both planners).
-    try:
-        stated = shard_problem(plan.shards, cluster, catalog)
-    except MurakkabError as e:
-        problems.append(f"the shards are not a schedule: {e.message}")
-    else:
-        problems.extend(stated.unstated)
-        problems.extend(validate_schedule(stated.problem, stated.placements, tol=PRECEDENCE_TOL))
+    # Dependencies and capacity: the schedule stated in the scheduling core's terms and
+    # checked by the core (one validator of schedules for both planners).
+    stated = shard_times(plan.shards, cluster)
+    problems.extend(stated.unstated)
+    makespan = max((s.end_s for s in plan.shards), default=0.0)
+    problems.extend(check_times(stated.capacity, stated.items, stated.edges, PRECEDENCE_TOL * max(1.0, makespan))[0])
 
     # The units each machine holds of each hardware type, for the totals: a sweep where a
     # unit freed at t is free at t (as the cost model counts them).

@@ -1,6 +1,7 @@
 """An independent check of a schedule against its problem: the one validator of
-schedules, for this core's solvers and for the job planner's (whose shards
-``compiler/physical/as_scheduling.py`` states as a problem of this core).
+schedules. ``check_times`` holds the checks every schedule must pass (precedence and
+capacity of timed items); ``validate`` states a ``Problem``'s placements so, and the job
+planner states its shards so (``compiler/physical/as_scheduling.py``).
 
 Shares no scheduling code with the solvers: it recomputes everything from the problem's
 data and the placements, so a bug in a solver (or in ``Problem.totals``) shows up as a
@@ -11,7 +12,7 @@ violation here instead of being repeated. Times are compared with a tolerance of
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .problem import METRICS, Objective, Placement, Problem, Totals
 
@@ -45,39 +46,14 @@ def validate(problem: Problem, placements: Sequence[Placement], objective: Objec
 
     makespan = max((end for _, _, end in chosen.values()), default=0.0)
     eps = tol * max(1.0, makespan)
-
-    for tid, (pl, start, _) in chosen.items():
-        if start < -eps:
-            out.append(f"task '{tid}' starts at {start:g} s, before time 0")
-
-    for e in problem.edges:
-        if e.src not in chosen or e.dst not in chosen:
-            continue
-        src, s_start, s_end = chosen[e.src]
-        dst, d_start, _ = chosen[e.dst]
-        transfer = e.transfer_s[src.option][dst.option] if e.transfer_s else 0.0
-        if d_start < s_end + transfer - eps:
-            out.append(f"'{e.dst}' starts at {d_start:g} s, before '{e.src}' ends at {s_end:g} s "
-                       f"plus transfer {transfer:g} s")
-
-    # Capacity, by a sweep over each pool: at every instant, the units held <= capacity.
-    events: dict[str, list[tuple[float, int, int, str]]] = {}
-    for tid, (pl, start, end) in chosen.items():
-        opt = tasks[tid].options[pl.option]
-        if end <= start:
-            continue  # a task of duration 0 holds nothing
-        # A release within eps of an acquisition counts as before it (back-to-back tasks).
-        events.setdefault(opt.pool, []).extend([(start, 1, opt.units, tid), (end - eps, 0, -opt.units, tid)])
-    peaks: dict[str, int] = {}
-    for pool, evs in events.items():
-        cap = pools[pool].capacity
-        cur = peak = 0
-        for time, _, du, tid in sorted(evs):
-            cur += du
-            peak = max(peak, cur)
-            if du > 0 and cur > cap:
-                out.append(f"pool '{pool}' holds {cur} units at {time:g} s (when '{tid}' starts); capacity {cap}")
-        peaks[pool] = peak
+    ids = list(chosen)
+    at = {tid: i for i, tid in enumerate(ids)}
+    items = [(tid, tasks[tid].options[pl.option].pool, start, end, tasks[tid].options[pl.option].units)
+             for tid, (pl, start, end) in chosen.items()]
+    edges = [(at[e.src], at[e.dst], e.transfer_s[chosen[e.src][0].option][chosen[e.dst][0].option] if e.transfer_s else 0.0)
+             for e in problem.edges if e.src in chosen and e.dst in chosen]
+    timing, peaks = check_times({p.name: p.capacity for p in problem.pools}, items, edges, eps)
+    out.extend(timing)
 
     # Units, where the placements name them.
     per_unit: dict[tuple[str, int], list[tuple[float, float, str]]] = {}
@@ -122,3 +98,40 @@ def validate(problem: Problem, placements: Sequence[Placement], objective: Objec
             if abs(reported - v) > tol * max(1.0, abs(v)):
                 out.append(f"reported {name} {reported:g} but the schedule gives {v:g}")
     return out
+
+
+def check_times(capacity: Mapping[str, int], items: Sequence[tuple[str, str, float, float, int]],
+                edges: Iterable[tuple[int, int, float]], eps: float) -> tuple[list[str], dict[str, int]]:
+    """Precedence and capacity of timed items, the checks every schedule must pass.
+
+    ``items``: (name, pool, start s, end s, units); an item of duration 0 holds nothing.
+    ``edges``: (i, j, transfer s): item j starts no earlier than ``transfer`` after item
+    i ends. ``capacity``: units per pool. Times are compared with ``eps`` seconds of
+    slack. Returns the violations, as sentences, and each pool's peak units held."""
+    out: list[str] = []
+    for name, _, start, _, _ in items:
+        if start < -eps:
+            out.append(f"task '{name}' starts at {start:g} s, before time 0")
+    for i, j, transfer in edges:
+        src, dst = items[i], items[j]
+        if dst[2] < src[3] + transfer - eps:
+            out.append(f"'{dst[0]}' starts at {dst[2]:g} s, before '{src[0]}' ends at {src[3]:g} s "
+                       f"plus transfer {transfer:g} s")
+    # Capacity, by a sweep over each pool: at every instant, the units held <= capacity.
+    events: dict[str, list[tuple[float, int, int, str]]] = {}
+    for name, pool, start, end, units in items:
+        if end <= start:
+            continue  # an item of duration 0 holds nothing
+        # A release within eps of an acquisition counts as before it (back-to-back tasks).
+        events.setdefault(pool, []).extend([(start, 1, units, name), (end - eps, 0, -units, name)])
+    peaks: dict[str, int] = {}
+    for pool, evs in events.items():
+        cap = capacity.get(pool, 0)
+        cur = peak = 0
+        for time, _, du, name in sorted(evs):
+            cur += du
+            peak = max(peak, cur)
+            if du > 0 and cur > cap:
+                out.append(f"pool '{pool}' holds {cur} units at {time:g} s (when '{name}' starts); capacity {cap}")
+        peaks[pool] = peak
+    return out, peaks
