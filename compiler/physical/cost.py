@@ -22,13 +22,13 @@ Totals of a timeline (planner's schedule or the simulator's run) charge for what
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ...catalog.catalog import Catalog, CurvePoint, Hardware, Profile
+from ..scheduling.problem import peak_usage as core_peak_usage
 from .plan import Candidate, Estimate
 
 
@@ -102,13 +102,9 @@ def estimate_candidate(node_id: str, profile: Profile, hw: Hardware, quality: fl
 
 
 def peak_usage(intervals: Iterable[tuple[float, float, int]]) -> int:
-    """The most units in use at once over (start, end, units) intervals."""
-    used = [i for i in intervals if i[1] > i[0]]
-    events = [(start, units) for start, _, units in used] + [(end, -units) for _, end, units in used]
-    # (time, delta) tuples: ends (negative) sort before starts at the same instant, so a
-    # unit freed at t can be reused at t.
-    events.sort()
-    return max(0, max(itertools.accumulate(delta for _, delta in events), default=0))
+    """The most units in use at once over (start, end, units) intervals, a unit freed at t
+    free at t (the scheduling core's ``peak_usage``, counted exactly)."""
+    return core_peak_usage(intervals, eps=0.0)
 
 
 def timeline_totals(catalog: Catalog, busy: Sequence[tuple[str, str, float, float, int, float]],

@@ -22,6 +22,7 @@ import sys
 from typing import Sequence
 
 from ...catalog.catalog import Catalog
+from ..scheduling.problem import peak_usage
 from ..scheduling.validate import check_times
 from .as_scheduling import shard_times
 from .plan import PhysicalPlan
@@ -75,19 +76,12 @@ def validate(plan: PhysicalPlan, catalog: Catalog, check_slos: bool = True) -> l
     makespan = max((s.end_s for s in plan.shards), default=0.0)
     problems.extend(check_times(stated.capacity, stated.items, stated.edges, PRECEDENCE_TOL * max(1.0, makespan))[0])
 
-    # The units each machine holds of each hardware type, for the totals: a sweep where a
-    # unit freed at t is free at t (as the cost model counts them).
-    peaks: dict[tuple[str, str], int] = {}
-    events: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    # The units each machine holds of each hardware type, for the totals, counted as the
+    # cost model counts them: a unit freed at t is free at t.
+    intervals: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
     for s in plan.shards:
-        if s.end_s > s.start_s:
-            events.setdefault((s.machine, s.hardware), []).extend([(s.start_s, s.units), (s.end_s, -s.units)])
-    for key, evs in events.items():
-        level = peak = 0
-        for _, delta in sorted(evs):
-            level += delta
-            peak = max(peak, level)
-        peaks[key] = peak
+        intervals.setdefault((s.machine, s.hardware), []).append((s.start_s, s.end_s, s.units))
+    peaks = {key: peak_usage(ivs, eps=0.0) for key, ivs in intervals.items()}
 
     problems.extend(_check_totals(plan, catalog, peaks, shards_of))
     for b in plan.bounds if check_slos else ():

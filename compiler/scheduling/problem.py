@@ -33,7 +33,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ...grammar.diagnostics import MurakkabError, suggestion
 from .. import metrics
@@ -391,15 +391,18 @@ class Problem:
         return slow + transfer
 
 
-def peak_usage(intervals: Sequence[tuple[float, float, int]]) -> int:
-    """Most units held at once by half-open intervals ``[start, end)`` of ``units`` each."""
-    # Releases count TIME_EPS early and sort before acquisitions at equal times, so
-    # back-to-back tasks share units.
-    events = sorted([(s, 1, u) for s, _, u in intervals] + [(e - TIME_EPS, 0, -u) for _, e, u in intervals])
+def peak_usage(intervals: Iterable[tuple[float, float, int]], eps: float = TIME_EPS) -> int:
+    """Most units held at once by half-open intervals ``[start, end)`` of ``units`` each
+    (an empty one holds nothing). Releases count ``eps`` early and sort before
+    acquisitions at equal times, so back-to-back intervals share units; the job planner's
+    totals count exactly (``eps=0``)."""
+    used = [iv for iv in intervals if iv[1] > iv[0]]
+    events = sorted([(s, 1, u) for s, _, u in used] + [(e - eps, 0, -u) for _, e, u in used])
     peak = cur = 0
     for _, _, du in events:
         cur += du
-        peak = max(peak, cur)
+        if cur > peak:
+            peak = cur
     return peak
 
 
