@@ -28,11 +28,12 @@ from ..progress import report
 from ..rules import RULES, optimize_logical
 from ..rules.driver import RewriteResult
 from ..scheduling.auto import JOB_PLANS, pick
+from ..scheduling.benders import ExactResult
 from ..scheduling.ilp import default_backend
 from .accuracy import QualityModel, agent_quality, job_quality_models
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import plan_totals
-from .exact import ExactResult, Pool, solve_exact
+from .exact import Pool, solve_exact
 from .greedy import greedy_search, standalone_keyer
 from .knobs import KnobConfig, KnobSpace, knob_space, with_knobs
 from .objective import Bound, Objective
