@@ -1,10 +1,20 @@
-"""HEFT-style list scheduling of chosen candidates on a cluster's machines.
+"""HEFT-style list scheduling of chosen candidates on a cluster's machines: the job
+planner's shard placement, over the scheduling core's pieces (``compiler/scheduling``:
+its upward ranks and list order, ``ranks.py``; its checks, which every schedule made
+here passes, ``validate.check_times`` through ``as_scheduling.py``).
 
 Each task becomes ``fanout`` shards; a shard needs ``units`` units of one hardware
 type on a single machine for ``Candidate.shard_seconds(calls)``. Tasks are taken in
 order of upward rank (the longest path from the task to the end, as in HEFT), and each
 of their shards placed on the machine where it finishes earliest, on the units that free
 up first.
+
+The placement itself is job-specific, so it stays here: all shards of a task run one
+candidate (the core's ``Problem`` chooses an option per task, not per group of tasks),
+a shard along a streaming edge waits only for the shards producing its items, and the
+loop runs thousands of times per plan (each descent move re-places every shard), on
+lists of free times rather than the core's objects. Units are taken as they free up
+(no insertion into idle gaps, unlike the core's ``sgs.Profile``).
 Capacity holds at every instant because every unit is a slot that runs one shard at a
 time. A shard waits for all shards of the tasks it reads, except along a streaming edge
 (``fuse_maps``) where it waits only for the upstream shards that produce its items.
