@@ -26,7 +26,7 @@ from ..catalog.types import BASE_TYPES, Type, is_subtype, list_of
 from ..grammar import ast
 from ..grammar.diagnostics import MurakkabError, Span, suggestion
 from ..grammar.parser import parse
-from .job import (DEFAULT_CLUSTER, METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
+from .job import (METRIC_DIMENSION, METRICS, TIERS, BoundJob, ExplainOptions, Goal, Settings,
                   Slo)
 from .logical import (INPUT, INVOKE, JOIN_INTERFACE, MAP, OUTPUT, SPLIT_INTERFACE, VOTE_INTERFACE, LogicalPlan, Node,
                       Preference, Stats)

@@ -99,6 +99,10 @@ class MurakkabError(Exception):
         return self.render()
 
 
+class InfeasibleError(MurakkabError):
+    """No plan meets the SLOs on this catalog and cluster; the message says how close."""
+
+
 class NotSupportedError(MurakkabError):
     """A statement the language accepts but this version cannot execute yet."""
 

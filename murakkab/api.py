@@ -191,6 +191,15 @@ def explain_fleets(script: Script, *, format: str | None = None, verbose: bool |
     return "\n".join(_fleet_texts(bound, cat, format, verbose, width))
 
 
+def fleet_dicts(script: Script, *, catalog: Catalog | None = None, settings: Settings | None = None,
+                verbose: bool | None = None) -> list[dict]:
+    """The script's PLAN FLEET statements as EXPLAIN's JSON objects (what ``explain --format
+    json`` prints for them), one per statement."""
+    cat = catalog or default_catalog()
+    bound = compile(script, catalog=cat, settings=settings)
+    return [json.loads(text) for text in _fleet_texts(bound, cat, "json", verbose, None)]
+
+
 def _fleet_texts(bound: BoundScript, cat: Catalog, fmt: str | None, verbose: bool | None,
                  width: int | None) -> list[str]:
     return [render_fleet(plan_fleet(f, cat), fmt or (f.explain.format if f.explain else "text"),

@@ -435,16 +435,14 @@ def _dispatch_command(args: argparse.Namespace) -> int:
     finally:
         if isinstance(progress, _LiveProgress):
             progress.close()
-    fleets = api.explain_fleets(script, format="json" if args.format == "json" else None, catalog=catalog,
-                                settings=_settings(args), width=_text_width())
-    if not outcomes and not fleets:
+    # A fleet is planned (its EXPLAIN), not run.
+    fleets = [] if args.format == "json" else [api.explain_fleets(script, catalog=catalog, settings=_settings(args),
+                                                                   width=_text_width())]
+    fleet_dicts = api.fleet_dicts(script, catalog=catalog, settings=_settings(args)) if args.format == "json" else []
+    if not outcomes and not any(fleets) and not fleet_dicts:
         print(f"{script}: nothing to run (the script has no RUN statement)", file=sys.stderr)
-    if fleets and outcomes and args.format == "json":
-        # One JSON document on stdout: the jobs' results; the fleets are `explain`'s.
-        print(f"{script}: the PLAN FLEET statements are left out of --format json here; "
-              "`murakkab explain --format json` shows them", file=sys.stderr)
-    else:
-        sys.stdout.write(fleets)  # a fleet is planned (EXPLAIN), not run
+    for text in fleets:
+        sys.stdout.write(text)
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 
@@ -461,7 +459,8 @@ def _dispatch_command(args: argparse.Namespace) -> int:
                     if len(ran) > 1:
                         print(f"  {o.plan.job}: timeline written to {path}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([_result_dict(o, catalog) for o in outcomes], indent=2))
+        # One JSON document: each RUN's plan and result, then each PLAN FLEET's plan.
+        print(json.dumps([_result_dict(o, catalog) for o in outcomes] + [{"fleet": f} for f in fleet_dicts], indent=2))
         return 0
     for o in outcomes:
         if o.job.explain is not None:

@@ -180,8 +180,8 @@ class FleetSimulator:
             raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
         self.fleet, self.policy, self.s = fleet, policy, settings
         self.catalogue = catalogue or build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
-        tiers = {i.workflow: tiers_of(self.catalogue, i.workflow, published_quality_tiers(catalog, i.workflow))
-                 for i in fleet.items}
+        tiers = {i.workflow: tiers_of(self.catalogue, i.workflow, published_quality_tiers(catalog, i.workflow),
+                                      fleet.settings.quality_floor) for i in fleet.items}
         self.pairs = pairs_of(fleet, tiers)
         self.rng = random.Random(settings.seed)
         self.pools: dict[str, _Pool] = {}
@@ -336,7 +336,8 @@ class FleetSimulator:
                             self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
                             self.replans += 1
                         except (Infeasible, TimeoutError) as exc:
-                            self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc}")
+                            why = "; ".join(exc.diagnosis) if isinstance(exc, Infeasible) else str(exc)
+                            self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {why}")
                     epoch_start, next_epoch, planned_at = here, t + s.epoch_s, t
                 timeline.append((t, self._gpus()))
             a = stream[ri]

@@ -9,7 +9,6 @@ descriptor level too.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 
 from murakkab.compiler.scheduling.cpsat import cpsat_available
 from murakkab.compiler.scheduling.ilp import highs_available
-from murakkab.compiler.scheduling.quiet import quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 HEFT = ROOT / "tests" / "fixtures" / "scheduling" / "heft_topcuoglu2002"

@@ -277,6 +277,31 @@ def test_fleet_mistakes_are_located(catalog: Catalog, text: str, message: str, a
     assert err.value.span.text.startswith(at.split()[0]) and at.startswith(err.value.span.text[: len(at)][:8])
 
 
+@pytest.mark.parametrize("floor", ["", "SET quality_floor = FAIR; ", "SET quality_floor = off; "])
+def test_every_latency_tier_is_reachable_whatever_the_inputs(catalog: Catalog, floor: str) -> None:
+    # The catalog's default video (Video-MME's mean, 17 min) and no ASSUMING: latency tiers
+    # are over the configurations that meet the quality floor, so even BEST is reachable.
+    (fleet,) = murakkab.compile(floor + "PLAN FLEET FOR video_qa AT 30 PER minute WITH SLO (100% latency <= BEST)",
+                                catalog=catalog).fleets
+    plan = plan_fleet(fleet, catalog, baselines=False)
+    least = {"": plan.tiers["video_qa"]["BASIC"][0], "SET quality_floor = FAIR; ": plan.tiers["video_qa"]["FAIR"][0],
+             "SET quality_floor = off; ": 0.0}[floor]
+    fastest = min(c.latency_s for c in plan.catalogue.configs["video_qa"] if c.accuracy >= least - 1e-12)
+    assert plan.tiers["video_qa"]["BEST"][1] == pytest.approx(fastest)
+    assert plan.solution.proven and plan.solution.totals["latency"] <= fastest + 1e-9
+
+
+def test_an_infeasible_fleet_is_a_located_error_in_the_cli(tmp_path: Path) -> None:
+    script = tmp_path / "tight.job"
+    script.write_text("-- a budget no fleet fits\nPLAN FLEET FOR code_gen AT 600 PER minute\n  BUDGET (A100 = 1, H100 = 0)"
+                      " MINIMIZE energy;\n")
+    done = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 3 and done.stdout == "", done.stderr
+    assert done.stderr.startswith(f"{script}:2:1: error: no fleet meets every SLO within the budgets: the budgets ")
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr and "hint: " in done.stderr
+
+
 def test_a_trace_gives_one_rate_per_window(tmp_path: Path, catalog: Catalog) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text("TIMESTAMP,x\n" + "".join(f"2023-11-16 18:{m:02d}:{s:02d}.1234567,1\n"
@@ -305,3 +330,22 @@ def test_the_readme_fleet_example_binds(catalog: Catalog) -> None:
     assert dict(fleet.budgets) == {"H100-80GB": 128} and fleet.cost_budget == 2000
     # A constant rate fills every window of the trace beside it.
     assert set(fleet.items[1].demand.rates) == {2.5} and len(fleet.items[1].demand.rates) == len(fleet.items[0].demand.rates)
+
+
+def test_run_json_with_jobs_and_a_fleet_is_one_json_document(tmp_path: Path) -> None:
+    # A script of RUNs and a PLAN FLEET: `run --format json` prints one list, each RUN's plan
+    # and result, then the fleet as `explain --format json` shows it (nothing left out).
+    script = tmp_path / "both.job"
+    script.write_text((ROOT / "examples" / "video_qa.job").read_text()
+                      + "\nPLAN FLEET FOR video_qa AT 30 PER minute WITH SLO (70% quality >= GOOD, 30% latency <= GOOD)"
+                      + " MINIMIZE energy;\n")
+    run = subprocess.run([sys.executable, "-m", "murakkab", "run", "--backend", "sim", str(script), "--format", "json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    entries = json.loads(run.stdout)
+    assert [sorted(e) for e in entries] == [["plan", "result"], ["fleet"]]
+    explain = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script), "--format", "json"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert explain.returncode == 0, explain.stderr
+    last = explain.stdout[explain.stdout.rindex('\n{\n  "kind": "fleet"') + 1:]
+    assert entries[1]["fleet"] == json.loads(last)

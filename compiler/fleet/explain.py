@@ -50,7 +50,10 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     for w, tiers in plan.tiers.items():
         for t, (q, lat) in tiers.items():
             rows.append((w, t, f"{q:.3f}", f"{lat:.2f} s", plan.tier_source[w]))
-    lines.append("tiers (latency: best, p5, p20, median of the configurations considered, end to end):")
+    floor = f.settings.quality_floor
+    among = ("all configurations considered" if floor is None else
+             f"the configurations considered at quality >= {floor if isinstance(floor, str) else f'{floor:g}'}")
+    lines.append(f"tiers (latency: best, p5, p20, median end to end of {among}):")
     lines.append(_tab(["workflow", "tier", "quality >=", "latency <=", "quality tiers"], rows, width))
     rows = []
     for key, n in sorted(s.instances.items()):

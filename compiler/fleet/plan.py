@@ -6,8 +6,11 @@ p80 and median over a workflow's configurations. Quality tiers are the threshold
 paper published (``published_tiers``) where the catalog has them, so a fleet's "GOOD" is
 the paper's; else the percentiles of the workflow's accuracy rows (``workflow_quality``).
 Latency tiers are always computed here, as the best, p5, p20 and median end-to-end
-latency of the configurations considered: the published latency tiers time one LLM call,
-not the workflow's DAG with its tools, and so do not measure the same thing.
+latency of the configurations considered that meet the quality floor (``SET
+quality_floor``, BASIC unless set), since a latency request is served only by those: so
+every latency tier is reachable whatever the requests' inputs. The published latency
+tiers time one LLM call, not the workflow's DAG with its tools, and so do not measure
+the same thing.
 
 Baselines:
   static    one fixed configuration per workflow, as a hand-built deployment: Gemma-3-27B
@@ -63,23 +66,28 @@ def published_quality_tiers(catalog: Catalog, workflow: str) -> dict[str, float]
         "SELECT tier, value FROM published_tiers WHERE workflow = ? AND metric = 'accuracy_threshold'", [workflow])}
 
 
-def tiers_of(catalogue: Catalogue, workflow: str, published: dict[str, float] | None = None
-             ) -> dict[str, tuple[float, float]]:
-    """tier -> (quality floor, latency ceiling in s); see the module docstring."""
+def tiers_of(catalogue: Catalogue, workflow: str, published: dict[str, float] | None = None,
+             floor: str | float | None = None) -> dict[str, tuple[float, float]]:
+    """tier -> (quality floor, latency ceiling in s); see the module docstring. Latency
+    tiers are over the configurations at or above the quality ``floor`` (a tier name, a
+    number, or None for none): those a latency request may be served by."""
     acc = catalogue.all_accuracies.get(workflow) or [0.0]
-    lat = catalogue.all_latencies.get(workflow) or [math.inf]
     published = published or {}
-    return {t: (published.get(t, float(np.percentile(acc, TIER_PERCENTILE[t], method="linear"))),
-                float(np.percentile(lat, 100.0 - TIER_PERCENTILE[t], method="linear"))) for t in TIERS}
+    quality = {t: published.get(t, float(np.percentile(acc, TIER_PERCENTILE[t], method="linear"))) for t in TIERS}
+    points = catalogue.all_latencies.get(workflow) or [(1.0, math.inf)]
+    least = _floor_value(floor, quality)
+    lat = [s for a, s in points if a >= least - 1e-12] or [s for _, s in points]
+    return {t: (quality[t], float(np.percentile(lat, 100.0 - TIER_PERCENTILE[t], method="linear"))) for t in TIERS}
+
+
+def _floor_value(floor: str | float | None, quality: dict[str, float]) -> float:
+    if floor is None:
+        return 0.0
+    return quality[floor] if isinstance(floor, str) else float(floor)
 
 
 def _floor(fleet: BoundFleet, tiers: dict[str, tuple[float, float]]) -> float:
-    floor = fleet.settings.quality_floor
-    if floor is None:
-        return 0.0
-    if isinstance(floor, str):
-        return tiers[floor][0]
-    return float(floor)
+    return _floor_value(fleet.settings.quality_floor, {t: q for t, (q, _) in tiers.items()})
 
 
 def pairs_of(fleet: BoundFleet, tiers: dict[str, dict[str, tuple[float, float]]]) -> tuple[Pair, ...]:
@@ -103,12 +111,16 @@ def pairs_of(fleet: BoundFleet, tiers: dict[str, dict[str, tuple[float, float]]]
 def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> FleetPlan:
     catalogue = build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
     published = {i.workflow: published_quality_tiers(catalog, i.workflow) for i in fleet.items}
-    tiers = {i.workflow: tiers_of(catalogue, i.workflow, published[i.workflow]) for i in fleet.items}
+    tiers = {i.workflow: tiers_of(catalogue, i.workflow, published[i.workflow], fleet.settings.quality_floor)
+             for i in fleet.items}
     pairs = pairs_of(fleet, tiers)
     problem = Problem(pairs, {i.workflow: i.demand for i in fleet.items}, catalogue, fleet.objectives,
                       dict(fleet.budgets), fleet.cost_budget, time_limit_s=fleet.settings.solver_time_limit_s,
                       ties=fleet.ties)
-    solution = solve(problem)
+    try:
+        solution = solve(problem)
+    except Infeasible as exc:
+        raise Infeasible(exc.diagnosis, fleet.span) from None
     extra = (static_baseline(problem), per_pair_baseline(problem)) if baselines else ()
     joint = Baseline("joint", solution.totals, solution.instances, "every pair in one MILP, shared instances", 1.0)
     source = {w: "published (published_tiers)" if p else "percentiles of the accuracy rows" for w, p in published.items()}

@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ...grammar.diagnostics import InfeasibleError, Span
 from ..scheduling.quiet import quiet
 from .workload import Catalogue, Config, InstanceProfile
 
@@ -134,11 +135,14 @@ class Solution:
         return all(s.status == "optimal" for s in self.stages if not s.tie)
 
 
-class Infeasible(Exception):
-    """No fleet meets every SLO within the budgets; ``diagnosis`` says which and by how much."""
+class Infeasible(InfeasibleError):
+    """No fleet meets every SLO within the budgets; ``diagnosis`` says which and by how much
+    (a user's error, located at the PLAN FLEET statement when ``span`` is given)."""
 
-    def __init__(self, diagnosis: list[str]) -> None:
-        super().__init__("; ".join(diagnosis))
+    def __init__(self, diagnosis: list[str], span: Span | None = None) -> None:
+        super().__init__("no fleet meets every SLO within the budgets: " + "; ".join(diagnosis), span,
+                         hint="each part names the SLO or budget at fault and the best value reachable: "
+                              "relax that SLO, raise that budget, or state smaller inputs with ASSUMING")
         self.diagnosis = diagnosis
 
 

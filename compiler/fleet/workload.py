@@ -168,7 +168,8 @@ class Catalogue:
     profiles: dict[str, InstanceProfile] = field(default_factory=dict)
     configs: dict[str, list[Config]] = field(default_factory=dict)
     considered: dict[str, int] = field(default_factory=dict)
-    all_latencies: dict[str, list[float]] = field(default_factory=dict)
+    # (accuracy, end-to-end latency s) of every configuration considered, before pruning.
+    all_latencies: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     all_accuracies: dict[str, list[float]] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
@@ -327,7 +328,7 @@ def build(catalog: Catalog, workflows: dict[str, Request], hardware: tuple[str, 
                     configs.append(_config(shape, q.model, q.config, q.value, features, tokens, tsource, llm,
                                            list(zip(stages, picks))))
         out.considered[workflow] = len(configs)
-        out.all_latencies[workflow] = [c.latency_s for c in configs]
+        out.all_latencies[workflow] = [(c.accuracy, c.latency_s) for c in configs]
         out.configs[workflow] = prune(configs)
     used = {k for cs in out.configs.values() for c in cs for k, _ in c.work}
     out.profiles = {k: p for k, p in sorted(out.profiles.items()) if k in used}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from ...catalog.catalog import Agent, Catalog, Cluster
-from ...grammar.diagnostics import MurakkabError
+from ...grammar.diagnostics import InfeasibleError, MurakkabError
 from ..job import BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan, Node
@@ -45,10 +45,6 @@ from .validate import validate
 ALTERNATIVES_SHOWN = 6
 # Rules a hand-written sequential workflow does not get: no fan-out, no streaming.
 PARALLEL_RULES = ("partition_maps", "fuse_maps")
-
-
-class InfeasibleError(MurakkabError):
-    """No plan meets the SLOs on this catalog and cluster; the message says how close."""
 
 
 @dataclass(frozen=True)
