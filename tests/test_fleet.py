@@ -298,7 +298,9 @@ def test_an_infeasible_fleet_is_a_located_error_in_the_cli(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert done.returncode == 3 and done.stdout == "", done.stderr
-    assert done.stderr.startswith(f"{script}:2:1: error: no fleet meets every SLO within the budgets: the budgets ")
+    assert done.stderr.startswith(f"{script}:2:1: error: no fleet meets every SLO within the budgets: budgets "
+                                  "A100-80GB <= 1 and H100-80GB <= 0: the SLOs need at least ")
+    assert "units of A100-80GB, H100-80GB together, 1 allowed" in done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr and "hint: " in done.stderr
 
 

@@ -66,7 +66,7 @@ def pick(requested: str, limits: Limits, tasks: int, options: int, combinations:
     """The solver to run and why. ``requested`` is a solver's name or ``auto``;
     ``cpsat``: whether OR-Tools is installed (found out when None)."""
     if requested != "auto":
-        return requested, f"{requested} (requested)"
+        return requested, "as requested"
     if combinations <= limits.exhaustive_combinations and tasks <= limits.exhaustive_tasks:
         return "exhaustive", (f"auto chose exhaustive: {tasks:,} tasks, {combinations:,} combinations of "
                               f"{limits.options_are} (at most {limits.exhaustive_combinations:,})")
