@@ -49,7 +49,7 @@ import numpy as np
 
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
-from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, solve
+from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
 from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
@@ -335,8 +335,8 @@ class FleetSimulator:
                         try:
                             self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
                             self.replans += 1
-                        except (Infeasible, TimeoutError) as exc:
-                            why = "; ".join(exc.diagnosis) if isinstance(exc, Infeasible) else str(exc)
+                        except (Infeasible, SolveTimeout) as exc:
+                            why = "; ".join(exc.diagnosis) if isinstance(exc, Infeasible) else exc.message
                             self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {why}")
                     epoch_start, next_epoch, planned_at = here, t + s.epoch_s, t
                 timeline.append((t, self._gpus()))

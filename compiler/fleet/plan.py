@@ -32,7 +32,7 @@ import numpy as np
 from ...catalog.catalog import Catalog
 from ..job import TIER_PERCENTILE, TIERS
 from .bind import BoundFleet
-from .solve import METRICS, Infeasible, Pair, Problem, Solution, solve
+from .solve import METRICS, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
 from .workload import Catalogue, Config, build
 
 STATIC_MODEL = "Gemma-3-27B"
@@ -121,6 +121,8 @@ def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> F
         solution = solve(problem)
     except Infeasible as exc:
         raise Infeasible(exc.diagnosis, fleet.span) from None
+    except SolveTimeout as exc:
+        raise SolveTimeout(exc.limit_s, fleet.span) from None
     extra = (static_baseline(problem), per_pair_baseline(problem)) if baselines else ()
     joint = Baseline("joint", solution.totals, solution.instances, "every pair in one MILP, shared instances", 1.0)
     source = {w: "published (published_tiers)" if p else "percentiles of the accuracy rows" for w, p in published.items()}
@@ -189,7 +191,7 @@ def per_pair_baseline(problem: Problem) -> Baseline | None:
                         problem.buffer, problem.time_limit_s, problem.ties)
         try:
             s = solve(alone)
-        except Infeasible:
+        except (Infeasible, SolveTimeout):  # the baseline is left out, the joint plan stands
             return None
         for k, n in s.instances.items():
             instances[f"{k} [{pair.workflow} {pair.label}]"] = n

@@ -46,7 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ...grammar.diagnostics import InfeasibleError, Span
+from ...grammar.diagnostics import InfeasibleError, MurakkabError, Span
 from ..scheduling.quiet import quiet
 from .workload import Catalogue, Config, InstanceProfile
 
@@ -144,6 +144,16 @@ class Infeasible(InfeasibleError):
                          hint="each part names the SLO or budget at fault and the best value reachable: "
                               "relax that SLO, raise that budget, or state smaller inputs with ASSUMING")
         self.diagnosis = diagnosis
+
+
+class SolveTimeout(MurakkabError):
+    """The time limit passed before the MILP found any fleet (a user's error: the limit is
+    a setting)."""
+
+    def __init__(self, limit_s: float, span: Span | None = None) -> None:
+        super().__init__(f"no fleet found within the solver's time limit ({limit_s:g} s)", span,
+                         hint="raise it: SET solver_time_limit = 30 s (the default is 10 s)")
+        self.limit_s = limit_s
 
 
 def undominated(configs: list[Config]) -> list[Config]:
@@ -307,6 +317,8 @@ class _Model:
             if tie:
                 left = min(left, TIE_SHARE * self.p.time_limit_s)
             if left <= 0:
+                if x is None:
+                    raise SolveTimeout(self.p.time_limit_s)
                 break
             # The previous goal's optimum is feasible here (it meets the tie row): a MIP start.
             res = highs(sign * vec, self.A, self.lo, self.hi, self.integrality, self.bounds, left, x)
@@ -314,7 +326,7 @@ class _Model:
                 if res.infeasible:
                     raise Infeasible([])
                 if x is None:
-                    raise TimeoutError(f"no fleet found within {self.p.time_limit_s:g} s")
+                    raise SolveTimeout(self.p.time_limit_s)
                 break
             x = res.x
             value = float(vec @ x)
@@ -327,7 +339,8 @@ class _Model:
                 self.add_row(vec, -np.inf, value + slack)
             else:
                 self.add_row(vec, value - slack, np.inf)
-        assert x is not None
+        if x is None:  # no goals at all: the solver was never asked
+            raise SolveTimeout(self.p.time_limit_s)
         return x, tuple(stages)
 
 
@@ -433,8 +446,9 @@ def diagnose_pair(problem: Problem, pair: Pair) -> str:
         return (f"{pair.workflow} {pair.label}: no configuration is fast enough; the fastest at quality >= "
                 f"{pair.min_accuracy:.3f} takes {best.latency_s:.2f} s ({best.label()})")
     best = max(accurate or configs, key=lambda c: c.accuracy)
+    within = " within the latency" if accurate and math.isfinite(pair.max_latency_s) else ""
     return (f"{pair.workflow} {pair.label}: no configuration is accurate enough; the most accurate"
-            f"{' within the latency' if accurate else ''} reaches quality {best.accuracy:.3f} ({best.label()})")
+            f"{within} reaches quality {best.accuracy:.3f} ({best.label()})")
 
 
 def diagnose_budgets(problem: Problem) -> list[str]:
