@@ -16,8 +16,10 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   request's stage at a time, first come first served. A stage goes to the instance
   that frees first.
 * **Epochs**: every ``epoch_s`` the policy re-plans for an EWMA forecast (alpha 0.5) of
-  the per-window rates; instances a plan adds are ready ``provision_s`` later (the old
-  ones serve meanwhile), removed ones go at once. The first epoch is planned on its own
+  the per-window rates; instances a plan adds are ready ``provision_s`` later, and the
+  change is made before break: the instances the plan drops serve until then, and a
+  request whose configuration has a profile with no instance ready yet is routed by the
+  previous plan. The first epoch is planned on its own
   load (as if forecast from the day before). A window whose rate exceeds the forecast
   by more than ``deviation`` re-plans early, at most once per ``replan_gap_s``.
 * **Auto-scaler**: every ``window_s``, a profile whose instances were busier than
@@ -50,6 +52,7 @@ import numpy as np
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
 from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
+from ..compiler.fleet.traces import TOKEN_COLUMN
 from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
@@ -94,13 +97,13 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
     spans = []
     for item in fleet.items:
         if item.trace is not None:
-            times, tokens = trace_arrivals(item.trace, item.time_column, "GeneratedTokens")
+            times, tokens = trace_arrivals(item.trace, item.time_column, TOKEN_COLUMN)
             mean = float(np.mean(tokens)) if tokens else 1.0
             for t, n in zip(times, tokens):
                 for k in range(stretch):
                     out.append(Arrival(t * stretch + rng.random() * stretch, item.workflow,
                                        n / mean if mean > 0 else 1.0))
-            spans.append(times[-1] * stretch if times else 0.0)
+            spans.append((times[-1] + 1.0) * stretch if times else 0.0)  # its last second, stretched
     horizon = duration_s or (max(spans) if spans else 3600.0 * stretch)
     for item in fleet.items:
         if item.trace is None:
@@ -118,6 +121,7 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
 class _Instance:
     ready: float
     free: float = 0.0  # tool: when its current stage ends; LLM: when its token backlog clears
+    retire: float = math.inf  # a plan dropped it: it serves until then (make before break)
 
 
 @dataclass
@@ -129,6 +133,7 @@ class _Pool:
     floor: int = 0  # the auto-scaler never removes below this
     # (time it can start new work, index, instance): the next free instance in O(log n).
     heap: list[tuple[float, int, _Instance]] = field(default_factory=list)
+    first_ready: float = math.inf  # when its first instance is (or was) ready
 
     def active(self, now: float) -> int:
         return sum(1 for i in self.instances if i.ready <= now)
@@ -137,6 +142,7 @@ class _Pool:
         self.instances = instances
         self.heap = [(max(i.free, i.ready), n, i) for n, i in enumerate(instances)]
         heapq.heapify(self.heap)
+        self.first_ready = min((i.ready for i in instances), default=math.inf)
 
 
 @dataclass
@@ -186,6 +192,10 @@ class FleetSimulator:
         self.rng = random.Random(settings.seed)
         self.pools: dict[str, _Pool] = {}
         self.routing: dict[int, tuple[list[Config], list[float]]] = {}
+        # Earlier plans' routings (newest first), used until the current plan's instances
+        # are ready (``fallback_until``).
+        self.previous: list[dict[int, tuple[list[Config], list[float]]]] = []
+        self.fallback_until = -math.inf
         self.notes: list[str] = []
         self.replans = 0
         self._work_cache: dict[int, tuple[dict[str, float], int, int]] = {}
@@ -236,25 +246,77 @@ class FleetSimulator:
 
     def _apply(self, instances: dict[str, int], routing: dict[int, list[tuple[Config, float]]], now: float,
                delay: float) -> None:
+        """Make the plan current. With a provisioning ``delay``, make before break: new
+        instances are ready ``delay`` later, the ones the plan drops serve until then, and
+        until then a request whose configuration has a profile with no instance ready
+        yet is routed by the previous plan (:meth:`_route`)."""
         for key, n in instances.items():
             pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
-            have = len(pool.instances)
-            if n > have:
-                pool.reset(pool.instances + [_Instance(now + delay) for _ in range(n - have)])
-            elif n < have:
-                # The busiest instances stay; the rest go now.
-                pool.reset(sorted(pool.instances, key=lambda i: -i.free)[:n])
+            live = [i for i in pool.instances if i.retire == math.inf]
+            if n > len(live):
+                # Instances on their way out serve again before new ones are provisioned.
+                back = sorted((i for i in pool.instances if i.retire < math.inf), key=lambda i: i.ready)
+                for i in back[:n - len(live)]:
+                    i.retire = math.inf
+                more = n - len(live) - len(back[:n - len(live)])
+                pool.reset(pool.instances + [_Instance(now + delay) for _ in range(more)])
+            elif n < len(live):
+                if delay > 0:  # the least busy go once the new plan's instances are ready
+                    for i in sorted(live, key=lambda i: i.free)[:len(live) - n]:
+                        i.retire = now + delay
+                else:  # the busiest instances stay; the rest go now
+                    pool.reset(sorted(live, key=lambda i: -i.free)[:n])
             pool.floor = n if self.policy != "static+autoscale" else 1
         for key, pool in self.pools.items():
             if key not in instances:
-                pool.reset([])
+                if delay > 0:
+                    for i in pool.instances:
+                        i.retire = min(i.retire, now + delay)
+                else:
+                    pool.reset([])
                 pool.floor = 0
+        if delay > 0:
+            # Plans made while an earlier one is still provisioned stack up: a request
+            # takes the newest whose configuration has its instances ready.
+            if now >= self.fallback_until:
+                self.previous = []
+            self.previous.insert(0, self.routing)
+            self.fallback_until = now + delay
         self.routing = {}
         for pi, r in routing.items():
             # A share the solver left at round-off on a profile with no instance is dropped.
             kept = [(c, x) for c, x in r if all(instances.get(k, 0) > 0 for k, _ in c.work)] or r
             total = sum(x for _, x in kept)
             self.routing[pi] = ([c for c, _ in kept], [x / total for _, x in kept])
+
+    def _route(self, pi: int, now: float) -> Config:
+        """The configuration of a request of pair ``pi`` arriving ``now``: by the current
+        plan, or, while its instances are provisioned, by the newest earlier plan whose
+        configuration has its instances ready (else the current one's, which waits)."""
+        configs, fractions = self.routing[pi]
+        config = configs[_pick(self.rng, list(enumerate(fractions)))]
+        if now < self.fallback_until and not self._ready(config, now):
+            for routing in self.previous:
+                if pi in routing:
+                    configs, fractions = routing[pi]
+                    older = configs[_pick(self.rng, list(enumerate(fractions)))]
+                    if self._ready(older, now):
+                        return older
+        return config
+
+    def _ready(self, config: Config, now: float) -> bool:
+        """Every profile of ``config`` has an instance ready at ``now``."""
+        for key, _ in config.work:
+            pool = self.pools.get(key)
+            if pool is None or pool.first_ready > now:
+                return False
+        return True
+
+    def _retire(self, t: float) -> None:
+        """Instances a plan dropped leave once their time comes."""
+        for pool in self.pools.values():
+            if any(i.retire <= t for i in pool.instances):
+                pool.reset([i for i in pool.instances if i.retire > t])
 
     # -- serving ----------------------------------------------------------------------
     def _serve(self, key: str, now: float, work: float, rounds: int = 1, calls: int = 1) -> float:
@@ -343,8 +405,7 @@ class FleetSimulator:
             a = stream[ri]
             if kind == _ARRIVE:
                 pi = _pick(self.rng, shares[a.workflow])
-                configs, fractions = self.routing[pi]
-                chosen[ri], pair_of[ri] = configs[_pick(self.rng, list(enumerate(fractions)))], pi
+                chosen[ri], pair_of[ri] = self._route(pi, now), pi
             config = chosen[ri]
             assert config is not None
             roots, succ, npred = self._graph(config)
@@ -445,6 +506,7 @@ class FleetSimulator:
                 epoch_start: int) -> bool:
         """End of a window: auto-scale; whether the load left the forecast (re-plan early)."""
         s = self.s
+        self._retire(t)
         for pool in self.pools.values():
             n = pool.active(t)
             used = pool.work_window / (pool.profile.capacity * s.window_s) if pool.profile.capacity > 0 else 0.0

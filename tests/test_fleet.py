@@ -313,6 +313,24 @@ def test_a_trace_gives_one_rate_per_window(tmp_path: Path, catalog: Catalog) -> 
     assert fleet.items[0].demand.rates == pytest.approx((2 * 1 / 60, 2 * 2 / 60))
 
 
+def test_latency_is_planned_at_the_p90_token_load_of_the_trace(tmp_path: Path, catalog: Catalog) -> None:
+    # OSDI's t_c is the p90 token load: nine requests of 100 tokens and one of 1,000 have a
+    # mean of 190 and a p90 of 190 (numpy's linear p90 of [100]*9 + [1000]).
+    trace = tmp_path / "t.csv"
+    trace.write_text("TIMESTAMP,GeneratedTokens\n" + "".join(
+        f"2023-11-16 18:00:{s:02d},{1000 if s == 9 else 100}\n" for s in range(10)))
+    fleet = _fleet(f"PLAN FLEET FOR code_gen FROM TRACE '{trace}'", catalog)
+    tokens = [100.0] * 9 + [1000.0]
+    assert fleet.items[0].request.token_tail == pytest.approx(np.percentile(tokens, 90) / np.mean(tokens))
+    tail = Request(30.0, 4.0, 3.0)
+    plain, heavy = (build(catalog, {"code_gen": r}, fleet_hardware(catalog)) for r in (Request(30.0, 4.0), tail))
+    for a, b in zip(plain.configs["code_gen"][:20], heavy.configs["code_gen"][:20]):
+        llm = plain.profiles[dict(a.stages)["llm"]]
+        extra = 2.0 * a.tokens * llm.tpot_s / SHAPES["code_gen"].calls_per_round(parse_config(a.code))
+        assert (a.code, a.work) == (b.code, b.work)  # the same work: tokens are the mean
+        assert b.latency_s == pytest.approx(a.latency_s + extra)  # the LLM's decoding at 3x the tokens
+
+
 def test_explain_fleet_json_in_a_subprocess_is_one_json_document() -> None:
     out = subprocess.run([sys.executable, "-m", "murakkab", "explain", "examples/fleet.job", "--format", "json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -73,6 +73,40 @@ def test_the_autoscaler_adds_capacity_within_a_window_and_never_goes_below_the_p
     assert dict(calm.run(stream).gpus_over_time)[360.0] == planned
 
 
+def test_a_new_plan_is_made_before_the_old_one_is_broken(catalog: Catalog) -> None:
+    # The second plan moves the load onto a profile with no instance: until it is ready
+    # (20 minutes), requests keep the first plan's configuration and its instances stay;
+    # none waits for provisioning, and the old instances leave once the new ones serve.
+    sim = FleetSimulator(_fleet(catalog), catalog, "joint",
+                         SimSettings(epoch_s=600, provision_s=1200, autoscale=False, deviation=10.0))
+    configs = sim.catalogue.configs["code_gen"]
+    first = min((c for c in configs if "A100" in dict(c.stages)["llm"]), key=lambda c: c.latency_s)
+    second = min((c for c in configs if "H100" in dict(c.stages)["llm"]), key=lambda c: c.latency_s)
+    assert max(first.latency_s, second.latency_s) < 60.0
+
+    def sized(config):  # noqa: ANN001, ANN202 - generous: no queueing at 1 request/s
+        return {k: 2 + int(2 * w / sim.catalogue.profiles[k].capacity) for k, w in config.work}
+
+    plans = iter([(sized(first), {0: [(first, 1.0)]})] + [(sized(second), {0: [(second, 1.0)]})] * 5)
+    sim._plan = lambda rates: next(plans)  # type: ignore[method-assign]
+    result = sim.run(_step(1.0, 1.0, minutes=40, step_at=0))
+    assert result.replans >= 2 and result.overall["p99_s"] < 120.0  # waiting for provisioning: up to 1,200 s
+    old = dict(first.stages)["llm"]
+    gpus = dict(result.gpus_over_time)
+    assert gpus[1200.0] > gpus[60.0]  # both fleets held while the new one is provisioned
+    assert old not in {k for k, p in sim.pools.items() if p.instances}  # gone once it served
+
+
+def test_a_trace_replays_its_requests_with_their_tokens(tmp_path: Path, catalog: Catalog) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text("TIMESTAMP,GeneratedTokens\n2023-11-16 18:00:00,100\n2023-11-16 18:00:01,300\n")
+    fleet = _fleet(catalog, f"PLAN FLEET FOR code_gen FROM TRACE '{trace}'")
+    stream = arrivals(fleet, stretch=2, seed=1)
+    # Each request becomes two within its stretched second; tokens scale by request / mean.
+    assert [a.scale for a in stream] == [0.5, 0.5, 1.5, 1.5]
+    assert all(0 <= a.t < 2 for a in stream[:2]) and all(2 <= a.t < 4 for a in stream[2:])
+
+
 def test_a_replay_is_deterministic_for_a_seed(catalog: Catalog) -> None:
     fleet = _fleet(catalog, "PLAN FLEET FOR code_gen AT 2 PER second WITH SLO (70% quality >= FAIR, "
                             "30% latency <= BASIC)")

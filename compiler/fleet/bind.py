@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from ...catalog.catalog import Catalog
 from ...grammar import ast
 from ...grammar.diagnostics import MurakkabError, Span, suggestion
@@ -27,8 +29,8 @@ from ..job import TIERS, ExplainOptions, Settings
 from ..probe import resolve_path
 from ..units import to_base
 from .solve import METRICS, Demand
-from .traces import TraceError, arrivals, rates
-from .workload import Request, fleet_hardware, serving_workflows
+from .traces import TOKEN_COLUMN, TraceError, arrivals, rates
+from .workload import TOKEN_PERCENTILE, Request, fleet_hardware, serving_workflows
 
 PERIODS = {"second": 1.0, "seconds": 1.0, "s": 1.0, "sec": 1.0, "minute": 60.0, "minutes": 60.0, "min": 60.0,
            "hour": 3600.0, "hours": 3600.0, "h": 3600.0, "day": 86400.0, "days": 86400.0}
@@ -102,20 +104,20 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                                     "write AT 30 PER minute (second, minute, hour or day)")
             if not math.isfinite(item.rate) or item.rate <= 0:
                 raise MurakkabError(f"the rate of '{name}' must be a positive number", item.load_span)
-            raw.append((item, name, None, item.rate / period, None))
+            raw.append((item, name, None, item.rate / period, None, 1.0))
         else:
-            series, window_s, path, column = _trace_rates(item, window_s)
-            raw.append((item, name, series, 0.0, (path, column)))
-    series_lengths = [len(s) for _, _, s, _, _ in raw if s is not None]
+            series, window_s, path, column, tail = _trace_rates(item, window_s)
+            raw.append((item, name, series, 0.0, (path, column), tail))
+    series_lengths = [len(s) for _, _, s, _, _, _ in raw if s is not None]
     windows = min(series_lengths) if series_lengths else 1
     items = []
-    for item, name, series, rate, trace in raw:
+    for item, name, series, rate, trace, tail in raw:
         if series is not None:
             demand = Demand(name, series[:windows], window_s, f"trace {item.trace.value if item.trace else ''}")
         else:
             demand = Demand(name, (rate,) * windows, window_s if series_lengths else 3600.0,
                             f"{item.rate:g} per {item.period}")
-        items.append(FleetItemSpec(name, demand, _request(item, catalog), _slos(item), item.span,
+        items.append(FleetItemSpec(name, demand, _request(item, catalog, tail), _slos(item), item.span,
                                    *(trace or (None, "TIMESTAMP"))))
     budgets, cost = _budgets(stmt.budgets, catalog)
     hardware = fleet_hardware(catalog)
@@ -129,8 +131,9 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
     return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties)
 
 
-def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float, Path, str]:
-    """The trace's rates per window, the window, the file and its time column."""
+def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float, Path, str, float]:
+    """The trace's rates per window, the window, the file, its time column, and its
+    requests' tokens at :data:`TOKEN_PERCENTILE` over their mean (1 without a token column)."""
     assert item.trace is not None
     column, scale = "TIMESTAMP", 1.0
     for s in item.trace_settings:
@@ -158,14 +161,16 @@ def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...
                                 suggestion(s.name, ("time", "scale", "window"), "trace settings"))
     path = Path(resolve_path(item.trace.value, item.trace.span.source.name))
     try:
-        times, _ = arrivals(path, column)
+        times, tokens = arrivals(path, column, TOKEN_COLUMN)
     except TraceError as exc:
         raise MurakkabError(str(exc), item.trace.span,
                             "a CSV with one row per request and a time column (name it: (time = COLUMN))") from None
-    return rates(times, window_s, scale), window_s, path, column
+    mean = sum(tokens) / len(tokens)
+    tail = float(np.percentile(tokens, TOKEN_PERCENTILE)) / mean if mean > 0 else 1.0
+    return rates(times, window_s, scale), window_s, path, column, max(1.0, tail)
 
 
-def _request(item: ast.FleetItem, catalog: Catalog) -> Request:
+def _request(item: ast.FleetItem, catalog: Catalog, token_tail: float = 1.0) -> Request:
     stat = catalog.statistic("video_duration_s")
     scene = catalog.statistic("scene_length_s")
     duration = stat.value if stat else 60.0
@@ -178,7 +183,7 @@ def _request(item: ast.FleetItem, catalog: Catalog) -> Request:
         duration = to_base(s.value, "time", "duration")
         if not math.isfinite(duration) or duration <= 0 or duration > 86400:
             raise MurakkabError("duration must be between 0 and 24 h", s.value.span)
-    return Request(duration, scene.value if scene else 4.0)
+    return Request(duration, scene.value if scene else 4.0, token_tail)
 
 
 def _slos(item: ast.FleetItem) -> tuple[SloSpec, ...]:

@@ -8,6 +8,7 @@ from typing import Any
 from ..explain import _table
 from .plan import FleetPlan
 from .solve import UNITS
+from .workload import TOKEN_PERCENTILE
 
 
 def _status(plan: FleetPlan) -> str:
@@ -43,9 +44,11 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     for i in f.items:
         d = i.demand
         rows.append((i.workflow, f"{d.mean:.3f}", f"{d.peak:.3f}", f"{len(d.rates)} x {d.window_s:g} s",
-                     f"{i.request.duration_s:g} s" if i.workflow == "video_qa" else "-", d.source))
-    lines.append("demand (requests/s):")
-    lines.append(_tab(["workflow", "mean req/s", "peak req/s", "windows", "video", "source"], rows, width))
+                     f"{i.request.duration_s:g} s" if i.workflow == "video_qa" else "-",
+                     f"{i.request.token_tail:.2f}x mean", d.source))
+    lines.append(f"demand (requests/s; latency is planned at the p{TOKEN_PERCENTILE:g} request's tokens):")
+    lines.append(_tab(["workflow", "mean req/s", "peak req/s", "windows", "video", f"p{TOKEN_PERCENTILE:g} tokens",
+                       "source"], rows, width))
     rows = []
     for w, tiers in plan.tiers.items():
         for t, (q, lat) in tiers.items():
@@ -138,7 +141,8 @@ def to_dict(plan: FleetPlan, verbose: bool = False) -> dict[str, Any]:
         "demand": [{"workflow": i.workflow, "mean_requests_per_s": i.demand.mean,
                     "peak_requests_per_s": i.demand.peak, "windows": len(i.demand.rates),
                     "window_s": i.demand.window_s, "source": i.demand.source,
-                    "video_duration_s": i.request.duration_s} for i in f.items],
+                    "video_duration_s": i.request.duration_s,
+                    f"tokens_p{TOKEN_PERCENTILE:g}_over_mean": i.request.token_tail} for i in f.items],
         "tiers": {w: {t: {"quality": q, "latency_s": lat} for t, (q, lat) in tiers.items()}
                   for w, tiers in plan.tiers.items()},
         "quality_tier_source": plan.tier_source,

@@ -16,6 +16,11 @@ from pathlib import Path
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+# The column of a request's completion tokens (the Azure LLM traces'): its spread sets
+# how far above the mean a tail request's tokens go (workload.Request.token_tail).
+TOKEN_COLUMN = "GeneratedTokens"
+
+
 class TraceError(Exception):
     """A trace that cannot be read, with what is wrong (the binder locates it)."""
 

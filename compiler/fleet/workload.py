@@ -25,8 +25,9 @@ speech-to-text on/off; code generation by model, D debaters, R rounds) with the 
 of one request as data (:data:`SHAPES`). A configuration is an accuracy row plus a
 profile for the LLM executor and one for each tool stage; its latency is the critical
 path of the request's stages (the LLM's calls at its operating point's TTFT and TPOT,
-rounds in sequence, debaters in parallel), its work per profile is what one request asks
-of it. Completion tokens per request come from ``workflow_tokens`` where the catalog has
+rounds in sequence, debaters in parallel, decoding the tokens of the request at
+:data:`TOKEN_PERCENTILE`: ``Request.token_tail`` x the mean), its work per profile is
+what one mean request asks of it. Completion tokens per request come from ``workflow_tokens`` where the catalog has
 the row, else from a fit ``tokens = a_model x b_config`` over the workflow's rows (a
 debate's calls scale with D x R); :attr:`Config.tokens_source` says which.
 
@@ -82,12 +83,21 @@ class InstanceProfile:
         return self.units if self.gpu else 0
 
 
+# A configuration's latency is planned at this percentile of its requests' token load
+# (OSDI '26: t_c is the p90 token load), so a latency SLO holds for that share of them.
+TOKEN_PERCENTILE = 90.0
+
+
 @dataclass(frozen=True)
 class Request:
-    """Statistics of one request's inputs (catalog defaults unless ASSUMING says)."""
+    """Statistics of one request's inputs (catalog defaults unless ASSUMING says).
+    ``token_tail``: a request's completion tokens at :data:`TOKEN_PERCENTILE` over their
+    mean, from the trace's token column (1 for a fixed rate or a trace without one); the
+    configuration's tokens are taken as the mean, its latency at the tail."""
 
     duration_s: float
     scene_length_s: float
+    token_tail: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -326,6 +336,7 @@ def build(catalog: Catalog, workflows: dict[str, Request], hardware: tuple[str, 
                     for prof, _, _ in picks:
                         out.profiles[prof.key] = prof
                     configs.append(_config(shape, q.model, q.config, q.value, features, tokens, tsource, llm,
+                                           request.token_tail,
                                            list(zip(stages, picks))))
         out.considered[workflow] = len(configs)
         out.all_latencies[workflow] = [(c.accuracy, c.latency_s) for c in configs]
@@ -386,10 +397,10 @@ def tool_bundles(stages: list[ToolStage], options: list[list[Pick]]) -> list[tup
 
 
 def _config(shape: ServingShape, model: str, code: str, accuracy: float, features: dict[str, str],
-            tokens: float, tsource: str, llm: InstanceProfile,
+            tokens: float, tsource: str, llm: InstanceProfile, tail: float,
             tools: list[tuple[ToolStage, tuple[InstanceProfile, float, float]]]) -> Config:
     calls, rounds = shape.calls_per_round(features), shape.rounds(features)
-    per_call = tokens / (calls * rounds)
+    per_call = tokens * tail / (calls * rounds)  # latency at the tail's token load
     # Debaters of a round run in parallel on the shared instance; rounds run in sequence.
     llm_s = rounds * (llm.ttft_s + per_call * llm.tpot_s)
     seconds = {s.name: sec for s, (_, sec, _) in tools}
