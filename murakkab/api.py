@@ -178,8 +178,16 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
         if fmt == "text" and all(defaulted_cluster(j) for j in group):
             text = _note_default_cluster(text)
         parts.append(text)
-    parts.extend(_fleet_texts(bound, cat, format, verbose, width))
+    fleets = _fleet_texts(bound, cat, format, verbose, width)
+    parts.extend(fleets)
+    if len(parts) > 1 and all(_is_json(p) for p in parts):
+        # Several plans as JSON: one document, a list of them (one plan: its object).
+        return json.dumps([json.loads(p) for p in parts], indent=2) + "\n"
     return "\n".join(parts)
+
+
+def _is_json(text: str) -> bool:
+    return text.lstrip().startswith("{")
 
 
 def explain_fleets(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002

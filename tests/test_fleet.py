@@ -367,5 +367,6 @@ def test_run_json_with_jobs_and_a_fleet_is_one_json_document(tmp_path: Path) -> 
     explain = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script), "--format", "json"],
                              cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert explain.returncode == 0, explain.stderr
-    last = explain.stdout[explain.stdout.rindex('\n{\n  "kind": "fleet"') + 1:]
-    assert entries[1]["fleet"] == json.loads(last)
+    # explain: one document too, the job's plan and the fleet's (one statement: its object).
+    job, fleet = json.loads(explain.stdout)
+    assert entries[1]["fleet"] == fleet and fleet["kind"] == "fleet" and job["job"] == "video_qa"
