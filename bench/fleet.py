@@ -143,7 +143,8 @@ def hundred(limit: float, seed: int = 0) -> dict[str, float]:
     big = Catalogue(profiles=dict(catalogue.profiles))
     demands, pairs = {}, []
     base = {i.workflow: i for i in fleet.items}
-    tiers = {w: tiers_of(catalogue, w, published_quality_tiers(catalog, w)) for w in base}
+    # Latency tiers over the configurations at the BASIC floor the latency pairs keep (as a statement's).
+    tiers = {w: tiers_of(catalogue, w, published_quality_tiers(catalog, w), "BASIC") for w in base}
     for copy in range(50):
         for w, item in base.items():
             name = f"{w}#{copy}"
