@@ -4,11 +4,14 @@ replay that a seed makes deterministic; the `simulate` command as users run it."
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import murakkab
 from murakkab.catalog.catalog import Catalog, default_catalog
@@ -132,3 +135,25 @@ def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
         assert r["overall"]["requests"] > 0 and r["gpu_hours"] > 0 and r["energy_kwh"] > 0
         assert set(r["workflows"]) == {"code_gen", "video_qa"}
     assert plot.read_text().startswith("<svg") and "joint" in plot.read_text()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(rate=st.sampled_from([0.2, 1.0, 3.0]), policy=st.sampled_from(["static", "static+autoscale", "per-pair", "joint"]),
+       epoch=st.sampled_from([300.0, 600.0]), provision=st.sampled_from([0.0, 120.0, 1200.0]),
+       autoscale=st.booleans(), step=st.sampled_from([1.0, 4.0]), seed=st.integers(0, 3))
+def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalog, rate: float, policy: str,
+                                                                 epoch: float, provision: float, autoscale: bool,
+                                                                 step: float, seed: int) -> None:
+    # Whatever the policy, epochs, provisioning and load step: every request ends, after it
+    # arrived, and the GPU-hours reported are the GPUs held over time (the timeline's area).
+    fleet = _fleet(catalog, f"PLAN FLEET FOR code_gen AT {rate} PER second WITH SLO (70% quality >= FAIR, "
+                            "30% latency <= BASIC)")
+    stream = _step(rate, rate * step, minutes=20, step_at=8)
+    sim = FleetSimulator(fleet, catalog, policy, SimSettings(epoch_s=epoch, provision_s=provision,
+                                                             autoscale=autoscale, seed=seed))
+    result = sim.run(stream)
+    assert result.overall["requests"] == len(stream)
+    assert 0 < result.overall["p50_s"] <= result.overall["p99_s"] < math.inf
+    timeline = result.gpus_over_time
+    area = sum(g * (t1 - t0) for (t0, g), (t1, _) in zip(timeline, timeline[1:])) / 3600.0
+    assert result.gpu_hours == pytest.approx(area, rel=1e-9, abs=1e-9)
