@@ -11,7 +11,11 @@ a GPU with no process on it. This script measures, on whatever NVIDIA GPU it fin
    that gets no requests looks like), and nothing running;
 3. duty cycles: bf16 matrix products of 8192^3 for a share d of every 200 ms period and
    nothing for the rest, d = 0.25, 0.5, 0.75, 1.0 (compute-bound, as prefill);
-4. memory-bound: device-to-device copies back to back (as decode).
+4. memory-bound: device-to-device copies back to back;
+5. decode-shaped: the feed-forward products of a 3.8-billion-parameter stack (32 layers
+   of 4096 x 14336 and back, bf16) applied to a batch of b tokens step after step, b = 1,
+   16, 64, 256: tokens/s, mean power and joules per token as the batch grows (no
+   attention, no framework: the weight streaming and arithmetic of LLM decoding).
 
 Power is the NVML energy counter's difference over each phase's window (after 3 s to
 settle) divided by its length, so it is the true mean, not a sampled one. It reports a
@@ -39,7 +43,7 @@ def _energy_j(nvml: Any, handle: Any) -> float:
 def _measure(nvml: Any, handle: Any, seconds: float, settle_s: float, work: Any = None) -> dict[str, float]:
     """Mean power over ``seconds`` after ``settle_s``, running ``work()`` (which returns the
     busy seconds it spent) in a loop all the while."""
-    busy = 0.0
+    busy, calls = 0.0, 0
     t_end_settle = time.perf_counter() + settle_s
     while time.perf_counter() < t_end_settle:
         if work is None:
@@ -53,10 +57,36 @@ def _measure(nvml: Any, handle: Any, seconds: float, settle_s: float, work: Any 
             time.sleep(0.05)
         else:
             busy += work()
+            calls += 1
         samples.append(nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0)
     e1, t1 = _energy_j(nvml, handle), time.perf_counter()
-    return {"mean_w": (e1 - e0) / (t1 - t0), "busy_share": busy / (t1 - t0), "seconds": t1 - t0,
+    return {"mean_w": (e1 - e0) / (t1 - t0), "busy_share": busy / (t1 - t0), "seconds": t1 - t0, "calls": calls,
             "sampled_min_w": min(samples), "sampled_max_w": max(samples)}
+
+
+def _decode(nvml: Any, handle: Any, torch: Any, dev: Any, phase_s: float, settle_s: float) -> list[dict[str, float]]:
+    """Decode-shaped work at several batch sizes: tokens/s, mean W, J/token."""
+    hidden, inner, layers = 4096, 14336, 32
+    weights = [(torch.randn(hidden, inner, dtype=torch.bfloat16, device=dev) * 0.01,
+                torch.randn(inner, hidden, dtype=torch.bfloat16, device=dev) * 0.01) for _ in range(layers)]
+    rows = []
+    for batch in (1, 16, 64, 256):
+        x = torch.randn(batch, hidden, dtype=torch.bfloat16, device=dev)
+
+        def steps(x: Any = x) -> float:  # four decode steps of the batch
+            start = time.perf_counter()
+            for _ in range(4):
+                y = x
+                for up, down in weights:
+                    y = (y @ up) @ down
+            torch.cuda.synchronize()
+            return time.perf_counter() - start
+
+        m = _measure(nvml, handle, phase_s, settle_s, steps)
+        tokens_per_s = batch * 4 * m["calls"] / m["seconds"]
+        rows.append({"batch": batch, "tokens_per_s": tokens_per_s, "mean_w": m["mean_w"],
+                     "joules_per_token": m["mean_w"] / tokens_per_s, "params_b": 2 * hidden * inner * layers / 1e9})
+    return rows
 
 
 def run(phase_s: float, settle_s: float) -> dict[str, Any]:
@@ -124,6 +154,7 @@ def run(phase_s: float, settle_s: float) -> dict[str, Any]:
         return time.perf_counter() - start
 
     out["phases"]["memory copies, back to back"] = _measure(nvml, handle, phase_s, settle_s, copy)
+    out["decode"] = _decode(nvml, handle, torch, dev, phase_s, settle_s)
     nvml.nvmlShutdown()
 
     idle0 = out["phases"]["idle, no process"]["mean_w"]
@@ -157,6 +188,12 @@ def text(r: dict[str, Any]) -> str:
                  f"busy share (R^2 {f['r2']:.4f}, largest residual {f['max_abs_residual_w']:.1f} W)")
     lines.append(f"  held idle / no-process idle: {f['held_idle_over_no_process']:.2f}x; "
                  f"line intercept / no-process idle: {f['intercept_over_no_process']:.2f}x")
+    if r.get("decode"):
+        lines.append(f"  decode-shaped work ({r['decode'][0]['params_b']:.1f} B parameters of feed-forward, bf16):")
+        lines.append(f"    {'batch':>5} {'tokens/s':>10} {'mean W':>8} {'J/token':>9} {'W / limit':>9}")
+        for d in r["decode"]:
+            lines.append(f"    {d['batch']:>5} {d['tokens_per_s']:>10,.0f} {d['mean_w']:>8.1f} {d['joules_per_token']:>9.4f} "
+                         f"{d['mean_w'] / r['power_limit_w']:>9.2f}")
     return "\n".join(lines) + "\n"
 
 
