@@ -102,7 +102,7 @@ def sweep(limit: float, budgets: list[int]) -> list[dict[str, float]]:
         try:
             plan = plan_fleet(fleet, catalog, baselines=False)
         except Infeasible as exc:
-            out.append({"h100_budget": h100, "infeasible": "; ".join(exc.diagnosis)})
+            out.append({"h100_budget": h100, "infeasible": exc.message})
             continue
         s = plan.solution
         used = {hw: sum(n * plan.catalogue.profiles[k].units for k, n in s.instances.items()

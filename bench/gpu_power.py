@@ -35,6 +35,8 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
+
 
 def _energy_j(nvml: Any, handle: Any) -> float:
     return nvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000.0  # mJ -> J
@@ -157,21 +159,25 @@ def run(phase_s: float, settle_s: float) -> dict[str, Any]:
     out["decode"] = _decode(nvml, handle, torch, dev, phase_s, settle_s)
     nvml.nvmlShutdown()
 
-    idle0 = out["phases"]["idle, no process"]["mean_w"]
-    pts = [(0.0, out["phases"]["held, idle"]["mean_w"])] + [
-        (p["busy_share"], p["mean_w"]) for k, p in out["phases"].items() if k.startswith("bf16")]
-    xs, ys = [x for x, _ in pts], [y for _, y in pts]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x in xs)
-    intercept = my - slope * mx
-    resid = [y - (intercept + slope * x) for x, y in pts]
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    out["fit"] = {"intercept_w": intercept, "slope_w_per_busy_share": slope,
-                  "r2": 1.0 - sum(r * r for r in resid) / ss_tot if ss_tot else 1.0,
-                  "max_abs_residual_w": max(abs(r) for r in resid),
-                  "held_idle_over_no_process": out["phases"]["held, idle"]["mean_w"] / idle0,
-                  "intercept_over_no_process": intercept / idle0}
+    out["fit"] = fit(out["phases"])
     return out
+
+
+def fit(phases: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The least-squares line of power over busy share through the held-idle point and the
+    duty cycles, how far the points stray from it, and the idle ratios."""
+    idle0 = phases["idle, no process"]["mean_w"]
+    pts = [(0.0, phases["held, idle"]["mean_w"])] + [
+        (p["busy_share"], p["mean_w"]) for k, p in phases.items() if k.startswith("bf16")]
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    slope, intercept = (float(v) for v in np.polyfit(xs, ys, 1))
+    resid = np.asarray(ys) - (intercept + slope * np.asarray(xs))
+    ss_tot = float(np.sum((np.asarray(ys) - np.mean(ys)) ** 2))
+    return {"intercept_w": intercept, "slope_w_per_busy_share": slope,
+            "r2": 1.0 - float(resid @ resid) / ss_tot if ss_tot else 1.0,
+            "max_abs_residual_w": float(np.max(np.abs(resid))),
+            "held_idle_over_no_process": phases["held, idle"]["mean_w"] / idle0,
+            "intercept_over_no_process": intercept / idle0}
 
 
 def text(r: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
 from .compiler.fleet.explain import render_json as render_fleet_json
 from .compiler.fleet.explain import render_text as render_fleet_text
+from .compiler.fleet.bind import BoundFleet
 from .compiler.fleet.plan import FleetPlan, plan_fleet
 from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
@@ -166,11 +167,12 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
     """EXPLAIN every job of a script; arguments override the script's EXPLAIN options.
     ``width``: text tables fit that many columns (None: full width)."""
     cat = catalog or default_catalog()
-    parts = []
+    parts, formats = [], []
     bound = compile(script, catalog=cat, settings=settings, name=name)
     for group in job_groups(bound):
         options = group[0].explain
         fmt = format or (options.format if options else "text")
+        formats.append(fmt)
         verb = verbose if verbose is not None else bool(options and options.verbose)
         span = group[0].span
         text = render(plan_jobs([on_this_machine(j) for j in group], cat), fmt, verbose=verb, catalog=cat,
@@ -178,16 +180,12 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
         if fmt == "text" and all(defaulted_cluster(j) for j in group):
             text = _note_default_cluster(text)
         parts.append(text)
-    fleets = _fleet_texts(bound, cat, format, verbose, width)
-    parts.extend(fleets)
-    if len(parts) > 1 and all(_is_json(p) for p in parts):
+    parts.extend(_fleet_texts(bound, cat, format, verbose, width))
+    formats.extend(_fleet_format(f, format) for f in bound.fleets)
+    if len(parts) > 1 and set(formats) == {"json"}:
         # Several plans as JSON: one document, a list of them (one plan: its object).
         return json.dumps([json.loads(p) for p in parts], indent=2) + "\n"
     return "\n".join(parts)
-
-
-def _is_json(text: str) -> bool:
-    return text.lstrip().startswith("{")
 
 
 def explain_fleets(script: Script, *, format: str | None = None, verbose: bool | None = None,  # noqa: A002
@@ -208,9 +206,14 @@ def fleet_dicts(script: Script, *, catalog: Catalog | None = None, settings: Set
     return [json.loads(text) for text in _fleet_texts(bound, cat, "json", verbose, None)]
 
 
+def _fleet_format(fleet: BoundFleet, fmt: str | None) -> str:
+    """The format a fleet's EXPLAIN is rendered in: the caller's, else the statement's."""
+    return fmt or (fleet.explain.format if fleet.explain else "text")
+
+
 def _fleet_texts(bound: BoundScript, cat: Catalog, fmt: str | None, verbose: bool | None,
                  width: int | None) -> list[str]:
-    return [render_fleet(plan_fleet(f, cat), fmt or (f.explain.format if f.explain else "text"),
+    return [render_fleet(plan_fleet(f, cat), _fleet_format(f, fmt),
                          verbose=verbose if verbose is not None else bool(f.explain and f.explain.verbose), width=width)
             for f in bound.fleets]
 

@@ -435,14 +435,15 @@ def _dispatch_command(args: argparse.Namespace) -> int:
     finally:
         if isinstance(progress, _LiveProgress):
             progress.close()
-    # A fleet is planned (its EXPLAIN), not run.
-    fleets = [] if args.format == "json" else [api.explain_fleets(script, catalog=catalog, settings=_settings(args),
-                                                                   width=_text_width())]
-    fleet_dicts = api.fleet_dicts(script, catalog=catalog, settings=_settings(args)) if args.format == "json" else []
-    if not outcomes and not any(fleets) and not fleet_dicts:
+    # A fleet is planned (its EXPLAIN), not run: JSON goes into the one document below.
+    if args.format == "json":
+        fleet_dicts, fleet_text = api.fleet_dicts(script, catalog=catalog, settings=_settings(args)), ""
+    else:
+        fleet_dicts, fleet_text = [], api.explain_fleets(script, catalog=catalog, settings=_settings(args),
+                                                         width=_text_width())
+    if not outcomes and not fleet_text and not fleet_dicts:
         print(f"{script}: nothing to run (the script has no RUN statement)", file=sys.stderr)
-    for text in fleets:
-        sys.stdout.write(text)
+    sys.stdout.write(fleet_text)
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace
 

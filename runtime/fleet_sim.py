@@ -256,10 +256,10 @@ class FleetSimulator:
             if n > len(live):
                 # Instances on their way out serve again before new ones are provisioned.
                 back = sorted((i for i in pool.instances if i.retire < math.inf), key=lambda i: i.ready)
-                for i in back[:n - len(live)]:
+                back = back[:n - len(live)]
+                for i in back:
                     i.retire = math.inf
-                more = n - len(live) - len(back[:n - len(live)])
-                pool.reset(pool.instances + [_Instance(now + delay) for _ in range(more)])
+                pool.reset(pool.instances + [_Instance(now + delay) for _ in range(n - len(live) - len(back))])
             elif n < len(live):
                 if delay > 0:  # the least busy go once the new plan's instances are ready
                     for i in sorted(live, key=lambda i: i.free)[:len(live) - n]:
@@ -398,8 +398,7 @@ class FleetSimulator:
                             self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
                             self.replans += 1
                         except (Infeasible, SolveTimeout) as exc:
-                            why = "; ".join(exc.diagnosis) if isinstance(exc, Infeasible) else exc.message
-                            self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {why}")
+                            self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc.message}")
                     epoch_start, next_epoch, planned_at = here, t + s.epoch_s, t
                 timeline.append((t, self._gpus()))
             a = stream[ri]

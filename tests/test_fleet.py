@@ -314,14 +314,14 @@ def test_a_trace_gives_one_rate_per_window(tmp_path: Path, catalog: Catalog) -> 
 
 
 def test_latency_is_planned_at_the_p90_token_load_of_the_trace(tmp_path: Path, catalog: Catalog) -> None:
-    # OSDI's t_c is the p90 token load: nine requests of 100 tokens and one of 1,000 have a
-    # mean of 190 and a p90 of 190 (numpy's linear p90 of [100]*9 + [1000]).
+    # OSDI's t_c is the p90 token load: eight requests of 100 tokens and two of 1,000 have a
+    # mean of 280 and a p90 of 1,000, so latency is planned at 1000 / 280 = 3.57x the mean.
     trace = tmp_path / "t.csv"
     trace.write_text("TIMESTAMP,GeneratedTokens\n" + "".join(
-        f"2023-11-16 18:00:{s:02d},{1000 if s == 9 else 100}\n" for s in range(10)))
+        f"2023-11-16 18:00:{s:02d},{1000 if s >= 8 else 100}\n" for s in range(10)))
     fleet = _fleet(f"PLAN FLEET FOR code_gen FROM TRACE '{trace}'", catalog)
-    tokens = [100.0] * 9 + [1000.0]
-    assert fleet.items[0].request.token_tail == pytest.approx(np.percentile(tokens, 90) / np.mean(tokens))
+    assert fleet.items[0].request.token_tail == pytest.approx(1000 / 280)
+    assert _fleet("PLAN FLEET FOR code_gen AT 1 PER second", catalog).items[0].request.token_tail == 1.0
     tail = Request(30.0, 4.0, 3.0)
     plain, heavy = (build(catalog, {"code_gen": r}, fleet_hardware(catalog)) for r in (Request(30.0, 4.0), tail))
     for a, b in zip(plain.configs["code_gen"][:20], heavy.configs["code_gen"][:20]):

@@ -466,19 +466,19 @@ def diagnose_budgets(problem: Problem) -> list[str]:
         if least.totals["cost"] > problem.cost_budget + 1e-9:
             out.append(f"budget cost <= {problem.cost_budget:g} USD/h: the SLOs need at least "
                        f"{least.totals['cost']:.2f} USD/h")
-    if out or not problem.budgets:
-        return out or ["the budgets together leave no room for the SLOs (each alone could be met)"]
+    if out:
+        return out
+    together = "the budgets together leave no room for the SLOs (each alone could be met)"
     # Each budget alone could be met: say what the budgeted types need between them.
-    budgeted = sorted(problem.budgets)
-    need = _least(free, lambda p: p.hardware in problem.budgets, lambda p: float(p.units))
-    allowed = sum(problem.budgets.values())
-    names = ", ".join(budgeted)
-    if need is not None and need > allowed + 1e-9:
-        return [f"budgets {' and '.join(f'{hw} <= {problem.budgets[hw]:g}' for hw in budgeted)}: the SLOs need at "
-                f"least {need:g} units of {names} together, {allowed:g} allowed"]
-    return [f"the budgets together leave no room for the SLOs (each alone could be met; {names} together "
-            f"need at least {need:g} units, {allowed:g} allowed, but not in the mix the budgets allow)"
-            if need is not None else "the budgets together leave no room for the SLOs (each alone could be met)"]
+    need = _least(free, lambda p: p.hardware in problem.budgets, lambda p: float(p.units)) if problem.budgets else None
+    if need is None:
+        return [together]
+    allowed, names = sum(problem.budgets.values()), ", ".join(sorted(problem.budgets))
+    if need > allowed + 1e-9:
+        limits = " and ".join(f"{hw} <= {problem.budgets[hw]:g}" for hw in sorted(problem.budgets))
+        return [f"budgets {limits}: the SLOs need at least {need:g} units of {names} together, {allowed:g} allowed"]
+    return [f"{together[:-1]}; {names} together need at least {need:g} units, {allowed:g} allowed, but not in "
+            "the mix the budgets allow)"]
 
 
 def _least(problem: Problem, which: Callable[[InstanceProfile], bool],
