@@ -35,6 +35,7 @@ from .compiler.scheduling.cli import add_schedule_parser, schedule_command, sche
 from .compiler.scheduling.quiet import write_stderr
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
+from .runtime.fleet_sim import FORECASTS
 from .runtime.fleet_sim import POLICIES as FLEET_POLICIES
 from .runtime.local import RunInterrupted, Terminated, sigterm_interrupts
 from .runtime.secrets import scrub
@@ -116,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--scale-delay", type=non_negative_float, default=60.0, metavar="S",
                      help="seconds before an instance the auto-scaler adds can serve (default 60: a warm pool)")
     sim.add_argument("--no-autoscale", action="store_true", help="no auto-scaler between epochs")
+    sim.add_argument("--forecast", choices=FORECASTS, default=FORECASTS[0],
+                     help="how a re-plan forecasts the next epoch (EWMA, alpha 0.5): each window from the "
+                          "same window of the last, so shared instances are sized for the combined stream's "
+                          "peak (default); or each workflow's peak and mean rate, as OSDI, sized for the sum "
+                          "of the peaks")
     sim.add_argument("--stretch", type=positive_int, default=1, metavar="K",
                      help="replay each trace K times slower at the same rate (K=24: a day from an hour)")
     sim.add_argument("--duration", type=positive_float, default=None, metavar="MIN",
@@ -476,7 +482,8 @@ def _simulate(args: argparse.Namespace, script: Path, catalog: Catalog) -> int:
     from .runtime.fleet_sim import SimSettings, results_text, write_plot
 
     settings = SimSettings(epoch_s=60 * args.epoch, provision_s=60 * args.provision, window_s=args.window,
-                           autoscale=not args.no_autoscale, scale_delay_s=args.scale_delay, seed=args.seed)
+                           autoscale=not args.no_autoscale, scale_delay_s=args.scale_delay, seed=args.seed,
+                           forecast=args.forecast)
     policies = tuple(dict.fromkeys(args.policy or FLEET_POLICIES))
     results = api.simulate(script, catalog=catalog, policies=policies, settings=settings, stretch=args.stretch,
                            duration_s=60 * args.duration if args.duration else None,

@@ -16,12 +16,19 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   request's stage at a time, first come first served. A stage goes to the instance
   that frees first.
 * **Epochs**: every ``epoch_s`` the policy re-plans for an EWMA forecast (alpha 0.5) of
-  the per-window rates; instances a plan adds are ready ``provision_s`` later, and the
+  the load (``forecast``): ``"windows"`` forecasts each window of the epoch from the
+  same window of the last (so shared instances are sized for the peak of the combined
+  stream, assuming the workflows' bursts fall as they fell); ``"peaks"`` forecasts each
+  workflow's peak and mean rate, as OSDI does, and the plan is sized for the sum of the
+  peaks (no multiplexing is assumed). Each window is planned at no less than one
+  request, so a workflow forecast at no load keeps instances. Instances a plan adds are ready ``provision_s`` later, and the
   change is made before break: the instances the plan drops serve until then, and a
   request whose configuration has a profile with no instance ready yet is routed by the
   previous plan. The first epoch is planned on its own
   load (as if forecast from the day before). A window whose rate exceeds the forecast
-  by more than ``deviation`` re-plans early, at most once per ``replan_gap_s``.
+  (its window's, or the peak) by more than ``deviation`` re-plans early, at most once per
+  ``replan_gap_s``. A request stays on the instances it was routed to: a profile a plan
+  drops keeps its last instances until the requests routed to it are done.
 * **Auto-scaler**: every ``window_s``, a profile whose instances were busier than
   ``high`` of their capacity gets instances (ready ``scale_delay_s`` later); one below
   ``low`` loses the extra ones, never going under the plan (or under one instance, for
@@ -61,6 +68,7 @@ from ..grammar.diagnostics import MurakkabError
 from .serve import Option, ServePlan, pick_option, pick_route
 
 POLICIES = ("static", "static+autoscale", "per-pair", "joint")
+FORECASTS = ("windows", "peaks")
 _ARRIVE, _DONE = 0, 1
 
 
@@ -85,6 +93,7 @@ class SimSettings:
     replan_gap_s: float = 600.0  # no early re-plan sooner than this after the last plan
     seed: int = 0
     time_limit_s: float = 30.0
+    forecast: str = "windows"  # one of FORECASTS (the module docstring says how each plans)
 
 
 def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: float | None = None) -> list[Arrival]:
@@ -184,6 +193,8 @@ class FleetSimulator:
                  catalogue: Catalogue | None = None) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
+        if settings.forecast not in FORECASTS:
+            raise ValueError(f"unknown forecast {settings.forecast!r}: one of {', '.join(FORECASTS)}")
         self.fleet, self.policy, self.s = fleet, policy, settings
         self.catalogue = catalogue or build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
         tiers = {i.workflow: tiers_of(self.catalogue, i.workflow, published_quality_tiers(catalog, i.workflow),
@@ -198,14 +209,21 @@ class FleetSimulator:
         self.fallback_until = -math.inf
         self.notes: list[str] = []
         self.replans = 0
+        # Requests routed to a configuration on each profile and not yet finished: a
+        # dropped pool drains them before its last instance leaves.
+        self.in_flight: dict[str, int] = {}
         self._work_cache: dict[int, tuple[dict[str, float], int, int]] = {}
         self._names_cache: dict[int, dict[str, str]] = {}
         self._graph_cache: dict[int, tuple[list[str], dict[str, list[str]], dict[str, int]]] = {}
 
     # -- planning ------------------------------------------------------------------
     def _demands(self, rates: dict[str, list[float]]) -> dict[str, Demand]:
+        """The forecast as the solver's demand: every workflow over the same windows, each
+        window at least one request (a workflow forecast at no load would otherwise be
+        routed anywhere, at no cost, and find no instance when its requests come)."""
         n = max(len(r) for r in rates.values())
-        return {w: Demand(w, tuple((r + [r[-1] if r else 0.0] * n)[:n]) if r else (0.0,) * n, self.s.window_s,
+        least = 1.0 / self.s.window_s
+        return {w: Demand(w, tuple(max(least, x) for x in (r + [r[-1] if r else 0.0] * n)[:n]), self.s.window_s,
                           "forecast") for w, r in rates.items()}
 
     def _plan(self, rates: dict[str, list[float]]) -> tuple[dict[str, int], dict[int, list[tuple[Config, float]]]]:
@@ -313,10 +331,14 @@ class FleetSimulator:
         return True
 
     def _retire(self, t: float) -> None:
-        """Instances a plan dropped leave once their time comes."""
-        for pool in self.pools.values():
+        """Instances a plan dropped leave once their time comes, but the last ones of a
+        profile stay while requests routed to it are in flight (a later stage of theirs,
+        such as video Q&A's LLM after its tools, still needs them): drained, not cut."""
+        for key, pool in self.pools.items():
             if any(i.retire <= t for i in pool.instances):
-                pool.reset([i for i in pool.instances if i.retire > t])
+                stay = [i for i in pool.instances if i.retire > t]
+                if stay or not self.in_flight.get(key):
+                    pool.reset(stay)
 
     # -- serving ----------------------------------------------------------------------
     def _serve(self, key: str, now: float, work: float, rounds: int = 1, calls: int = 1) -> float:
@@ -324,9 +346,14 @@ class FleetSimulator:
         an LLM stage's tokens are ``rounds`` rounds of ``calls`` parallel calls."""
         pool = self.pools.get(key)
         if pool is None or not pool.instances:
+            # The plan left this profile no instance (a workflow forecast at no load gets
+            # none) and a request came: the auto-scaler's warm pool answers, if it runs.
+            scaled = self.s.autoscale and self.policy != "static"
+            delay = self.s.scale_delay_s if scaled else self.s.provision_s
             pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
-            pool.reset([_Instance(now + self.s.provision_s)])
-            self.notes.append(f"{key}: routed to with no instance; one provisioned at {now:.0f} s")
+            pool.reset([_Instance(now + delay)])
+            self.notes.append(f"{key}: routed to with no instance; one {'scaled up' if scaled else 'provisioned'} "
+                              f"at {now:.0f} s, ready {delay:.0f} s later")
         _, n, inst = heapq.heappop(pool.heap)
         start = max(now, inst.ready)
         prof = pool.profile
@@ -357,6 +384,8 @@ class FleetSimulator:
             return [c / s.window_s for c in counts[w][start:end]] or [0.0]
 
         forecast = {w: rates(w, 0, per_epoch) for w in workflows}
+        if s.forecast == "peaks":
+            forecast = {w: _peak_and_mean(max(r), float(np.mean(r)), per_epoch) for w, r in forecast.items()}
         # static: a hand-built deployment sized for the whole trace's peak; the others
         # start from the first epoch's own load.
         first = {w: rates(w, 0, nwin) for w in workflows} if self.policy == "static" else forecast
@@ -393,7 +422,7 @@ class FleetSimulator:
                     here = int(round(t / s.window_s))
                     if self.policy in ("per-pair", "joint") and t < horizon:  # not once arrivals end
                         observed = {w: rates(w, epoch_start, here) for w in workflows}
-                        forecast = {w: _ewma(forecast[w], observed[w], s.alpha, per_epoch) for w in workflows}
+                        forecast = {w: self._forecast(forecast[w], observed[w], per_epoch) for w in workflows}
                         try:
                             self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
                             self.replans += 1
@@ -405,6 +434,8 @@ class FleetSimulator:
             if kind == _ARRIVE:
                 pi = _pick(self.rng, shares[a.workflow])
                 chosen[ri], pair_of[ri] = self._route(pi, now), pi
+                for key, _ in chosen[ri].work:
+                    self.in_flight[key] = self.in_flight.get(key, 0) + 1
             config = chosen[ri]
             assert config is not None
             roots, succ, npred = self._graph(config)
@@ -420,6 +451,8 @@ class FleetSimulator:
                     st = stats[a.workflow]
                     st.latencies.append(latency)
                     st.met += latency <= pair.max_latency_s + 1e-9 and config.accuracy >= pair.min_accuracy - 1e-12
+                    for key, _ in config.work:
+                        self.in_flight[key] -= 1
                     continue
                 left = waiting[ri]
                 ready = []
@@ -501,12 +534,23 @@ class FleetSimulator:
             totals[1] += n * pool.profile.idle_w * dt
             totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
 
+    def _forecast(self, previous: list[float], observed: list[float], n: int) -> list[float]:
+        """The next epoch's ``n`` windows of one workflow, from the last forecast and what
+        was seen since it (``settings.forecast``)."""
+        a = self.s.alpha
+        if self.s.forecast == "windows":
+            return _ewma(previous, observed, a, n)
+        seen = observed or [0.0]
+        before = previous or seen
+        return _peak_and_mean(a * max(seen) + (1 - a) * max(before),
+                              a * float(np.mean(seen)) + (1 - a) * float(np.mean(before)), n)
+
     def _window(self, t: float, index: int, counts: dict[str, list[int]], forecast: dict[str, list[float]],
                 epoch_start: int) -> bool:
         """End of a window: auto-scale; whether the load left the forecast (re-plan early)."""
         s = self.s
         self._retire(t)
-        for pool in self.pools.values():
+        for key, pool in self.pools.items():
             n = pool.active(t)
             used = pool.work_window / (pool.profile.capacity * s.window_s) if pool.profile.capacity > 0 else 0.0
             pool.work_window = 0.0
@@ -516,14 +560,15 @@ class FleetSimulator:
                 add = math.ceil(used / s.high - n)
                 pool.reset(pool.instances + [_Instance(t + s.scale_delay_s) for _ in range(add)])
             elif used < s.low * n and len(pool.instances) > pool.floor:
-                keep = max(pool.floor, math.ceil(used / s.high))
+                drain = 1 if self.in_flight.get(key) else 0
+                keep = max(pool.floor, drain, math.ceil(used / s.high))
                 pool.reset(sorted(pool.instances, key=lambda i: -i.free)[:keep])
         deviated = False
         pos = index - epoch_start
         for w, fc in forecast.items():
             if 0 <= pos < len(fc) and index < len(counts[w]):
                 seen = counts[w][index] / s.window_s
-                expect = fc[pos]
+                expect = fc[pos] if s.forecast == "windows" else max(fc)
                 if expect > 0 and abs(seen - expect) / expect > s.deviation and seen > expect:
                     deviated = True
         return deviated
@@ -543,6 +588,15 @@ def _ewma(previous: list[float], observed: list[float], alpha: float, n: int) ->
         p = previous[i] if i < len(previous) else (previous[-1] if previous else o)
         out.append(alpha * o + (1 - alpha) * p)
     return out
+
+
+def _peak_and_mean(peak: float, mean: float, n: int) -> list[float]:
+    """``n`` windows whose largest is ``peak`` and whose mean is ``mean`` (as near as the
+    peak allows): the first at the peak, the rest equal. Every workflow's peak falls in
+    the same window, so shared instances are sized for the sum of the peaks."""
+    if n <= 1:
+        return [peak]
+    return [peak] + [max(0.0, (n * mean - peak) / (n - 1))] * (n - 1)
 
 
 def _pick(rng: random.Random, weighted: list[tuple[int, float]]) -> int:

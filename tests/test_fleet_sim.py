@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import murakkab
 from murakkab.catalog.catalog import Catalog, default_catalog
-from murakkab.runtime.fleet_sim import Arrival, FleetSimulator, SimSettings, _ewma, arrivals
+from murakkab.runtime.fleet_sim import Arrival, FleetSimulator, SimSettings, _ewma, _peak_and_mean, arrivals
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +43,14 @@ def _step(before: float, after: float, minutes: int, step_at: int) -> list[Arriv
 def test_ewma_weighs_what_was_seen_and_what_was_forecast_by_alpha() -> None:
     assert _ewma([10.0, 10.0], [20.0, 0.0], 0.5, 2) == [15.0, 5.0]
     assert _ewma([4.0], [8.0, 8.0], 0.5, 2) == [6.0, 6.0]  # a shorter forecast extends its last window
+
+
+@given(peak=st.floats(0.0, 100.0), share=st.floats(0.0, 1.0), n=st.integers(1, 120))
+def test_a_peaks_forecast_keeps_its_peak_and_its_mean(peak: float, share: float, n: int) -> None:
+    windows = _peak_and_mean(peak, peak * share, n)
+    assert len(windows) == n and max(windows) == pytest.approx(peak)
+    if n > 1 and peak * share * n >= peak:  # the mean is reachable with one window at the peak
+        assert sum(windows) / n == pytest.approx(peak * share)
 
 
 def test_epochs_replan_for_the_forecast_and_new_instances_wait_for_provisioning(catalog: Catalog) -> None:
@@ -126,7 +134,8 @@ def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
                       " video_qa AT 1 PER second ASSUMING (duration = 10 s);\n")
     plot = tmp_path / "gpus.svg"
     out = subprocess.run([sys.executable, "-m", "murakkab", "simulate", str(script), "--epoch", "5", "--provision",
-                          "1", "--duration", "10", "--format", "json", "--plot", str(plot)], cwd=ROOT,
+                          "1", "--duration", "10", "--format", "json", "--plot", str(plot), "--forecast", "peaks"],
+                         cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     results = {r["policy"]: r for r in json.loads(out.stdout)}
@@ -157,3 +166,60 @@ def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalo
     timeline = result.gpus_over_time
     area = sum(g * (t1 - t0) for (t0, g), (t1, _) in zip(timeline, timeline[1:])) / 3600.0
     assert result.gpu_hours == pytest.approx(area, rel=1e-9, abs=1e-9)
+
+
+def _video_plans(sim: FleetSimulator):  # noqa: ANN202
+    """Two fleets for video Q&A whose LLMs are on different profiles, each generous."""
+    configs = sim.catalogue.configs["video_qa"]
+    first = min(configs, key=lambda c: c.latency_s)
+    second = min((c for c in configs if dict(c.stages)["llm"] != dict(first.stages)["llm"]), key=lambda c: c.latency_s)
+
+    def sized(config):  # noqa: ANN001, ANN202
+        return {k: 2 + int(2 * w / sim.catalogue.profiles[k].capacity) for k, w in config.work}
+
+    return first, (sized(first), {0: [(first, 1.0)]}), (sized(second), {0: [(second, 1.0)]})
+
+
+def test_a_dropped_profile_drains_the_requests_routed_to_it(catalog: Catalog) -> None:
+    # Video Q&A runs its tools before its LLM. A request routed by the first plan just
+    # before that plan's LLM instances leave still needs them once its tools are done: they
+    # stay until it is served (it used to find none and wait for a new one).
+    fleet = _fleet(catalog, "PLAN FLEET FOR video_qa AT 1 PER second WITH SLO (quality >= FAIR) "
+                            "ASSUMING (duration = 30 s)")
+    sim = FleetSimulator(fleet, catalog, "joint", SimSettings(epoch_s=600, provision_s=60, autoscale=False,
+                                                              deviation=10.0))
+    first, one, two = _video_plans(sim)
+    plans = iter([one] + [two] * 5)
+    sim._plan = lambda rates: next(plans)  # type: ignore[method-assign]
+    stream = [Arrival(t / 2, "video_qa", 1.0) for t in range(2 * 15 * 60)]
+    result = sim.run(stream)
+    assert result.replans == 1
+    assert not [n for n in result.notes if "no instance" in n], result.notes
+    assert result.overall["p99_s"] < first.latency_s + 60.0  # none waited for a new instance
+    old = dict(first.stages)["llm"]
+    assert not sim.pools[old].instances and sim.in_flight[old] == 0  # drained, then gone
+
+
+def test_a_workflow_forecast_at_no_load_keeps_instances(catalog: Catalog) -> None:
+    # Code generation sends nothing for the first epoch, then one request a second: the
+    # plan for the quiet epoch still keeps it instances (and prices its routing), so its
+    # requests never wait for provisioning.
+    fleet = _fleet(catalog, "PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR), "
+                            "video_qa AT 1 PER second ASSUMING (duration = 10 s)")
+    video = [Arrival(float(t), "video_qa", 1.0) for t in range(20 * 60)]
+    code = [Arrival(600.0 + t, "code_gen", 1.0) for t in range(10 * 60)]
+    sim = FleetSimulator(fleet, catalog, "joint", SimSettings(epoch_s=600, provision_s=1200, deviation=10.0))
+    result = sim.run(sorted(video + code, key=lambda a: a.t))
+    assert not [n for n in result.notes if "no instance" in n], result.notes
+    assert result.workflows["code_gen"]["p99_s"] < 600.0
+
+
+@pytest.mark.parametrize("forecast", ["windows", "peaks"])
+def test_each_forecast_replans_for_a_step_in_load(catalog: Catalog, forecast: str) -> None:
+    stream = _step(1.0, 3.0, minutes=30, step_at=10)
+    sim = FleetSimulator(_fleet(catalog), catalog, "joint",
+                         SimSettings(epoch_s=600, provision_s=120, autoscale=False, deviation=10.0, forecast=forecast))
+    gpus = dict(sim.run(stream).gpus_over_time)
+    assert gpus[600.0] == gpus[60.0] < gpus[1200.0]
+    with pytest.raises(ValueError, match="unknown forecast"):
+        FleetSimulator(_fleet(catalog), catalog, "joint", SimSettings(forecast="tomorrow"))
