@@ -269,6 +269,7 @@ def test_a_fleet_statement_routes_every_pair_within_its_slo(catalog: Catalog) ->
     ("PLAN FLEET FOR video_qa FROM TRACE 'no/such.csv'", "cannot read", "'no/such.csv'"),
     ("PLAN FLEET FOR video_qa AT 3 PER second MAXIMIZE energy", "asks for a worse fleet", "energy"),
     ("PLAN FLEET FOR video_qa AT 3 PER second ASSUMING (fps = 30)", "cannot assume 'fps'", "fps = 30"),
+    ("PLAN FLEET FOR code_gen AT 3 PER second ASSUMING (duration = 30 s)", "no video", "duration = 30 s"),
 ])
 def test_fleet_mistakes_are_located(catalog: Catalog, text: str, message: str, at: str) -> None:
     with pytest.raises(MurakkabError) as err:

@@ -30,7 +30,7 @@ from ..probe import resolve_path
 from ..units import to_base
 from .solve import METRICS, Demand
 from .traces import TOKEN_COLUMN, TraceError, arrivals, rates
-from .workload import TOKEN_PERCENTILE, Request, fleet_hardware, serving_workflows
+from .workload import SHAPES, TOKEN_PERCENTILE, Request, fleet_hardware, serving_workflows
 
 PERIODS = {"second": 1.0, "seconds": 1.0, "s": 1.0, "sec": 1.0, "minute": 60.0, "minutes": 60.0, "min": 60.0,
            "hour": 3600.0, "hours": 3600.0, "h": 3600.0, "day": 86400.0, "days": 86400.0}
@@ -178,6 +178,11 @@ def _request(item: ast.FleetItem, catalog: Catalog, token_tail: float = 1.0) -> 
         if s.name.lower() != "duration":
             raise MurakkabError(f"a fleet request cannot assume '{s.name}'", s.span,
                                 "ASSUMING (duration = 30 s) sets the length of each request's video")
+        shape = SHAPES.get(item.workflow.name)
+        if shape is not None and not shape.has_video:
+            raise MurakkabError(f"a request of '{item.workflow.name}' has no video to assume a duration of",
+                                s.span, "ASSUMING (duration = ...) applies to workflows that read a video: "
+                                + ", ".join(w for w, sh in sorted(SHAPES.items()) if sh.has_video))
         if not isinstance(s.value, ast.Quantity):
             raise MurakkabError("duration is a time", s.value.span, "write duration = 30 s")
         duration = to_base(s.value, "time", "duration")

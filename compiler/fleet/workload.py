@@ -124,6 +124,7 @@ class ServingShape:
     calls_per_round: Callable[[dict[str, str]], int]
     rounds: Callable[[dict[str, str]], int]
     description: str
+    has_video: bool = False  # its tool stages read a video (ASSUMING (duration = ...) applies)
 
 
 def _scenes(r: Request, f: dict[str, str]) -> float:
@@ -140,7 +141,7 @@ SHAPES: dict[str, ServingShape] = {
         ("frames", "transcript"),
         lambda f: 1, lambda f: 1,
         "scene detection, then frame extraction and speech-to-text (if STT=Y), then one "
-        "call of the vision-language model"),
+        "call of the vision-language model", has_video=True),
     "code_gen": ServingShape(
         "code_gen",
         (ToolStage("tests", "test_execution", ("llm",), lambda r, f: float(int(f.get("D", "4"))),
