@@ -464,6 +464,12 @@ class _ToAst(Transformer):
         return ast.Setting(str(children[0]), children[1], self._span(meta))
 
     def settings(self, meta: Any, children: list[Any]) -> tuple[ast.Setting, ...]:
+        seen: dict[str, ast.Setting] = {}
+        for s in children:
+            first = seen.setdefault(s.name.lower(), s)
+            if first is not s:  # the later one would silently win
+                raise MurakkabError(f"'{s.name}' is given twice", s.span,
+                                    f"first at {first.span.where()}; give each setting once")
         return tuple(children)
 
     # -- workflows ------------------------------------------------------------
