@@ -178,11 +178,15 @@ class PolicyResult:
     replans: int
     events: int
     notes: list[str]
+    # The most GPUs any one plan provisioned (without the auto-scaler's additions and
+    # the instances a re-plan keeps until its new ones are ready).
+    largest_plan_gpus: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {"policy": self.policy, "gpu_hours": self.gpu_hours, "energy_kwh": self.energy_kwh,
                 "cost_usd": self.cost_usd, "overall": self.overall, "workflows": self.workflows,
                 "replans": self.replans, "events": self.events, "notes": self.notes,
+                "largest_plan_gpus": self.largest_plan_gpus,
                 "gpus_over_time": [[t, g] for t, g in self.gpus_over_time]}
 
 
@@ -209,6 +213,7 @@ class FleetSimulator:
         self.fallback_until = -math.inf
         self.notes: list[str] = []
         self.replans = 0
+        self.largest_plan_gpus = 0
         # Requests routed to a configuration on each profile and not yet finished: a
         # dropped pool drains them before its last instance leaves.
         self.in_flight: dict[str, int] = {}
@@ -268,6 +273,8 @@ class FleetSimulator:
         instances are ready ``delay`` later, the ones the plan drops serve until then, and
         until then a request whose configuration has a profile with no instance ready
         yet is routed by the previous plan (:meth:`_route`)."""
+        planned = sum(n * self.catalogue.profiles[k].gpus() for k, n in instances.items())
+        self.largest_plan_gpus = max(self.largest_plan_gpus, planned)
         for key, n in instances.items():
             pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
             live = [i for i in pool.instances if i.retire == math.inf]
@@ -473,7 +480,7 @@ class FleetSimulator:
         every = WorkflowStats([x for st in stats.values() for x in st.latencies], sum(st.met for st in stats.values()))
         return PolicyResult(self.policy, totals[0] / 3600.0, (totals[1] + busy_j) / 3.6e6, totals[2] + api_usd,
                             {w: st.summary() for w, st in stats.items()}, every.summary(), timeline,
-                            self.replans, events, self.notes)
+                            self.replans, events, self.notes, self.largest_plan_gpus)
 
     def _start(self, key: str, stage: str, now: float, config: Config, a: Arrival) -> float:
         seconds, rounds, calls = self._stage_work(config)

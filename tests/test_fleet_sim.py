@@ -166,6 +166,8 @@ def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalo
     timeline = result.gpus_over_time
     area = sum(g * (t1 - t0) for (t0, g), (t1, _) in zip(timeline, timeline[1:])) / 3600.0
     assert result.gpu_hours == pytest.approx(area, rel=1e-9, abs=1e-9)
+    # A plan's instances are held from the moment it is made (new ones while provisioned).
+    assert 0 < result.largest_plan_gpus <= max(g for _, g in timeline)
 
 
 def _video_plans(sim: FleetSimulator):  # noqa: ANN202
