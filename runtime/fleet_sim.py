@@ -59,7 +59,6 @@ import numpy as np
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
 from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
-from ..compiler.fleet.traces import TOKEN_COLUMN
 from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
@@ -106,7 +105,7 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
     spans = []
     for item in fleet.items:
         if item.trace is not None:
-            times, tokens = trace_arrivals(item.trace, item.time_column, TOKEN_COLUMN)
+            times, tokens = trace_arrivals(item.trace, item.time_column, item.token_column)
             mean = float(np.mean(tokens)) if tokens else 1.0
             for t, n in zip(times, tokens):
                 for k in range(stretch):

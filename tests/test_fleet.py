@@ -332,6 +332,34 @@ def test_latency_is_planned_at_the_p90_token_load_of_the_trace(tmp_path: Path, c
         assert b.latency_s == pytest.approx(a.latency_s + extra)  # the LLM's decoding at 3x the tokens
 
 
+def test_a_trace_may_use_other_separators_and_name_its_token_column(tmp_path: Path, catalog: Catalog) -> None:
+    # Tab-separated, seconds as times, the tokens in a column of another name: the same
+    # p90 load as the comma-separated Azure layout above.
+    trace = tmp_path / "t.tsv"
+    trace.write_text("t\tout\n" + "".join(f"{s}\t{1000 if s >= 8 else 100}\n" for s in range(10)))
+    fleet = _fleet(f"PLAN FLEET FOR code_gen FROM TRACE '{trace}' (time = t, tokens = out)", catalog)
+    assert fleet.items[0].request.token_tail == pytest.approx(1000 / 280)
+    assert fleet.items[0].token_column == "out"
+
+
+@pytest.mark.parametrize("rows, settings, message", [
+    ("TIMESTAMP,GeneratedTokens\n2023-11-16 18:00:05,abc\n", "", "'abc' in column 'GeneratedTokens' is not a number"),
+    ("TIMESTAMP,GeneratedTokens\n2023-11-16 18:00:05,-5\n", "", "'-5' in column 'GeneratedTokens' is not a number"),
+    ("TIMESTAMP,GeneratedTokens\nnan,5\n", "", "'nan' is not a time"),
+    ("TIMESTAMP,GeneratedTokens\n2023-11-16 18:00:05,5\n", " (tokens = Output)", "has no column 'Output'"),
+    ("TIMESTAMP;GeneratedTokens\n2023-11-16 18:00:05;5\n", " (time = time)", "has no column 'time' (columns: "
+                                                                                "TIMESTAMP, GeneratedTokens)"),
+])
+def test_a_bad_trace_is_a_located_error_saying_what_is_wrong(tmp_path: Path, catalog: Catalog, rows: str,
+                                                              settings: str, message: str) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text(rows)
+    text = f"PLAN FLEET FOR code_gen FROM TRACE '{trace}'{settings}"
+    with pytest.raises(MurakkabError) as err:
+        _fleet(text, catalog)
+    assert message in err.value.message and err.value.span.text == f"'{trace}'"
+
+
 def test_explain_fleet_json_in_a_subprocess_is_one_json_document() -> None:
     out = subprocess.run([sys.executable, "-m", "murakkab", "explain", "examples/fleet.job", "--format", "json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -57,8 +57,9 @@ class FleetItemSpec:
     request: Request
     slos: tuple[SloSpec, ...]
     span: Span
-    trace: Path | None = None  # the trace the demand was read from, and its time column
+    trace: Path | None = None  # the trace the demand was read from, its time and token columns
     time_column: str = "TIMESTAMP"
+    token_column: str = TOKEN_COLUMN
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,8 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                 raise MurakkabError(f"the rate of '{name}' must be a positive number", item.load_span)
             raw.append((item, name, None, item.rate / period, None, 1.0))
         else:
-            series, window_s, path, column, tail = _trace_rates(item, window_s)
-            raw.append((item, name, series, 0.0, (path, column), tail))
+            series, window_s, path, columns, tail = _trace_rates(item, window_s)
+            raw.append((item, name, series, 0.0, (path, *columns), tail))
     series_lengths = [len(s) for _, _, s, _, _, _ in raw if s is not None]
     windows = min(series_lengths) if series_lengths else 1
     items = []
@@ -118,7 +119,7 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
             demand = Demand(name, (rate,) * windows, window_s if series_lengths else 3600.0,
                             f"{item.rate:g} per {item.period}")
         items.append(FleetItemSpec(name, demand, _request(item, catalog, tail), _slos(item), item.span,
-                                   *(trace or (None, "TIMESTAMP"))))
+                                   *(trace or ())))
     budgets, cost = _budgets(stmt.budgets, catalog)
     hardware = fleet_hardware(catalog)
     if stmt.cluster is not None:
@@ -131,20 +132,27 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
     return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties)
 
 
-def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...], float, Path, str, float]:
-    """The trace's rates per window, the window, the file, its time column, and its
-    requests' tokens at :data:`TOKEN_PERCENTILE` over their mean (1 without a token column)."""
+def _trace_rates(item: ast.FleetItem,
+                 window_s: float) -> tuple[tuple[float, ...], float, Path, tuple[str, str], float]:
+    """The trace's rates per window, the window, the file, its time and token columns,
+    and its requests' tokens at :data:`TOKEN_PERCENTILE` over their mean (1 without a
+    token column)."""
     assert item.trace is not None
-    column, scale = "TIMESTAMP", 1.0
+    column, token_column, named_tokens, scale = "TIMESTAMP", TOKEN_COLUMN, False, 1.0
     for s in item.trace_settings:
         key = s.name.lower()
-        if key == "time":
+        if key in ("time", "tokens"):
             if isinstance(s.value, ast.Word):
-                column = s.value.name
+                named = s.value.name
             elif isinstance(s.value, ast.StringLit):
-                column = s.value.value
+                named = s.value.value
             else:
-                raise MurakkabError("time names the trace's time column", s.value.span, "write time = TIMESTAMP")
+                raise MurakkabError(f"{key} names the trace's {key} column", s.value.span,
+                                    f"write {key} = {'TIMESTAMP' if key == 'time' else TOKEN_COLUMN}")
+            if key == "time":
+                column = named
+            else:
+                token_column, named_tokens = named, True
         elif key in ("scale", "window"):
             if not isinstance(s.value, ast.Quantity):
                 raise MurakkabError(f"{key} is a number", s.value.span,
@@ -158,16 +166,17 @@ def _trace_rates(item: ast.FleetItem, window_s: float) -> tuple[tuple[float, ...
                 window_s = value
         else:
             raise MurakkabError(f"unknown trace setting '{s.name}'", s.span,
-                                suggestion(s.name, ("time", "scale", "window"), "trace settings"))
+                                suggestion(s.name, ("time", "tokens", "scale", "window"), "trace settings"))
     path = Path(resolve_path(item.trace.value, item.trace.span.source.name))
     try:
-        times, tokens = arrivals(path, column, TOKEN_COLUMN)
+        times, tokens = arrivals(path, column, token_column, tokens_required=named_tokens)
     except TraceError as exc:
         raise MurakkabError(str(exc), item.trace.span,
-                            "a CSV with one row per request and a time column (name it: (time = COLUMN))") from None
+                            "a CSV with one row per request and a time column (name them: (time = COLUMN, "
+                            "tokens = COLUMN))") from None
     mean = sum(tokens) / len(tokens)
     tail = float(np.percentile(tokens, TOKEN_PERCENTILE)) / mean if mean > 0 else 1.0
-    return rates(times, window_s, scale), window_s, path, column, max(1.0, tail)
+    return rates(times, window_s, scale), window_s, path, (column, token_column), max(1.0, tail)
 
 
 def _request(item: ast.FleetItem, catalog: Catalog, token_tail: float = 1.0) -> Request:

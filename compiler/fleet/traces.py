@@ -2,7 +2,8 @@
 
 The Azure LLM inference traces (``samples/traces/azure_llm_2023``) have a ``TIMESTAMP``
 column such as ``2023-11-16 18:15:46.6805900``; any CSV with a column of ISO-8601 times,
-or of seconds (a number), works.
+or of seconds (a number), works, separated by commas, semicolons, tabs or bars (read
+from the header line).
 """
 
 from __future__ import annotations
@@ -35,21 +36,26 @@ def _seconds(text: str) -> float:
     return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00")).timestamp()
 
 
-def arrivals(path: Path, column: str, tokens: str | None = None) -> tuple[list[float], list[float]]:
+def arrivals(path: Path, column: str, tokens: str | None = None,
+             tokens_required: bool = False) -> tuple[list[float], list[float]]:
     """Arrival times in seconds from the first request, sorted, and each request's value
-    in the ``tokens`` column (1.0 for all without one, or where a row leaves it empty)."""
+    in the ``tokens`` column (1.0 for all without one, or where a row leaves it empty; a
+    missing column is an error only when ``tokens_required``)."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or column not in reader.fieldnames:
-                have = ", ".join(reader.fieldnames or []) or "no header"
-                raise TraceError(f"{path} has no column '{column}' (columns: {have})")
+            header = f.readline()
+            f.seek(0)
+            reader = csv.DictReader(f, dialect=_dialect(header))
+            have = reader.fieldnames or []
+            if column not in have:
+                raise TraceError(f"{path} has no column '{column}' (columns: {', '.join(have) or 'no header'})")
+            if tokens and tokens not in have:
+                if tokens_required:
+                    raise TraceError(f"{path} has no column '{tokens}' (columns: {', '.join(have)})")
+                tokens = None
             rows = []
             for line, row in enumerate(reader, 2):
-                try:
-                    rows.append((_seconds(row[column] or ""), float(row.get(tokens) or 1.0) if tokens else 1.0))
-                except (ValueError, OverflowError):
-                    raise TraceError(f"{path}:{line}: '{row[column]}' is not a time (ISO 8601 or seconds)") from None
+                rows.append((_time(path, line, row[column]), _tokens(path, line, tokens, row.get(tokens) if tokens else None)))
     except OSError as exc:
         raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -60,6 +66,36 @@ def arrivals(path: Path, column: str, tokens: str | None = None) -> tuple[list[f
         raise TraceError(f"{path} has no requests")
     rows.sort()
     return [t - rows[0][0] for t, _ in rows], [n for _, n in rows]
+
+
+def _dialect(header: str) -> type[csv.Dialect]:
+    """Commas, or the one other separator (; tab |) the header line uses instead."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t|") if header.strip() else csv.excel
+    except csv.Error:  # one column: nothing to sniff
+        return csv.excel
+
+
+def _time(path: Path, line: int, text: str | None) -> float:
+    try:
+        t = _seconds(text or "")
+    except (ValueError, OverflowError):
+        t = math.nan
+    if not math.isfinite(t):
+        raise TraceError(f"{path}:{line}: '{text}' is not a time (ISO 8601 or seconds)")
+    return t
+
+
+def _tokens(path: Path, line: int, column: str | None, text: str | None) -> float:
+    if not column or not (text or "").strip():
+        return 1.0
+    try:
+        n = float(text or "")
+    except ValueError:
+        n = math.nan
+    if not math.isfinite(n) or n < 0:
+        raise TraceError(f"{path}:{line}: '{text}' in column '{column}' is not a number of tokens")
+    return n
 
 
 def rates(times: list[float], window_s: float, scale: float = 1.0) -> tuple[float, ...]:
