@@ -485,20 +485,27 @@ def _simulate(args: argparse.Namespace, script: Path, catalog: Catalog) -> int:
                            autoscale=not args.no_autoscale, scale_delay_s=args.scale_delay, seed=args.seed,
                            forecast=args.forecast)
     policies = tuple(dict.fromkeys(args.policy or FLEET_POLICIES))
+    plot = Path(args.plot) if args.plot else None
+    # A plot that cannot be written is found before the simulation, not after it.
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
+        raise MurakkabError(f"cannot draw '{plot}': name it .svg or .png")
+    if plot is not None and not plot.parent.is_dir():
+        raise MurakkabError(f"cannot write {plot}: no directory {plot.parent}")
     results = api.simulate(script, catalog=catalog, policies=policies, settings=settings, stretch=args.stretch,
                            duration_s=60 * args.duration if args.duration else None,
                            progress=lambda line: print(line, file=sys.stderr) if sys.stderr.isatty() else None)
-    if args.plot:
-        try:
-            write_plot(results, Path(args.plot))
-        except (OSError, ValueError) as exc:
-            raise MurakkabError(f"cannot write {args.plot}: {exc}") from None
+    # The results are printed first: a plot that fails to write loses nothing else.
     if args.format == "json":
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
         sys.stdout.write(results_text(results))
-        if args.plot:
-            print(f"GPUs over time: {args.plot}")
+    if plot is not None:
+        try:
+            write_plot(results, plot)
+        except (OSError, ValueError) as exc:
+            raise MurakkabError(f"cannot write {plot}: {exc}") from None
+        if args.format != "json":
+            print(f"GPUs over time: {plot}")
     return 0
 
 

@@ -225,3 +225,18 @@ def test_each_forecast_replans_for_a_step_in_load(catalog: Catalog, forecast: st
     assert gpus[600.0] == gpus[60.0] < gpus[1200.0]
     with pytest.raises(ValueError, match="unknown forecast"):
         FleetSimulator(_fleet(catalog), catalog, "joint", SimSettings(forecast="tomorrow"))
+
+
+def test_a_plot_that_cannot_be_written_loses_no_results(tmp_path: Path) -> None:
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 1 PER second;\n")
+    args = [sys.executable, "-m", "murakkab", "simulate", str(script), "--epoch", "5", "--duration", "5",
+            "--policy", "joint", "--plot"]
+    # A wrong kind of file is refused before the simulation runs.
+    early = subprocess.run(args + [str(tmp_path / "gpus.pdf")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert early.returncode == 2 and early.stdout == "" and "name it .svg or .png" in early.stderr
+    # One that fails only when written (a directory in the way) comes after the results.
+    (tmp_path / "gpus.svg").mkdir()
+    late = subprocess.run(args + [str(tmp_path / "gpus.svg")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert late.returncode == 2 and "joint" in late.stdout and "cannot write" in late.stderr
+    assert "Traceback" not in late.stderr
