@@ -180,17 +180,26 @@ FORMATS = ("text", "json", "csv")
 def _output_paths(args: argparse.Namespace) -> None:
     """Check --trace and --gantt before the run, so a finished run is never lost to a
     file that cannot be written."""
-    if args.gantt and Path(args.gantt).suffix.lower() not in (".svg", ".png"):
-        raise MurakkabError(f"cannot draw a Gantt chart as '{Path(args.gantt).name}'", hint="name the file .svg or .png")
-    for flag, name in (("--trace", args.trace), ("--gantt", args.gantt)):
-        if name:
-            folder = Path(name).parent
-            if not folder.is_dir():
-                raise MurakkabError(f"{flag} {name}: the folder {folder} does not exist", hint="create it first")
-            if not os.access(folder, os.W_OK):
-                raise MurakkabError(f"{flag} {name}: the folder {folder} is not writable")
-            if Path(name).is_dir():
-                raise MurakkabError(f"{flag} {name} is a folder", hint="name a file")
+    _drawing("--gantt", args.gantt, "a Gantt chart")
+    _writable("--trace", args.trace)
+
+
+def _drawing(flag: str, name: str | None, what: str) -> None:
+    """A picture file (.svg or .png) that can be written, checked before the work."""
+    if name and Path(name).suffix.lower() not in (".svg", ".png"):
+        raise MurakkabError(f"cannot draw {what} as '{Path(name).name}'", hint="name the file .svg or .png")
+    _writable(flag, name)
+
+
+def _writable(flag: str, name: str | None) -> None:
+    if name:
+        folder = Path(name).parent
+        if not folder.is_dir():
+            raise MurakkabError(f"{flag} {name}: the folder {folder} does not exist", hint="create it first")
+        if not os.access(folder, os.W_OK):
+            raise MurakkabError(f"{flag} {name}: the folder {folder} is not writable")
+        if Path(name).is_dir():
+            raise MurakkabError(f"{flag} {name} is a folder", hint="name a file")
 
 
 def _per_job(path: Path, index: int, job: str, jobs: int) -> Path:
@@ -486,11 +495,7 @@ def _simulate(args: argparse.Namespace, script: Path, catalog: Catalog) -> int:
                            forecast=args.forecast)
     policies = tuple(dict.fromkeys(args.policy or FLEET_POLICIES))
     plot = Path(args.plot) if args.plot else None
-    # A plot that cannot be written is found before the simulation, not after it.
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
-        raise MurakkabError(f"cannot draw '{plot}': name it .svg or .png")
-    if plot is not None and not plot.parent.is_dir():
-        raise MurakkabError(f"cannot write {plot}: no directory {plot.parent}")
+    _drawing("--plot", args.plot, "the GPUs over time")  # before the simulation, not after it
     results = api.simulate(script, catalog=catalog, policies=policies, settings=settings, stretch=args.stretch,
                            duration_s=60 * args.duration if args.duration else None,
                            progress=lambda line: print(line, file=sys.stderr) if sys.stderr.isatty() else None)

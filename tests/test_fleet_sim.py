@@ -234,9 +234,16 @@ def test_a_plot_that_cannot_be_written_loses_no_results(tmp_path: Path) -> None:
             "--policy", "joint", "--plot"]
     # A wrong kind of file is refused before the simulation runs.
     early = subprocess.run(args + [str(tmp_path / "gpus.pdf")], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert early.returncode == 2 and early.stdout == "" and "name it .svg or .png" in early.stderr
-    # One that fails only when written (a directory in the way) comes after the results.
-    (tmp_path / "gpus.svg").mkdir()
-    late = subprocess.run(args + [str(tmp_path / "gpus.svg")], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert late.returncode == 2 and "joint" in late.stdout and "cannot write" in late.stderr
-    assert "Traceback" not in late.stderr
+    assert early.returncode == 2 and early.stdout == "" and "name the file .svg or .png" in early.stderr
+    folder = subprocess.run(args + [str(tmp_path / "no" / "gpus.svg")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert folder.returncode == 2 and folder.stdout == "" and "does not exist" in folder.stderr
+    # One that fails only when written comes after the results (here the folder goes
+    # read-only mid-run, which a check before cannot see; the module path stands in).
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, murakkab.runtime.fleet_sim as f; "
+         "f.write_plot = lambda results, path: (_ for _ in ()).throw(OSError('disk full')); "
+         "from murakkab.cli import main; sys.exit(main(sys.argv[1:]))", *args[3:], str(tmp_path / "gpus.svg")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "joint" in done.stdout and "disk full" in done.stderr
+    assert "Traceback" not in done.stderr
