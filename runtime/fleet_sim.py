@@ -138,6 +138,7 @@ class _Pool:
     instances: list[_Instance] = field(default_factory=list)
     work_window: float = 0.0
     work_total: float = 0.0
+    work_interval: float = 0.0  # since the last accounting (see FleetSimulator.usage)
     floor: int = 0  # the auto-scaler never removes below this
     # (time it can start new work, index, instance): the next free instance in O(log n).
     heap: list[tuple[float, int, _Instance]] = field(default_factory=list)
@@ -180,6 +181,9 @@ class PolicyResult:
     # The most GPUs any one plan provisioned (without the auto-scaler's additions and
     # the instances a re-plan keeps until its new ones are ready).
     largest_plan_gpus: int = 0
+    # (seconds, profile, instances held, work started in them) per accounting interval:
+    # what :func:`metered_kwh` re-meters under another power model. Not in ``to_dict``.
+    usage: list[tuple[float, InstanceProfile, int, float]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, object]:
         return {"policy": self.policy, "gpu_hours": self.gpu_hours, "energy_kwh": self.energy_kwh,
@@ -213,6 +217,7 @@ class FleetSimulator:
         self.notes: list[str] = []
         self.replans = 0
         self.largest_plan_gpus = 0
+        self.usage: list[tuple[float, InstanceProfile, int, float]] = []
         # Requests routed to a configuration on each profile and not yet finished: a
         # dropped pool drains them before its last instance leaves.
         self.in_flight: dict[str, int] = {}
@@ -365,6 +370,7 @@ class FleetSimulator:
         prof = pool.profile
         pool.work_window += work
         pool.work_total += work
+        pool.work_interval += work
         if prof.kind == "tool":
             finish = inst.free = _fifo_finish(inst, start, work)
         else:
@@ -479,7 +485,7 @@ class FleetSimulator:
         every = WorkflowStats([x for st in stats.values() for x in st.latencies], sum(st.met for st in stats.values()))
         return PolicyResult(self.policy, totals[0] / 3600.0, (totals[1] + busy_j) / 3.6e6, totals[2] + api_usd,
                             {w: st.summary() for w, st in stats.items()}, every.summary(), timeline,
-                            self.replans, events, self.notes, self.largest_plan_gpus)
+                            self.replans, events, self.notes, self.largest_plan_gpus, self.usage)
 
     def _start(self, key: str, stage: str, now: float, config: Config, a: Arrival) -> float:
         seconds, rounds, calls = self._stage_work(config)
@@ -536,6 +542,9 @@ class FleetSimulator:
         dt = max(0.0, t1 - t0)
         for pool in self.pools.values():
             n = len(pool.instances)
+            if dt > 0 and (n or pool.work_interval):
+                self.usage.append((dt, pool.profile, n, pool.work_interval))
+                pool.work_interval = 0.0
             totals[0] += n * pool.profile.gpus() * dt
             totals[1] += n * pool.profile.idle_w * dt
             totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
@@ -603,6 +612,30 @@ def _peak_and_mean(peak: float, mean: float, n: int) -> list[float]:
     if n <= 1:
         return [peak]
     return [peak] + [max(0.0, (n * mean - peak) / (n - 1))] * (n - 1)
+
+
+def linear_power_w(profile: InstanceProfile, share: float) -> float:
+    """The simulator's power model for one instance whose work is ``share`` of what it
+    serves at saturation: idle, plus the busy energy of that work (linear in it)."""
+    saturation = profile.capacity / profile.load if profile.kind == "llm" and profile.load > 0 else profile.capacity
+    return profile.idle_w + profile.busy_j_per_work * share * saturation
+
+
+def metered_kwh(result: PolicyResult, power_w: Callable[[InstanceProfile, float], float] = linear_power_w) -> float:
+    """The energy of a simulated run under a power model: per accounting interval and
+    profile, ``power_w(profile, share)`` per instance held, where ``share`` is the work
+    started in the interval over what the instances serve at saturation in it. With the
+    default (the simulator's own model) this is the run's ``energy_kwh``."""
+    joules = 0.0
+    for dt, profile, n, work in result.usage:
+        if profile.kind == "api":
+            continue
+        if n == 0:  # work started on a pool with no instance held: only its busy energy
+            joules += profile.busy_j_per_work * work
+            continue
+        saturation = profile.capacity / profile.load if profile.kind == "llm" and profile.load > 0 else profile.capacity
+        joules += n * dt * power_w(profile, work / (n * dt * saturation) if saturation > 0 else 0.0)
+    return joules / 3.6e6
 
 
 def _pick(rng: random.Random, weighted: list[tuple[int, float]]) -> int:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import murakkab
 from murakkab.catalog.catalog import Catalog, default_catalog
-from murakkab.runtime.fleet_sim import Arrival, FleetSimulator, SimSettings, _ewma, _peak_and_mean, arrivals
+from murakkab.runtime.fleet_sim import (Arrival, FleetSimulator, SimSettings, _ewma, _peak_and_mean, arrivals,
+                                        metered_kwh)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,6 +169,10 @@ def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalo
     assert result.gpu_hours == pytest.approx(area, rel=1e-9, abs=1e-9)
     # A plan's instances are held from the moment it is made (new ones while provisioned).
     assert 0 < result.largest_plan_gpus <= max(g for _, g in timeline)
+    # Re-metering the run's usage with the simulator's own power model gives its energy;
+    # a model that draws more at every load gives more.
+    assert metered_kwh(result) == pytest.approx(result.energy_kwh, rel=1e-9, abs=1e-12)
+    assert metered_kwh(result, lambda p, share: p.idle_w + 1.0) > metered_kwh(result, lambda p, share: p.idle_w)
 
 
 def _video_plans(sim: FleetSimulator):  # noqa: ANN202
