@@ -11,16 +11,21 @@ from .solve import UNITS
 from .workload import TOKEN_PERCENTILE
 
 
+def _unit(metric: str, value: float) -> str:
+    """The metric's unit, singular for one GPU."""
+    return "GPU" if metric == "gpus" and value == 1 else UNITS[metric]
+
+
 def _status(plan: FleetPlan) -> str:
     s = plan.solution
     parts = []
     for st in s.stages:
         tie = " (tie-break)" if st.tie else ""
         if st.status == "optimal":
-            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {UNITS[st.metric]}, proven optimal "
+            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {_unit(st.metric, st.value)}, proven optimal "
                          f"(gap {100 * st.gap:.4f}%)".replace(" ,", ","))
         else:
-            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {UNITS[st.metric]}, time limit reached; "
+            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {_unit(st.metric, st.value)}, time limit reached; "
                          f"best bound {st.bound:,.4g}, gap {100 * st.gap:.2f}%")
     return "; ".join(parts)
 
