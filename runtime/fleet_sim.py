@@ -21,11 +21,11 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   stream, assuming the workflows' bursts fall as they fell); ``"peaks"`` forecasts each
   workflow's peak and mean rate, as OSDI does, and the plan is sized for the sum of the
   peaks (no multiplexing is assumed). Each window is planned at no less than one
-  request, so a workflow forecast at no load keeps instances. Instances a plan adds are ready ``provision_s`` later, and the
-  change is made before break: the instances the plan drops serve until then, and a
-  request whose configuration has a profile with no instance ready yet is routed by the
-  previous plan. The first epoch is planned on its own
-  load (as if forecast from the day before). A window whose rate exceeds the forecast
+  request, so a workflow forecast at no load keeps instances. Instances a plan adds are
+  ready ``provision_s`` later, and the change is made before break: the instances the
+  plan drops serve until then, and a request whose configuration has a profile with no
+  instance ready yet is routed by the previous plan. The first epoch is planned on its
+  own load (as if forecast from the day before). A window whose rate exceeds the forecast
   (its window's, or the peak) by more than ``deviation`` re-plans early, at most once per
   ``replan_gap_s``. A request stays on the instances it was routed to: a profile a plan
   drops keeps its last instances until the requests routed to it are done.

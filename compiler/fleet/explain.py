@@ -21,12 +21,11 @@ def _status(plan: FleetPlan) -> str:
     parts = []
     for st in s.stages:
         tie = " (tie-break)" if st.tie else ""
+        head = f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {_unit(st.metric, st.value)}"
         if st.status == "optimal":
-            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {_unit(st.metric, st.value)}, proven optimal "
-                         f"(gap {100 * st.gap:.4f}%)".replace(" ,", ","))
+            parts.append(f"{head}, proven optimal (gap {100 * st.gap:.4f}%)".replace(" ,", ","))
         else:
-            parts.append(f"{st.direction} {st.metric}{tie}: {st.value:,.4g} {_unit(st.metric, st.value)}, time limit reached; "
-                         f"best bound {st.bound:,.4g}, gap {100 * st.gap:.2f}%")
+            parts.append(f"{head}, time limit reached; best bound {st.bound:,.4g}, gap {100 * st.gap:.2f}%")
     return "; ".join(parts)
 
 

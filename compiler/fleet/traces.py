@@ -55,7 +55,8 @@ def arrivals(path: Path, column: str, tokens: str | None = None,
                 tokens = None
             rows = []
             for line, row in enumerate(reader, 2):
-                rows.append((_time(path, line, row[column]), _tokens(path, line, tokens, row.get(tokens) if tokens else None)))
+                value = row.get(tokens) if tokens else None
+                rows.append((_time(path, line, row[column]), _tokens(path, line, tokens, value)))
     except OSError as exc:
         raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
