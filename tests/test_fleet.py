@@ -360,6 +360,15 @@ def test_a_bad_trace_is_a_located_error_saying_what_is_wrong(tmp_path: Path, cat
     assert message in err.value.message and err.value.span.text == f"'{trace}'"
 
 
+def test_a_missing_relative_trace_says_where_it_was_looked_for(tmp_path: Path, catalog: Catalog) -> None:
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen FROM TRACE 'traces/day.csv';\n")
+    with pytest.raises(MurakkabError) as err:
+        murakkab.compile(script, catalog=catalog)
+    assert "cannot read traces/day.csv" in err.value.message
+    assert str(tmp_path) in (err.value.hint or "") and "working directory" in (err.value.hint or "")
+
+
 def test_explain_fleet_json_in_a_subprocess_is_one_json_document() -> None:
     out = subprocess.run([sys.executable, "-m", "murakkab", "explain", "examples/fleet.job", "--format", "json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -171,9 +171,14 @@ def _trace_rates(item: ast.FleetItem,
     try:
         times, tokens = arrivals(path, column, token_column, tokens_required=named_tokens)
     except TraceError as exc:
-        raise MurakkabError(str(exc), item.trace.span,
-                            "a CSV with one row per request and a time column (name them: (time = COLUMN, "
-                            "tokens = COLUMN))") from None
+        hint = ("a CSV with one row per request and a time column (name them: (time = COLUMN, "
+                "tokens = COLUMN))")
+        if not path.is_absolute() and not path.exists():
+            script = item.trace.span.source.name
+            places = ([f"next to the script ({Path(script).resolve().parent})"] if Path(script).is_file() else []) + [
+                f"in the working directory ({Path.cwd()})"]
+            hint = f"a relative path is looked for {' and then '.join(places)}"
+        raise MurakkabError(str(exc), item.trace.span, hint) from None
     mean = sum(tokens) / len(tokens)
     tail = float(np.percentile(tokens, TOKEN_PERCENTILE)) / mean if mean > 0 else 1.0
     return rates(times, window_s, scale), window_s, path, (column, token_column), max(1.0, tail)
