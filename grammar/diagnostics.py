@@ -59,6 +59,11 @@ class Span:
 # Control characters (a NUL, an escape sequence) are shown as their Unicode pictures
 # (U+2400 + code, one column each, so the caret stays aligned), never sent raw to a
 # terminal. Tabs are kept: the caret line expands them.
+# The most columns of a source line an error quotes; a longer one is cut around the
+# fault, with ELLIPSIS where it was cut.
+QUOTED_COLUMNS = 200
+ELLIPSIS = "\u2026"
+
 CONTROL_PICTURES = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
 
 
@@ -89,8 +94,17 @@ class MurakkabError(Exception):
         # Tabs are shown expanded, and the caret is placed under the expanded column.
         pad = len(text[: col - 1].expandtabs(8))
         width = max(1, len(text[: col - 1 + width].expandtabs(8)) - pad)
+        shown = text.expandtabs(8)
+        if len(shown) > QUOTED_COLUMNS:
+            # A long line (minified JSON, a generated script) is quoted around the fault.
+            start = max(0, min(pad - QUOTED_COLUMNS // 4, len(shown) - QUOTED_COLUMNS))
+            end = start + QUOTED_COLUMNS
+            width = max(1, min(width, end - pad))
+            lead = ELLIPSIS if start > 0 else ""
+            shown = lead + shown[start:end] + (ELLIPSIS if end < len(shown) else "")
+            pad += len(lead) - start
         caret = " " * (len(gutter) + pad) + "^" * width
-        parts = [f"{self.span.where()}: error: {self.message}", gutter + text.expandtabs(8), caret]
+        parts = [f"{self.span.where()}: error: {self.message}", gutter + shown, caret]
         if self.hint:
             parts.append(f"  hint: {self.hint}")
         return "\n".join(parts)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from murakkab.cli import EXIT_USER, main
+from murakkab.grammar.diagnostics import ELLIPSIS, QUOTED_COLUMNS, MurakkabError, Source, Span
 
 ERRORS = Path(__file__).parent / "errors"
 FILES = sorted(ERRORS.glob("*.job"))
@@ -87,10 +88,17 @@ def test_check_reports_the_expected_error(capsys: pytest.CaptureFixture[str], pa
     source_line = path.read_text(encoding="utf-8").splitlines()[exp.line - 1]
     assert len(rest) >= 2, err
     gutter, caret = rest[0], rest[1]
-    assert gutter.endswith(source_line) and gutter.strip().startswith(f"{exp.line} |"), gutter
-    offset = len(gutter) - len(source_line)
+    assert gutter.strip().startswith(f"{exp.line} |"), gutter
+    margin = len(f"{exp.line:>4} | ")
+    shown = gutter[margin:]
+    # A line longer than the diagnostics quote is cut around the fault, marked with '…'.
+    lead = ELLIPSIS if len(source_line) > QUOTED_COLUMNS and shown.startswith(ELLIPSIS) else ""
+    core = shown[len(lead):].removesuffix(ELLIPSIS) if len(source_line) > QUOTED_COLUMNS else shown
+    start = source_line.find(core) if lead else 0
+    assert core == source_line[start:start + len(core)], gutter
     assert set(caret.strip()) == {"^"}, caret
-    assert caret.index("^") == offset + exp.col - 1, f"caret not under column {exp.col}:\n{gutter}\n{caret}"
+    column = margin + len(lead) + exp.col - 1 - start
+    assert caret.index("^") == column, f"caret not under column {exp.col}:\n{gutter}\n{caret}"
 
     hint_lines = [line for line in rest[2:] if line.lstrip().startswith("hint:")]
     if exp.hint is not None:
@@ -150,3 +158,17 @@ def test_empty_cluster_name_is_an_error() -> None:
     with pytest.raises(murakkab.MurakkabError, match="unknown cluster"):
         murakkab.compile("CREATE WORKFLOW w (t TEXT) AS (s := summarization (t)) RETURNS s;\n"
                          "RUN w (t => 'x') ON CLUSTER '';\n")
+
+
+@pytest.mark.parametrize("at", [3, 2_500, 4_990])
+def test_a_long_line_is_quoted_around_the_fault(at: int) -> None:
+    # Minified JSON (a WfFormat instance) is one line of kilobytes: the error quotes a
+    # piece of it around the fault, marked with '…' where it was cut, the caret under it.
+    text = "x" * at + "FAULT" + "y" * (5_000 - at)
+    error = MurakkabError("here", Span(Source("big.json", text), at, at + 5))
+    _, quoted, caret, *_ = error.render().splitlines()
+    margin = "   1 | "
+    assert quoted.startswith(margin) and len(quoted) <= len(margin) + QUOTED_COLUMNS + 2
+    assert (quoted[len(margin)] == ELLIPSIS) == (at > QUOTED_COLUMNS // 4)
+    assert quoted.endswith(ELLIPSIS) == (at < 5_000 - QUOTED_COLUMNS)
+    assert quoted[caret.index("^"):caret.index("^") + 5] == "FAULT" and caret.strip() == "^^^^^"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import murakkab
-from murakkab.grammar.diagnostics import CONTROL_PICTURES, Span
+from murakkab.grammar.diagnostics import CONTROL_PICTURES, ELLIPSIS, QUOTED_COLUMNS, Span
 
 ROOT = Path(__file__).parent.parent
 # examples/broken.job is a mistake on purpose, not a script to mutate.
@@ -85,8 +85,13 @@ def check_error(error: murakkab.MurakkabError, text: str) -> None:
         if not any(c in span.source.text for c in OTHER_LINE_BREAKS):
             quoted = rendered.splitlines()[1]
             # Control characters are quoted as their pictures (U+2400 + code).
-            line_text = span.source.text.split("\n")[span.line - 1].translate(CONTROL_PICTURES)
-            assert quoted == f"{span.line:>4} | " + line_text.expandtabs(8), rendered
+            line_text = span.source.text.split("\n")[span.line - 1].translate(CONTROL_PICTURES).expandtabs(8)
+            margin = f"{span.line:>4} | "
+            if len(line_text) <= QUOTED_COLUMNS:
+                assert quoted == margin + line_text, rendered
+            else:  # cut around the fault: a piece of the line, '…' where it was cut
+                assert quoted.startswith(margin) and len(quoted) <= len(margin) + QUOTED_COLUMNS + 2, rendered
+                assert quoted[len(margin):].strip(ELLIPSIS) in line_text, rendered
     else:
         assert rendered.startswith("error: ")
     if error.hint:
