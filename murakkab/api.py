@@ -59,7 +59,8 @@ def _read(script: Script, name: str | None) -> tuple[str, str]:
     if isinstance(script, Path) or ("\n" not in script and ";" not in script and script.endswith(".job")):
         path = Path(script)
         try:
-            return path.read_text(encoding="utf-8"), name or str(script)
+            # utf-8-sig: a byte-order mark (as Windows editors write) is not part of the script.
+            return path.read_text(encoding="utf-8-sig"), name or str(script)
         except OSError as exc:
             raise MurakkabError(f"cannot read {script}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:

@@ -415,8 +415,10 @@ def _dispatch_command(args: argparse.Namespace) -> int:
     _check_cluster_flag(args, catalog)
     if args.command == "check":
         bound = api.compile(script, catalog=catalog)
-        print(f"{args.file}: ok ({len(bound.workflows)} workflow{'s' if len(bound.workflows) != 1 else ''}, "
-              f"{len(bound.jobs)} job{'s' if len(bound.jobs) != 1 else ''})")
+        counts = [(len(bound.workflows), "workflow"), (len(bound.jobs), "job")]
+        if bound.fleets:  # a script of jobs reads as before; a fleet is counted when there is one
+            counts.append((len(bound.fleets), "fleet"))
+        print(f"{args.file}: ok (" + ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts) + ")")
         from .compiler.explain import matched_lines
 
         for line in matched_lines(bound.steps, qualified=True):

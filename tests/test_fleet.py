@@ -408,3 +408,14 @@ def test_run_json_with_jobs_and_a_fleet_is_one_json_document(tmp_path: Path) -> 
     # explain: one document too, the job's plan and the fleet's (one statement: its object).
     job, fleet = json.loads(explain.stdout)
     assert entries[1]["fleet"] == fleet and fleet["kind"] == "fleet" and job["job"] == "video_qa"
+
+
+def test_a_byte_order_mark_is_not_part_of_a_script_or_a_trace(tmp_path: Path) -> None:
+    # Windows editors and Excel start UTF-8 files with a BOM; `check` counts the fleet.
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfTIMESTAMP,GeneratedTokens\n2023-11-16 18:00:05,10\n")
+    script = tmp_path / "f.job"
+    script.write_bytes("\ufeffPLAN FLEET FOR code_gen FROM TRACE 't.csv';\n".encode("utf-8"))
+    out = subprocess.run([sys.executable, "-m", "murakkab", "check", str(script)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{script}: ok (0 workflows, 0 jobs, 1 fleet)"

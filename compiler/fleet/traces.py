@@ -42,7 +42,7 @@ def arrivals(path: Path, column: str, tokens: str | None = None,
     in the ``tokens`` column (1.0 for all without one, or where a row leaves it empty; a
     missing column is an error only when ``tokens_required``)."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM (as Excel writes) is not a header
             header = f.readline()
             f.seek(0)
             reader = csv.DictReader(f, dialect=_dialect(header))
