@@ -115,3 +115,11 @@ def test_heft_directory_errors(tmp_path: Path) -> None:
     bw = heft / "canonicalgraph_resource_BW.csv"
     bw.write_text(bw.read_text().replace("P_1,1,0,1", "P_1,0,0,1"))
     assert "bandwidth P_1 -> P_0 must be > 0" in _error(read_heft, heft).message
+
+
+def test_a_byte_order_mark_is_not_part_of_an_instance(tmp_path: Path) -> None:
+    # Files saved by Windows tools start with a UTF-8 BOM; the instance is the same.
+    for source, read, arg in ((STG, read_stg, 4), (WF, read_wfformat, 4)):
+        copy = tmp_path / source.name
+        copy.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+        assert len(read(copy, arg).tasks) == len(read(source, arg).tasks)

@@ -32,7 +32,7 @@ from .problem import Edge, Option, Pool, Problem, Task
 
 def _read(path: Path) -> Source:
     try:
-        return Source(str(path), path.read_text(encoding="utf-8"))
+        return Source(str(path), path.read_text(encoding="utf-8-sig"))  # a BOM is not data
     except FileNotFoundError:
         raise MurakkabError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
