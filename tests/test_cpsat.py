@@ -223,3 +223,24 @@ def test_missing_ortools_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(MurakkabError) as info:
         solve_cpsat(problem)
     assert "ortools" in str(info.value) and "pip install ortools" in (info.value.hint or "")
+
+
+@st.composite
+def unit_pool_problems(draw: st.DrawFn) -> Problem:
+    """Tasks needing one unit of a small pool of identical units, times in tenths of a
+    second: where the model splits the pool into its units (UNIT_SPLIT_CAPACITY)."""
+    pool = Pool("cores", draw(st.integers(2, 4)))
+    tasks = tuple(Task(f"t{t}", (Option("cores", draw(st.integers(1, 90)) / 10, 1),))
+                  for t in range(draw(st.integers(2, 7))))
+    return Problem("units", (pool,), tasks, tuple(draw_edges(draw, list(tasks), sparse=True)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=unit_pool_problems())
+def test_splitting_a_pool_into_its_units_keeps_the_optimum(problem: Problem) -> None:
+    # The split is redundant: any schedule that fits the pool's capacity splits among its
+    # units, so the proven makespan is the oracle's.
+    exact = solve_cpsat(problem, Objective(("makespan",)), time_limit_s=30)
+    oracle = solve_exhaustive(problem, Objective(("makespan",)))
+    assert exact.optimal and _close(exact.totals.makespan_s, oracle.totals.makespan_s), (exact.note, oracle.totals)
+    _valid(problem, Objective(("makespan",)), exact)

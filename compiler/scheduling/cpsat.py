@@ -45,7 +45,13 @@ Constraints:
    ``Cumulative({I[t,o]}, u(o), cap(p))`` for ``cap(p) > 1`` — with capacity ``G[p]``
    instead on a GPU pool whose gpus are counted, and ``G[p] >= u(o) x[t,o]``. A task of
    duration 0 holds nothing.
-5. Redundant, for propagation: ``sum_{t, o: p(o) = p} u(o) d'(o) x[t,o] <= cap(p) C``.
+5. Redundant, for propagation: ``sum_{t, o: p(o) = p} u(o) d'(o) x[t,o] <= cap(p) C``;
+   and, on a small pool of identical units (``1 < cap(p) <= UNIT_SPLIT_CAPACITY``, every
+   holder needing one unit, at most ``UNIT_SPLIT_HOLDERS`` of them, capacity not a
+   decision) when ``F > 1`` (see ``UNIT_SPLIT_*``), each holder on one unit: ``sum_k y[t,o,k] = x[t,o]``,
+   ``NoOverlap({I[t,o,k]})`` per unit ``k``, units used in order of their first holder.
+   The cumulative alone bounds such a pool weakly (what proves a makespan there is how
+   the tasks split among the units: 8 tasks of ~103 s on 4 cores), the split proves it.
 6. Bounds, never cutting off a schedule that meets them (a bound ``B`` holds within
    ``1e-9 max(1, |B|)``, as in the other solvers): ``C <= floor(F B) + R``;
    ``sum w x <= floor(f B)`` for energy and cost; ``sum_p G[p] <= B``;
@@ -102,6 +108,14 @@ PRECISION = 1e-7
 MAX_SCALED = 2.0 ** 53
 # How often (in tasks) the model builder looks at the clock.
 _CLOCK_EVERY = 64
+# The per-unit split of constraint (5) is added for pools this small (units, holders),
+# and only when the times are not whole seconds (scaled to 1/F s, F > 1) unless
+# UNIT_SPLIT_WHOLE_SECONDS: measured side by side by bench/unit_split.py (results in
+# bench/RESULTS.md), it proves WfCommons instances (times in ms) the cumulative alone
+# leaves open, and slows CP-SAT down on whole-second STG graphs.
+UNIT_SPLIT_CAPACITY = 8
+UNIT_SPLIT_HOLDERS = 64
+UNIT_SPLIT_WHOLE_SECONDS = False
 
 
 def cpsat_available() -> bool:
@@ -190,8 +204,8 @@ class CpSatModel:
         self.x = [[m.new_bool_var(f"x_{t}_{i}") for i in range(len(dur[t]))] for t in range(n)]
         self.S = [m.new_int_var(0, horizon, f"S_{t}") for t in range(n)]
         self.C = m.new_int_var(min(int(sp.makespan_lower_bound()), horizon), horizon, "C")
-        # pool -> [(interval, units, presence, duration)] of the options that hold units of it.
-        holders: dict[int, list[tuple[Any, int, Any, int]]] = {pi: [] for pi in range(len(sp.pools))}
+        # pool -> [(interval, units, presence, duration, start)] of the options that hold units of it.
+        holders: dict[int, list[tuple[Any, int, Any, int, Any]]] = {pi: [] for pi in range(len(sp.pools))}
         end = []
         for t in range(n):  # (1), (2)
             if t % _CLOCK_EVERY == 0 and time.perf_counter() > deadline:
@@ -202,7 +216,7 @@ class CpSatModel:
             for i, o in enumerate(sp.tasks[t].options):
                 if dur[t][i] > 0:
                     iv = m.new_optional_fixed_size_interval_var(self.S[t], dur[t][i], self.x[t][i], f"I_{t}_{i}")
-                    holders[sp.pool_index[o.pool]].append((iv, o.units, self.x[t][i], dur[t][i]))
+                    holders[sp.pool_index[o.pool]].append((iv, o.units, self.x[t][i], dur[t][i], self.S[t]))
         for k, e in enumerate(sp.edges):  # (3)
             if k % _CLOCK_EVERY == 0 and time.perf_counter() > deadline:
                 raise _OutOfTime
@@ -225,17 +239,41 @@ class CpSatModel:
             if count_gpus and pool.gpu:
                 g = m.new_int_var(0, pool.capacity, f"G_{pi}")
                 self.G[pi] = g
-                for _, u, x, _ in ivs:
+                for _, u, x, _, _ in ivs:
                     m.add(g >= u * x)
             if pool.capacity == 1:
-                m.add_no_overlap([iv for iv, _, _, _ in ivs])
+                m.add_no_overlap([iv for iv, _, _, _, _ in ivs])
             else:
-                m.add_cumulative([iv for iv, _, _, _ in ivs], [u for _, u, _, _ in ivs],
+                m.add_cumulative([iv for iv, _, _, _, _ in ivs], [u for _, u, _, _, _ in ivs],
                                  self.G.get(pi, pool.capacity))
-            m.add(cp_model.LinearExpr.weighted_sum([x for _, _, x, _ in ivs], [u * d for _, u, _, d in ivs])
+                if ((self.F.factor > 1 or UNIT_SPLIT_WHOLE_SECONDS) and pi not in self.G
+                        and pool.capacity <= UNIT_SPLIT_CAPACITY
+                        and len(ivs) <= UNIT_SPLIT_HOLDERS and all(u == 1 for _, u, _, _, _ in ivs)):
+                    self._split_units(pi, pool.capacity, ivs)
+            m.add(cp_model.LinearExpr.weighted_sum([x for _, _, x, _, _ in ivs], [u * d for _, u, _, d, _ in ivs])
                   <= pool.capacity * self.C)
         for b in objective.bounds:  # (6)
             m.add(self.expr(b.metric) <= self.cap(b.metric, b.value))
+
+    def _split_units(self, pi: int, capacity: int, ivs: list[tuple[Any, int, Any, int, Any]]) -> None:
+        """Constraint (5), second part: every holder of pool ``pi`` on one of its
+        ``capacity`` identical units, which never run two holders at once. Redundant with
+        the cumulative (any schedule that fits it splits among the units), so it changes
+        no optimum; unit ``k`` is used only if unit ``k - 1`` holds an earlier holder,
+        which removes the units' symmetry."""
+        m = self.m
+        y = [[m.new_bool_var(f"y_{pi}_{j}_{k}") for k in range(capacity)] for j in range(len(ivs))]
+        on_unit: list[list[Any]] = [[] for _ in range(capacity)]
+        for j, (_, _, x, d, start) in enumerate(ivs):
+            m.add(sum(y[j]) == x)
+            for k in range(capacity):
+                on_unit[k].append(m.new_optional_fixed_size_interval_var(start, d, y[j][k], f"U_{pi}_{j}_{k}"))
+        for k in range(capacity):
+            m.add_no_overlap(on_unit[k])
+            for j in range(len(ivs)):
+                if k == 0:
+                    continue
+                m.add(y[j][k] <= sum(y[i][k - 1] for i in range(j)))
 
     def expr(self, metric: str) -> Any:
         """The metric as a scaled integer expression to minimise (quality as the weighted
