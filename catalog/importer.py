@@ -345,6 +345,9 @@ def _strip_parens(expression: str) -> str:
 def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> ImportReport:
     """Add the rows of CSV ``path`` to ``table`` (default: the file's stem), all or nothing."""
     path = Path(path)
+    if not path.is_file():  # before the table its name would give: the file is the mistake
+        raise MurakkabError(f"cannot read {path}: " + ("it is a folder" if path.is_dir() else "no such file"), None,
+                            "name a CSV file with a header row (its name, or --table, says the table)")
     name = table or path.stem
     if name not in SEED_TABLES:
         other = {r[0] for r in catalog.execute(

@@ -295,3 +295,11 @@ def test_an_oversized_field_is_reported_on_the_line_its_record_starts(shared: Ca
         import_csv(shared, path)
     assert snapshot(shared) == before
     assert any(p.startswith(f"{path}:4: not a CSV file: field larger than field limit") for p in info.value.problems)
+
+
+def test_a_missing_file_is_named_before_its_table(shared: Catalog, tmp_path: Path) -> None:
+    # `catalog import gpus.csv` with no such file: the file is the mistake, not the table.
+    for path, why in ((tmp_path / "profiles.csv", "no such file"), (tmp_path, "it is a folder")):
+        with pytest.raises(MurakkabError) as info:
+            import_csv(shared, path)
+        assert info.value.message == f"cannot read {path}: {why}"
