@@ -425,8 +425,12 @@ def _dispatch_command(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if args.command == "explain":
-        sys.stdout.write(api.explain(script, format=args.format, verbose=args.verbose or None, width=_text_width(),
-                                     settings=_settings(args), catalog=catalog))
+        text = api.explain(script, format=args.format, verbose=args.verbose or None, width=_text_width(),
+                           settings=_settings(args), catalog=catalog)
+        if not text.strip():  # as run and show say when a script has nothing for them
+            print(f"{script}: nothing to explain (the script has no RUN or PLAN FLEET statement)", file=sys.stderr)
+            text = "[]\n" if args.format == "json" else text  # JSON readers still get one document
+        sys.stdout.write(text)
         return 0
     if args.command == "simulate":
         return _simulate(args, script, catalog)

@@ -419,3 +419,12 @@ def test_a_byte_order_mark_is_not_part_of_a_script_or_a_trace(tmp_path: Path) ->
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"{script}: ok (0 workflows, 0 jobs, 1 fleet)"
+
+
+def test_explain_of_a_script_with_nothing_to_plan_says_so(tmp_path: Path) -> None:
+    script = tmp_path / "c.job"
+    script.write_text("-- only a comment\n")
+    for fmt, stdout in (("text", ""), ("json", "[]\n")):
+        out = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script), "--format", fmt], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0 and out.stdout == stdout and "nothing to explain" in out.stderr, out
