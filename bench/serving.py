@@ -92,8 +92,7 @@ def decode_power_w(profile: InstanceProfile, share: float) -> float:
     points, flat beyond saturation); anything else as the simulator meters it."""
     if profile.kind != "llm" or not profile.gpu:
         return linear_power_w(profile, share)
-    saturation = profile.capacity / profile.load
-    board = profile.idle_w + profile.busy_j_per_work * saturation  # the GPUs' active power
+    board = profile.idle_w + profile.busy_j_per_work * profile.saturation  # the GPUs' active power
     points = ((0.0, profile.idle_w / board),) + DECODE_CURVES["tp1" if profile.units == 1 else "tp4"]
     return board * float(np.interp(min(share, 1.0), [x for x, _ in points], [y for _, y in points]))
 
@@ -409,7 +408,7 @@ def main() -> int:
               f"{base['peak_gpus'] / r['peak_gpus']:5.2f}x {base['energy_kwh'] / r['energy_kwh']:6.2f}x "
               f"{base['cost_usd'] / r['cost_usd']:5.2f}x   {paper}".rstrip())
     by = {r["policy"]: r for r in rows}
-    best = {m: by[f"joint, min {goal}"] if f"joint, min {goal}" in by else by["joint"]
+    best = {m: by.get(f"joint, min {goal}", by["joint"])
             for m, goal in (("gpu_hours", "gpus"), ("energy_kwh", "energy"), ("cost_usd", "cost"))}
     print(f"  static / joint planned for that metric: GPU-h {base['gpu_hours'] / best['gpu_hours']['gpu_hours']:.2f}x "
           f"(OSDI 2.82x GPUs), energy {base['energy_kwh'] / best['energy_kwh']['energy_kwh']:.2f}x (OSDI 3.71x), "

@@ -29,6 +29,7 @@ from .catalog.show import ShowResult, show
 from .compiler.bind import BoundScript, compile_script
 from .grammar import ast
 from .compiler.explain import render_dot, render_json, render_mermaid, render_text
+from .compiler.fleet.explain import plan_dict as fleet_plan_dict
 from .compiler.fleet.explain import render_json as render_fleet_json
 from .compiler.fleet.explain import render_text as render_fleet_text
 from .compiler.fleet.bind import BoundFleet
@@ -204,7 +205,7 @@ def fleet_dicts(script: Script, *, catalog: Catalog | None = None, settings: Set
     json`` prints for them), one per statement."""
     cat = catalog or default_catalog()
     bound = compile(script, catalog=cat, settings=settings)
-    return [json.loads(text) for text in _fleet_texts(bound, cat, "json", verbose, None)]
+    return [fleet_plan_dict(plan_fleet(f, cat), _fleet_verbose(f, verbose)) for f in bound.fleets]
 
 
 def _fleet_format(fleet: BoundFleet, fmt: str | None) -> str:
@@ -212,10 +213,14 @@ def _fleet_format(fleet: BoundFleet, fmt: str | None) -> str:
     return fmt or (fleet.explain.format if fleet.explain else "text")
 
 
+def _fleet_verbose(fleet: BoundFleet, verbose: bool | None) -> bool:
+    """Whether a fleet's EXPLAIN is verbose: the caller's say, else the statement's."""
+    return verbose if verbose is not None else bool(fleet.explain and fleet.explain.verbose)
+
+
 def _fleet_texts(bound: BoundScript, cat: Catalog, fmt: str | None, verbose: bool | None,
                  width: int | None) -> list[str]:
-    return [render_fleet(plan_fleet(f, cat), _fleet_format(f, fmt),
-                         verbose=verbose if verbose is not None else bool(f.explain and f.explain.verbose), width=width)
+    return [render_fleet(plan_fleet(f, cat), _fleet_format(f, fmt), verbose=_fleet_verbose(f, verbose), width=width)
             for f in bound.fleets]
 
 

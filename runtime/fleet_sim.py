@@ -376,8 +376,7 @@ class FleetSimulator:
         else:
             # A batching LLM instance: its backlog clears at saturation throughput; a call
             # is never faster than TTFT + tokens x TPOT at the profile's operating point.
-            saturation = prof.capacity / prof.load if prof.load > 0 else prof.capacity
-            inst.free = max(inst.free, start) + work / saturation
+            inst.free = max(inst.free, start) + work / prof.saturation
             finish = max(start + rounds * prof.ttft_s + work / calls * prof.tpot_s, inst.free)
         heapq.heappush(pool.heap, (max(inst.free, inst.ready), n, inst))
         return finish
@@ -396,8 +395,8 @@ class FleetSimulator:
             return [c / s.window_s for c in counts[w][start:end]] or [0.0]
 
         forecast = {w: rates(w, 0, per_epoch) for w in workflows}
-        if s.forecast == "peaks":
-            forecast = {w: _peak_and_mean(max(r), float(np.mean(r)), per_epoch) for w, r in forecast.items()}
+        if s.forecast == "peaks":  # with no earlier forecast: the first epoch's own peak and mean
+            forecast = {w: self._forecast([], r, per_epoch) for w, r in forecast.items()}
         # static: a hand-built deployment sized for the whole trace's peak; the others
         # start from the first epoch's own load.
         first = {w: rates(w, 0, nwin) for w in workflows} if self.policy == "static" else forecast
@@ -617,8 +616,7 @@ def _peak_and_mean(peak: float, mean: float, n: int) -> list[float]:
 def linear_power_w(profile: InstanceProfile, share: float) -> float:
     """The simulator's power model for one instance whose work is ``share`` of what it
     serves at saturation: idle, plus the busy energy of that work (linear in it)."""
-    saturation = profile.capacity / profile.load if profile.kind == "llm" and profile.load > 0 else profile.capacity
-    return profile.idle_w + profile.busy_j_per_work * share * saturation
+    return profile.idle_w + profile.busy_j_per_work * share * profile.saturation
 
 
 def metered_kwh(result: PolicyResult, power_w: Callable[[InstanceProfile, float], float] = linear_power_w) -> float:
@@ -633,8 +631,7 @@ def metered_kwh(result: PolicyResult, power_w: Callable[[InstanceProfile, float]
         if n == 0:  # work started on a pool with no instance held: only its busy energy
             joules += profile.busy_j_per_work * work
             continue
-        saturation = profile.capacity / profile.load if profile.kind == "llm" and profile.load > 0 else profile.capacity
-        joules += n * dt * power_w(profile, work / (n * dt * saturation) if saturation > 0 else 0.0)
+        joules += n * dt * power_w(profile, work / (n * dt * profile.saturation) if profile.saturation > 0 else 0.0)
     return joules / 3.6e6
 
 

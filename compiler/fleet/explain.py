@@ -8,7 +8,7 @@ from typing import Any
 from ..explain import _table
 from .plan import FleetPlan
 from .solve import UNITS
-from .workload import TOKEN_PERCENTILE
+from .workload import SHAPES, TOKEN_PERCENTILE
 
 
 def _unit(metric: str, value: float) -> str:
@@ -48,7 +48,7 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     for i in f.items:
         d = i.demand
         rows.append((i.workflow, f"{d.mean:.3f}", f"{d.peak:.3f}", f"{len(d.rates)} x {d.window_s:g} s",
-                     f"{i.request.duration_s:g} s" if i.workflow == "video_qa" else "-",
+                     f"{i.request.duration_s:g} s" if SHAPES[i.workflow].has_video else "-",
                      f"{i.request.token_tail:.2f}x mean", d.source))
     lines.append(f"demand (requests/s; latency is planned at the p{TOKEN_PERCENTILE:g} request's tokens):")
     lines.append(_tab(["workflow", "mean req/s", "peak req/s", "windows", "video", f"p{TOKEN_PERCENTILE:g} tokens",
@@ -193,5 +193,10 @@ def _rounded(value: Any) -> Any:
     return value
 
 
+def plan_dict(plan: FleetPlan, verbose: bool = False) -> dict[str, Any]:
+    """EXPLAIN's JSON object of a fleet plan (floats rounded as :func:`_rounded` says)."""
+    return _rounded(to_dict(plan, verbose))
+
+
 def render_json(plan: FleetPlan, verbose: bool = False) -> str:
-    return json.dumps(_rounded(to_dict(plan, verbose)), indent=2) + "\n"
+    return json.dumps(plan_dict(plan, verbose), indent=2) + "\n"

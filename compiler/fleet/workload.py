@@ -79,6 +79,12 @@ class InstanceProfile:
     def work_unit(self) -> str:
         return "s" if self.kind == "tool" else "tokens"
 
+    @property
+    def saturation(self) -> float:
+        """Work per second one instance serves at saturation: ``capacity`` over the
+        operating point's ``load`` (an LLM at a lighter point serves less of it)."""
+        return self.capacity / self.load if self.load > 0 else self.capacity
+
     def gpus(self) -> int:
         return self.units if self.gpu else 0
 

@@ -270,9 +270,8 @@ class CpSatModel:
                 on_unit[k].append(m.new_optional_fixed_size_interval_var(start, d, y[j][k], f"U_{pi}_{j}_{k}"))
         for k in range(capacity):
             m.add_no_overlap(on_unit[k])
+        for k in range(1, capacity):
             for j in range(len(ivs)):
-                if k == 0:
-                    continue
                 m.add(y[j][k] <= sum(y[i][k - 1] for i in range(j)))
 
     def expr(self, metric: str) -> Any:
