@@ -57,6 +57,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..compiler.fleet.bind import BoundFleet
+from ..compiler.fleet.explain import ratio
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
 from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
 from ..compiler.fleet.traces import arrivals as trace_arrivals
@@ -76,6 +77,13 @@ class Arrival:
     t: float
     workflow: str
     scale: float  # the request's tokens over its trace's mean
+
+
+# Bounds on one replay, so that a typo in a flag is an error, not hours of work or all of
+# memory: requests held at once, load windows counted, and MILPs solved per policy.
+MAX_REQUESTS = 5_000_000
+MAX_WINDOWS = 1_000_000
+MAX_EPOCHS = 2_000
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,11 @@ def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: flo
                                        n / mean if mean > 0 else 1.0))
             spans.append((times[-1] + 1.0) * stretch if times else 0.0)  # its last second, stretched
     horizon = duration_s or (max(spans) if spans else 3600.0 * stretch)
+    expected = len(out) + horizon * sum(i.demand.mean for i in fleet.items if i.trace is None)
+    if expected > MAX_REQUESTS:
+        raise MurakkabError(f"the replay would hold about {expected:,.0f} requests ({horizon / 3600:,.1f} h); "
+                            f"at most {MAX_REQUESTS:,} are simulated",
+                            hint="a shorter --duration, a smaller --stretch, or a lower rate")
     for item in fleet.items:
         if item.trace is None:
             rate, t = item.demand.mean, 0.0
@@ -644,11 +657,26 @@ def _pick(rng: random.Random, weighted: list[tuple[int, float]]) -> int:
     return weighted[-1][0]
 
 
+def _check_steps(s: SimSettings, horizon_s: float) -> None:
+    """Refuse settings whose windows or re-plans over ``horizon_s`` would run for days:
+    an epoch is whole windows, and each epoch solves a MILP."""
+    if s.epoch_s < s.window_s:
+        raise MurakkabError(f"an epoch ({s.epoch_s / 60:g} min) is shorter than a load window ({s.window_s:g} s)",
+                            hint="an epoch is whole windows: a longer --epoch or a shorter --window")
+    for what, n, limit, hint in (
+            ("load windows", horizon_s / s.window_s, MAX_WINDOWS, "a longer --window or a shorter --duration"),
+            ("re-plans", horizon_s / s.epoch_s, MAX_EPOCHS, "a longer --epoch or a shorter --duration")):
+        if n > limit:
+            raise MurakkabError(f"{horizon_s / 3600:,.1f} h of requests is about {n:,.0f} {what}; at most "
+                                f"{limit:,} are simulated", hint=hint)
+
+
 def simulate(fleet: BoundFleet, catalog: Catalog, policies: tuple[str, ...] = POLICIES,
              settings: SimSettings = SimSettings(), stretch: int = 1,
              progress: Callable[[str], None] | None = None, duration_s: float | None = None) -> list[PolicyResult]:
     """Every policy over the same arrivals (one seeded stream), in order."""
     stream = arrivals(fleet, stretch, settings.seed, duration_s)
+    _check_steps(settings, stream[-1].t if stream else 0.0)
     catalogue = build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
     out = []
     for policy in policies:
@@ -902,17 +930,18 @@ def write_plot(results: list[PolicyResult], path: Path) -> None:
 
 
 def results_text(results: list[PolicyResult]) -> str:
-    """Policies side by side, ratios against static, then per workflow."""
+    """Policies side by side, how many times less each uses than static (static / policy;
+    "-" where the policy uses none), then per workflow."""
     base = next((r for r in results if r.policy == "static"), None)
     lines = ["policy             GPU-h    energy kWh   cost USD    p50 s    p99 s   SLOs met  re-plans"
-             + ("   GPU-h / static  energy / static  cost / static" if base else "")]
+             + ("   static/policy: GPU-h   energy     cost" if base else "")]
     for r in results:
         o = r.overall
         row = (f"{r.policy:16} {r.gpu_hours:7.1f} {r.energy_kwh:12.2f} {r.cost_usd:10.2f} {o['p50_s']:8.2f} "
                f"{o['p99_s']:8.2f} {100 * o['slo_attainment']:9.1f}% {r.replans:9d}")
         if base:
-            row += (f"   {base.gpu_hours / r.gpu_hours:13.2f}x {base.energy_kwh / r.energy_kwh:15.2f}x "
-                    f"{base.cost_usd / r.cost_usd:13.2f}x")
+            row += (f"   {ratio(base.gpu_hours, r.gpu_hours):>20} {ratio(base.energy_kwh, r.energy_kwh):>8} "
+                    f"{ratio(base.cost_usd, r.cost_usd):>8}")
         lines.append(row)
     lines.append("per workflow:")
     for r in results:

@@ -252,3 +252,53 @@ def test_a_plot_that_cannot_be_written_loses_no_results(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "joint" in done.stdout and "disk full" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_fleet_of_api_models_uses_no_gpus_and_its_ratios_say_so(tmp_path: Path) -> None:
+    """An LLM behind an API holds no GPU: the ratio against static is "-", not a crash,
+    and an endpoint nothing is routed to is not part of the fleet."""
+    apis = tmp_path / "apis.csv"
+    apis.write_text("model,usd_per_mtok,rate_limit_tps,ttft_s,tpot_s,source\n"
+                    "Gemma-3-27B,0.3,100000,0.3,0.01,test\nPhi-4,0.1,100000,0.3,0.01,test\n"
+                    "DeepSeek-R1-Distill-Qwen-32B,0.3,100000,0.3,0.01,test\n")
+    db = tmp_path / "c.db"
+    murakkab_cli = [sys.executable, "-m", "murakkab"]
+    subprocess.run(murakkab_cli + ["catalog", "import", str(apis), "--table", "llm_apis", "--catalog", str(db)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=120)
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR) MINIMIZE cost;\n")
+    explain = subprocess.run(murakkab_cli + ["explain", str(script), "--catalog", str(db), "--format", "json"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert explain.returncode == 0, explain.stderr
+    plan = json.loads(explain.stdout)
+    instances = {i["profile"]: i for i in plan["instances"]}
+    assert "Gemma-3-27B API" in instances and "DeepSeek-R1-Distill-Qwen-32B API" not in instances
+    assert all(i["peak_load"] > 0 for i in plan["instances"])
+    out = subprocess.run(murakkab_cli + ["simulate", str(script), "--catalog", str(db), "--duration", "5",
+                                         "--policy", "static", "--policy", "joint"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    header, static, joint = out.stdout.splitlines()[:3]
+    assert "static/policy" in header
+    assert static.split()[-3:] == ["1.00x", "1.00x", "1.00x"]
+    gpu_ratio, energy_ratio, cost_ratio = joint.split()[-3:]
+    assert gpu_ratio == "-" and float(cost_ratio.rstrip("x")) > 1
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--duration", "1e9"], "requests"),        # billions of Poisson arrivals
+    (["--stretch", "100000000", "--duration", "60"], None),  # a fixed rate ignores --stretch: runs
+    (["--epoch", "1e-9"], "shorter than a load window"),
+    (["--window", "1e-6"], "load windows"),
+    (["--epoch", "1", "--duration", "10000", "--window", "1"], "re-plans"),
+])
+def test_simulate_refuses_settings_that_would_run_for_days(tmp_path: Path, flags: list[str], says: str | None) -> None:
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 1 PER second;\n")
+    args = [sys.executable, "-m", "murakkab", "simulate", str(script), "--policy", "static"] + flags
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if says is None:
+        assert out.returncode == 0, out.stderr
+        return
+    assert out.returncode == 2 and out.stderr.startswith("error: ") and says in out.stderr, out.stderr
+    assert "hint:" in out.stderr and "Traceback" not in out.stderr

@@ -90,8 +90,8 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
         rows = []
         for b in plan.baselines:
             rows.append((b.name, f"{b.totals['gpus']:,.0f}", f"{b.totals['energy'] / 1000:,.2f}",
-                         f"{b.totals['cost']:,.2f}", _ratio(b.totals['gpus'], joint.totals['gpus']),
-                         _ratio(b.totals['energy'], joint.totals['energy']), _ratio(b.totals['cost'], joint.totals['cost']),
+                         f"{b.totals['cost']:,.2f}", ratio(b.totals['gpus'], joint.totals['gpus']),
+                         ratio(b.totals['energy'], joint.totals['energy']), ratio(b.totals['cost'], joint.totals['cost']),
                          "-" if b.attainment is None else f"{100 * b.attainment:.0f}%"))
         lines.append("baselines (same profiles and demand):")
         lines.append(_tab(["policy", "GPUs", "kWh/h", "USD/h", "GPUs / joint", "energy / joint",
@@ -122,7 +122,8 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     return "\n".join(lines) + "\n"
 
 
-def _ratio(a: float, b: float) -> str:
+def ratio(a: float, b: float) -> str:
+    """``a / b`` as "2.50x"; "-" where ``b`` is zero (a fleet with no GPUs, no cost)."""
     return f"{a / b:.2f}x" if b > 0 else "-"
 
 

@@ -430,6 +430,10 @@ def solve(problem: Problem) -> Solution:
         mean = prof.capacity * sum(problem.demands[w].mean * x[u] for w, u in us)
         if prof.key in instances:
             load[prof.key] = (peak, mean)
+            if peak <= 0 and prof.usd_per_hour == 0 and prof.idle_w == 0 and prof.gpus() == 0:
+                # A free instance nothing is routed to (an API endpoint the solver was
+                # indifferent about) changes no total: not part of the fleet.
+                del instances[prof.key], load[prof.key]
     return Solution(instances, routing, load, totals, stages, time.perf_counter() - start,
                     (model.nvar, len(model.profiles), model.A.shape[0]))
 
