@@ -345,7 +345,7 @@ class LocalExecutor:
 
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
-        from .agents.documents import read_document
+        from .agents.text import read_document
         from .agents.errors import AgentError, MediaError
         from .agents.values import Clip, Document, Frame
 

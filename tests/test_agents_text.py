@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from murakkab.runtime.agents import AgentError, Clip, get
+from murakkab.runtime.agents.values import Document
 from murakkab.runtime.agents.text import NO_ANSWER, bm25_rank, sentences, terms
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -49,6 +50,19 @@ def test_extractive_qa_details() -> None:
         qa("q", context, top_k=0)
     with pytest.raises(AgentError, match="question must be text"):
         qa(["q"], context)
+
+
+def test_extractive_qa_reads_a_document_in_its_context(tmp_path: Path) -> None:
+    """A DOCUMENT argument is the file's text, not an item to drop (a report to ask about)."""
+    report = tmp_path / "report.txt"
+    report.write_text("Headcount stayed flat.\nRevenue grew by twelve percent in the third quarter.\n")
+    qa = get("extractive-qa")
+    assert qa("By how much did revenue grow?", Document(str(report))) == \
+        "Revenue grew by twelve percent in the third quarter."
+    assert qa("What stayed flat?", [Document(str(report)), "Costs stayed flat too, mostly."]) == \
+        "Headcount stayed flat."
+    with pytest.raises(AgentError, match="extractive-qa: document not found"):
+        qa("Anything?", Document(str(tmp_path / "missing.txt")))
 
 
 def test_concat_and_vote() -> None:

@@ -59,7 +59,7 @@ from scipy import sparse
 
 from .errors import AgentError
 from .registry import agent
-from .text import sentences, terms
+from .text import read_document, sentences, terms
 from .values import Document
 
 TOKENS_PER_WORD = 1.3            # LLM tokens per English word (the catalog statistics' ratio)
@@ -95,28 +95,6 @@ def _budget_words(tokens: Any, agent_name: str, knob: str) -> int:
 
 
 # -- chunking ---------------------------------------------------------------------------
-
-def read_document(document: Any, who: str | None = "text-chunker") -> str:
-    """The text of a document; AgentError when it cannot be read as UTF-8 text (its message
-    starts with ``who:`` when ``who`` is given)."""
-    said = f"{who}: " if who else ""
-    if isinstance(document, os.PathLike):
-        document = os.fspath(document)
-    if not isinstance(document, str):
-        raise AgentError(f"{said}the document must be the path of a text file, got {type(document).__name__}")
-    try:
-        with open(document, encoding="utf-8-sig") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise AgentError(f"{said}document not found: {document}",
-                         hint="pass the path of a UTF-8 text file, relative to the directory you run from") from None
-    except UnicodeDecodeError as e:
-        raise AgentError(f"{said}{document} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
-                         f"{e.start})", hint="convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
-                                             "PDF and word-processor files need converting to text") from None
-    except OSError as e:
-        raise AgentError(f"{said}cannot read {document}: {e.strerror or e}") from None
-
 
 def _spans(text: str, start: int, end: int, gap: re.Pattern[str]) -> list[tuple[int, int]]:
     """The pieces of ``text[start:end]`` between matches of ``gap``, as stripped (start, end)."""

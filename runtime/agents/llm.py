@@ -178,7 +178,7 @@ def qa_messages(question: str, context: list[str]) -> list[dict[str, str]]:
             {"role": "user", "content": f"Context:\n{numbered}\n\nQuestion: {question}"}]
 
 
-@agent("openai-chat", interface="question_answering", version="1",
+@agent("openai-chat", interface="question_answering", version="2",  # 2: a DOCUMENT is read
        environment=("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL", "MURAKKAB_LLM_MODEL"),
        needs_env=("MURAKKAB_LLM_BASE_URL", "OPENAI_BASE_URL"))
 def openai_chat(question: str, *context: Any, model: str | None = None, base_url: str | None = None,
@@ -191,5 +191,5 @@ def openai_chat(question: str, *context: Any, model: str | None = None, base_url
         # Greedy decoding would give every sample the same answer and make the vote moot.
         temperature = 0.0 if seed is None else SAMPLING_TEMPERATURE
     ep = endpoint(base_url, model, api_key_env, timeout_s)
-    return ep.chat(qa_messages(question, context_texts(context)), temperature=temperature,
+    return ep.chat(qa_messages(question, context_texts(context, "openai-chat")), temperature=temperature,
                    max_tokens=max_tokens, seed=seed)

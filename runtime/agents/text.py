@@ -20,6 +20,7 @@ ignored.
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any, Iterable
 
 from .errors import AgentError
 from .registry import agent
+from .values import Document
 
 NO_ANSWER = "No answer found in the context."
 BM25_K1, BM25_B = 1.5, 0.75  # the usual Okapi BM25 defaults (Robertson & Zaragoza 2009)
@@ -66,15 +68,43 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(folded) if w not in STOP_WORDS]
 
 
-def context_texts(items: Iterable[Any]) -> list[str]:
-    """The text items of a context, lists flattened in order; non-text items dropped."""
+def context_texts(items: Iterable[Any], who: str = "question-answering") -> list[str]:
+    """The text items of a context, lists flattened in order, a DOCUMENT read as its
+    text (``who`` names the agent in an error reading it); other items (frames, clips)
+    dropped."""
     out: list[str] = []
     for item in items:
         if isinstance(item, str):
             out.append(item)
+        elif isinstance(item, Document):
+            out.append(read_document(item, who))
         elif isinstance(item, (list, tuple)):
-            out.extend(context_texts(item))
+            out.extend(context_texts(item, who))
     return out
+
+
+def read_document(document: Any, who: str | None = "text-chunker") -> str:
+    """The text of a document; AgentError when it cannot be read as UTF-8 text (its message
+    starts with ``who:`` when ``who`` is given)."""
+    said = f"{who}: " if who else ""
+    if isinstance(document, os.PathLike):
+        document = os.fspath(document)
+    if not isinstance(document, str):
+        raise AgentError(f"{said}the document must be the path of a text file, got {type(document).__name__}")
+    try:
+        with open(document, encoding="utf-8-sig") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise AgentError(f"{said}document not found: {document}",
+                         hint="pass the path of a UTF-8 text file, relative to the directory you run from") from None
+    except UnicodeDecodeError as e:
+        raise AgentError(f"{said}{document} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                         f"{e.start})", hint="convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
+                                             "PDF and word-processor files need converting to text") from None
+    except OSError as e:
+        raise AgentError(f"{said}cannot read {document}: {e.strerror or e}") from None
+
+
 
 
 def sentences(texts: Iterable[str]) -> list[str]:
@@ -103,7 +133,7 @@ def bm25_rank(query: list[str], docs: list[list[str]]) -> list[float]:
     return scores
 
 
-@agent("extractive-qa", interface="question_answering", version="1")
+@agent("extractive-qa", interface="question_answering", version="2")  # 2: a DOCUMENT is read
 def extractive_qa(question: str, *context: Any, top_k: int = 1, seed: int | None = None) -> str:
     """The context sentence(s) that best match the question (BM25); no generation.
 
@@ -113,7 +143,7 @@ def extractive_qa(question: str, *context: Any, top_k: int = 1, seed: int | None
         raise AgentError(f"extractive-qa: the question must be text, got {type(question).__name__}")
     if not isinstance(top_k, int) or top_k < 1:
         raise AgentError(f"extractive-qa: top_k must be a whole number >= 1, got {top_k!r}")
-    candidates = sentences(context_texts(context))
+    candidates = sentences(context_texts(context, "extractive-qa"))
     query = terms(question)
     scores = bm25_rank(query, [terms(s) for s in candidates])
     ranked = sorted((i for i, s in enumerate(scores) if s > 0), key=lambda i: (-scores[i], i))
