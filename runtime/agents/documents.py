@@ -49,7 +49,6 @@ Every agent is deterministic: the same input gives the same output, in every pro
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from typing import Any
