@@ -112,13 +112,14 @@ def attach_user_agents(catalog: Catalog) -> tuple[str, ...]:
 
 
 def job_groups(bound: BoundScript) -> list[list[BoundJob]]:
-    """Jobs planned together: consecutive RUNs on one cluster form a group (planned
-    jointly); each EXPLAIN is its own group."""
+    """Jobs planned together: consecutive RUNs on one cluster with the same goals form a
+    group (planned jointly, for those goals); each EXPLAIN is its own group. A RUN that
+    asks for another goal starts a group of its own: one plan has one objective."""
     groups: list[list[BoundJob]] = []
     for job in bound.jobs:
         last = groups[-1] if groups else None
         if (last and job.explain is None and last[-1].explain is None and last[-1].cluster == job.cluster
-                and last[-1].settings == job.settings):
+                and last[-1].settings == job.settings and last[-1].goals == job.goals):
             last.append(job)
         else:
             groups.append([job])

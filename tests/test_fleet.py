@@ -255,6 +255,19 @@ def test_a_fleet_statement_routes_every_pair_within_its_slo(catalog: Catalog) ->
     assert {w: len(c) for w, c in considered.items()} == {w: len(c) for w, c in plan.catalogue.configs.items()}
 
 
+@pytest.mark.parametrize("rate", ["0.1 PER day", "1e-12 PER second", "2 PER hour"])
+def test_every_profile_a_request_is_routed_to_holds_an_instance_however_low_the_rate(catalog: Catalog,
+                                                                                     rate: str) -> None:
+    """At a few requests a day the capacity rows are within the solver's tolerance of zero
+    instances; a request routed to a configuration must still find each of its profiles."""
+    fleet = _fleet(f"PLAN FLEET FOR code_gen AT {rate} WITH SLO (quality >= FAIR), video_qa AT {rate} "
+                   "ASSUMING (duration = 30 s)", catalog)
+    s = plan_fleet(fleet, catalog).solution
+    routed = {k for routes in s.routing.values() for c, x in routes for k, _ in c.work}
+    assert routed and all(s.instances.get(k, 0) >= 1 for k in routed), (routed, s.instances)
+    assert s.totals["gpus"] >= 1
+
+
 @pytest.mark.parametrize("text, message, at", [
     ("PLAN FLEET FOR video_qa AT 3 PER fortnight", "'fortnight' is not a period", "AT 3 PER fortnight"),
     ("PLAN FLEET FOR video_qa AT 0 PER second", "must be a positive number", "AT 0 PER second"),

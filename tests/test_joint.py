@@ -60,6 +60,19 @@ def test_explain_statements_stay_separate_and_clusters_split_groups(tiny_catalog
     assert [p.jobs for p in plans] == [(), (), ()]
 
 
+def test_runs_with_other_goals_are_planned_each_for_its_own(tiny_catalog) -> None:
+    """One plan has one objective: a RUN asking for another goal is not planned jointly
+    under the first RUN's, and each plan states its own."""
+    script = WF + """
+    RUN w (v => 'x.mp4', q => 'a') ON CLUSTER 'tiny' MINIMIZE cost;
+    RUN w (v => 'x.mp4', q => 'b') ON CLUSTER 'tiny' MINIMIZE cost;
+    RUN w (v => 'x.mp4', q => 'c') ON CLUSTER 'tiny' MINIMIZE latency;"""
+    plans = murakkab.optimize(script, catalog=tiny_catalog)
+    assert [p.jobs for p in plans] == [("w#1", "w#2"), ()]
+    text = murakkab.explain(script, catalog=tiny_catalog)
+    assert text.count("objective: MINIMIZE cost") == 1 and text.count("objective: MINIMIZE latency") == 1
+
+
 def test_joint_run_reports_one_result(tiny_catalog) -> None:
     script = WF + """
     RUN w (v => 'x.mp4', q => 'who?') ON CLUSTER 'tiny';

@@ -16,6 +16,9 @@ one request per second of w keeps busy, routing included; integer n_m ≥ 0 inst
     Σ_c x_pc = 1                                   every request is routed
     θ_m u_wm = Σ_{p of w} s_p Σ_c x_pc work_cm     (peak and average share one routing)
     β Σ_w r_w(t) u_wm ≤ n_m       for every t     capacity at the peak of the combined stream
+    u_wm ≤ M_wm n_m                                a profile in use holds an instance (M_wm: u_wm's
+                                                   largest value), however small its load; added
+                                                   only for the (w, m) a solution breaks it on
     Σ_{m on type h} units_m n_m ≤ B_h              GPU (or core) budget per type
     cost ≤ budget                                  optional, per hour
 
@@ -52,6 +55,7 @@ from .workload import Catalogue, Config, InstanceProfile
 
 BUFFER = 1.15
 GAP = 1e-6
+LINK_TOL = 1e-9  # instances per request/s below which a profile carries no load
 TIE_SHARE = 0.2
 METRICS = {"energy": "minimize", "cost": "minimize", "gpus": "minimize", "quality": "maximize",
            "latency": "minimize"}
@@ -263,6 +267,19 @@ class _Model:
             if entries:
                 row(entries, -np.inf, float(budget))
         self.base_rows = r
+        # A profile anything is routed to holds an instance, however small its load: at a
+        # rate of a few requests a day the capacity rows are within the solver's tolerance
+        # of zero instances. u_wm is at most M_wm (all of w's pairs routed to the configs
+        # that ask the most of m), so u_wm <= M_wm n_m forces n_m >= 1 and nothing else.
+        # These rows are added lazily (``unlinked``): at the rates a fleet is planned for
+        # the capacity rows imply them, and 100 workflows would carry thousands of them.
+        self.most: dict[int, float] = {}
+        for pi, pr in enumerate(problem.pairs):
+            for k in {k for c in self.eligible[pi] for k, _ in c.work}:
+                u = self.u_index[(pr.workflow, m_index[k])]
+                heaviest = max(w for c in self.eligible[pi] for k2, w in c.work if k2 == k)
+                self.most[u] = self.most.get(u, 0.0) + pr.share * heaviest / self.profiles[m_index[k]].capacity
+        self.linked: set[tuple[str, int]] = set()
         self.cost_vec = self.metric_vector("cost")
         self.A = sparse.csr_matrix((vals, (rows, cols)), shape=(r, self.nvar))
         self.lo, self.hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
@@ -283,6 +300,24 @@ class _Model:
         self.A = sparse.vstack([self.A, sparse.csr_matrix(vec)], format="csr")
         self.lo = np.append(self.lo, low)
         self.hi = np.append(self.hi, high)
+
+    def unlinked(self, x: np.ndarray) -> list[tuple[str, int]]:
+        """(workflow, profile) pairs ``x`` routes work to while holding no instance of it."""
+        return [(w, mi) for (w, mi), u in self.u_index.items()
+                if x[u] > LINK_TOL and round(x[self.n0 + mi]) == 0 and (w, mi) not in self.linked]
+
+    def link(self, keys: list[tuple[str, int]]) -> None:
+        """Add u_wm <= M_wm n_m for ``keys``."""
+        from scipy import sparse
+
+        rows = sparse.lil_matrix((len(keys), self.nvar))
+        for i, (w, mi) in enumerate(keys):
+            u = self.u_index[(w, mi)]
+            rows[i, u], rows[i, self.n0 + mi] = 1.0, -self.most[u]
+        self.A = sparse.vstack([self.A, rows.tocsr()], format="csr")
+        self.lo = np.append(self.lo, np.full(len(keys), -np.inf))
+        self.hi = np.append(self.hi, np.zeros(len(keys)))
+        self.linked.update(keys)
 
     def metric_vector(self, metric: str) -> np.ndarray:
         """Coefficients of a metric (per hour, or per request for quality and latency)."""
@@ -321,7 +356,15 @@ class _Model:
                     raise SolveTimeout(self.p.time_limit_s)
                 break
             # The previous goal's optimum is feasible here (it meets the tie row): a MIP start.
+            # It also meets every link row (it was checked), so the goals held before stay
+            # optimal when a stage adds link rows and solves again.
             res = highs(sign * vec, self.A, self.lo, self.hi, self.integrality, self.bounds, left, x)
+            while res.x is not None and (missing := self.unlinked(res.x)):
+                self.link(missing)
+                left = deadline - time.perf_counter()
+                if tie:
+                    left = min(left, TIE_SHARE * self.p.time_limit_s)
+                res = highs(sign * vec, self.A, self.lo, self.hi, self.integrality, self.bounds, max(left, 0.0), x)
             if res.x is None:
                 if res.infeasible:
                     raise Infeasible([])
