@@ -270,6 +270,7 @@ def test_every_profile_a_request_is_routed_to_holds_an_instance_however_low_the_
 
 @pytest.mark.parametrize("text, message, at", [
     ("PLAN FLEET FOR video_qa AT 3 PER fortnight", "'fortnight' is not a period", "AT 3 PER fortnight"),
+    ("PLAN FLEET FOR video_qa AT 1e9 PER second", "at most 1,000,000", "AT 1e9 PER second"),
     ("PLAN FLEET FOR video_qa AT 0 PER second", "must be a positive number", "AT 0 PER second"),
     ("PLAN FLEET FOR video_qa AT 3 PER second WITH SLO (70% quality >= GOOD, 20% latency <= GOOD)",
      "add up to 90%", "70% quality >= GOOD, 20% latency <= GOOD"),
@@ -289,6 +290,54 @@ def test_fleet_mistakes_are_located(catalog: Catalog, text: str, message: str, a
         murakkab.compile(text, catalog=catalog)
     assert message in err.value.message and err.value.span is not None
     assert err.value.span.text.startswith(at.split()[0]) and at.startswith(err.value.span.text[: len(at)][:8])
+
+
+def test_on_cluster_its_units_are_budgets_and_a_cluster_without_the_models_gpus_is_named(catalog: Catalog) -> None:
+    fleet = _fleet("PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR) BUDGET (H100 = 8) "
+                   "ON CLUSTER 'osdi-a100-h100'", catalog)
+    cluster = catalog.cluster("osdi-a100-h100")
+    assert cluster is not None and fleet.cluster == "osdi-a100-h100"
+    assert dict(fleet.budgets) == {h: (8.0 if h == "H100-80GB" else float(cluster.capacity(h)))
+                                   for h in cluster.hardware_names()}
+    plan = plan_fleet(fleet, catalog, baselines=False)
+    used: dict[str, int] = {}
+    for key, n in plan.solution.instances.items():
+        prof = plan.catalogue.profiles[key]
+        used[prof.hardware] = used.get(prof.hardware, 0) + n * prof.units
+    assert all(used.get(h, 0) <= b for h, b in fleet.budgets)
+    assert "(cluster 'osdi-a100-h100')" in render_text(plan)
+    # One A100 is far too small: the diagnosis says the cluster's units were the budgets.
+    with pytest.raises(Infeasible, match=r"budget A100-80GB <= 1: .*cluster 'single-a100' makes its units budgets"):
+        plan_fleet(_fleet("PLAN FLEET FOR code_gen AT 1 PER second ON CLUSTER 'single-a100'", catalog), catalog)
+    # This machine has no GPU the models are profiled on: said at the workflow, with where they run.
+    with pytest.raises(MurakkabError, match="no configuration can run on cluster 'local'") as err:
+        plan_fleet(_fleet("PLAN FLEET FOR code_gen AT 1 PER second ON CLUSTER 'local'", catalog), catalog)
+    assert err.value.span is not None and err.value.span.text.startswith("code_gen")
+    assert "A100-80GB" in (err.value.hint or "") and "ON CLUSTER 'osdi-a100-h100'" in (err.value.hint or "")
+
+
+def test_cluster_and_sequential_flags_reach_a_fleet(tmp_path: Path) -> None:
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR);\n")
+    run = [sys.executable, "-m", "murakkab", "explain", str(script)]
+    on = subprocess.run(run + ["--cluster", "osdi-a100-h100"], capture_output=True, text=True, timeout=300)
+    assert on.returncode == 0, on.stderr
+    assert "(cluster 'osdi-a100-h100'); budgets: A100-80GB <= 32 units" in on.stdout
+    small = subprocess.run(run + ["--cluster", "single-a100"], capture_output=True, text=True, timeout=300)
+    assert small.returncode == 3 and "cluster 'single-a100' makes its units budgets" in small.stderr
+    sequential = subprocess.run(run + ["--sequential"], capture_output=True, text=True, timeout=300)
+    assert sequential.returncode == 0 and "note: parallelism off" in sequential.stdout
+
+
+def test_an_infeasible_fleet_without_budgets_does_not_blame_budgets() -> None:
+    from murakkab.compiler.fleet.solve import diagnose_budgets
+    api = InstanceProfile("api", "api", "m", "", 0, False, 10.0, 0.0, 0.0, 0.0, usd_per_work=1e-6, max_instances=1)
+    cat = catalogue([api], [config("w", "api", {"api": 100})])
+    problem = Problem((Pair("w", "all", 1.0, 0.0),), {"w": demand("w", 1.0, 5.0)}, cat, ENERGY, {})
+    with pytest.raises(Infeasible):
+        solve(problem)
+    (said,) = diagnose_budgets(problem)
+    assert "no budget limits this fleet" in said and "w 5 requests/s" in said and "rate limit" in said
 
 
 @pytest.mark.parametrize("floor", ["", "SET quality_floor = FAIR; ", "SET quality_floor = off; "])

@@ -25,7 +25,7 @@ import numpy as np
 from ...catalog.catalog import Catalog
 from ...grammar import ast
 from ...grammar.diagnostics import MurakkabError, Span, suggestion
-from ..job import TIERS, ExplainOptions, Settings
+from ..job import DEFAULT_CLUSTER, TIERS, ExplainOptions, Settings
 from ..probe import resolve_path
 from ..units import to_base
 from .solve import METRICS, Demand
@@ -36,6 +36,7 @@ PERIODS = {"second": 1.0, "seconds": 1.0, "s": 1.0, "sec": 1.0, "minute": 60.0, 
            "hour": 3600.0, "hours": 3600.0, "h": 3600.0, "day": 86400.0, "days": 86400.0}
 SLO_METRICS = ("quality", "latency")
 DEFAULT_WINDOW_S = 60.0
+MAX_RATE = 1e6  # requests/s of one workflow: beyond it, instance counts leave the solver's exact range
 DEFAULT_TIME_LIMIT_S = 30.0
 
 
@@ -75,6 +76,7 @@ class BoundFleet:
     explain: ExplainOptions | None
     span: Span
     ties: int = 0  # how many of the objectives are tie-breaks the script did not ask for
+    cluster: str | None = None  # ON CLUSTER: its hardware, its units the budgets (with BUDGET's)
 
     @property
     def job(self) -> str:
@@ -105,6 +107,10 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                                     "write AT 30 PER minute (second, minute, hour or day)")
             if not math.isfinite(item.rate) or item.rate <= 0:
                 raise MurakkabError(f"the rate of '{name}' must be a positive number", item.load_span)
+            if item.rate / period > MAX_RATE:
+                raise MurakkabError(f"the rate of '{name}' is {item.rate / period:,.4g} requests/s; a fleet is "
+                                    f"planned for at most {MAX_RATE:,.0f}", item.load_span,
+                                    "plan a slice of the traffic: per region or per cluster")
             raw.append((item, name, None, item.rate / period, None, 1.0))
         else:
             series, window_s, path, columns, tail = _trace_rates(item, window_s)
@@ -122,14 +128,22 @@ def bind_fleet(stmt: ast.PlanFleet, catalog: Catalog, settings: Settings,
                                    *(trace or ())))
     budgets, cost = _budgets(stmt.budgets, catalog)
     hardware = fleet_hardware(catalog)
-    if stmt.cluster is not None:
-        cluster = catalog.cluster(stmt.cluster)
+    # ON CLUSTER, else a cluster the settings name (--cluster, SET cluster); the default
+    # cluster is this machine, where no fleet runs, so without either the fleet may use
+    # every type a named cluster has.
+    on = stmt.cluster if stmt.cluster is not None else (
+        settings.cluster if settings.cluster != DEFAULT_CLUSTER else None)
+    if on is not None:
+        cluster = catalog.cluster(on)
         if cluster is None:
-            raise MurakkabError(f"unknown cluster '{stmt.cluster}'", stmt.span,
-                                suggestion(stmt.cluster, [c.name for c in catalog.clusters()], "clusters"))
+            raise MurakkabError(f"unknown cluster '{on}'", stmt.span,
+                                suggestion(on, [c.name for c in catalog.clusters()], "clusters"))
         hardware = tuple(h for h in cluster.hardware_names() if catalog.hardware(h) is not None)
+        # The fleet lives on the cluster: its units of each type are budgets too.
+        stated = dict(budgets)
+        budgets = tuple(sorted((h, min(stated.get(h, math.inf), float(cluster.capacity(h)))) for h in hardware))
     objectives, ties = _objectives(stmt.objectives)
-    return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties)
+    return BoundFleet(tuple(items), budgets, cost, objectives, hardware, settings, explain, stmt.span, ties, on)
 
 
 def _trace_rates(item: ast.FleetItem,
@@ -161,6 +175,8 @@ def _trace_rates(item: ast.FleetItem,
             if not math.isfinite(value) or value <= 0:
                 raise MurakkabError(f"{key} must be positive", s.value.span)
             if key == "scale":
+                if value > MAX_RATE:
+                    raise MurakkabError(f"scale is at most {MAX_RATE:,.0f}", s.value.span)
                 scale = value
             else:
                 window_s = value
@@ -181,7 +197,11 @@ def _trace_rates(item: ast.FleetItem,
         raise MurakkabError(str(exc), item.trace.span, hint) from None
     mean = sum(tokens) / len(tokens)
     tail = float(np.percentile(tokens, TOKEN_PERCENTILE)) / mean if mean > 0 else 1.0
-    return rates(times, window_s, scale), window_s, path, (column, token_column), max(1.0, tail)
+    series = rates(times, window_s, scale)
+    if series and max(series) > MAX_RATE:
+        raise MurakkabError(f"the trace peaks at {max(series):,.4g} requests/s (scale {scale:g}); a fleet is "
+                            f"planned for at most {MAX_RATE:,.0f}", item.trace.span, "a smaller scale")
+    return series, window_s, path, (column, token_column), max(1.0, tail)
 
 
 def _request(item: ast.FleetItem, catalog: Catalog, token_tail: float = 1.0) -> Request:

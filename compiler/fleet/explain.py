@@ -39,10 +39,13 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
     lines.append(f"solver: HiGHS MILP (highspy); {s.size[0]:,} variables ({s.size[1]} integer), "
                  f"{s.size[2]:,} constraints; {'proven optimal' if s.proven else 'not proven optimal'}")
     lines.append("  " + _status(plan))
-    lines.append("hardware: " + ", ".join(f.hardware) + (
+    lines.append("hardware: " + ", ".join(f.hardware) + (f" (cluster '{f.cluster}')" if f.cluster else "") + (
         "; budgets: " + ", ".join([f"{h} <= {b:g} units" for h, b in f.budgets] +
                                   ([f"cost <= {f.cost_budget:g} USD/h"] if f.cost_budget is not None else []))
         if f.budgets or f.cost_budget is not None else ""))
+    if not f.settings.parallelism:
+        lines.append("note: parallelism off (--sequential, SET parallelism = off) plans RUN jobs one task at a "
+                     "time; a fleet has no fan-out to turn off, so this plan is the same")
     lines.append("")
     rows = []
     for i in f.items:

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...catalog.catalog import Catalog
+from ...grammar.diagnostics import MurakkabError
 from ..job import TIER_PERCENTILE, TIERS
 from .bind import BoundFleet
 from .solve import METRICS, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
-from .workload import Catalogue, Config, build
+from .workload import Catalogue, Config, build, fleet_hardware
 
 STATIC_MODEL = "Gemma-3-27B"
 STATIC_HARDWARE = "A100-80GB"
@@ -110,6 +111,7 @@ def pairs_of(fleet: BoundFleet, tiers: dict[str, dict[str, tuple[float, float]]]
 
 def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> FleetPlan:
     catalogue = build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
+    _check_runs_somewhere(fleet, catalog, catalogue)
     published = {i.workflow: published_quality_tiers(catalog, i.workflow) for i in fleet.items}
     tiers = {i.workflow: tiers_of(catalogue, i.workflow, published[i.workflow], fleet.settings.quality_floor)
              for i in fleet.items}
@@ -120,7 +122,8 @@ def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> F
     try:
         solution = solve(problem)
     except Infeasible as exc:
-        raise Infeasible(exc.diagnosis, fleet.span) from None
+        on = [f"cluster '{fleet.cluster}' makes its units budgets"] if fleet.cluster else []
+        raise Infeasible(exc.diagnosis + on, fleet.span) from None
     except SolveTimeout as exc:
         raise SolveTimeout(exc.limit_s, fleet.span) from None
     extra = (static_baseline(problem), per_pair_baseline(problem)) if baselines else ()
@@ -128,6 +131,25 @@ def plan_fleet(fleet: BoundFleet, catalog: Catalog, baselines: bool = True) -> F
     source = {w: "published (published_tiers)" if p else "percentiles of the accuracy rows" for w, p in published.items()}
     return FleetPlan(fleet, catalogue, tiers, source, pairs, problem, solution,
                      tuple(b for b in extra if b is not None) + ((joint,) if baselines else ()))
+
+
+def _check_runs_somewhere(fleet: BoundFleet, catalog: Catalog, catalogue: Catalogue) -> None:
+    """A workflow with no configuration on the fleet's hardware (ON CLUSTER a cluster
+    without the GPUs its models are profiled on) is a located error naming where it runs."""
+    for item in fleet.items:
+        if catalogue.configs.get(item.workflow):
+            continue
+        anywhere = build(catalog, {item.workflow: item.request}, fleet_hardware(catalog))
+        runs_on = sorted({anywhere.profiles[k].hardware for c in anywhere.configs.get(item.workflow, [])
+                          for k, _ in c.work if anywhere.profiles[k].kind != "tool"} - {""})
+        where = f"cluster '{fleet.cluster}'" if fleet.cluster else "the fleet's hardware"
+        clusters = [c.name for c in catalog.clusters() if runs_on and set(runs_on) <= set(c.hardware_names())]
+        raise MurakkabError(
+            f"{item.workflow}: no configuration can run on {where} ({', '.join(fleet.hardware) or 'no hardware'})",
+            item.span,
+            hint=(f"its models are profiled on {', '.join(runs_on)}" if runs_on else "the catalog has no serving "
+                  "profile for it") + (f"; plan ON CLUSTER '{clusters[0]}', or leave ON CLUSTER out" if clusters
+                                       else ""))
 
 
 def static_config(problem: Problem, workflow: str) -> Config | None:

@@ -515,6 +515,11 @@ def diagnose_budgets(problem: Problem) -> list[str]:
                        f"{least.totals['cost']:.2f} USD/h")
     if out:
         return out
+    if not problem.budgets:
+        peak = {w: d.peak for w, d in problem.demands.items()}
+        return ["no budget limits this fleet, yet the solver found none: at peaks of "
+                + ", ".join(f"{w} {r:,.4g} requests/s" for w, r in sorted(peak.items()))
+                + " the instances needed (or an API endpoint's rate limit) are out of reach"]
     together = "the budgets together leave no room for the SLOs (each alone could be met)"
     # Each budget alone could be met: say what the budgeted types need between them.
     need = _least(free, lambda p: p.hardware in problem.budgets, lambda p: float(p.units)) if problem.budgets else None
