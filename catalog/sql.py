@@ -110,7 +110,11 @@ _KEYWORDS = ("EXPORT DATABASE", "IMPORT DATABASE", "COPY", "ATTACH", "DETACH", "
 # The limits' environment variables (defaults in QueryLimits).
 ENV_TIMEOUT, ENV_MEMORY, ENV_THREADS, ENV_MAX_ROWS = (
     "MURAKKAB_SQL_TIMEOUT_S", "MURAKKAB_SQL_MEMORY", "MURAKKAB_SQL_THREADS", "MURAKKAB_SQL_MAX_ROWS")
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.I)
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.I)
+_BYTES = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}
+# The catalog is loaded under the same limit (about 16 MB here): below this, no query runs.
+MIN_MEMORY_BYTES = 64e6
 
 
 class _Rollback(Exception):
@@ -172,6 +176,11 @@ def limits_from_env(timeout_s: float | None = None, memory: str | None = None,
     if not _MEMORY.fullmatch(size.strip()):
         where = "--memory" if memory is not None else ENV_MEMORY
         raise MurakkabError(f"{where} = {size!r} is not a memory size", None, "e.g. 512MB, 1GB or 2GiB")
+    amount, unit = _MEMORY.fullmatch(size.strip()).groups()  # type: ignore[union-attr]
+    if float(amount) * _BYTES[unit.lower()] < MIN_MEMORY_BYTES:
+        where = "--memory" if memory is not None else ENV_MEMORY
+        raise MurakkabError(f"{where} = {size!r} is too little to load the catalog", None,
+                            f"at least {MIN_MEMORY_BYTES / 1e6:.0f}MB")
     return QueryLimits(timeout_s=number(ENV_TIMEOUT, "--timeout", timeout_s, default.timeout_s, float),
                        memory=size.strip(), threads=number(ENV_THREADS, "", None, default.threads, int),
                        max_rows=number(ENV_MAX_ROWS, "", None, default.max_rows, int))

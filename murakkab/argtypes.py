@@ -32,6 +32,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def sigma(text: str) -> float:
+    """A log-normal sigma for simulated noise: 0 (none) to 2 (a factor of e^2, 7.4x, per sigma)."""
+    value = non_negative_float(text)
+    if value > 2:
+        raise argparse.ArgumentTypeError(f"{text} is too large: a sigma of at most 2 (e^2 = 7.4x per sigma)")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = int(_number(text, whole=True))
     if value < 1:

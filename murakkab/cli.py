@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import errno
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import api
-from .argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from .argtypes import non_negative_float, non_negative_int, positive_float, positive_int, sigma
 from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
 from .catalog.show import ShowResult, csv_cell, show, table_text, terminal_width
 from .catalog.sql import limits_from_env
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="ray: the address of an existing Ray cluster (default: start one here)")
     run.add_argument("--format", choices=("text", "json"), default="text")
     run.add_argument("--seed", type=int, default=None, help="simulator seed (default: SET seed, else 0)")
-    run.add_argument("--jitter", type=float, default=0.0,
+    run.add_argument("--jitter", type=sigma, default=0.0,
                      help="simulator: sigma of log-normal noise on task durations (default 0: the estimates)")
     run.add_argument("--trace", metavar="FILE", help="write the timeline as Chrome trace / Perfetto JSON")
     run.add_argument("--gantt", metavar="FILE.svg|.png",
@@ -194,6 +195,9 @@ def _drawing(flag: str, name: str | None, what: str) -> None:
 def _writable(flag: str, name: str | None) -> None:
     if name:
         folder = Path(name).parent
+        above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise MurakkabError(f"{flag} {name}: {above} is a file, not a folder", hint="name a path in a folder")
         if not folder.is_dir():
             raise MurakkabError(f"{flag} {name}: the folder {folder} does not exist", hint="create it first")
         if not os.access(folder, os.W_OK):
@@ -654,7 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         with sigterm_interrupts():  # SIGTERM stops a run as Ctrl-C does, workers and all
-            return _dispatch(args)
+            code = _dispatch(args)
+        sys.stdout.flush()  # a full disk or a failing pipe is reported here, not at exit
+        return code
     except InfeasibleError as exc:
         print(scrub(exc.render()), file=sys.stderr)
         return EXIT_INFEASIBLE
@@ -670,16 +676,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
-        if api.debug_enabled():
-            raise
-        print(f"internal error: {type(exc).__name__}: {scrub(str(exc))}\n"
-              "  this is a bug in murakkab; rerun with MURAKKAB_DEBUG=1 for details and please report it",
-              file=sys.stderr)
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            return _internal(exc)
+        # The output could not be written (a full disk, a quota): the user's to fix, and
+        # nothing more should be tried on the same descriptor at exit.
+        print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+        return _internal(exc)
     finally:
         while _OPENED:
             _OPENED.pop().close()
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _internal(exc: Exception) -> int:
+    if api.debug_enabled():
+        raise exc
+    print(f"internal error: {type(exc).__name__}: {scrub(str(exc))}\n"
+          "  this is a bug in murakkab; rerun with MURAKKAB_DEBUG=1 for details and please report it",
+          file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

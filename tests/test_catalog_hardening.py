@@ -182,6 +182,11 @@ def test_the_limits_come_from_flags_then_the_environment_then_defaults() -> None
         limits_from_env(-1.0, environ={})
     with pytest.raises(MurakkabError, match="--memory = 'lots' is not a memory size"):
         limits_from_env(None, "lots", environ={})
+    # The catalog itself loads under the limit: a few kilobytes is a mistake said as one.
+    for tiny in ("1KB", "16MB", "0.01GiB"):
+        with pytest.raises(MurakkabError, match="too little to load the catalog"):
+            limits_from_env(None, tiny, environ={})
+    assert limits_from_env(None, "64MB", environ={}).memory == "64MB"
 
 
 def test_cli_time_limit_flag(catalog_file: Path) -> None:

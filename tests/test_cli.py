@@ -223,6 +223,10 @@ DOCS_JOB = str(ROOT / "examples" / "map_reduce_docs_samples.job")
     (["--timeout", "soon"], "'soon' is not a number"),
     (["--timeout", "inf"], "'inf' is not a finite number"),
     (["--retries", "-1"], "-1 is negative"),
+    (["--jitter", "-1"], "-1 is negative"),
+    (["--jitter", "1e308"], "too large"),
+    (["--jitter", "nan"], "'nan' is not a finite number"),
+    (["--gantt", "{tmp}/file/g.svg"], "{tmp}/file is a file, not a folder"),
     (["--trace", "{tmp}/missing/t.json"], "the folder {tmp}/missing does not exist"),
     (["--trace", "{tmp}"], "is a folder"),
     (["--gantt", "{tmp}/g.jpg"], "name the file .svg or .png"),
@@ -349,3 +353,12 @@ def test_explain_tables_fit_columns_and_stay_whole_in_a_pipe(monkeypatch: pytest
     assert "busy energy" in narrow and "estimate from" in narrow
     wide = next(line for line in whole.splitlines() if line.startswith(header))
     assert "busy energy" in wide and len(wide) > 80
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_an_error_not_a_bug() -> None:
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(ROOT / "examples" / "video_qa.job")],
+                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert out.returncode == 1
+    assert out.stderr.strip() == "error: cannot write the output: No space left on device"
