@@ -1,5 +1,6 @@
 """SHOW AGENTS | HARDWARE | PROFILES | CLUSTERS | INTERFACES | KNOBS | WORKFLOWS | TEMPLATES |
-STATISTICS [FOR x] [WHERE ...].
+STATISTICS [WHERE ... [ORDER BY ...] [LIMIT n]]; AGENTS, PROFILES and KNOBS also take
+FOR x (an interface, an agent, an interface; quoted when it holds a dash).
 
 The WHERE predicate is user text. It is parsed with sqlglot, every node is checked
 against an allow-list (the table's columns, literals, comparisons, AND/OR/NOT, LIKE,
@@ -176,29 +177,73 @@ class ShowResult:
     rows: list[tuple[Any, ...]]
 
 
-def check_predicate(text: str, columns: list[str], span: Span | None = None) -> str:
-    """Parse, check and re-emit a WHERE predicate as DuckDB SQL."""
+@dataclass(frozen=True)
+class Where:
+    """A checked WHERE clause as DuckDB SQL: the predicate, then an optional ORDER BY
+    (rows are otherwise in column order, ORDER BY ALL) and LIMIT."""
+
+    predicate: str
+    order: str | None = None
+    limit: int | None = None
+
+    def tail(self) -> str:
+        return f" {self.order or 'ORDER BY ALL'}" + (f" LIMIT {self.limit}" if self.limit is not None else "")
+
+
+# What may follow a predicate, and what may not (sqlglot's keys for each clause).
+_TAIL_CLAUSES = {"order", "limit"}
+_SELECT_PARTS = {"expressions", "from_", "from", "where"} | _TAIL_CLAUSES
+_EXAMPLE = "e.g. WHERE kind = 'tool' AND quality > 0.8 ORDER BY quality DESC LIMIT 5"
+
+
+def check_predicate(text: str, columns: list[str], span: Span | None = None) -> Where:
+    """Parse, check and re-emit a WHERE predicate (and its ORDER BY and LIMIT) as DuckDB SQL."""
     try:
         wrapped = f"SELECT * FROM t WHERE {text}"
         statements = sqlglot.parse(wrapped, read="duckdb")
     except sqlglot.errors.ParseError as exc:
-        raise MurakkabError(f"cannot parse the WHERE predicate: {exc.errors[0]['description'] if exc.errors else exc}",
-                            span) from None
+        raise MurakkabError(f"cannot parse the WHERE predicate: {_parse_problem(exc)}", span, _EXAMPLE) from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
-        raise MurakkabError("a WHERE predicate is one condition, not a statement", span,
-                            "e.g. WHERE kind = 'tool' AND quality > 0.8")
-    where = statements[0].args.get("where")
+        raise MurakkabError("a WHERE predicate is one condition, not a statement", span, _EXAMPLE)
+    select = statements[0]
+    extra = sorted(k.rstrip("_").upper() for k, v in select.args.items() if v and k not in _SELECT_PARTS)
+    if extra:
+        raise MurakkabError(f"a SHOW predicate takes no {', '.join(extra)}", span,
+                            "ORDER BY and LIMIT may follow the condition; " + _EXAMPLE)
+    where = select.args.get("where")
     if where is None:
-        raise MurakkabError("empty WHERE predicate", span)
-    predicate = where.this
-    for node in predicate.walk():
-        if not isinstance(node, _ALLOWED_NODES):
-            raise MurakkabError(f"{_construct(node, wrapped)} is not allowed in a SHOW predicate", span,
-                                "use columns, literals, comparisons, AND/OR/NOT, LIKE, IN, BETWEEN")
-        if isinstance(node, exp.Column):
-            if node.table or node.name not in columns:
-                raise MurakkabError(f"unknown column '{node.sql()}'", span, suggestion(node.name, columns, "columns"))
-    return predicate.sql(dialect="duckdb")
+        raise MurakkabError("empty WHERE predicate", span, _EXAMPLE)
+    order = select.args.get("order")
+    for part in (where.this, *(order.expressions if order else ())):
+        for node in part.walk():
+            if isinstance(node, exp.Ordered) and node is part:
+                continue
+            if not isinstance(node, _ALLOWED_NODES):
+                raise MurakkabError(f"{_construct(node, wrapped)} is not allowed in a SHOW predicate", span,
+                                    "use columns, literals, comparisons, AND/OR/NOT, LIKE, IN, BETWEEN")
+            if isinstance(node, exp.Column):
+                if node.table or node.name not in columns:
+                    raise MurakkabError(f"unknown column '{node.sql()}'", span,
+                                        suggestion(node.name, columns, "columns"))
+    limit = select.args.get("limit")
+    rows = None
+    if limit is not None:
+        value = limit.expression
+        if not (isinstance(value, exp.Literal) and value.is_int and int(value.this) >= 0):
+            raise MurakkabError(f"LIMIT takes a whole number of rows, not {visible(value.sql()[:40])}", span,
+                                _EXAMPLE)
+        rows = int(value.this)
+    return Where(where.this.sql(dialect="duckdb"), order.sql(dialect="duckdb") if order else None, rows)
+
+
+def _parse_problem(exc: sqlglot.errors.ParseError) -> str:
+    """sqlglot's complaint in a user's words: no Python class names."""
+    first = exc.errors[0] if exc.errors else {}
+    said = str(first.get("description") or exc)
+    if said.startswith("Required keyword"):
+        near = str(first.get("highlight") or "").strip()
+        return f"it ends too early{f' after {visible(near)!r}' if near else ''}"
+    return visible(re.sub(r"\s*for <class '[^']*'>", "", said).splitlines()[0])
 
 
 # Computed targets: the caller supplies the rows (SHOW WORKFLOWS needs the planner to
@@ -215,17 +260,29 @@ def show(catalog: Catalog, what: str, subject: str | None = None, where: str | N
         return _filter_computed(catalog, computed[what](), what, subject, where, span, where_span)
     table, for_column = TARGETS[what]
     columns, _ = catalog.query(f"SELECT * FROM {table} LIMIT 0")
-    clauses, params = [], []
+    clauses, params, tail = [], [], Where("").tail()
     if subject is not None:
         if for_column is None:
             raise MurakkabError(f"SHOW {what.upper()} takes no FOR clause", span)
+        known = [r[0] for r in catalog.query(f"SELECT DISTINCT {for_column} FROM {table}")[1]]
+        _check_subject(subject, known, what, for_column, span)
         clauses.append(f"{for_column} = ?")
         params.append(subject)
     if where is not None:
-        clauses.append(f"({check_predicate(where, columns, where_span or span)})")
-    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY ALL"
+        checked = check_predicate(where, columns, where_span or span)
+        clauses.append(f"({checked.predicate})")
+        tail = checked.tail()
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(clauses) if clauses else "") + tail
     cols, rows = _query(catalog, sql, params, where_span or span)
     return ShowResult(cols, rows)
+
+
+def _check_subject(subject: str, known: list[Any], what: str, column: str, span: Span | None) -> None:
+    """A FOR subject that names nothing is a mistake (a typo), not an empty table."""
+    names = sorted({str(k) for k in known if k is not None})
+    if subject not in names:
+        raise MurakkabError(f"SHOW {what.upper()} FOR '{visible(subject)}': no {column} of that name", span,
+                            suggestion(subject, names, f"{column}s"))
 
 
 def _query(catalog: Catalog, sql: str, params: list[Any], span: Span | None) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -245,13 +302,16 @@ def _filter_computed(catalog: Catalog, result: ShowResult, what: str, subject: s
     # FOR filters on the target's own column (an agent's interface), else the first.
     for_column = TARGETS[what][1]
     at = result.columns.index(for_column) if for_column in result.columns else 0
+    if subject is not None:
+        _check_subject(subject, [r[at] for r in result.rows], what, result.columns[at], span)
     rows = [r for r in result.rows if subject is None or r[at] == subject]
     if where is None or not rows:
         return ShowResult(result.columns, rows)
-    predicate = check_predicate(where, result.columns, where_span or span)
+    checked = check_predicate(where, result.columns, where_span or span)
     marks = ", ".join("(" + ", ".join("?" for _ in result.columns) + ")" for _ in rows)
     names = ", ".join(result.columns)
     params = [v for r in rows for v in r]
-    cols, out = _query(catalog, f"SELECT * FROM (VALUES {marks}) AS t({names}) WHERE {predicate} ORDER BY ALL",
+    cols, out = _query(catalog, f"SELECT * FROM (VALUES {marks}) AS t({names}) WHERE {checked.predicate}"
+                                f"{checked.tail()}",
                        params, where_span or span)
     return ShowResult(cols, out)

@@ -613,7 +613,9 @@ class _ToAst(Transformer):
     def show(self, meta: Any, children: list[Any]) -> ast.Show:
         names = [c for c in children if isinstance(c, Token) and c.type == "NAME"]
         where = next((c for c in children if isinstance(c, Span)), None)
-        subject = str(names[1]) if len(names) > 1 else None
+        quoted = next((c for c in children if isinstance(c, Token) and c.type == "STRING"), None)
+        # FOR 'whisper-small-cpu': a quoted subject may hold what a name cannot (a dash).
+        subject = _unquote(str(quoted)) if quoted is not None else str(names[1]) if len(names) > 1 else None
         return ast.Show(str(names[0]).lower(), subject, where.text if where else None, self._span(meta), where)
 
     def set_stmt(self, meta: Any, children: list[Any]) -> ast.SetStmt:

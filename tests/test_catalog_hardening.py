@@ -390,3 +390,29 @@ def test_a_show_predicate_of_the_wrong_type_is_a_located_error(cat: Catalog) -> 
     with pytest.raises(MurakkabError) as info:
         show(cat, "agents", where="upper(name) = 1")
     assert info.value.message.startswith("the WHERE predicate failed: Conversion Error")
+
+
+def test_a_show_predicate_may_be_ordered_and_limited_and_nothing_else(cat: Catalog) -> None:
+    """ORDER BY and LIMIT after the condition are applied, not dropped; any other clause
+    is refused, and an unfinished predicate says so without sqlglot's class names."""
+    gpus = show(cat, "hardware", where="kind = 'gpu' ORDER BY idle_w DESC LIMIT 1")
+    every = show(cat, "hardware", where="kind = 'gpu'")
+    idle = every.columns.index("idle_w")
+    assert len(gpus.rows) == 1 and gpus.rows[0][idle] == max(r[idle] for r in every.rows)
+    assert len(show(cat, "hardware", where="kind = 'gpu' LIMIT 0").rows) == 0
+    for where, said in [("kind = 'gpu' GROUP BY kind", "takes no GROUP"), ("kind = 'gpu' LIMIT 1 OFFSET 1",
+                                                                          "takes no OFFSET"),
+                        ("kind = 'gpu' ORDER BY nme", "unknown column 'nme'"),
+                        ("kind = 'gpu' ORDER BY getenv('HOME')", "the function getenv() is not allowed"),
+                        ("kind = 'gpu' LIMIT 'x'", "LIMIT takes a whole number"),
+                        ("kind = ", "it ends too early after '='")]:
+        with pytest.raises(MurakkabError) as info:
+            show(cat, "hardware", where=where)
+        assert said in info.value.message and "<class" not in info.value.message
+
+
+def test_show_for_a_name_that_is_not_there_is_a_mistake_with_a_suggestion(cat: Catalog) -> None:
+    with pytest.raises(MurakkabError, match="no interface of that name") as info:
+        show(cat, "agents", "speech_to_txt")
+    assert "speech_to_text" in (info.value.hint or "")
+    assert show(cat, "agents", "speech_to_text").rows

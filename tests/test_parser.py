@@ -301,6 +301,10 @@ def test_show_keeps_the_raw_where_text() -> None:
     odd = one("show HARDWARE where   Price_USD_h<2    and  kind!='gpu'")
     assert odd.what == "hardware" and odd.subject is None
     assert odd.where == "Price_USD_h<2    and  kind!='gpu'"
+    # A subject with a dash is quoted; a quote in it is doubled.
+    quoted = one("SHOW PROFILES FOR 'whisper-small-cpu' WHERE units = 1")
+    assert quoted.subject == "whisper-small-cpu" and quoted.where == "units = 1"
+    assert one("SHOW PROFILES FOR 'it''s'").subject == "it's"
 
 
 def test_show_without_where() -> None:
