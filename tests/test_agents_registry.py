@@ -143,3 +143,24 @@ def test_builtin_module_reload_keeps_one_registration() -> None:
     after = get("concat-text")
     assert after.name == before.name and after("a b".split(), separator="+") == "a+b"
     assert agents.get is get
+
+
+def test_a_builtin_name_is_taken_before_its_module_is_imported(cleanup: list[str]) -> None:
+    """Built-ins are imported on first use, so a user's agent of the same name must not
+    slip in first and then be blamed when the built-in arrives."""
+    name = "extractive-qa"
+    saved = _REGISTRY.pop(name, None)
+    try:
+        def mine(question: str, *context: Any) -> str:
+            return "42"
+
+        with pytest.raises(AgentError, match=r"'extractive-qa' is a built-in agent \(murakkab.runtime.agents.text\)"):
+            agent(name, interface="question_answering")(mine)
+        agent(name, interface="question_answering", replace=True)(mine)
+        # The built-in module, imported after the replacement, leaves the user's in place.
+        importlib.reload(importlib.import_module("murakkab.runtime.agents.text"))
+        assert get(name)("q") == "42"
+    finally:
+        _REGISTRY.pop(name, None)
+        if saved is not None:
+            _REGISTRY[name] = saved

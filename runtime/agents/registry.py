@@ -253,8 +253,16 @@ def agent(name: str, *, interface: str, version: str = "1", signature: str | Non
         doc = inspect.getdoc(fn) or ""
         spec = AgentSpec(name, interface, version, fn, knobs, doc.split("\n\n")[0].replace("\n", " "), var_kw,
                          tuple(environment), tuple(needs_env))
+        builtin = BUILTIN_AGENTS.get(name)
+        is_builtin = builtin is not None and getattr(fn, "__module__", None) == f"{__package__}.{builtin}"
         with _LOCK:
             old = _REGISTRY.get(name)
+            if is_builtin and old is not None and getattr(old.fn, "__module__", None) != fn.__module__:
+                return fn  # imported lazily after a user replaced it (replace=True): theirs stays
+            if builtin is not None and not is_builtin and not replace:
+                # Built-ins are imported on first use, so the name may look free: it is not.
+                raise AgentError(f"agent '{name}' is a built-in agent ({__package__}.{builtin})",
+                                 hint="choose another name, or pass replace=True to replace the built-in")
             if old is not None and not replace and _qualname(old.fn) != _qualname(fn):
                 raise AgentError(f"agent '{name}' is already registered by {_qualname(old.fn)}",
                                  hint="choose another name, or pass replace=True to replace it")
