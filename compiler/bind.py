@@ -209,7 +209,8 @@ class Binder:
         if name == "solver":
             solver = _word_or_string(value)
             if solver not in SOLVERS:
-                raise MurakkabError(f"unknown solver '{solver}'", value.span, suggestion(solver or "", SOLVERS, "solvers"))
+                said = solver if solver is not None else value.span.text
+                raise MurakkabError(f"unknown solver '{said}'", value.span, suggestion(said, SOLVERS, "solvers"))
             return replace(settings, solver=solver)
         if name == "parallelism":
             flag = _word_or_string(value)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..catalog.catalog import Catalog
 from ..catalog.show import elide, fit_widths
-from .job import METRIC_UNITS
+from .job import METRIC_UNITS, Settings
 from .logical import LogicalPlan
 from .matcher import MIN_CONFIDENCE, StepMatch
 from .physical.plan import Candidate, Estimate, PhysicalPlan
@@ -110,7 +110,11 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         status = "met" if b.met(plan.estimate) else "NOT MET"
         label = "quality floor" if b.slo.floor else "slo"
         scope = f"{b.scope}: " if b.scope else ""
-        why = " (no quality SLO: the workflow's tier kept; SET quality_floor)" if b.slo.floor else ""
+        why = ""
+        if b.slo.floor:  # the default floor, or the one the script SET
+            why = (" (no quality SLO: the default floor, the workflow's BASIC tier; SET quality_floor changes it)"
+                   if b.slo.tier == Settings().quality_floor else " (no quality SLO: the floor SET quality_floor "
+                                                                 "gives)")
         out.append(f"{label}: {scope}{b.slo.text()}{resolved}: ~{actual:.4g} {unit}, {status}{why}".replace(" ,", ","))
     if plan.sequential:
         out.append("mode: sequential baseline (SET parallelism = off)")

@@ -22,6 +22,7 @@ TIER_PERCENTILE = {"BEST": 100.0, "GOOD": 95.0, "FAIR": 80.0, "BASIC": 50.0}
 # machine (catalog.LOCAL_CLUSTER), the cluster `murakkab run`'s default backend runs on,
 # so EXPLAIN, run, the simulator and the Python API all plan for the same target.
 DEFAULT_CLUSTER = "local"
+DEFAULT_SOLVER = "greedy"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Goal:
 class Settings:
     """``SET`` values in effect for a job."""
 
-    solver: str = "greedy"
+    solver: str | None = None  # SET solver; None: DEFAULT_SOLVER, said as the default in EXPLAIN
     parallelism: bool = True
     seed: int = 0
     cluster: str = DEFAULT_CLUSTER

@@ -186,3 +186,21 @@ def test_input_paths_are_found_next_to_the_job_file(tmp_path, monkeypatch) -> No
     (tmp_path / "clip.mp4").unlink()
     (bound,) = murakkab.compile(job, catalog=Catalog()).jobs
     assert bound.plan.node("v").literal == ("clip.mp4",) and bound.plan.node("v").stats.origin == "default"
+
+
+@pytest.mark.parametrize("value, said", [("3", "'3'"), ("'fast'", "'fast'"), ("fastest", "'fastest'")])
+def test_an_unknown_solver_is_named_as_written(tiny_catalog, value: str, said: str) -> None:
+    with pytest.raises(MurakkabError) as err:
+        job(f"SET solver = {value};\n" + WF + "RUN w (v => 'x.mp4', q => 'q');", tiny_catalog)
+    assert err.value.message == f"unknown solver {said}" and err.value.span.text == value
+
+
+def test_explain_says_whether_the_solver_and_the_floor_were_set_or_defaulted(default_catalog) -> None:
+    import murakkab
+
+    run = WF + "RUN w (v => 'x.mp4' ASSUMING (duration = 60 s), q => 'q') ON CLUSTER 'hotos-testbed';"
+    plain = murakkab.explain(run, catalog=default_catalog)
+    assert "solver: greedy; the default" in plain and "as requested" not in plain
+    assert "the default floor, the workflow's BASIC tier" in plain
+    chosen = murakkab.explain("SET solver = greedy; SET quality_floor = FAIR;\n" + run, catalog=default_catalog)
+    assert "solver: greedy; as requested" in chosen and "the floor SET quality_floor gives" in chosen

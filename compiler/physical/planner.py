@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 from ...catalog.catalog import Agent, Catalog, Cluster
 from ...grammar.diagnostics import InfeasibleError, MurakkabError
-from ..job import BoundJob, Goal, Slo
+from ..job import DEFAULT_SOLVER, BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan, Node
 from ..metrics import metric
@@ -113,7 +113,9 @@ def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalP
         solver, note = "fixed", "SET parallelism = off: baseline agents, one task at a time, no fan-out"
     else:
         objective = Objective(_bounds(job, tiers, catalog, variants, frozenset(disabled)), job.goals)
-        solver, why = pick_solver(job.settings.solver, variants[0].cands)
+        solver, why = pick_solver(job.settings.solver or DEFAULT_SOLVER, variants[0].cands)
+        if job.settings.solver is None:
+            why = "the default (SET solver = auto picks an exact solver for a small job)"
         # The exact solvers share the time limit over the variants.
         limit = job.settings.solver_time_limit_s / len(variants)
         searches = [_Search(v, catalog, cluster, sequential) for v in variants]
