@@ -304,6 +304,12 @@ class Binder:
                 raise MurakkabError(f"RETURNS names '{ref.name}', which is not a task or parameter", ref.span,
                                     suggestion(ref.name, env.order, "names"))
             returns.append(ref.name)
+        if wf.tasks and all(env.nodes[r].op == INPUT for r in returns):
+            # The result would be the inputs as given: no task would run, surely not meant.
+            ref = wf.returns[0]
+            raise MurakkabError(f"RETURNS names only parameters ({', '.join(returns)}): no task of "
+                                f"'{wf.name}' would run", ref.span,
+                                f"return a task's result, e.g. RETURNS {wf.tasks[-1].name}")
         out = env.nodes[returns[0]]
         env.add(Node("<output>", OUTPUT, out.type, out.stats, tuple(returns), span=wf.span))
         return LogicalPlan(tuple(env.nodes[i] for i in env.order))

@@ -17,6 +17,7 @@ from .job import METRIC_UNITS, Settings
 from .logical import LogicalPlan
 from .matcher import MIN_CONFIDENCE, StepMatch
 from .physical.plan import Candidate, Estimate, PhysicalPlan
+from .units import counted
 
 if TYPE_CHECKING:
     from ..runtime.executor import RunResult
@@ -89,7 +90,7 @@ def cluster_line(catalog: Catalog, name: str) -> str:
 
 
 def estimate_line(est: Estimate) -> str:
-    held = ", ".join(f"{u} x {hw}" for hw, u in est.held)
+    held = ", ".join(f"{u} x {hw}" for hw, u in est.held) or "nothing"
     return (f"~makespan {fmt_s(est.makespan_s)}, ~cost {fmt_usd(est.cost_usd)}, ~energy {fmt_wh(est.energy_wh)}, "
             f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
 
@@ -133,7 +134,8 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
     out.extend("  " + line for line in plan.logical.render())
     out.append("")
     out.append(f"physical plan (solver: {plan.solver}; {plan.solver_note}; "
-               f"{plan.candidates_considered} candidates, {plan.plans_evaluated} plans evaluated)")
+               f"{counted(plan.candidates_considered, 'candidate')}, "
+               f"{counted(plan.plans_evaluated, 'plan')} evaluated)")
     sources = _Sources()
     rows = []
     for t in plan.tasks:

@@ -43,3 +43,8 @@ def to_base(q: ast.Quantity, dimension: str, what: str) -> float:
     if not math.isfinite(value):  # 1e308 h: finite as written, infinite in seconds
         raise MurakkabError(f"{q.span.text} is too large for {what}", q.span, "write a sensible value")
     return value
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one: "1 plan", "3 plans", "2,000 shards"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -29,6 +29,7 @@ from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
 from .catalog.show import ShowResult, csv_cell, show, table_text, terminal_width
 from .catalog.sql import limits_from_env
 from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
+from .compiler.units import counted
 from .compiler.job import DEFAULT_CLUSTER, Settings
 from .compiler.physical.planner import InfeasibleError
 from .compiler.progress import watching
@@ -251,8 +252,8 @@ def _result_text(outcome: api.JobOutcome) -> str:
     if result.backend == "sim":
         lines.append(f"RUN {outcome.plan.job} on sim (virtual clock; {result.events} events)")
     else:
-        lines.append(f"RUN {outcome.plan.job} on this machine ({result.events} shards, "
-                     f"{result.cache_hits} calls from the cache)")
+        lines.append(f"RUN {outcome.plan.job} on this machine ({counted(result.events, 'shard')}, "
+                     f"{counted(result.cache_hits, 'call')} from the cache)")
     lines.append(f"  makespan {fmt_s(t.makespan_s)}, cost {fmt_usd(t.cost_usd)}, energy {fmt_wh(t.energy_wh)}, "
                  f"quality {t.quality:.3f}, gpus {t.gpus}")
     lines.append(f"  estimate: {estimate_line(outcome.plan.estimate)}")

@@ -280,7 +280,8 @@ def run_shard(agent: str | AgentSpec, knobs: dict[str, Any], calls: list[tuple[t
 
 def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
             cache_root: str | None, gpus: str | None, conn: Connection, secret_names: tuple[str, ...],
-            parent_pid: int, inherited: tuple[Connection, ...]) -> None:
+            parent_pid: int, inherited: tuple[Connection, ...],
+            fresh: tuple[dict[str, str], str] | None = None) -> None:
     """The body of a child process: one shard, its answer sent down the pipe.
 
     Ctrl-C is the parent's to handle (it reaches the whole process group): the worker
@@ -289,10 +290,21 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
     outlives its parent: it dies with it (:func:`runtime.lifetime.die_with_parent`), and it closes the read
     ends of pipes it inherited (``inherited``: its own and other workers'), so that with
     the parent gone, sending the answer fails at once rather than blocking forever on a
-    pipe the worker itself would be the only reader of."""
+    pipe the worker itself would be the only reader of.
+
+    A worker started by the fork server (``fresh``: the caller's environment and working
+    folder, which the server's children would not otherwise have) is a child of the
+    server, not of the caller: it dies with the server, which exits when the caller does."""
     for c in inherited:
         c.close()
-    die_with_parent(parent_pid)
+    if fresh is not None:
+        environ, cwd = fresh
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd)
+        die_with_parent(os.getppid(), also=parent_pid)
+    else:
+        die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if gpus is not None:
@@ -305,6 +317,18 @@ def _worker(agent: str, knobs: dict[str, Any], calls: list[tuple[tuple[Any, ...]
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
+
+
+def _fork_server() -> Any:
+    """The multiprocessing context whose processes the fork server starts (one server per
+    process, started on first use). The server imports the built-in agents' modules once
+    (importing runs none), so each worker it starts begins warm."""
+    from .agents.registry import BUILTIN_AGENTS
+
+    ctx = mp.get_context("forkserver")
+    modules = sorted({f"{__package__}.agents.{m}" for m in BUILTIN_AGENTS.values()})
+    ctx.set_forkserver_preload([__name__, *modules])
+    return ctx
 
 
 # How long a stopped worker gets to unwind before it is killed.
@@ -341,6 +365,11 @@ class LocalExecutor:
         self.cache_hits = 0
         self._forks = hasattr(os, "fork")
         self._ctx = mp.get_context("fork" if self._forks else "spawn")
+        # Built-in agents run in children of a fork server: a fresh process that imported
+        # the agents but ran none, so a library that started threads in this process
+        # (OpenCV's pool, after an agent ran here) cannot leave a child forked mid-state
+        # (a SIGSEGV in cv2). A user's agent is forked from here, where its module is.
+        self._server = _fork_server() if self._forks else None
         self._reading: set[Connection] = set()  # read ends of the running workers' pipes
 
     # -- values ---------------------------------------------------------------------
@@ -556,17 +585,23 @@ class LocalExecutor:
 
     # -- the worker backend: child processes (RayExecutor overrides these five) ---------
     def _spawn(self, work: _Work, units: int, devices: tuple[int, ...]) -> _Running:
-        parent, child = self._ctx.Pipe(duplex=False)
+        from .agents import registry
+
+        served = self._server is not None and registry.is_builtin(work.agent)
+        ctx = self._server if served else self._ctx
+        assert ctx is not None
+        parent, child = ctx.Pipe(duplex=False)
         gpus = ",".join(map(str, devices)) if work.hardware == LOCAL_GPU else None
         # A forked child inherits every descriptor: the read ends of its own and the other
-        # running workers' pipes are closed there (a spawned child inherits none).
+        # running workers' pipes are closed there (a spawned or served child inherits none).
         # (The Connections themselves, closed through them so that nothing closes the
         # descriptor again later, when its number may belong to something else.)
-        inherited = (*self._reading, parent) if self._forks else ()
-        process = self._ctx.Process(
+        inherited = (*self._reading, parent) if self._forks and not served else ()
+        fresh = (dict(os.environ), os.getcwd()) if served else None
+        process = ctx.Process(
             target=_worker, args=(work.agent, self._agent_knobs(work), work.calls,
                                   str(self.cache_dir) if self.use_cache else None, gpus, child,
-                                  self._key_variables, os.getpid(), inherited), daemon=True)
+                                  self._key_variables, os.getpid(), inherited, fresh), daemon=True)
         process.start()
         child.close()
         self._reading.add(parent)

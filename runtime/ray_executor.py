@@ -175,10 +175,10 @@ def _shipped(agent: str) -> str | AgentSpec:
 
     from .agents import registry
 
+    if registry.is_builtin(agent):
+        return agent
     spec = registry.get(agent)
     module = getattr(spec.fn, "__module__", "") or ""
-    if module.startswith("murakkab.") and agent in registry.BUILTIN_AGENTS:
-        return agent
     if module.startswith(registry.USER_MODULE_PREFIX) and module in sys.modules:
         _ray().cloudpickle.register_pickle_by_value(sys.modules[module])
     return spec

@@ -62,6 +62,47 @@ def test_sigkill_mid_run_resumes_without_redoing_finished_calls(tmp_path: Path) 
     assert "umbrella" in dict(resumed.result.outputs)["answer"]
 
 
+def _served_sleeper(caller: int) -> None:
+    """A fork-server child armed as a worker is (runtime/local.py ``_worker``), then idle."""
+    from murakkab.runtime.lifetime import die_with_parent
+
+    die_with_parent(os.getppid(), also=caller)
+    time.sleep(120)
+
+
+ORPHAN = """import os, signal, sys, time
+from murakkab.runtime.local import _fork_server
+from tests.test_local_executor import _served_sleeper
+
+child = _fork_server().Process(target=_served_sleeper, args=(os.getpid(),))
+child.start()
+print(child.pid, flush=True)
+time.sleep(1.0)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaped counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_the_fork_server_started_dies_with_the_caller() -> None:
+    """Built-in agents run in children of the fork server, not of the caller: when the
+    caller is killed (SIGKILL, nothing cleans up), they must not outlive it."""
+    proc = subprocess.run([sys.executable, "-c", ORPHAN], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    worker = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(worker), f"worker {worker} outlived its caller"
+
+
 SLOW_SUMMARIES = """CREATE WORKFLOW w (notes LIST<TEXT>) AS (
   s := summarization (notes) USING (agent = 'slow-summary')
 ) RETURNS s;

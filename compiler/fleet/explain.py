@@ -40,7 +40,7 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
                  f"{s.size[2]:,} constraints; {'proven optimal' if s.proven else 'not proven optimal'}")
     lines.append("  " + _status(plan))
     lines.append("hardware: " + ", ".join(f.hardware) + (f" (cluster '{f.cluster}')" if f.cluster else "") + (
-        "; budgets: " + ", ".join([f"{h} <= {b:g} units" for h, b in f.budgets] +
+        "; budgets: " + ", ".join([f"{h} <= {b:g} unit{'' if b == 1 else 's'}" for h, b in f.budgets] +
                                   ([f"cost <= {f.cost_budget:g} USD/h"] if f.cost_budget is not None else []))
         if f.budgets or f.cost_budget is not None else ""))
     if not f.settings.parallelism:

@@ -42,6 +42,7 @@ from ...grammar.diagnostics import MurakkabError
 from ..cardinality import output_stats
 from ..logical import INPUT, LEFT_OUT, MAP, LogicalPlan, Node, Stats
 from .accuracy import SHAPES, STRUCTURE_FEATURES
+from ..units import counted
 
 MAX_CONFIGS = 27
 
@@ -69,7 +70,7 @@ class KnobSpace:
             return ""
         names = ", ".join(f"{i}.{k}" for i, k in self.free)
         how = "every combination" if self.exhaustive else "each varied alone from its default"
-        return f"knobs {names}: {len(self.configs)} configurations planned ({how})"
+        return f"knobs {names}: {counted(len(self.configs), 'configuration')} planned ({how})"
 
 
 def free_knobs(plan: LogicalPlan, catalog: Catalog) -> dict[tuple[str, str], tuple[float, ...]]:

@@ -31,6 +31,7 @@ from ..scheduling.auto import JOB_PLANS, pick
 from ..scheduling.benders import ExactResult
 from ..scheduling.ilp import default_backend
 from .accuracy import QualityModel, agent_quality, job_quality_models
+from ..units import counted
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import plan_totals
 from .exact import Pool, solve_exact
@@ -256,7 +257,8 @@ def _exact_note(proofs: list[ExactResult | None], first: str) -> str:
     closed = sum(1 for p in results if p.optimal or p.infeasible)
     seconds = sum(p.seconds for p in results)
     evaluations = sum(p.evaluations for p in results)
-    what = f"{results[0].solver}: {evaluations:,} plans evaluated over {len(results)} knob configurations"
+    what = (f"{results[0].solver}: {counted(evaluations, 'plan')} evaluated over "
+            f"{counted(len(results), 'knob configuration')}")
     if closed == len(results):
         return f"{what}; proven optimal on the reported totals over all of them ({seconds:.2f} s)"
     return (f"{what}; {closed} proven (optimal or infeasible), the others stopped at their share of "

@@ -57,6 +57,7 @@ from functools import cached_property
 from typing import Any, Mapping, Protocol, Sequence
 
 from ..metrics import metric
+from ..units import counted
 
 
 class Plans(Protocol):
@@ -100,7 +101,7 @@ class ExactResult:
 
     def note(self, first_goal: str) -> str:
         m = metric(first_goal)
-        what = f"{self.solver}: {self.evaluations:,} plans evaluated"
+        what = f"{self.solver}: {counted(self.evaluations, 'plan')} evaluated"
         if self.master_solves:
             what += f", {self.master_solves:,} relaxation solves"
         if self.infeasible:

@@ -280,6 +280,13 @@ def _import_builtin(module: str) -> None:
     importlib.import_module(f"{__package__}.{module}")
 
 
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is a built-in agent as shipped (not replaced by a user's): a
+    fresh process finds it by importing its module."""
+    builtin = BUILTIN_AGENTS.get(name)
+    return builtin is not None and getattr(get(name).fn, "__module__", None) == f"{__package__}.{builtin}"
+
+
 def get(name: str) -> AgentSpec:
     """The agent registered as ``name`` (importing a built-in agent's module on first use)."""
     with _LOCK:
