@@ -363,6 +363,9 @@ def _lark_tokens_end_before(text: str, offset: int) -> bool:
 
 
 def _syntax_error(exc: UnexpectedInput, source: Source) -> MurakkabError:
+    at = getattr(exc, "pos_in_stream", None)
+    if isinstance(at, int) and source.text.startswith("/*", at) and "*/" not in source.text[at + 2:]:
+        return MurakkabError("unterminated comment", Span(source, at, at + 2), "close it with */")
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         char = source.text[pos] if pos < len(source.text) else ""

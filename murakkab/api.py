@@ -42,7 +42,7 @@ from .compiler.physical.cost import candidate_power_w
 from .compiler.physical.planner import plan_job, plan_jobs
 from .compiler.physical.replan import Replan, replan_without
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
-from .grammar.diagnostics import MurakkabError
+from .grammar.diagnostics import MurakkabError, Source, Span
 from .runtime.executor import RunResult
 from .runtime.fleet_sim import POLICIES as FLEET_POLICIES
 from .runtime.fleet_sim import PolicyResult, SimSettings
@@ -64,8 +64,13 @@ def _read(script: Script, name: str | None) -> tuple[str, str]:
             return path.read_text(encoding="utf-8-sig"), name or str(script)
         except OSError as exc:
             raise MurakkabError(f"cannot read {script}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise MurakkabError(f"{script} is not UTF-8 text") from None
+        except UnicodeDecodeError as exc:
+            # Located as any mistake: the text decoded with the bad byte replaced.
+            text = exc.object.decode("utf-8-sig", errors="replace")
+            at = exc.object[:exc.start].decode("utf-8-sig", errors="replace")
+            span = Span(Source(name or str(script), text), len(at), len(at) + 1)
+            raise MurakkabError(f"byte 0x{exc.object[exc.start]:02x} is not UTF-8 text", span,
+                                "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.job > out.job)") from None
     return script, name or "<string>"
 
 

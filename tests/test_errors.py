@@ -172,3 +172,19 @@ def test_a_long_line_is_quoted_around_the_fault(at: int) -> None:
     assert (quoted[len(margin)] == ELLIPSIS) == (at > QUOTED_COLUMNS // 4)
     assert quoted.endswith(ELLIPSIS) == (at < 5_000 - QUOTED_COLUMNS)
     assert quoted[caret.index("^"):caret.index("^") + 5] == "FAULT" and caret.strip() == "^^^^^"
+
+
+def test_a_file_that_is_not_utf8_is_located_at_its_first_bad_byte(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "latin1.job"
+    script.write_bytes("SET seed = 1;\nRUN x (a => 'café');\n".encode("latin-1"))
+    assert main(["check", str(script)]) == EXIT_USER
+    err = capsys.readouterr().err
+    assert err.startswith(f"{script}:2:17: error: byte 0xe9 is not UTF-8 text")
+    assert "iconv" in err and "Traceback" not in err
+
+
+def test_a_vertical_tab_is_whitespace_as_a_form_feed_is() -> None:
+    from murakkab.grammar.parser import parse
+
+    assert len(parse("SET seed = 1;\v\nSET seed = 2;\f\n").statements) == 2
