@@ -29,7 +29,7 @@ from ..grammar.diagnostics import MurakkabError
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -188,10 +188,18 @@ class Profile:
     utilisation: float
     source: str
     serial_fraction: float = 0.05
+    # The frame rate per_media_s holds at, for an agent that decodes every frame (scene
+    # detection, whole-scene decoding); None: its time does not depend on the frame rate.
+    media_fps: float | None = None
 
-    def call_seconds(self, media_s: float) -> float:
-        """Seconds for one call on an item carrying ``media_s`` seconds of audio/video."""
-        return self.per_item_s + self.per_media_s * media_s
+    def call_seconds(self, media_s: float, fps: float | None = None) -> float:
+        """Seconds for one call on an item carrying ``media_s`` seconds of audio/video at
+        ``fps`` frames per second (None or 0: the profile's own rate)."""
+        return self.per_item_s + self.per_media_s * media_s * self.fps_scale(fps)
+
+    def fps_scale(self, fps: float | None) -> float:
+        """How much longer each media second takes at ``fps`` than where it was profiled."""
+        return fps / self.media_fps if self.media_fps and fps else 1.0
 
     @property
     def provenance(self) -> str:
@@ -264,6 +272,7 @@ def interpolate_profile(lo: Profile, hi: Profile, units: int) -> Profile:
         geo(lo.per_media_s, hi.per_media_s), (1 - w) * lo.utilisation + w * hi.utilisation,
         f"interpolated:between {lo.units} ({lo.provenance}) and {hi.units} ({hi.provenance}) units of "
         f"{lo.agent} on {lo.hardware}", (1 - w) * lo.serial_fraction + w * hi.serial_fraction,
+        lo.media_fps if lo.media_fps == hi.media_fps else None,
     )
 
 
@@ -664,7 +673,9 @@ class Catalog:
             return
         columns = list(rows[0].keys())
         marks = ", ".join("?" for _ in columns)
-        values = [[r[c] for c in columns] for r in rows]
+        # An empty cell of a number column is NULL (media_fps of an agent it does not apply to).
+        numeric = {name for name, kind, _ in self.columns(table) if kind != "VARCHAR"}
+        values = [[None if r[c] == "" and c in numeric else r[c] for c in columns] for r in rows]
         try:
             verb = "INSERT OR IGNORE" if missing_only else "INSERT"
             self._db.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
@@ -733,11 +744,11 @@ class Catalog:
         self._clusters.update(self._attached)
         self._profiles: dict[str, tuple[Profile, ...]] = {}
         for r in self._rows(
-            "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source, serial_fraction "
-            "FROM profiles ORDER BY agent, hardware, units"
+            "SELECT agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, source, serial_fraction, "
+            "media_fps FROM profiles ORDER BY agent, hardware, units"
         ):
             p = Profile(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), r[7],
-                        float(r[8]) if r[8] is not None else 0.05)
+                        float(r[8]) if r[8] is not None else 0.05, float(r[9]) if r[9] else None)
             self._profiles[p.agent] = self._profiles.get(p.agent, ()) + (p,)
         for agent, profiles in self._attached_agents.values():
             if agent.name not in self._agents:  # a stored row wins (measured, refit, imported)

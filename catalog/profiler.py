@@ -290,8 +290,9 @@ def profile_agent(catalog: Catalog, agent: str, durations: Sequence[float] = (2,
         source = (f"measured:{host}, {date}; {fit.runs} runs; fit residual {fit.residual_pct:.1f}%; {workload}; "
                   f"{serial_note}; utilisation {CPU_DECODE_UTILISATION:g} default (CPU-bound decode keeps its "
                   f"cores busy)")
+        # The clips' frame rate: a decoder's time per media second scales with it (media_fps).
         rows.append((agent, PROFILE_HARDWARE, fit.cores, round(fit.setup_s, 6), round(fit.per_item_s, 6),
-                     round(fit.per_media_s, 6), CPU_DECODE_UTILISATION, source, round(serial, 6)))
+                     round(fit.per_media_s, 6), CPU_DECODE_UTILISATION, source, round(serial, 6), float(fps)))
     with catalog.transaction():
         if not catalog.execute("SELECT 1 FROM agents WHERE name = ?", [agent]):
             catalog.execute(
@@ -303,7 +304,7 @@ def profile_agent(catalog: Catalog, agent: str, durations: Sequence[float] = (2,
                             [agent, PROFILE_HARDWARE, row[2]])
             catalog.execute(
                 "INSERT INTO profiles (agent, hardware, units, setup_s, per_item_s, per_media_s, utilisation, "
-                "source, serial_fraction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+                "source, serial_fraction, media_fps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
     catalog.reload()
     written = tuple(p for p in catalog.profiles(agent) if p.hardware == PROFILE_HARDWARE and p.units in measured)
     return ProfileReport(agent, PROFILE_HARDWARE, host, date, workload, tuple(measurements), fits, s, written,

@@ -282,6 +282,7 @@ def test_a_version_7_catalog_gains_the_plan_shaping_knobs_and_keeps_its_edits(tm
     # Make it what a version-7 catalog was, with one edit of the user's.
     cat._db.execute("DELETE FROM interface_knobs WHERE knob IN ('enabled', 'rounds', 'debaters')")
     cat._db.execute("ALTER TABLE interface_knobs DROP COLUMN effect")
+    cat._db.execute("ALTER TABLE profiles DROP COLUMN media_fps")  # migration 0009's
     cat._db.execute("UPDATE interface_knobs SET default_value = 10 WHERE knob = 'frames_per_scene'")
     cat._db.execute("DELETE FROM profiles WHERE agent LIKE 'gemma-3-27b-%er' AND agent <> 'gemma-3-27b-captioner'")
     cat._db.execute("DELETE FROM agents WHERE name IN ('gemma-3-27b-coder', 'gemma-3-27b-debater')")
@@ -293,3 +294,24 @@ def test_a_version_7_catalog_gains_the_plan_shaping_knobs_and_keeps_its_edits(tm
     assert migrated.interface("frame_extraction").knob("frames_per_scene").default == 10  # the user's edit
     assert migrated.interface("frame_extraction").knob("frames_per_scene").effect == "value"
     assert migrated.agent("gemma-3-27b-coder") is not None and migrated.profiles("gemma-3-27b-debater")
+
+
+def test_a_version_8_catalog_learns_which_profiles_decode_every_frame(tmp_path: Path) -> None:
+    """Migration 0009: the seed's frame-decoding rows get the frame rate they were
+    profiled at; a row the user measured (another source) is left without one."""
+    path = tmp_path / "old.duckdb"
+    cat = Catalog(path)
+    cat._db.execute("ALTER TABLE profiles DROP COLUMN media_fps")
+    cat._db.execute("UPDATE profiles SET source = 'measured:my laptop' WHERE agent = 'pyav-decode' AND units = 4")
+    cat._db.execute("UPDATE catalog_meta SET value = '8' WHERE key = 'schema_version'")
+    close(cat)
+    migrated = Catalog(path)
+    fresh = Catalog()
+    for agent in ("pyscenedetect-content", "transnetv2", "nvdec-decode", "opencv-content-scenes", "opencv-frames",
+                  "whisper-small-cpu", "pocketsphinx"):
+        assert [p.media_fps for p in migrated.profiles(agent)] == [p.media_fps for p in fresh.profiles(agent)], agent
+    assert {p.units: p.media_fps for p in migrated.profiles("pyav-decode") if p.hardware == "EPYC-7V12-core"} == \
+        {1: 30.0, 4: None, 16: 30.0}
+    assert fresh.profiles("opencv-content-scenes")[0].media_fps == 24.0
+    assert fresh.profiles("whisper-small-cpu")[0].media_fps is None
+    close(migrated)

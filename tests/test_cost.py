@@ -14,8 +14,12 @@ from the tiny catalog (tests/fixtures/tiny_catalog):
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
+import murakkab
 from murakkab.catalog.catalog import Catalog, Profile
 from murakkab.compiler.physical.cost import (busy_power_w, candidate_power_w, estimate_candidate, peak_usage,
                                              split_calls, timeline_totals)
@@ -233,3 +237,31 @@ def test_timeline_totals_metric_names(tiny_catalog: Catalog) -> None:
     assert est.metric("energy") == est.energy_wh == approx(2 * 4 * 400 / 3600)
     assert est.metric("quality") == 0.9
     assert est.metric("gpus") == 2.0
+
+
+# -- the frame rate --------------------------------------------------------------------
+
+def test_a_frame_decoding_agent_takes_longer_per_media_second_at_a_higher_frame_rate(tiny_catalog) -> None:
+    p = replace(profile(tiny_catalog, "stt-cpu"), per_item_s=0.2, media_fps=30.0)  # 0.2 + 0.5 s per media s
+    hw = tiny_catalog.hardware(p.hardware)
+    assert hw is not None
+    at = {fps: estimate_candidate("t", p, hw, 0.9, 2, 10.0, 1, fps=fps) for fps in (0.0, 15.0, 30.0, 60.0)}
+    assert at[30.0].call_s == approx(0.2 + 0.5 * 10) == at[0.0].call_s  # unknown rate: as profiled
+    assert at[60.0].call_s == approx(0.2 + 0.5 * 10 * 2) and at[15.0].call_s == approx(0.2 + 0.5 * 10 / 2)
+    assert "x 2 (video at 60 fps, profiled at 30)" in at[60.0].source and "video at" not in at[30.0].source
+    # An agent whose time does not depend on the frame rate (no media_fps) ignores it.
+    plain = replace(p, media_fps=None)
+    assert estimate_candidate("t", plain, hw, 0.9, 2, 10.0, 1, fps=60.0).call_s == approx(0.2 + 0.5 * 10)
+
+
+def test_a_stated_frame_rate_reaches_scene_detection_in_the_plan() -> None:
+    text = (Path(__file__).parents[1] / "examples" / "video_qa.job").read_text()
+    seconds = {}
+    for fps in (15, 30, 60):
+        (plan,) = murakkab.optimize(text.replace("fps = 30", f"fps = {fps}"))
+        scenes = next(t for t in plan.tasks if t.id == "scenes").candidate
+        seconds[fps] = (scenes.call_s, scenes.agent, scenes.units)
+    assert seconds[15][1:] == seconds[30][1:] == seconds[60][1:]  # the same detector on the same cores
+    assert seconds[15][0] < seconds[30][0] < seconds[60][0]
+    # Linear in the frame rate: 30 -> 60 fps adds twice what 15 -> 30 does.
+    assert seconds[60][0] - seconds[30][0] == approx(2 * (seconds[30][0] - seconds[15][0]))

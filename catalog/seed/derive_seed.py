@@ -309,38 +309,44 @@ clusters = [
 
 # ---------------------------------------------------------------- profiles
 profiles = []
-def prof(agent, hw, units, setup, item, media, util, source):
-    profiles.append((agent, hw, units, r(setup, 3), r(item), r(media), r(util, 3), source))
+# media_fps: the frame rate per_media_s was measured or derived at, for agents that decode
+# every frame of what they read (their time per media second scales with it); None else.
+def prof(agent, hw, units, setup, item, media, util, source, fps=None):
+    profiles.append((agent, hw, units, r(setup, 3), r(item), r(media), r(util, 3), source, fps))
 
 CPU_HW = ["EPYC-7V12-core", "Xeon-8480C-core"]
 XEON_NOTE = "; Xeon-8480C core assumed as fast as an EPYC 7V12 core"
 AMDAHL = f"Amdahl serial fraction {SERIAL} when one call is split over n cores: time(n) = time(1) x (1 + {SERIAL}(n-1)) / n"
 UTIL_NOTE = f"utilisation = GreenSKU power fraction at busy fraction S(n)/n ({R_GREENSKU})"
 
-def cpu_profiles(agent, cores, setup, item1, media1, src_base):
+def cpu_profiles(agent, cores, setup, item1, media1, src_base, fps=None):
     for hw in CPU_HW:
         for n in cores:
             s = S(n)
             src = src_base + (f"; {AMDAHL}" if len(cores) > 1 else "") + f"; {UTIL_NOTE}" + (XEON_NOTE if hw != CPU_HW[0] else "")
-            prof(agent, hw, n, setup, item1 / s, media1 / s, cpu_util(n), src)
+            prof(agent, hw, n, setup, item1 / s, media1 / s, cpu_util(n), src, fps)
 
 # scene detection (CPU): histogram ~ decode bound; others scaled by benchmark elapsed-time ratios
 dec1 = VIDEO_FPS / PYAV_CPU_FPS
 for name, key in [("pyscenedetect-histogram", "hist"), ("pyscenedetect-content", "content"), ("pyscenedetect-adaptive", "adaptive")]:
     ratio = PSD_ELAPSED[key] / PSD_ELAPSED["hist"]
     cpu_profiles(name, [1, 4, 16], 0.5, 0.05, dec1 * ratio,
-        f"derived:per_media_s(1 core) = video_fps 30 / 92 fps PyAV 1-core decode ({R_PYAV}) x {ratio:.3f} (elapsed {PSD_ELAPSED[key]} s / histogram 15.13 s, {R_PSD}; histogram detector taken as decode-bound); per_item_s 0.05 s and setup 0.5 s default")
+        f"derived:per_media_s(1 core) = video_fps 30 / 92 fps PyAV 1-core decode ({R_PYAV}) x {ratio:.3f} (elapsed {PSD_ELAPSED[key]} s / histogram 15.13 s, {R_PSD}; histogram detector taken as decode-bound); per_item_s 0.05 s and setup 0.5 s default",
+        fps=VIDEO_FPS)
 # TransNetV2 (GPU)
 for hw in ["A100-80GB", "H100-80GB"]:
     prof("transnetv2", hw, 1, 5.0, 0.1, VIDEO_FPS / TNV2_FPS, 0.30,
-         f"derived:per_media_s = video_fps 30 / 250 fps (TransNetV2 single-GPU throughput, arXiv 2008.04838 via emergentmind.com/topics/transnetv2 summary); decode on NVDEC ({NVDEC_T4_FPS:.0f} fps) assumed overlapped; {hw} assumed no faster (small network); setup, per_item_s and utilisation 0.3 default")
+         f"derived:per_media_s = video_fps 30 / 250 fps (TransNetV2 single-GPU throughput, arXiv 2008.04838 via emergentmind.com/topics/transnetv2 summary); decode on NVDEC ({NVDEC_T4_FPS:.0f} fps) assumed overlapped; {hw} assumed no faster (small network); setup, per_item_s and utilisation 0.3 default",
+         fps=VIDEO_FPS)
 
 # frame extraction
 cpu_profiles("pyav-decode", [1, 4, 16], 0.5, 0.1, dec1,
-    f"derived:per_media_s(1 core) = video_fps 30 / 92 fps 1080p H.264 PyAV decode on a 2-vCPU Colab host = 1 physical core ({R_PYAV}; OpenCV 96 fps in jlennox/NvEncSharp#4 agrees); decodes the whole scene; per_item_s 0.1 s (open, seek, encode frames_per_scene JPEGs) default")
+    f"derived:per_media_s(1 core) = video_fps 30 / 92 fps 1080p H.264 PyAV decode on a 2-vCPU Colab host = 1 physical core ({R_PYAV}; OpenCV 96 fps in jlennox/NvEncSharp#4 agrees); decodes the whole scene; per_item_s 0.1 s (open, seek, encode frames_per_scene JPEGs) default",
+    fps=VIDEO_FPS)
 for hw in ["A100-80GB", "H100-80GB"]:
     prof("nvdec-decode", hw, 1, 1.0, 0.05, VIDEO_FPS / NVDEC_T4_FPS, 0.25,
-         f"derived:per_media_s = video_fps 30 / {NVDEC_T4_FPS:.0f} fps (midpoint of 209-407 fps T4 NVDEC incl. copy to host, {R_PYAV}); {hw} NVDEC assumed no slower than T4; utilisation 0.25 default (video engine busy, SMs idle)")
+         f"derived:per_media_s = video_fps 30 / {NVDEC_T4_FPS:.0f} fps (midpoint of 209-407 fps T4 NVDEC incl. copy to host, {R_PYAV}); {hw} NVDEC assumed no slower than T4; utilisation 0.25 default (video engine busy, SMs idle)",
+         fps=VIDEO_FPS)
 
 # audio extraction
 cpu_profiles("ffmpeg-audio", [1], 0.2, 0.05, 0.002,
@@ -361,11 +367,15 @@ MEASURED_REPORTS = ("measured:vm, 2026-12-01 (runtime/agents/documents.py on sam
                     "best of 3, 1 core, host shared with other jobs: upper bounds); per_item_s = one document "
                     "(text-chunker), one full ~1,000-token chunk (extractive-summary), one reduce of 6 chunk summaries "
                     "(extractive-reduce); setup_s = importing the module once the agents package is loaded")
+SAMPLES_FPS = 24  # samples/*.mp4 (samples/make_samples.py)
+# The scene detectors and the frame decoder read every frame of the span they are given.
+LOCAL_FPS = {"opencv-content-scenes": SAMPLES_FPS, "opencv-histogram-scenes": SAMPLES_FPS,
+             "opencv-frames": VIDEO_FPS}  # catalog profile's synthetic clips are 30 fps
 for agent, setup, item, media, why in [
     ("opencv-content-scenes", 0.05, 0.01, 0.044, MEASURED_SAMPLES),
     ("opencv-histogram-scenes", 0.05, 0.01, 0.024, MEASURED_SAMPLES),
     ("opencv-frames", 0.003, 0.0065, 0.0139, "measured:vm, 2026-11-22 (murakkab catalog profile opencv-frames, "
-     "1280x720 synthetic clips, 1 core) taken as the default for any machine"),
+     "1280x720 synthetic 30 fps clips, 1 core) taken as the default for any machine"),
     ("pyav-audio", 0.02, 0.02, 0.0016, MEASURED_SAMPLES),
     ("pyav-split", 0.0, 0.001, 0.0, "cutting is arithmetic on ranges"),
     ("pocketsphinx", 0.3, 0.05, 0.24, MEASURED_SAMPLES),
@@ -381,7 +391,7 @@ for agent, setup, item, media, why in [
     ("majority-vote", 0.0, 0.001, 0.0, "comparing a few short answers"),
 ]:
     source = why if why.startswith("measured:") else f"default:{why} {LOCAL_NOTE}"
-    prof(agent, "local-core", 1, setup, item, media, 1.0, source)
+    prof(agent, "local-core", 1, setup, item, media, 1.0, source, LOCAL_FPS.get(agent))
 
 # speech to text
 fw_v100s_rtf = 780 / 54   # 14.44x
@@ -538,7 +548,8 @@ HEADERS = {
             "serving_model", "api_key_env"],
  "hardware": ["name", "kind", "description", "memory_gb", "active_w", "idle_w", "usd_per_hour", "source"],
  "clusters": ["name", "node", "node_count", "hardware", "units_per_node", "description", "source"],
- "profiles": ["agent", "hardware", "units", "setup_s", "per_item_s", "per_media_s", "utilisation", "source"],
+ "profiles": ["agent", "hardware", "units", "setup_s", "per_item_s", "per_media_s", "utilisation", "source",
+              "media_fps"],
  "statistics": ["key", "value", "unit", "source"],
 }
 COMMENTS = {
@@ -547,10 +558,11 @@ COMMENTS = {
  "agents": "# Implementations per interface; quality in (0,1] with quality_source published:/derived:/default:. Generated by derive_seed.py; see SOURCES.md.",
  "hardware": "# One row per unit type (one GPU or one physical CPU core); power and price per unit. Generated by derive_seed.py; see SOURCES.md.",
  "clusters": "# Named inventories: node_count machines of type node, each with units_per_node units of hardware. Generated by derive_seed.py; see SOURCES.md.",
- "profiles": "# Per call: per_item_s + per_media_s x media seconds; setup_s once per instance on `units` units. Generated by derive_seed.py; see SOURCES.md.",
+ "profiles": "# Per call: per_item_s + per_media_s x media seconds (x fps / media_fps where media_fps is set: the agent decodes every frame); setup_s once per instance on `units` units. Generated by derive_seed.py; see SOURCES.md.",
  "statistics": "# Fallback statistics for the cardinality estimator. Generated by derive_seed.py; see SOURCES.md.",
 }
 def fmt(v):
+    if v is None: return ""
     if isinstance(v, bool): return "true" if v else "false"
     if isinstance(v, float): return repr(round(v, 6)).rstrip("0").rstrip(".") if "e" not in repr(v) else repr(v)
     return str(v)

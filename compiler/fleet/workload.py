@@ -13,7 +13,8 @@ workflows; its profile fixes everything that decides its speed and price:
   of the saturation throughput the instance serves on average (``busy_j_per_work``).
 * a tool stage's agent (scene detection, speech-to-text, test execution, ...) on
   ``units`` units of a GPU or CPU type, from the catalog's ``profiles`` (the job
-  planner's cost model: ``per_item_s + per_media_s x media seconds`` per call, busy
+  planner's cost model: ``per_item_s + per_media_s x media seconds`` per call (at the
+  catalog's video_fps, for an agent whose time depends on it), busy
   power ``idle + utilisation x (active - idle)``). One instance works on one request's
   stage at a time, so its work is busy seconds and its capacity 1 s/s.
 * an LLM behind an external API (``llm_apis``): no GPU and no fixed price, a price per
@@ -249,6 +250,8 @@ def tool_profiles(catalog: Catalog, stage: ToolStage, request: Request, features
     the interface (the job planner's rule for steps outside an accuracy profile)."""
     calls = stage.calls(request, features)
     media = stage.media_s(request, features)
+    fps_stat = catalog.statistic("video_fps")  # a request's video is at the catalog's frame rate
+    fps = fps_stat.value if fps_stat is not None else 0.0
     agents = catalog.agents(stage.interface)
     best = max((a.quality for a in agents), default=1.0)
     found: list[tuple[InstanceProfile, float, float, float]] = []
@@ -257,7 +260,7 @@ def tool_profiles(catalog: Catalog, stage: ToolStage, request: Request, features
             hw = catalog.hardware(p.hardware)
             if hw is None or p.hardware not in hardware:
                 continue
-            seconds = calls * p.per_item_s + p.per_media_s * media
+            seconds = calls * p.per_item_s + p.per_media_s * media * p.fps_scale(fps)
             busy_w = p.units * (hw.idle_w + p.utilisation * (hw.active_w - hw.idle_w))
             prof = InstanceProfile(
                 key=f"{agent.name} {hw.name} x{p.units}", kind="tool", model=agent.name, hardware=hw.name,

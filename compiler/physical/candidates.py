@@ -54,6 +54,14 @@ def work_of(node: Node, plan: LogicalPlan) -> tuple[float, float]:
     return 1.0, media
 
 
+def frame_rate(node: Node, plan: LogicalPlan) -> float:
+    """Frames per second of the video a task reads (0 when it reads none): an agent that
+    decodes every frame takes longer per media second at a higher rate (``media_fps``)."""
+    source = plan.node(node.over) if node.op == MAP and node.over is not None else (
+        plan.node(node.inputs[0]) if node.inputs else None)
+    return source.stats.attr("fps") if source is not None else 0.0
+
+
 def output_tokens(node: Node) -> float:
     """Tokens each call of the task generates: the interface's estimate, else the default."""
     tokens = node.stats.attr("tokens")
@@ -82,6 +90,7 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
     agent's quality on the task (``accuracy.agent_quality`` under a workflow profile)."""
     assert node.interface is not None
     calls, media_s = work_of(node, plan)
+    fps = frame_rate(node, plan)
     agents = catalog.agents(node.interface)
     qualities = tuple(quality(node, agent) for agent in agents)
     tokens = output_tokens(node)
@@ -89,12 +98,12 @@ def enumerate_candidates(node: Node, plan: LogicalPlan, catalog: Catalog, cluste
     # workflow) have the same candidates but for the task's id: they are enumerated once.
     # The catalog's agents tuple and the cluster are kept with the entry and compared by
     # identity: a catalog that reloads (attached agents, refit) makes new ones.
-    key = (id(agents), id(cluster), node.interface, calls, media_s, tokens, node.partitioned, node.prefs,
+    key = (id(agents), id(cluster), node.interface, calls, media_s, fps, tokens, node.partitioned, node.prefs,
            available, qualities)
     hit = _ENUMERATED.get(key)
     if hit is not None and hit[0] is agents and hit[1] is cluster:
         return [c if c.node == node.id else _for_task(c, node.id) for c in hit[2]]
-    out = _enumerate(node, catalog, cluster, available, agents, qualities, calls, media_s, tokens)
+    out = _enumerate(node, catalog, cluster, available, agents, qualities, calls, media_s, tokens, fps)
     if len(_ENUMERATED) >= _ENUMERATED_MAX:
         _ENUMERATED.clear()
     _ENUMERATED[key] = (agents, cluster, out)
@@ -114,7 +123,7 @@ def _for_task(c: Candidate, task: str) -> Candidate:
 
 def _enumerate(node: Node, catalog: Catalog, cluster: Cluster, available: frozenset[str] | None,
                agents: tuple[Agent, ...], qualities: tuple[float, ...], calls: float, media_s: float,
-               tokens: float) -> list[Candidate]:
+               tokens: float, fps: float) -> list[Candidate]:
     out: list[Candidate] = []
     for agent, agent_quality in zip(agents, qualities):
         if available is not None and agent.name not in available:
@@ -134,7 +143,7 @@ def _enumerate(node: Node, catalog: Catalog, cluster: Cluster, available: frozen
                 if fanout * profile.units > capacity:
                     break
                 out.append(estimate_candidate(node.id, profile, hw, agent_quality, calls,
-                                              media_s, fanout, curve, tokens))
+                                              media_s, fanout, curve, tokens, fps))
     return prune_dominated(out)
 
 
@@ -198,5 +207,5 @@ def baseline_candidate(node: Node, plan: LogicalPlan, catalog: Catalog, cluster:
             assert hw is not None
             curve = catalog.llm_curve(agent.serving_model, hw.name, profile.units) if agent.serving_model else ()
             return estimate_candidate(node.id, profile, hw, quality(node, agent), calls, media_s, 1,
-                                      curve, output_tokens(node))
+                                      curve, output_tokens(node), frame_rate(node, plan))
     raise LookupError(node.id)

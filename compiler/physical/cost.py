@@ -2,7 +2,8 @@
 
 Estimates per candidate (standalone, no contention):
   calls      = items the map runs over (1 for an invoke)
-  call_s     = per_item_s + per_media_s × media seconds per item        (catalog profile)
+  call_s     = per_item_s + per_media_s × media seconds per item        (catalog profile;
+               × fps / media_fps for an agent that decodes every frame)
   shard i    = setup_s + calls_i × call_s, with the calls split evenly over the fan-out
 
 An LLM agent whose serving model has a load curve on this hardware and tensor-parallel
@@ -79,8 +80,11 @@ def _split_calls(calls: float, fanout: int) -> tuple[float, ...]:
 
 def estimate_candidate(node_id: str, profile: Profile, hw: Hardware, quality: float, calls: float,
                        media_s: float, fanout: int, curve: Sequence[CurvePoint] = (),
-                       output_tokens: float = DEFAULT_OUTPUT_TOKENS) -> Candidate:
-    call_s, floor_s, source = profile.call_seconds(media_s), 0.0, profile.source
+                       output_tokens: float = DEFAULT_OUTPUT_TOKENS, fps: float = 0.0) -> Candidate:
+    call_s, floor_s, source = profile.call_seconds(media_s, fps), 0.0, profile.source
+    scale = profile.fps_scale(fps)
+    if scale != 1.0 and media_s > 0:
+        source = f"{source}; per media second x {scale:.3g} (video at {fps:g} fps, profiled at {profile.media_fps:g})"
     if curve:
         low = min(curve, key=lambda p: p.offered_tps)
         call_s = output_tokens / throughput_at(curve)
