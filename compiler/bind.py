@@ -623,6 +623,11 @@ class Binder:
             if not isinstance(s.value, ast.Quantity):
                 raise MurakkabError(f"statistic '{s.name}' takes a number", s.value.span)
             key, dim = dims[s.name]
+            applies = _APPLIES.get(elem.name)
+            if applies is not None and key != "count" and key not in applies:
+                takes = [n for n, (k, _) in dims.items() if k in applies or k == "count"]
+                raise MurakkabError(f"statistic '{s.name}' does not apply to {elem.name} items", s.span,
+                                    f"a {elem.name} takes {', '.join(takes)}")
             value = to_base(s.value, dim, s.name)
             if value < 0:
                 raise MurakkabError(f"statistic '{s.name}' cannot be negative", s.value.span)
@@ -773,6 +778,15 @@ def _with_paths(value: ast.Value) -> ast.Value:
     if isinstance(value, ast.StringLit) and value.span is not None:
         return replace(value, value=resolve_path(value.value, value.span.source.name))
     return value
+
+
+# The statistics an item of each type has (count is any list's): a statistic stated for
+# another type (tokens of a video) would be shown and never used.
+_APPLIES: dict[str, frozenset[str]] = {
+    "VIDEO": frozenset({"duration_s", "fps"}), "SCENE": frozenset({"duration_s", "fps"}),
+    "MEDIA": frozenset({"duration_s", "fps"}), "AUDIO": frozenset({"duration_s"}),
+    "DOCUMENT": frozenset({"tokens"}), "TEXT": frozenset({"tokens"}), "IMAGE": frozenset(),
+}
 
 
 def _default_attrs(type_name: str, stats: dict[str, float]) -> dict[str, float]:
