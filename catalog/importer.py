@@ -243,6 +243,14 @@ class _Schema:
     references: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...]  # (cols, table, cols)
 
 
+# References the schema cannot declare (the target is no key) but a row is useless
+# without: an API endpoint serves a model the serving configurations name; another name
+# (a typo, other capitals) would be imported and never used.
+_IMPLIED_REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...]] = {
+    "llm_apis": ((("model",), "workflow_quality", ("model",)),),
+}
+
+
 def _schema(catalog: Catalog, table: str) -> _Schema:
     defaults = dict(catalog.execute(
         "SELECT column_name, column_default FROM information_schema.columns "
@@ -266,6 +274,7 @@ def _schema(catalog: Catalog, table: str) -> _Schema:
             keys.append(cols)
         elif ctype == "FOREIGN KEY" and ref_table:
             refs.append((cols, ref_table, tuple(ref_cols)))
+    refs.extend(_IMPLIED_REFERENCES.get(table, ()))
     return _Schema(table, columns, tuple(checks), tuple(dict.fromkeys(keys)), tuple(refs))
 
 

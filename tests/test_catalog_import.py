@@ -303,3 +303,16 @@ def test_a_missing_file_is_named_before_its_table(shared: Catalog, tmp_path: Pat
         with pytest.raises(MurakkabError) as info:
             import_csv(shared, path)
         assert info.value.message == f"cannot read {path}: {why}"
+
+
+def test_an_api_endpoint_must_name_a_model_the_serving_configurations_use(tmp_path: Path) -> None:
+    """llm_apis.model has no foreign key (workflow_quality.model is no key), but a row for
+    another name would be imported and never used: it is refused with the near name."""
+    cat = Catalog()
+    err, path = rejected(cat, "llm_apis_unknown_model.csv", "llm_apis")
+    assert err.problems == (f"{path}:3: unknown model 'gemma-3-27b' (not in workflow_quality.model); "
+                            "did you mean 'Gemma-3-27B'?",)
+    good = tmp_path / "apis.csv"
+    good.write_text("model,usd_per_mtok,rate_limit_tps,ttft_s,tpot_s,source\nGemma-3-27B,0.3,100000,0.3,0.01,test\n")
+    assert import_csv(cat, good, "llm_apis").rows_inserted == 1
+    assert [a.model for a in cat.llm_apis()] == ["Gemma-3-27B"]
