@@ -6,7 +6,9 @@ call, and the seconds it took. The cost model says a shard takes
 
     seconds = setup_s + calls × (per_item_s + per_media_s × media_s)
 
-so, per stored profile (agent, hardware, units), refit keeps ``setup_s`` and fits
+where ``media_s`` is as recorded (for an agent that decodes every frame, seconds of video
+at its profile's ``media_fps``: ``api.observation_rows`` scales them to it); so, per
+stored profile (agent, hardware, units), refit keeps ``setup_s`` and fits
 ``per_item_s`` and ``per_media_s`` by non-negative least squares (scipy.optimize.nnls)
 on the columns (calls, calls × media_s) against (seconds − setup_s). When every
 observation has the same media_s the two coefficients cannot be told apart: with no

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from .catalog.catalog import LOCAL_CLUSTER, Catalog, default_catalog
 from .catalog.cardinality import CardinalityRow, record_cardinalities
@@ -37,7 +37,7 @@ from .compiler.fleet.plan import FleetPlan, plan_fleet
 from .compiler.job import DEFAULT_CLUSTER, BoundJob, Settings
 from .compiler.physical.plan import PhysicalPlan
 from .compiler.joint import combine
-from .compiler.physical.candidates import work_of
+from .compiler.physical.candidates import frame_rate, work_of
 from .compiler.physical.cost import candidate_power_w
 from .compiler.physical.planner import plan_job, plan_jobs
 from .compiler.physical.replan import Replan, replan_without
@@ -382,6 +382,12 @@ def _run_real(backend: str, catalog: Catalog, job: BoundJob, plan: PhysicalPlan,
     return LocalExecutor(catalog, **options).run(plan)  # type: ignore[arg-type]
 
 
+def _fps_scale(catalog: Catalog, shard: Any, fps: float) -> float:
+    """fps / media_fps of the shard's agent on its hardware (1 when its time does not depend on fps)."""
+    profile = next((p for p in catalog.profiles(shard.agent) if p.hardware == shard.hardware), None)
+    return profile.fps_scale(fps) if profile is not None else 1.0
+
+
 def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) -> list[ObservationRow]:
     """One observation per shard of a run: what was planned beside what happened."""
     run_id = uuid.uuid4().hex
@@ -393,6 +399,7 @@ def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) ->
     agents = [{t.id: t.candidate for t in p.tasks} for p in plans]
     shards = [{(s.task, s.index): s for s in p.shards} for p in plans]
     media = {t.id: work_of(plan.logical.node(t.id), plan.logical)[1] for t in plan.tasks}
+    fps = {t.id: frame_rate(plan.logical.node(t.id), plan.logical) for t in plan.tasks}
     rows = []
     for r in result.timeline:
         key = (r.task, r.index)
@@ -405,7 +412,9 @@ def observation_rows(catalog: Catalog, plan: PhysicalPlan, result: RunResult) ->
         rows.append(ObservationRow(
             run_id=run_id, recorded_at=now, host=host, backend=result.backend, job=plan.job, task=r.task,
             shard=r.index, agent=r.agent, hardware=r.hardware, units=r.units, calls=r.calls,
-            media_s=r.media_s if r.media_s is not None else media[r.task],
+            # Seconds of video at the rate the agent's profile holds at (media_fps), so a
+            # refit of a frame-decoding agent does not mix up frame rates.
+            media_s=(r.media_s if r.media_s is not None else media[r.task]) * _fps_scale(catalog, r, fps[r.task]),
             est_seconds=est_s, seconds=seconds, est_energy_wh=est_s * r.units * power / 3600.0,
             energy_wh=seconds * r.units * power / 3600.0))
     return rows

@@ -147,3 +147,30 @@ def test_read_only_catalog_refuses(tmp_path: Path) -> None:
         refit(read_only)
     with pytest.raises(MurakkabError, match="read-only"):
         record_observations(read_only, SIM_B)
+
+
+def test_a_frame_decoding_agent_is_observed_in_seconds_of_video_at_its_profiled_rate() -> None:
+    """A run at 60 fps of a scene detector profiled at 30 fps records each second of
+    video as two, so a refit fits per_media_s at the profile's rate."""
+    import murakkab
+    from murakkab.api import observation_rows
+
+    text = (Path(__file__).parents[1] / "examples" / "video_qa.job").read_text()
+    rows = {}
+    for fps in (30, 60):
+        cat = Catalog()
+        (outcome,) = murakkab.run(text.replace("fps = 30", f"fps = {fps}"), backend="sim", catalog=cat)
+        assert outcome.result is not None
+        obs = [r for r in observation_rows(cat, outcome.plan, outcome.result) if r.task == "scenes"]
+        (profile,) = [p for p in cat.profiles(obs[0].agent) if p.hardware == obs[0].hardware][:1]
+        assert profile.media_fps == 30.0
+        rows[fps] = sorted(r.media_s for r in obs)
+    assert rows[60] == pytest.approx([2 * m for m in rows[30]])
+    # An agent whose time does not depend on the frame rate records the seconds as they are.
+    from types import SimpleNamespace
+
+    from murakkab.api import _fps_scale
+
+    cat = Catalog()
+    assert _fps_scale(cat, SimpleNamespace(agent="whisper-small-cpu", hardware="EPYC-7V12-core"), 60.0) == 1.0
+    assert _fps_scale(cat, SimpleNamespace(agent="pyav-decode", hardware="EPYC-7V12-core"), 60.0) == 2.0
