@@ -199,7 +199,8 @@ def mutated_example(draw: st.DrawFn) -> str:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_examples_compile_unmutated(name: str) -> None:
-    bound = murakkab.compile(EXAMPLES[name])
+    # Named as their files: paths in them are relative to the file (fleet.job's traces).
+    bound = murakkab.compile(EXAMPLES[name], name=str(ROOT / "examples" / f"{name}.job"))
     assert (bound.jobs and bound.workflows) or bound.fleets
 
 
