@@ -17,6 +17,7 @@ from .job import METRIC_UNITS, Settings
 from .logical import LogicalPlan
 from .matcher import MIN_CONFIDENCE, StepMatch
 from .physical.plan import Candidate, Estimate, PhysicalPlan
+from .physical.objective import Bound
 from .units import counted
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ def estimate_line(est: Estimate) -> str:
             f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
 
 
+def _lowered(b: Bound) -> bool:
+    """A quality floor out of the plan's reach, held at the best reachable value instead."""
+    return b.slo.floor and b.slo.value is not None and b.value < b.slo.value - 1e-9
+
+
 def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, where: str | None = None,
                 width: int | None = None) -> str:
     """EXPLAIN as text; with a ``width``, tables wrap and elide to fit it (``_table``)."""
@@ -112,6 +118,8 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
         label = "quality floor" if b.slo.floor else "slo"
         scope = f"{b.scope}: " if b.scope else ""
         why = ""
+        if _lowered(b):
+            resolved = f" (out of reach: held at the best reachable ~{b.value:.4g}{(' ' + unit) if unit else ''})"
         if b.slo.floor:  # the default floor, or the one the script SET
             why = (" (no quality SLO: the default floor, the workflow's BASIC tier; SET quality_floor changes it)"
                    if b.slo.tier == Settings().quality_floor else " (no quality SLO: the floor SET quality_floor "
@@ -242,6 +250,7 @@ def to_dict(plan: PhysicalPlan, catalog: Catalog | None = None) -> dict[str, Any
         "objective": [{"metric": g.metric, "minimize": g.minimize} for g in plan.goals],
         "solver_note": plan.solver_note,
         "slos": [{"metric": b.metric, "bound": _round(b.value), "tier": b.slo.tier, "met": b.met(est),
+                  "asked": _round(b.slo.value) if _lowered(b) and b.slo.value is not None else None,
                   "observed": _round(b.observed(est)), "job": b.scope, "floor": b.slo.floor}
                  for b in bounds],
         "estimate": {"makespan_s": _round(est.makespan_s), "cost_usd": _round(est.cost_usd),

@@ -204,3 +204,21 @@ def test_explain_says_whether_the_solver_and_the_floor_were_set_or_defaulted(def
     assert "the default floor, the workflow's BASIC tier" in plain
     chosen = murakkab.explain("SET solver = greedy; SET quality_floor = FAIR;\n" + run, catalog=default_catalog)
     assert "solver: greedy; as requested" in chosen and "the floor SET quality_floor gives" in chosen
+
+
+def test_a_quality_floor_out_of_reach_says_where_it_is_held(default_catalog) -> None:
+    """The planner holds an unreachable floor at the best reachable quality; EXPLAIN says
+    so instead of printing the asked value beside "met"."""
+    import json
+
+    import murakkab
+
+    run = "SET quality_floor = 0.99;\n" + WF + (
+        "RUN w (v => 'x.mp4' ASSUMING (duration = 60 s), q => 'q') ON CLUSTER 'hotos-testbed';")
+    text = murakkab.explain(run, catalog=default_catalog)
+    line = next(x for x in text.splitlines() if x.startswith("quality floor:"))
+    assert "quality >= 0.99 (out of reach: held at the best reachable ~" in line
+    (slo,) = json.loads(murakkab.explain(run, catalog=default_catalog, format="json"))["slos"]
+    assert slo["asked"] == 0.99 and slo["bound"] < 0.99 and slo["met"]
+    reachable = murakkab.explain(run.replace("0.99", "0.1"), catalog=default_catalog)
+    assert "out of reach" not in reachable
