@@ -39,7 +39,7 @@ from .compiler.physical.plan import PhysicalPlan
 from .compiler.joint import combine
 from .compiler.physical.candidates import frame_rate, work_of
 from .compiler.physical.cost import candidate_power_w
-from .compiler.physical.planner import plan_job, plan_jobs
+from .compiler.physical.planner import plan_group, plan_job
 from .compiler.physical.replan import Replan, replan_without
 from .compiler.physical.tiers import WORKFLOW_COLUMNS, workflow_tier_rows
 from .grammar.diagnostics import MurakkabError, Source, Span
@@ -150,7 +150,16 @@ def optimize(script: Script | BoundScript | BoundJob, *, catalog: Catalog | None
     if isinstance(script, BoundJob):
         return [plan_job(on_this_machine(script), cat)]
     bound = script if isinstance(script, BoundScript) else compile(script, catalog=cat, settings=settings)
-    return [plan_jobs([on_this_machine(j) for j in group], cat) for group in job_groups(bound)]
+    return [p for group in job_groups(bound) for p in plan_group([on_this_machine(j) for j in group], cat)]
+
+
+def planned(group: list[BoundJob], catalog: Catalog) -> list[tuple[BoundJob, PhysicalPlan]]:
+    """Each job a group of RUNs runs as, with its plan: the jobs combined under their
+    joint plan, or each alone where the joint plan was worse (``plan_group``)."""
+    plans = plan_group(group, catalog)
+    if len(plans) == 1:
+        return [(group[0] if len(group) == 1 else combine(group), plans[0])]
+    return list(zip(group, plans))
 
 
 def render(plan: PhysicalPlan, fmt: str = "text", *, verbose: bool = False, catalog: Catalog | None = None,
@@ -180,14 +189,14 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
     for group in job_groups(bound):
         options = group[0].explain
         fmt = format or (options.format if options else "text")
-        formats.append(fmt)
         verb = verbose if verbose is not None else bool(options and options.verbose)
-        span = group[0].span
-        text = render(plan_jobs([on_this_machine(j) for j in group], cat), fmt, verbose=verb, catalog=cat,
-                      where=span.where() if span else None, width=width)
-        if fmt == "text" and all(defaulted_cluster(j) for j in group):
-            text = _note_default_cluster(text)
-        parts.append(text)
+        for job, plan in planned([on_this_machine(j) for j in group], cat):
+            span = job.span
+            text = render(plan, fmt, verbose=verb, catalog=cat, where=span.where() if span else None, width=width)
+            if fmt == "text" and all(defaulted_cluster(j) for j in group):
+                text = _note_default_cluster(text)
+            parts.append(text)
+            formats.append(fmt)
     parts.extend(_fleet_texts(bound, cat, format, verbose, width))
     formats.extend(_fleet_format(f, format) for f in bound.fleets)
     if len(parts) > 1 and set(formats) == {"json"}:
@@ -337,21 +346,30 @@ def run(script: Script, *, backend: str = "local", seed: int | None = None, jitt
                                                                       unavailable_agents=unavailable_agents()))
                          for j in group]
             group = [on_this_machine(j) for j in group]
-            plan = plan_jobs(group, cat)
-            job = group[0] if len(group) == 1 else combine(group)
-            result = None
-            if job.explain is None or job.explain.analyze:
-                if backend in ("local", "ray"):
-                    result = _run_real(backend, cat, job, plan, cache_dir=cache_dir, timeout_s=timeout_s,
-                                       retries=retries, use_cache=use_cache, progress=progress, address=address)
-                else:
-                    sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
-                    result = sim.run(plan)
-                if not cat.read_only:
-                    with cat.write_lock():
-                        record_observations(cat, observation_rows(cat, plan, result))
-                        record_cardinalities(cat, cardinality_rows(plan, result))
-            outcomes.append(JobOutcome(job, plan, result))
+            outcomes.extend(_run_planned(planned(group, cat), cat, backend, seed, jitter, cache_dir=cache_dir,
+                                         timeout_s=timeout_s, retries=retries, use_cache=use_cache,
+                                         progress=progress, address=address))
+    return outcomes
+
+
+def _run_planned(jobs: list[tuple[BoundJob, PhysicalPlan]], cat: Catalog, backend: str, seed: int | None,
+                 jitter: float, **real: Any) -> list[JobOutcome]:
+    """Run (or, for an EXPLAIN without ANALYZE, only keep) each planned job and record
+    what its run observed. ``real``: the options of a real backend (``_run_real``)."""
+    outcomes = []
+    for job, plan in jobs:
+        result = None
+        if job.explain is None or job.explain.analyze:
+            if backend in ("local", "ray"):
+                result = _run_real(backend, cat, job, plan, **real)
+            else:
+                sim = Simulator(cat, seed=job.settings.seed if seed is None else seed, jitter=jitter)
+                result = sim.run(plan)
+            if not cat.read_only:
+                with cat.write_lock():
+                    record_observations(cat, observation_rows(cat, plan, result))
+                    record_cardinalities(cat, cardinality_rows(plan, result))
+        outcomes.append(JobOutcome(job, plan, result))
     return outcomes
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import murakkab
 from murakkab.compiler.explain import to_dict
 
@@ -99,3 +101,42 @@ def test_each_jobs_slos_hold_for_its_own_totals(tiny_catalog) -> None:
         # The joint totals cover both jobs: more than the first job's own.
         assert joint.estimate.cost_usd > own.cost_usd
         assert to_dict(joint)["joint"]["per_job"]["w#1"]["cost_usd"] == round(own.cost_usd, 6)
+
+
+def test_the_joint_plan_is_used_only_where_it_is_no_worse_than_each_job_alone() -> None:
+    """Ten RUNs over ten videos: the greedy search on the joint problem ends slower than
+    the ten plans run one after another, so those are what EXPLAIN and run use."""
+    import re
+
+    runs = "\n".join(f"RUN vqa (videos => ['x{i}.mp4'] ASSUMING (duration = 5 min), question => 'q{i}') "
+                     "ON CLUSTER 'hotos-testbed';" for i in range(10))
+    text = """CREATE WORKFLOW vqa (videos LIST<VIDEO>, question TEXT) AS (
+  scenes     := 'Identify the scenes in each video'     (videos),
+  frames     := 'Extract frames from each scene'        (scenes),
+  transcript := 'Transcribe the speech in each scene'   (scenes),
+  captions   := 'Describe what is shown in each frame'  (frames),
+  answer     := 'Answer the question given the context' (question, captions, transcript)
+) RETURNS answer;
+""" + runs
+    plans = murakkab.optimize(text)
+    assert len(plans) == 10 and all("planned alone: the joint plan of 10 RUNs was worse on latency" in p.solver_note
+                                    for p in plans)
+    together, apart = map(float, re.search(r"~([\d.]+) s together, ~([\d.]+) s one after another",
+                                           plans[0].solver_note).groups())
+    assert sum(p.estimate.makespan_s for p in plans) == pytest.approx(apart, rel=1e-3) and apart < together
+
+
+def test_worse_on_reads_the_goals_in_order() -> None:
+    from murakkab.compiler.job import Goal
+    from murakkab.compiler.physical.plan import Estimate
+    from murakkab.compiler.physical.planner import _worse_on
+
+    fast_dear = Estimate(makespan_s=10.0, cost_usd=5.0, energy_wh=1.0, quality=0.5, gpus=1, held=())
+    slow_cheap = Estimate(makespan_s=20.0, cost_usd=1.0, energy_wh=1.0, quality=0.5, gpus=1, held=())
+    latency_then_cost = (Goal("latency", True), Goal("cost", True))
+    assert _worse_on(fast_dear, slow_cheap, latency_then_cost) is None
+    assert _worse_on(slow_cheap, fast_dear, latency_then_cost) == ("latency", 20.0, 10.0)
+    assert _worse_on(fast_dear, slow_cheap, (Goal("cost", True),)) == ("cost", 5.0, 1.0)
+    assert _worse_on(fast_dear, fast_dear, latency_then_cost) is None  # ties are no worse
+    assert _worse_on(slow_cheap, fast_dear, (Goal("quality", False), Goal("latency", True))) == \
+        ("latency", 20.0, 10.0)

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 from ...catalog.catalog import Agent, Catalog, Cluster
 from ...grammar.diagnostics import InfeasibleError, MurakkabError
-from ..job import DEFAULT_SOLVER, BoundJob, Goal, Slo
+from ..job import DEFAULT_SOLVER, METRIC_UNITS, BoundJob, Goal, Slo
 from ..joint import combine, job_labels, job_tasks
 from ..logical import LogicalPlan, Node
 from ..metrics import metric
@@ -336,18 +336,53 @@ def plan_jobs(jobs: Sequence[BoundJob], catalog: Catalog) -> PhysicalPlan:
     neither; its SLOs then hold for its own totals in the joint plan."""
     if len(jobs) == 1:
         return plan_job(jobs[0], catalog)
+    return _joint_and_alone(jobs, catalog)[0]
+
+
+def plan_group(jobs: Sequence[BoundJob], catalog: Catalog) -> list[PhysicalPlan]:
+    """The plans a group of RUNs is run by: the joint plan, or, where it is worse on the
+    goals than planning each job alone and running them back to back (a search on the
+    larger joint problem can end worse), each job's own plan, saying why. A plan already
+    evaluated is never beaten by the one returned."""
+    if len(jobs) == 1:
+        return [plan_job(jobs[0], catalog)]
+    joint, alone = _joint_and_alone(jobs, catalog)
+    assert joint.separately is not None
+    worse = _worse_on(joint.estimate, joint.separately, jobs[0].goals)
+    if worse is None:
+        return [joint]
+    goal, together, apart = worse
+    unit = f" {METRIC_UNITS[goal]}" if METRIC_UNITS.get(goal) else ""
+    why = (f"planned alone: the joint plan of {len(jobs)} RUNs was worse on {goal} "
+           f"(~{together:.4g}{unit} together, ~{apart:.4g}{unit} one after another)")
+    return [replace(p, solver_note=f"{p.solver_note}; {why}") for p in alone]
+
+
+def _joint_and_alone(jobs: Sequence[BoundJob], catalog: Catalog) -> tuple[PhysicalPlan, list[PhysicalPlan]]:
     resolved = [_resolve_slos(j, catalog) for j in jobs]
     joint = plan_job(combine(resolved), catalog)
-    alone = [plan_job(j, catalog).estimate for j in resolved]
+    alone = [plan_job(j, catalog) for j in resolved]
     held: dict[str, int] = {}
-    for est in alone:
+    for est in (p.estimate for p in alone):
         for hw, units in est.held:
             held[hw] = max(held.get(hw, 0), units)
+    estimates = [p.estimate for p in alone]
     separately = Estimate(
-        makespan_s=sum(e.makespan_s for e in alone), cost_usd=sum(e.cost_usd for e in alone),
-        energy_wh=sum(e.energy_wh for e in alone), quality=math.prod(e.quality for e in alone),
-        gpus=max(e.gpus for e in alone), held=tuple(sorted(held.items())))
-    return replace(joint, jobs=tuple(job_labels(jobs)), separately=separately)
+        makespan_s=sum(e.makespan_s for e in estimates), cost_usd=sum(e.cost_usd for e in estimates),
+        energy_wh=sum(e.energy_wh for e in estimates), quality=math.prod(e.quality for e in estimates),
+        gpus=max(e.gpus for e in estimates), held=tuple(sorted(held.items())))
+    return replace(joint, jobs=tuple(job_labels(jobs)), separately=separately), alone
+
+
+def _worse_on(joint: Estimate, apart: Estimate, goals: Sequence[Goal]) -> tuple[str, float, float] | None:
+    """The first goal on which ``joint`` is worse than ``apart`` where none before it is
+    better (lexicographic, within a relative 1e-6); None when the joint plan is no worse."""
+    for g in goals:
+        a, b = joint.metric(g.metric), apart.metric(g.metric)
+        if math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12):
+            continue
+        return (g.metric, a, b) if (a > b) == g.minimize else None
+    return None
 
 
 def _resolve_slos(job: BoundJob, catalog: Catalog, tiers: Tiers | None = None,
