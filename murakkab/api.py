@@ -302,6 +302,7 @@ class JobOutcome:
     job: BoundJob
     plan: PhysicalPlan
     result: RunResult | None
+    notes: tuple[str, ...] = ()  # what the run did other than the script says (said on stderr)
 
 
 def local_agents() -> frozenset[str]:
@@ -339,6 +340,13 @@ def run(script: Script, *, backend: str = "local", seed: int | None = None, jitt
     with cat.without_write_lock():
         target = _connect_ray(cat, address) if backend == "ray" else LOCAL_CLUSTER
         for group in job_groups(bound):
+            notes: tuple[str, ...] = ()
+            asked = sorted({j.cluster for j in group if not defaulted_cluster(j) and j.cluster != target})
+            if backend in ("local", "ray") and asked:
+                where = "this machine" if backend == "local" else "the Ray cluster"
+                notes = (f"{', '.join(repr(c) for c in asked)} asked for, but --backend {backend} runs real "
+                         f"agents on {where} ('{target}'), so the jobs were planned and run there; "
+                         f"--backend sim simulates them on {asked[0]!r}",)
             if backend in ("local", "ray"):
                 available = local_agents()
                 group = [replace(j, cluster=target, settings=replace(j.settings, cluster=target,
@@ -346,9 +354,10 @@ def run(script: Script, *, backend: str = "local", seed: int | None = None, jitt
                                                                       unavailable_agents=unavailable_agents()))
                          for j in group]
             group = [on_this_machine(j) for j in group]
-            outcomes.extend(_run_planned(planned(group, cat), cat, backend, seed, jitter, cache_dir=cache_dir,
-                                         timeout_s=timeout_s, retries=retries, use_cache=use_cache,
-                                         progress=progress, address=address))
+            done = _run_planned(planned(group, cat), cat, backend, seed, jitter, cache_dir=cache_dir,
+                                timeout_s=timeout_s, retries=retries, use_cache=use_cache, progress=progress,
+                                address=address)
+            outcomes.extend(replace(o, notes=o.notes + notes) for o in done)
     return outcomes
 
 

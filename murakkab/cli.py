@@ -469,6 +469,8 @@ def _dispatch_command(args: argparse.Namespace) -> int:
                                                          width=_text_width())
     if not outcomes and not fleet_text and not fleet_dicts:
         print(f"{script}: nothing to run (the script has no RUN statement)", file=sys.stderr)
+    for note in dict.fromkeys(n for o in outcomes for n in o.notes):
+        print(f"note: {note}", file=sys.stderr)
     sys.stdout.write(fleet_text)
     if args.trace or args.gantt:
         from .runtime.trace import write_gantt, write_trace

@@ -362,3 +362,20 @@ def test_output_that_cannot_be_written_is_an_error_not_a_bug() -> None:
                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
     assert out.returncode == 1
     assert out.stderr.strip() == "error: cannot write the output: No space left on device"
+
+
+def test_a_real_run_of_a_job_for_another_cluster_says_it_ran_here(tmp_path: Path) -> None:
+    script = tmp_path / "there.job"
+    text = DOCS_JOB_TEXT.replace("MINIMIZE cost THEN latency", "MINIMIZE cost THEN latency ON CLUSTER 'hotos-testbed'")
+    script.write_text(text.replace("'../samples/", f"'{ROOT}/samples/"))
+    out = subprocess.run([sys.executable, "-m", "murakkab", "run", str(script), "--cache-dir", str(tmp_path / "c")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "note: 'hotos-testbed' asked for, but --backend local runs real agents on this machine" in out.stderr
+    assert "on this machine" in out.stdout
+    sim = subprocess.run([sys.executable, "-m", "murakkab", "run", "--backend", "sim", str(script)],
+                         capture_output=True, text=True, timeout=300)
+    assert sim.returncode == 0 and "asked for" not in sim.stderr
+
+
+DOCS_JOB_TEXT = (ROOT / "examples" / "map_reduce_docs_samples.job").read_text()
