@@ -580,8 +580,14 @@ class Binder:
         count = float(len(items))
         origins: set[str] = set()
         if "count" in stated:
-            count = stated.pop("count")
-            origins.add("stated")
+            files = len(items) if probed and all(probed) else None  # every item a file that was read
+            if files is not None and stated["count"] != files and notes is not None:
+                notes.append(f"input '{arg.name}': ASSUMING (count = {stated['count']:g}) is ignored: the list "
+                             f"names {files} file{'' if files == 1 else 's'}")
+                stated.pop("count")
+            else:
+                count = stated.pop("count")
+                origins.add("stated")
         attrs: dict[str, float] = {}
         for key, default in defaults.items():
             values = [p[key] for p in probed if p and key in p]

@@ -222,3 +222,22 @@ def test_a_quality_floor_out_of_reach_says_where_it_is_held(default_catalog) -> 
     assert slo["asked"] == 0.99 and slo["bound"] < 0.99 and slo["met"]
     reachable = murakkab.explain(run.replace("0.99", "0.1"), catalog=default_catalog)
     assert "out of reach" not in reachable
+
+
+def test_a_stated_count_gives_way_to_the_files_the_list_names(default_catalog, tmp_path: Path) -> None:
+    """As a stated duration gives way to the file's: a list of files that exist has the
+    count it has (noted); a list of paths not there yet plans for the stated count."""
+    import murakkab
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("Some text. More text.")
+    wf = ("CREATE WORKFLOW s (docs LIST<DOCUMENT>) AS (c := document_chunking (docs), "
+          "t := summarization (c)) RETURNS t;\n")
+    real = murakkab.compile(wf + f"RUN s (docs => ['{tmp_path}/*.txt'] ASSUMING (count = 40));",
+                            catalog=default_catalog).jobs[0]
+    docs = real.plan.node("docs")
+    assert docs.stats.items == 2
+    assert "input 'docs': ASSUMING (count = 40) is ignored: the list names 2 files" in docs.notes
+    planned = murakkab.compile(wf + "RUN s (docs => ['later.txt'] ASSUMING (count = 40));",
+                               catalog=default_catalog).jobs[0]
+    assert planned.plan.node("docs").stats.items == 40 and not planned.plan.node("docs").notes
