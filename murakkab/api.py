@@ -195,6 +195,9 @@ def explain(script: Script, *, format: str | None = None, verbose: bool | None =
             text = render(plan, fmt, verbose=verb, catalog=cat, where=span.where() if span else None, width=width)
             if fmt == "text" and all(defaulted_cluster(j) for j in group):
                 text = _note_default_cluster(text)
+            if fmt == "text" and job.explain is not None and job.explain.analyze:
+                text += ("note: EXPLAIN ANALYZE runs the job: `murakkab run` shows this plan's estimate beside "
+                         "what the run measured; explain shows the plan only\n")
             parts.append(text)
             formats.append(fmt)
     parts.extend(_fleet_texts(bound, cat, format, verbose, width))

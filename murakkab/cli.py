@@ -492,6 +492,10 @@ def _dispatch_command(args: argparse.Namespace) -> int:
         print(json.dumps([_result_dict(o, catalog) for o in outcomes] + [{"fleet": f} for f in fleet_dicts], indent=2))
         return 0
     for o in outcomes:
+        if o.job.explain is not None and o.job.explain.format == "json":
+            # EXPLAIN [ANALYZE] FORMAT JSON: one JSON document, the plan and (ANALYZE) the run.
+            print(json.dumps(_result_dict(o, catalog), indent=2))
+            continue
         if o.job.explain is not None:
             sys.stdout.write(api.render(o.plan, o.job.explain.format, verbose=o.job.explain.verbose, catalog=catalog,
                                         width=_text_width()))

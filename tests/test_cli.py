@@ -379,3 +379,17 @@ def test_a_real_run_of_a_job_for_another_cluster_says_it_ran_here(tmp_path: Path
 
 
 DOCS_JOB_TEXT = (ROOT / "examples" / "map_reduce_docs_samples.job").read_text()
+
+
+def test_explain_analyze_format_json_under_run_is_one_json_document(tmp_path: Path) -> None:
+    script = tmp_path / "a.job"
+    text = DOCS_JOB_TEXT.replace("\nRUN summarize_reports", "\nEXPLAIN ANALYZE FORMAT JSON RUN summarize_reports")
+    script.write_text(text.replace("'../samples/", f"'{ROOT}/samples/"))
+    out = subprocess.run([sys.executable, "-m", "murakkab", "run", str(script), "--cache-dir", str(tmp_path / "c")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["plan"]["job"] == "summarize_reports" and doc["result"]["analyze"]["tasks"]
+    explained = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script), "--format", "text"],
+                               capture_output=True, text=True, timeout=300)
+    assert "note: EXPLAIN ANALYZE runs the job: `murakkab run`" in explained.stdout
