@@ -56,7 +56,7 @@ EXPLAIN_FORMATS = ("text", "json", "dot", "mermaid")
 # ~1,000 frames a second; 0 frames a second is no video.
 # statistic -> (least, most, whether the least itself is allowed)
 STAT_RANGES: dict[str, tuple[float, float, bool]] = {
-    "count": (0.0, 1e6, True),          # items in one input
+    "count": (1.0, 1e6, True),          # items in one input
     "duration_s": (0.0, 1e6, False),    # seconds per item (11.6 days)
     "fps": (0.0, 1_000.0, False),       # frames per second
     "tokens": (0.0, 1e9, True),         # tokens per item (~4 GB of text)
@@ -488,7 +488,10 @@ class Binder:
             # The phrase a template was matched from, for EXPLAIN (``step_matches``).
             plan = LogicalPlan(tuple(n.with_(description=run.target) if n.op == OUTPUT else n for n in plan.nodes))
         slos = tuple(self._slo(s) for s in run.slos)
+        _once([(s.metric, s.span) for s in run.slos], "a second SLO on {}", "one bound per metric: keep the one you mean")
         goals = tuple(self._goal(o) for o in run.objectives) or (Goal("latency", True), Goal("energy", True))
+        _once([(o.metric, o.span) for o in run.objectives], "{} is already a goal",
+              "each metric once: MINIMIZE latency THEN cost")
         cluster = run.cluster if run.cluster is not None else settings.cluster
         self._check_cluster(cluster, run.cluster_span or run.span)
         return BoundJob(run.target if not run.by_description else wf.name, wf.name, plan, slos, goals, cluster,
@@ -569,6 +572,9 @@ class Binder:
                 raise MurakkabError(f"'{arg.name}' is {typ}: pass a list", value.span,
                                     "write [ ... ], e.g. ['a.mp4', 'b.mp4']")
             items: tuple[ast.Value, ...] = value.items
+            if not items:
+                raise MurakkabError(f"'{arg.name}' is an empty list: the job would have nothing to work on",
+                                    value.span, "give at least one item, e.g. ['a.mp4']")
         else:
             items = (value,)
         for item in items:
@@ -670,6 +676,9 @@ class Binder:
         if value < 0 or (s.metric == "quality" and value > 1):
             raise MurakkabError(f"{s.value.value:g} is out of range for {s.metric}", s.value.span,
                                 "quality is between 0 and 1" if s.metric == "quality" else "use a positive value")
+        if s.metric == "gpus" and value != int(value):
+            raise MurakkabError(f"gpus counts whole GPUs, got {s.value.value:g}", s.value.span,
+                                f"write gpus <= {int(value)}")
         return Slo(s.metric, value, None, s.span)
 
     def _goal(self, o: ast.Objective) -> Goal:
@@ -680,6 +689,15 @@ class Binder:
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse plan", o.span,
                                 f"write {better} {o.metric}")
         return Goal(o.metric, o.direction == "minimize")
+
+
+def _once(items: list[tuple[str, Span]], message: str, hint: str) -> None:
+    """A metric named twice in one list (two SLOs, two goals) is a mistake at the second."""
+    seen: set[str] = set()
+    for name, span in items:
+        if name in seen:
+            raise MurakkabError(message.format(f"'{name}'"), span, hint)
+        seen.add(name)
 
 
 def _name_one(task: ast.Task, closest: Sequence[Match]) -> str:

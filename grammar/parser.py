@@ -17,7 +17,7 @@ import gc
 import math
 import re
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
@@ -424,6 +424,13 @@ def _unquote(raw: str) -> str:
     return raw[1:-1].replace("''", "'")
 
 
+# A clause given twice: (message, span, hint).
+_REPEATED_CLAUSE: dict[str, Callable[[Span], tuple[str, Span, str]]] = {
+    "objectives": lambda at: ("a second goal clause", at, "join the goals with THEN: MINIMIZE latency THEN cost"),
+    "cluster": lambda at: ("a second ON CLUSTER clause", at, "a job runs on one cluster: keep one ON CLUSTER"),
+}
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     """Builds AST nodes bottom-up; every node gets the span of its text."""
@@ -580,13 +587,22 @@ class _ToAst(Transformer):
         return "cluster", (value, self._tok(tok))
 
     def _clauses(self, children: list[Any]) -> dict[str, Any]:
+        """A statement's WITH SLO, goals and ON CLUSTER clauses. WITH SLO clauses join
+        (the binder refuses a metric bound twice); goals and ON CLUSTER come at most once:
+        a second would silently win, or silently become a THEN."""
         found: dict[str, Any] = {"slos": (), "objectives": (), "cluster": None}
+        seen: set[str] = set()
         for c in children:
             if isinstance(c, tuple) and len(c) == 2 and c[0] in found and isinstance(c[0], str):
-                if c[0] == "cluster":
-                    found["cluster"] = c[1]
-                else:
-                    found[c[0]] = found[c[0]] + c[1]
+                kind, value = c
+                if kind == "slos":
+                    found[kind] = found[kind] + value
+                    continue
+                if kind in seen:
+                    at = value[1] if kind == "cluster" else value[0].span
+                    raise MurakkabError(*_REPEATED_CLAUSE[kind](at))
+                seen.add(kind)
+                found[kind] = value
         return found
 
     def run(self, meta: Any, children: list[Any]) -> ast.Run:

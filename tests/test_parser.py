@@ -371,6 +371,12 @@ def test_run_clauses_in_any_order_and_repeated() -> None:
     run = one("RUN w () ON CLUSTER a MINIMIZE cost WITH SLO (latency <= 1 s) WITH SLO (quality >= GOOD)")
     assert run.cluster == "a" and [s.metric for s in run.slos] == ["latency", "quality"]
     assert [o.metric for o in run.objectives] == ["cost"]
+    # A second goal clause or cluster would silently become THEN, or win: refused where written.
+    for text, said, at in [("RUN w () MINIMIZE latency MINIMIZE cost", "a second goal clause", "cost"),
+                           ("RUN w () ON CLUSTER 'a' ON CLUSTER 'b'", "a second ON CLUSTER clause", "'b'")]:
+        with pytest.raises(MurakkabError) as err:
+            parse(text)
+        assert err.value.message == said and err.value.span is not None and err.value.span.text == at
 
 
 # ---------------------------------------------------------------------------
