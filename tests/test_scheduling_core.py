@@ -83,6 +83,11 @@ def test_malformed_problems_are_user_errors() -> None:
         Problem("p", cpu, (a, b), (Edge("a", "b", ((1.0, 2.0),)),))
     with pytest.raises(MurakkabError, match="unknown scheduling metric 'speed'"):
         Objective(("speed",))
+    # Times the exact solvers would overflow (CP-SAT's integer domains, the MILP's big-M).
+    with pytest.raises(MurakkabError, match=r"duration 1e\+18 s; it must be >= 0 and at most 1e\+09 s"):
+        Problem("p", cpu, (Task("a", (Option("cpu", 1e18),)),))
+    with pytest.raises(MurakkabError, match="transfer time that is negative or above"):
+        Problem("p", cpu, (a, b), (Edge("a", "b", ((2e9,),)),))
 
 
 def test_solvers_agree_on_the_hand_computed_optimum() -> None:

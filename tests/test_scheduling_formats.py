@@ -123,3 +123,12 @@ def test_a_byte_order_mark_is_not_part_of_an_instance(tmp_path: Path) -> None:
         copy = tmp_path / source.name
         copy.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
         assert len(read(copy, arg).tasks) == len(read(source, arg).tasks)
+
+
+def test_processors_and_cores_are_bounded_on_the_command_line() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "murakkab", "schedule", "--stg", str(STG), "--processors",
+                          "1000000000"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "1,000,000,000 is more than 10,000" in out.stderr

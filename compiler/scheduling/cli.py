@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
+from ...argtypes import positive_int
 from ...grammar.diagnostics import MurakkabError
 from .auto import SCHEDULES, pick
 from .cpsat import solve_cpsat
@@ -32,6 +33,18 @@ from .validate import validate
 SOLVERS = ("auto", "greedy", "cpsat", "ilp", "exhaustive")
 
 
+# Units of one pool: a schedule's variables grow with them (one machine each for STG).
+MAX_UNITS = 10_000
+
+
+def _units(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_UNITS:
+        raise argparse.ArgumentTypeError(f"{value:,} is more than {MAX_UNITS:,}: a schedule is planned for at "
+                                         "most that many units")
+    return value
+
+
 def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """Add the ``schedule`` command to ``subparsers`` (from ``add_subparsers``)."""
     sp = subparsers.add_parser("schedule", parents=list(parents),
@@ -42,8 +55,9 @@ def add_schedule_parser(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     src.add_argument("--stg", metavar="FILE", help="a Standard Task Graph file (needs --processors)")
     src.add_argument("--heft", metavar="DIR", help="a directory of HEFT CSVs (*_task_exe_time.csv, ...)")
     src.add_argument("--wfformat", metavar="FILE", help="a WfCommons WfFormat JSON instance (needs --cores)")
-    sp.add_argument("--processors", type=int, metavar="M", help="identical processors for --stg")
-    sp.add_argument("--cores", type=int, metavar="N", help="cores for --wfformat")
+    sp.add_argument("--processors", type=_units, metavar="M",
+                    help=f"identical processors for --stg (1 to {MAX_UNITS:,})")
+    sp.add_argument("--cores", type=_units, metavar="N", help=f"cores for --wfformat (1 to {MAX_UNITS:,})")
     sp.add_argument("--solver", choices=SOLVERS, default="auto",
                     help=f"auto (default): exhaustive when tiny, cpsat up to {SCHEDULES.cpsat_tasks:,} tasks (ilp "
                          f"up to {SCHEDULES.ilp_tasks:,} without OR-Tools), greedy above")

@@ -427,6 +427,12 @@ def _topological(problem: Problem) -> tuple[int, ...] | None:
     return tuple(order) if len(order) == n else None
 
 
+# The longest task or transfer a schedule takes (about 31 years): the exact solvers hold
+# times as integers and sums of them, which larger values overflow (CP-SAT's domains,
+# the MILP's big-M rows).
+MAX_SECONDS = 1e9
+
+
 def _check(problem: Problem) -> None:
     """Reject a malformed problem with a message naming the faulty piece."""
     where = f" in {problem.source}" if problem.source else ""
@@ -452,8 +458,9 @@ def _check(problem: Problem) -> None:
             if not isinstance(o.units, int) or not 1 <= o.units <= pools[o.pool].capacity:
                 raise MurakkabError(f"{what} needs {o.units} units of '{o.pool}', which has "
                                     f"{pools[o.pool].capacity}{where}")
-            if not (math.isfinite(o.duration_s) and o.duration_s >= 0):
-                raise MurakkabError(f"{what} has duration {o.duration_s} s{where}; it must be finite and >= 0")
+            if not (math.isfinite(o.duration_s) and 0 <= o.duration_s <= MAX_SECONDS):
+                raise MurakkabError(f"{what} has duration {o.duration_s:g} s{where}; it must be >= 0 and at "
+                                    f"most {MAX_SECONDS:g} s")
             for name, v in (("energy", o.energy_wh), ("cost", o.cost_usd)):
                 if not (math.isfinite(v) and v >= 0):
                     raise MurakkabError(f"{what} has {name} {v}{where}; it must be finite and >= 0")
@@ -474,8 +481,9 @@ def _check(problem: Problem) -> None:
             if len(e.transfer_s) != sizes[e.src] or any(len(r) != sizes[e.dst] for r in e.transfer_s):
                 raise MurakkabError(f"edge {e.src} -> {e.dst}: the transfer table must be "
                                     f"{sizes[e.src]} x {sizes[e.dst]} (options of each end){where}")
-            if any(not (math.isfinite(v) and v >= 0) for r in e.transfer_s for v in r):
-                raise MurakkabError(f"edge {e.src} -> {e.dst} has a negative or infinite transfer time{where}")
+            if any(not (math.isfinite(v) and 0 <= v <= MAX_SECONDS) for r in e.transfer_s for v in r):
+                raise MurakkabError(f"edge {e.src} -> {e.dst} has a transfer time that is negative or above "
+                                    f"{MAX_SECONDS:g} s{where}")
     if _topological(problem) is None:
         raise MurakkabError(f"the precedence edges form a cycle{where}",
                             hint="a schedule needs a directed acyclic graph of tasks")
