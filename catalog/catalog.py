@@ -473,10 +473,19 @@ class Catalog:
         self._db = self._open(read_only=self.read_only)
         try:
             version = self._schema_version()
+            if version == 0:
+                # A DuckDB file of someone else's: never written into (no murakkab tables
+                # migrated into it), and said so, whatever the command.
+                foreign = [r[0] for r in self._db.execute(
+                    "SELECT table_name FROM information_schema.tables ORDER BY table_name LIMIT 4").fetchall()]
+                if foreign:
+                    raise CatalogError(f"{self.path} is a DuckDB file but not a murakkab catalog (it has tables "
+                                       f"{', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})")
             if version < SCHEMA_VERSION:
                 if self.read_only:
                     raise CatalogError(f"catalog {self.path} has schema version {version}, this murakkab needs "
-                                       f"{SCHEMA_VERSION}; open it once without --read-only to migrate it")
+                                       f"{SCHEMA_VERSION}: a command that writes it (murakkab run, catalog "
+                                       "import or refit) migrates it first")
                 self._migrate(version, Path(seed_dir) if seed_dir is not None else _seed_dir())
             if not self.read_only:
                 self._register_this_machine()

@@ -345,6 +345,13 @@ def _catalog_hint(message: str, path: Path) -> str:
         return "the file is damaged (truncated or corrupted); restore it from a copy, or name a new path"
     if re.search(r"\block\b", message, re.I):
         return "another process is writing it; retry when it is done"
+    if "not a murakkab catalog" in message:
+        return "name a new path (it is created and seeded), or the catalog file you meant"
+    if "schema version" in message:
+        return "murakkab run or catalog import/refit with --catalog this file migrates it; other commands only read it"
+    if re.search(r"permission denied|read-only file system", message, re.I):
+        return ("the file or its folder is not writable by you: fix its permissions, or copy it somewhere "
+                "writable (commands that record, such as run, need to write it)")
     if path.is_dir():
         return "that is a folder; name a file, e.g. site.duckdb"
     if not path.parent.is_dir():

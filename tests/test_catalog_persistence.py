@@ -315,3 +315,20 @@ def test_a_version_8_catalog_learns_which_profiles_decode_every_frame(tmp_path: 
     assert fresh.profiles("opencv-content-scenes")[0].media_fps == 24.0
     assert fresh.profiles("whisper-small-cpu")[0].media_fps is None
     close(migrated)
+
+
+def test_a_duckdb_file_of_someone_elses_is_never_written_into(tmp_path: Path) -> None:
+    import duckdb
+
+    from murakkab.catalog.catalog import CatalogError
+
+    path = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE foo (x INTEGER)")
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(CatalogError, match="is a DuckDB file but not a murakkab catalog \\(it has tables foo\\)"):
+            Catalog(path, read_only=read_only)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("foo",)]
+    con.close()
