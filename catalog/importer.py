@@ -373,8 +373,13 @@ def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> 
                             "open it without --read-only to import")
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MurakkabError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise MurakkabError(f"{path}:{line}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text", None,
+                            "save the file as UTF-8 (a spreadsheet's 'CSV UTF-8'; or iconv -f latin1 -t utf-8)"
+                            ) from None
+    except OSError as exc:
+        raise MurakkabError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     schema = _schema(catalog, name)
     where = str(path)

@@ -113,6 +113,8 @@ ENV_TIMEOUT, ENV_MEMORY, ENV_THREADS, ENV_MAX_ROWS = (
 _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.I)
 _BYTES = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40}
+# More DuckDB threads than this only cost memory and start-up (100,000 took minutes).
+MAX_THREADS = 256
 # The catalog is loaded under the same limit (about 16 MB here): below this, no query runs.
 MIN_MEMORY_BYTES = 64e6
 
@@ -181,8 +183,12 @@ def limits_from_env(timeout_s: float | None = None, memory: str | None = None,
         where = "--memory" if memory is not None else ENV_MEMORY
         raise MurakkabError(f"{where} = {size!r} is too little to load the catalog", None,
                             f"at least {MIN_MEMORY_BYTES / 1e6:.0f}MB")
+    threads = number(ENV_THREADS, "", None, default.threads, int)
+    if threads > MAX_THREADS:
+        raise MurakkabError(f"{ENV_THREADS} = {threads} is more than {MAX_THREADS} threads", None,
+                            f"e.g. {ENV_THREADS}={os.cpu_count() or default.threads} (this machine's cores)")
     return QueryLimits(timeout_s=number(ENV_TIMEOUT, "--timeout", timeout_s, default.timeout_s, float),
-                       memory=size.strip(), threads=number(ENV_THREADS, "", None, default.threads, int),
+                       memory=size.strip(), threads=threads,
                        max_rows=number(ENV_MAX_ROWS, "", None, default.max_rows, int))
 
 

@@ -187,6 +187,8 @@ def test_the_limits_come_from_flags_then_the_environment_then_defaults() -> None
         with pytest.raises(MurakkabError, match="too little to load the catalog"):
             limits_from_env(None, tiny, environ={})
     assert limits_from_env(None, "64MB", environ={}).memory == "64MB"
+    with pytest.raises(MurakkabError, match="MURAKKAB_SQL_THREADS = 100000 is more than 256 threads"):
+        limits_from_env(environ={"MURAKKAB_SQL_THREADS": "100000"})
 
 
 def test_cli_time_limit_flag(catalog_file: Path) -> None:

@@ -316,3 +316,11 @@ def test_an_api_endpoint_must_name_a_model_the_serving_configurations_use(tmp_pa
     good.write_text("model,usd_per_mtok,rate_limit_tps,ttft_s,tpot_s,source\nGemma-3-27B,0.3,100000,0.3,0.01,test\n")
     assert import_csv(cat, good, "llm_apis").rows_inserted == 1
     assert [a.model for a in cat.llm_apis()] == ["Gemma-3-27B"]
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("agent,hardware\nok,GPU\ncaf\xe9,GPU\n".encode("latin-1"))
+    with pytest.raises(MurakkabError) as err:
+        import_csv(Catalog(seed_dir=TINY), path, "profiles")
+    assert err.value.message == f"{path}:3: byte 0xe9 is not UTF-8 text" and "UTF-8" in (err.value.hint or "")

@@ -271,6 +271,7 @@ def test_every_profile_a_request_is_routed_to_holds_an_instance_however_low_the_
 @pytest.mark.parametrize("text, message, at", [
     ("PLAN FLEET FOR video_qa AT 3 PER fortnight", "'fortnight' is not a period", "AT 3 PER fortnight"),
     ("PLAN FLEET FOR video_qa AT 1e9 PER second", "at most 1,000,000", "AT 1e9 PER second"),
+    ("PLAN FLEET FOR video_qa AT 3 PER second MINIMIZE energy THEN energy", "'energy' is already a goal", "energy"),
     ("PLAN FLEET FOR video_qa AT 0 PER second", "must be a positive number", "AT 0 PER second"),
     ("PLAN FLEET FOR video_qa AT 3 PER second WITH SLO (70% quality >= GOOD, 20% latency <= GOOD)",
      "add up to 90%", "70% quality >= GOOD, 20% latency <= GOOD"),

@@ -302,6 +302,8 @@ def _objectives(objectives: tuple[ast.Objective, ...]) -> tuple[tuple[tuple[str,
             better = METRICS[o.metric].upper()
             raise MurakkabError(f"{o.direction.upper()} {o.metric} asks for a worse fleet", o.span,
                                 f"write {better} {o.metric}")
+        if any(m == o.metric for m, _ in out):
+            raise MurakkabError(f"'{o.metric}' is already a goal", o.span, "each metric once: MINIMIZE energy THEN cost")
         out.append((o.metric, o.direction))
     if not out:
         out = [("energy", "minimize")]
