@@ -377,6 +377,16 @@ def test_a_trace_gives_one_rate_per_window(tmp_path: Path, catalog: Catalog) -> 
     assert fleet.items[0].demand.rates == pytest.approx((2 * 1 / 60, 2 * 2 / 60))
 
 
+def test_a_trace_shorter_than_a_window_is_planned_at_its_own_rate() -> None:
+    from murakkab.compiler.fleet.traces import rates
+
+    burst = [i / 100 for i in range(2001)]  # 2,001 requests over 20 s: 100 per second
+    for window in (60.0, 3600.0):
+        assert rates(burst, window) == pytest.approx((2001 / 20,))  # not 2,001 over the whole window
+    assert rates(burst, 10.0) == pytest.approx((100.0, 100.0))
+    assert rates([0.0, 0.0], 60.0, scale=3) == pytest.approx((6.0,))  # all at once: over 1 s
+
+
 def test_latency_is_planned_at_the_p90_token_load_of_the_trace(tmp_path: Path, catalog: Catalog) -> None:
     # OSDI's t_c is the p90 token load: eight requests of 100 tokens and two of 1,000 have a
     # mean of 280 and a p90 of 1,000, so latency is planned at 1000 / 280 = 3.57x the mean.

@@ -101,13 +101,16 @@ def _tokens(path: Path, line: int, column: str | None, text: str | None) -> floa
 
 def rates(times: list[float], window_s: float, scale: float = 1.0) -> tuple[float, ...]:
     """Requests per second in consecutive windows of ``window_s`` covering the trace
-    (the last, partial window dropped unless it is the only one), times ``scale``."""
+    (the last, partial window dropped unless it is the only one), times ``scale``. A
+    trace shorter than one window is one window as long as the trace (at least 1 s):
+    its requests over the whole window would understate its rate."""
     span = times[-1] if times else 0.0
     full = int(math.floor(span / window_s))
-    count = max(1, full)
-    per = [0] * count
+    if full == 0:
+        return (scale * len(times) / max(span, 1.0),)
+    per = [0] * full
     for t in times:
         i = int(t // window_s)
-        if i < count:
+        if i < full:
             per[i] += 1
     return tuple(scale * n / window_s for n in per)
