@@ -595,6 +595,7 @@ class Binder:
                 count = stated.pop("count")
                 origins.add("stated")
         attrs: dict[str, float] = {}
+        defaulted: list[str] = []
         for key, default in defaults.items():
             values = [p[key] for p in probed if p and key in p]
             if values and len(values) == len(items):
@@ -610,6 +611,7 @@ class Binder:
                 attrs[key], kind = stated[key], "stated"
             else:
                 attrs[key], kind = default, "default"
+                defaulted.append(key)
             origins.add(kind)
         for key, v in stated.items():
             if key not in attrs:
@@ -623,7 +625,7 @@ class Binder:
                                 "state the count and duration of the items you will run")
         # The estimate is only as good as its weakest attribute.
         origin = next((o for o in ("default", "stated", "probed") if o in origins), "derived")
-        return Stats(count, tuple(sorted(attrs.items())), origin)
+        return Stats(count, tuple(sorted(attrs.items())), origin, tuple(defaulted))
 
     def _stated(self, arg: ast.NamedArg, elem: Type) -> dict[str, float]:
         """ASSUMING (duration = 10 min, fps = 30, tokens = 4000, count = 12)."""

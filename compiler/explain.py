@@ -96,6 +96,10 @@ def estimate_line(est: Estimate) -> str:
             f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
 
 
+# An input attribute as ASSUMING names it.
+_STATED_NAMES = {"duration_s": "duration", "fps": "fps", "tokens": "tokens"}
+
+
 def _lowered(b: Bound) -> bool:
     """A quality floor out of the plan's reach, held at the best reachable value instead."""
     return b.slo.floor and b.slo.value is not None and b.value < b.slo.value - 1e-9
@@ -174,10 +178,11 @@ def render_text(plan: PhysicalPlan, catalog: Catalog, verbose: bool = False, whe
                    f"{merged} task{'s' if merged != 1 else ''} shared between jobs computed once")
     for n in plan.logical.nodes:
         out.extend(f"note: {note}" for note in n.notes)
-    defaults = [n.id for n in plan.logical.nodes if n.op == "input" and n.stats.origin == "default"]
-    if defaults:
-        out.append(f"note: cardinality of {', '.join(defaults)} rests on catalog defaults "
-                   "(give real files, or ASSUMING (duration = ...))")
+    for n in plan.logical.nodes:
+        if n.op == "input" and n.stats.defaulted:
+            said = [_STATED_NAMES.get(k, k) for k in n.stats.defaulted]
+            out.append(f"note: {n.id}: {', '.join(said)} from the catalog's defaults (give real files, or "
+                       f"ASSUMING ({', '.join(f'{w} = ...' for w in said)}))")
     out.append("")
     out.append("considered alternatives (standalone estimates; * = chosen)")
     for t in plan.tasks:

@@ -39,6 +39,8 @@ class Stats:
     items: float
     attrs: tuple[tuple[str, float], ...] = ()
     origin: str = "derived"
+    # An input's attributes taken from the catalog's defaults (what to state with ASSUMING).
+    defaulted: tuple[str, ...] = ()
 
     def attr(self, name: str, default: float = 0.0) -> float:
         return dict(self.attrs).get(name, default)

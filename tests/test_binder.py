@@ -241,3 +241,13 @@ def test_a_stated_count_gives_way_to_the_files_the_list_names(default_catalog, t
     planned = murakkab.compile(wf + "RUN s (docs => ['later.txt'] ASSUMING (count = 40));",
                                catalog=default_catalog).jobs[0]
     assert planned.plan.node("docs").stats.items == 40 and not planned.plan.node("docs").notes
+
+
+def test_explain_names_the_input_attributes_left_at_the_catalog_defaults(default_catalog) -> None:
+    import murakkab
+
+    run = WF + "RUN w (v => 'x.mp4' ASSUMING (duration = 5 min), q => 'q') ON CLUSTER 'hotos-testbed';"
+    text = murakkab.explain(run, catalog=default_catalog)
+    assert "note: v: fps from the catalog's defaults (give real files, or ASSUMING (fps = ...))" in text
+    stated = murakkab.explain(run.replace("duration = 5 min", "duration = 5 min, fps = 25"), catalog=default_catalog)
+    assert "from the catalog's defaults" not in stated
