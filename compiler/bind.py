@@ -35,7 +35,7 @@ from .fleet.bind import BoundFleet, bind_fleet
 from .llm_planner import Chat
 from .matcher import Choice, Entry, Match, Matcher, StepMatch
 from .physical.candidates import satisfies
-from .probe import GLOB_CHARS, expand_input, probe_document, probe_media, resolve_path
+from .probe import GLOB_CHARS, expand_input, probe_document, probe_media, resolve_path, unreadable_input
 from .units import BASE_UNIT, to_base
 
 MEDIA_TYPES = {"VIDEO", "AUDIO", "SCENE", "MEDIA"}
@@ -164,12 +164,20 @@ class Binder:
         self.steps: list[StepMatch] = []
         self._workflow = ""  # the workflow whose body is being bound, for StepMatch
         self.planner = "matcher"
+        self._floor_said = False  # whether the script SET quality_floor (for bind_run's note)
         self.chat: Chat | None = None  # the LLM planner's endpoint; None: the configured one
 
     # -- statements --------------------------------------------------------------
     def bind_script(self, script: ast.Script, settings: Settings) -> BoundScript:
         actions: list[BoundJob | ast.Show | BoundFleet] = []
+        # The first SET since the last statement a setting applies to; one left at the
+        # end after such a statement applies to nothing, and the user meant otherwise.
+        unused: ast.SetStmt | None = None
         for stmt in script.statements:
+            if isinstance(stmt, ast.SetStmt):
+                unused = unused or stmt
+            elif isinstance(stmt, (ast.Run, ast.Explain, ast.PlanFleet)):
+                unused = None
             if isinstance(stmt, ast.CreateWorkflow):
                 self._define(stmt)
             elif isinstance(stmt, ast.Run):
@@ -188,11 +196,15 @@ class Binder:
                 self.planner = str(planner)
             elif isinstance(stmt, ast.SetStmt):
                 settings = self._set(stmt, settings)
+                self._floor_said = self._floor_said or stmt.name == "quality_floor"
             elif isinstance(stmt, ast.Show):
                 _check_show(stmt)
                 actions.append(stmt)
             elif isinstance(stmt, ast.PlanFleet):
                 actions.append(bind_fleet(stmt, self.catalog, settings, None))
+        if unused is not None and any(isinstance(a, (BoundJob, BoundFleet)) for a in actions):
+            raise MurakkabError(f"SET {unused.name} comes after the last RUN: it applies to nothing", unused.span,
+                                "a SET applies to the statements after it: move it above the RUN it is for")
         return BoundScript(tuple(actions), tuple(self.workflows), tuple(dict.fromkeys(self.steps)))
 
     def _explain_options(self, stmt: ast.Explain) -> ExplainOptions:
@@ -211,7 +223,7 @@ class Binder:
             if solver not in SOLVERS:
                 said = solver if solver is not None else value.span.text
                 raise MurakkabError(f"unknown solver '{said}'", value.span, suggestion(said, SOLVERS, "solvers"))
-            return replace(settings, solver=solver)
+            return replace(settings, solver=solver, solver_span=stmt.span)
         if name == "parallelism":
             flag = _word_or_string(value)
             if flag not in ("on", "off", "true", "false"):
@@ -494,6 +506,13 @@ class Binder:
               "each metric once: MINIMIZE latency THEN cost")
         cluster = run.cluster if run.cluster is not None else settings.cluster
         self._check_cluster(cluster, run.cluster_span or run.span)
+        floor = settings.quality_floor
+        if self._floor_said and floor is not None and any(s.metric == "quality" for s in slos):
+            said = floor if isinstance(floor, str) else f"{floor:g}"
+            bar = next(s for s in slos if s.metric == "quality")
+            plan = LogicalPlan(tuple(n.with_(notes=n.notes + (
+                f"SET quality_floor = {said} is not applied: the SLO {bar.text()} sets this job's quality",))
+                if n.op == OUTPUT else n for n in plan.nodes))
         return BoundJob(run.target if not run.by_description else wf.name, wf.name, plan, slos, goals, cluster,
                         settings, explain, run.span, tuple(matched))
 
@@ -583,6 +602,13 @@ class Binder:
         defaults = _default_attrs(elem.name, self._stat_env())
         probe = probe_media if elem.name in MEDIA_TYPES else probe_document if elem.name == "DOCUMENT" else None
         probed = [probe(i.value) for i in items if isinstance(i, ast.StringLit)] if probe else []
+        for item, found in zip((i for i in items if isinstance(i, ast.StringLit)), probed):
+            # A file that is there but cannot be this input (a pipe, a text file as a video)
+            # is refused where it is named, as a run would refuse it: EXPLAIN must not plan
+            # what cannot run. A path not there yet is planned from ASSUMING or the defaults.
+            problem = unreadable_input(item.value, elem.name) if found is None else None
+            if problem is not None:
+                raise MurakkabError(problem[0], item.span, problem[1])
         count = float(len(items))
         origins: set[str] = set()
         if "count" in stated:

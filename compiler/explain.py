@@ -96,6 +96,28 @@ def estimate_line(est: Estimate) -> str:
             f"~quality {est.quality:.3f}, ~gpus {est.gpus} (held: {held})")
 
 
+def judged(plan: PhysicalPlan, est: Estimate) -> list[dict[str, Any]]:
+    """The plan's SLOs and quality floor judged on ``est`` (a run's measured totals), for
+    the run's report: a plan can meet them on paper and a run miss them (a sequential
+    baseline, slower agents than profiled). A job's own SLO in a joint plan is judged
+    only where ``est`` has that job's totals."""
+    out = []
+    for b in plan.bounds:
+        if b.scope and b.scope not in dict(est.parts):
+            continue
+        out.append({"label": "quality floor" if b.slo.floor else "slo", "scope": b.scope, "slo": b.slo.text(),
+                    "bound": b.value, "measured": b.observed(est), "unit": METRIC_UNITS[b.metric],
+                    "met": b.met(est)})
+    return out
+
+
+def judged_lines(plan: PhysicalPlan, est: Estimate) -> list[str]:
+    """``judged`` as text, one line per bound."""
+    return [f"{j['label']}: {j['scope'] + ': ' if j['scope'] else ''}{j['slo']}: "
+            f"{j['measured']:.4g} {j['unit']}".rstrip() + f", {'met' if j['met'] else 'NOT MET'}"
+            for j in judged(plan, est)]
+
+
 # An input attribute as ASSUMING names it.
 _STATED_NAMES = {"duration_s": "duration", "fps": "fps", "tokens": "tokens"}
 

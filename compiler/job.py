@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..grammar.diagnostics import Span
 from . import metrics
@@ -65,6 +65,8 @@ class Settings:
     """``SET`` values in effect for a job."""
 
     solver: str | None = None  # SET solver; None: DEFAULT_SOLVER, said as the default in EXPLAIN
+    # Where the script SET the solver, for an error the choice causes (not part of equality).
+    solver_span: Span | None = field(default=None, compare=False)
     parallelism: bool = True
     seed: int = 0
     cluster: str = DEFAULT_CLUSTER

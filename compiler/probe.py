@@ -88,6 +88,37 @@ def input_file_problem(path: str) -> tuple[str, str | None] | None:
             "name a regular file: a pipe or device has no fixed content to plan for, read or cache by")
 
 
+def unreadable_input(path: str, type_name: str) -> tuple[str, str] | None:
+    """Why a path that is there cannot be read as an input of ``type_name`` (DOCUMENT or a
+    media type), as (message, hint) in the words a run uses; None when it can be, or when
+    nothing is there yet (the simulator plans for files that need not exist)."""
+    if not os.path.lexists(path):
+        return None
+    problem = input_file_problem(path)
+    if problem is not None:
+        return problem[0], problem[1] or "name a regular file"
+    if type_name == "DOCUMENT":
+        try:
+            with open(path, "rb") as f:
+                f.read().decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            return (f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})",
+                    "convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
+                    "PDF and word-processor files need converting to text")
+        except OSError as e:
+            return f"cannot read {path}: {e.strerror or e}", "check the file's permissions"
+        return None
+    try:
+        import av
+
+        with av.open(path):
+            return None
+    except Exception as e:  # noqa: BLE001 - PyAV raises FFmpeg's many error types; each means "not media"
+        why = getattr(e, "strerror", None) or e  # FFmpeg's words, without its errno and the path again
+        return (f"{path} is not a media file this machine can read: {why}",
+                "pass a video or audio file (anything PyAV/FFmpeg opens)")
+
+
 def probe_media(path: str) -> dict[str, float] | None:
     """``{'duration_s': ..., 'fps': ...}`` for a readable media file, else None."""
     if not os.path.isfile(path):

@@ -28,7 +28,7 @@ from .argtypes import non_negative_float, non_negative_int, positive_float, posi
 from .catalog.catalog import Catalog, CatalogError, QueryLimits, default_catalog
 from .catalog.show import ShowResult, csv_cell, show, table_text, terminal_width
 from .catalog.sql import limits_from_env
-from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, render_analyze
+from .compiler.explain import estimate_line, fmt_s, fmt_usd, fmt_wh, judged, judged_lines, render_analyze
 from .compiler.units import counted
 from .compiler.job import DEFAULT_CLUSTER, Settings
 from .compiler.physical.planner import InfeasibleError
@@ -257,6 +257,7 @@ def _result_text(outcome: api.JobOutcome) -> str:
     lines.append(f"  makespan {fmt_s(t.makespan_s)}, cost {fmt_usd(t.cost_usd)}, energy {fmt_wh(t.energy_wh)}, "
                  f"quality {t.quality:.3f}, gpus {t.gpus}")
     lines.append(f"  estimate: {estimate_line(outcome.plan.estimate)}")
+    lines.extend(f"  {line}" for line in judged_lines(outcome.plan, t))
     if result.backend == "sim":
         lines.append("  timeline:")
         for task in outcome.plan.tasks:
@@ -283,6 +284,7 @@ def _result_dict(outcome: api.JobOutcome, catalog: Catalog) -> dict:
             "backend": result.backend, "events": result.events,
             "totals": {"makespan_s": round(t.makespan_s, 6), "cost_usd": round(t.cost_usd, 6),
                        "energy_wh": round(t.energy_wh, 6), "quality": round(t.quality, 6), "gpus": t.gpus},
+            "slos": [_rounded(j) for j in judged(outcome.plan, t)],
             "timeline": [{"task": r.task, "shard": r.index, "agent": r.agent, "machine": r.machine,
                           "hardware": r.hardware, "units": r.units, "calls": r.calls, "start_s": round(r.start_s, 6),
                           "end_s": round(r.end_s, 6)} for r in result.timeline],

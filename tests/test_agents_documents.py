@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import murakkab
+from murakkab.grammar.diagnostics import MurakkabError
 from murakkab.catalog.catalog import Catalog
 from murakkab.runtime.agents import AgentError, get
 from murakkab.runtime.agents.documents import DUPLICATE_SIMILARITY, TOKENS_PER_WORD, count_tokens
@@ -223,13 +224,22 @@ def test_binder_reads_the_documents_token_counts(monkeypatch: pytest.MonkeyPatch
     assert dict(docs.attrs)["tokens"] == pytest.approx(sum(words) / 4 * TOKENS_PER_WORD)
 
 
-def test_binder_falls_back_when_a_document_cannot_be_read(tmp_path: Path) -> None:
-    latin1 = tmp_path / "latin1.txt"
-    latin1.write_bytes(b"Caf\xe9.")
+def test_binder_falls_back_for_a_missing_document_and_refuses_an_unreadable_one(tmp_path: Path) -> None:
+    """A document not there yet is planned from ASSUMING; one that is there but not UTF-8
+    is refused where it is named, as a run would refuse it (EXPLAIN must not plan what
+    cannot run)."""
+    missing = tmp_path / "missing.txt"
     script = ("CREATE WORKFLOW w (d LIST<DOCUMENT>) AS (c := document_chunking (d)) RETURNS c;\n"
-              f"RUN w (d => ['{latin1}', '{tmp_path / 'missing.txt'}'] ASSUMING (tokens = 3000));")
+              f"RUN w (d => ['{missing}'] ASSUMING (tokens = 3000));")
     stats = murakkab.compile(script, catalog=Catalog()).jobs[0].plan.node("d").stats
     assert stats.origin == "stated" and dict(stats.attrs)["tokens"] == 3000
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(b"Caf\xe9.")
+    with pytest.raises(MurakkabError) as err:
+        murakkab.compile(script.replace(str(missing), str(latin1)), catalog=Catalog())
+    assert f"{latin1} is not UTF-8 text (byte 0xe9 at offset 3)" in str(err.value)
+    assert err.value.span is not None and err.value.span.line == 2
+    assert "UTF-8" in (err.value.hint or "")
 
 
 def test_map_reduce_samples_run_for_real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -251,3 +251,38 @@ def test_explain_names_the_input_attributes_left_at_the_catalog_defaults(default
     assert "note: v: fps from the catalog's defaults (give real files, or ASSUMING (fps = ...))" in text
     stated = murakkab.explain(run.replace("duration = 5 min", "duration = 5 min, fps = 25"), catalog=default_catalog)
     assert "from the catalog's defaults" not in stated
+
+
+def test_a_set_floor_beside_a_quality_slo_is_said_not_applied(default_catalog) -> None:
+    """The quality SLO sets the job's quality; a floor the script SET is not silently lost."""
+    import murakkab
+
+    run = WF + ("RUN w (v => 'x.mp4' ASSUMING (duration = 60 s), q => 'q') WITH SLO (quality >= BASIC) "
+                "ON CLUSTER 'hotos-testbed';")
+    text = murakkab.explain("SET quality_floor = BEST;\n" + run, catalog=default_catalog)
+    assert "note: SET quality_floor = BEST is not applied: the SLO quality >= BASIC sets this job's quality" in text
+    assert "quality_floor" not in murakkab.explain(run, catalog=default_catalog)
+    assert "is not applied" not in murakkab.explain("SET quality_floor = off;\n" + run, catalog=default_catalog)
+
+
+@pytest.mark.parametrize("tail", ["SET seed = 3;", "SET solver = cpsat; SHOW AGENTS;"])
+def test_a_set_after_the_last_run_is_an_error_where_written(tiny_catalog, tail: str) -> None:
+    with pytest.raises(MurakkabError) as err:
+        job(WF + "RUN w (v => 'x.mp4', q => 'q');\n" + tail, tiny_catalog)
+    assert "comes after the last RUN: it applies to nothing" in err.value.message
+    assert err.value.span.text == tail.split(";")[0] and err.value.span.line == 8
+    assert "move it above the RUN" in (err.value.hint or "")
+    # Before a RUN, or in a script with no RUN at all, a SET is fine.
+    job(WF + "RUN w (v => 'x.mp4', q => 'q');\nSET seed = 3;\nRUN w (v => 'x.mp4', q => 'q');", tiny_catalog)
+    assert compile_script(WF + tail, "t.job", tiny_catalog).jobs == ()
+
+
+def test_the_exhaustive_limit_points_at_the_set_that_chose_it(default_catalog) -> None:
+    import murakkab
+
+    # The five-step video Q&A on the testbed: over a million plans.
+    script = (Path(__file__).parent.parent / "examples" / "video_qa.job").read_text()
+    with pytest.raises(MurakkabError) as err:
+        murakkab.explain("SET solver = exhaustive;\n" + script, catalog=default_catalog)
+    assert "exhaustive oracle would evaluate" in err.value.message, err.value.message
+    assert err.value.span is not None and err.value.span.text == "SET solver = exhaustive"

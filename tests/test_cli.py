@@ -393,3 +393,22 @@ def test_explain_analyze_format_json_under_run_is_one_json_document(tmp_path: Pa
     explained = subprocess.run([sys.executable, "-m", "murakkab", "explain", str(script), "--format", "text"],
                                capture_output=True, text=True, timeout=300)
     assert "note: EXPLAIN ANALYZE runs the job: `murakkab run`" in explained.stdout
+
+
+def test_a_run_reports_its_slos_judged_on_what_it_measured(tmp_path: Path) -> None:
+    """The planner meets the SLOs on paper; a run says whether it met them (the sequential
+    baseline does not, and used to say nothing), in text and in JSON."""
+    job = tmp_path / "vq.job"
+    job.write_text((ROOT / "examples" / "video_qa.job").read_text().replace(
+        "WITH SLO (quality >= FAIR)", "WITH SLO (quality >= FAIR, latency <= 5 min)"))
+    cmd = [sys.executable, "-m", "murakkab", "run", str(job), "--backend", "sim"]
+    planned = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    baseline = subprocess.run(cmd + ["--sequential"], capture_output=True, text=True, timeout=300)
+    assert planned.returncode == 0 and baseline.returncode == 0, planned.stderr + baseline.stderr
+    assert "  slo: latency <= 300 s: " in planned.stdout and "NOT MET" not in planned.stdout
+    line = next(x for x in baseline.stdout.splitlines() if "slo: latency <= 300 s" in x)
+    assert line.endswith("NOT MET") and float(line.split(": ")[2].split()[0]) > 300
+    data = json.loads(subprocess.run(cmd + ["--sequential", "--format", "json"], capture_output=True, text=True,
+                                     timeout=300).stdout)
+    (latency,) = [s for s in data[0]["result"]["slos"] if s["slo"] == "latency <= 300 s"]
+    assert latency["met"] is False and latency["measured"] > latency["bound"] == 300

@@ -165,7 +165,20 @@ def test_run_names_what_a_bad_input_file_is_without_hanging(tmp_path: Path, kind
     path = tmp_path / "docs.job"
     path.write_text(text, encoding="utf-8")
     line = next(i for i, s in enumerate(text.splitlines(), 1) if str(bad) in s)
-    col = text.splitlines()[line - 1].index("documents") + 1
+    col = text.splitlines()[line - 1].index(f"'{bad}'") + 1  # the path itself, refused when bound
     done = cli("run", str(path), "--cache-dir", str(tmp_path / "cache"), timeout=60)
     err = located(done, path, line, col, f"input file {bad} {what}")
     assert "hint:" in err
+
+
+def test_explain_refuses_a_text_file_named_as_a_video(tmp_path: Path) -> None:
+    """EXPLAIN used to plan README.md as a video at the catalog's default length; the run
+    then failed to decode it. The path is refused where it is named, before any planning."""
+    text = (ROOT / "examples" / "video_qa_samples.job").read_text(encoding="utf-8")
+    text = text.replace("'../samples/kitchen.mp4'", f"'{ROOT / 'README.md'}'").replace("'../samples/", f"'{ROOT}/samples/")
+    path = tmp_path / "readme_as_video.job"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "README.md" in s)
+    col = text.splitlines()[line - 1].index(f"'{ROOT / 'README.md'}'") + 1
+    err = located(cli("explain", str(path)), path, line, col, f"{ROOT / 'README.md'} is not a media file this machine can read")
+    assert "hint: pass a video or audio file" in err

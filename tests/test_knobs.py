@@ -194,6 +194,10 @@ def test_debaters_map_over_the_first_items_of_the_list() -> None:
     three = with_knobs(api.compile(code_gen(personas=3, debaters=4), settings=Settings()).jobs[0].plan,
                        KnobConfig(), cat)
     assert three.node("drafts").over == "personas" and three.node("drafts").stats.items == 3
+    # ... which EXPLAIN says: the script asked for more debaters than it gave personas.
+    assert three.node("drafts").notes == ("drafts: WITH (debaters = 4) but 'personas' has 3 items: it maps over all 3",)
+    assert "maps over all" in murakkab.explain(code_gen(personas=3, debaters=4), settings=Settings(cluster="hotos-testbed"))
+    assert not plan.node("drafts").notes
 
 
 def test_debaters_need_a_list_given_in_the_run() -> None:

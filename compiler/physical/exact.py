@@ -33,7 +33,7 @@ import time
 from typing import Callable, Sequence
 
 from ...catalog.catalog import Catalog, Cluster
-from ...grammar.diagnostics import MurakkabError
+from ...grammar.diagnostics import MurakkabError, Span
 from ..logical import LogicalPlan
 from ..scheduling.benders import CpSatMaster, ExactResult, MilpMaster, Relaxation, search
 from .cost import candidate_power_w, split_calls
@@ -160,11 +160,16 @@ def solve_exact(solver: str, plan: LogicalPlan, cands: dict[str, list[Candidate]
     return search(solver, master, objective, pool, start, time_limit_s)
 
 
-def _exhaustive(cands: dict[str, list[Candidate]], objective: Objective, pool: Pool, start: float) -> ExactResult:
+def check_exhaustive(cands: dict[str, list[Candidate]], span: Span | None = None) -> None:
+    """Refuse, located at ``span``, a job with more plans than the exhaustive oracle evaluates."""
     combos = math.prod(len(c) for c in cands.values())
     if combos > MAX_EXHAUSTIVE_COMBINATIONS:
         raise MurakkabError(f"the exhaustive oracle would evaluate {combos:,} plans (at most "
-                            f"{MAX_EXHAUSTIVE_COMBINATIONS:,})", hint="use SET solver = 'cpsat' or 'auto'")
+                            f"{MAX_EXHAUSTIVE_COMBINATIONS:,})", span, "use SET solver = 'cpsat' or 'auto'")
+
+
+def _exhaustive(cands: dict[str, list[Candidate]], objective: Objective, pool: Pool, start: float) -> ExactResult:
+    check_exhaustive(cands)
     for code in itertools.product(*(range(len(cands[t])) for t in pool.tasks)):
         pool.evaluate(pool.choice(code))
     best = pool.best(objective)

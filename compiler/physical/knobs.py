@@ -180,7 +180,8 @@ def with_knobs(plan: LogicalPlan, config: KnobConfig, catalog: Catalog) -> Logic
             changed.add(n.id)
             continue
         if "limit" in effects:
-            n = _limited(n, effects["limit"], nodes)
+            limit = shaping["limit"].name
+            n = _limited(n, effects["limit"], nodes, said=limit if limit in set_ else None)
         rounds = effects.get("repeat", 1)
         for k in range(1, rounds):
             run = estimated(n.with_(id=f"{n.id}.{k}"))
@@ -205,12 +206,17 @@ def _left_out(node: Node, why: str) -> Node:
                 notes=(f"{LEFT_OUT} ({why})",), description=node.description, span=node.span)
 
 
-def _limited(node: Node, limit: int, nodes: dict[str, Node]) -> Node:
-    """``node`` mapping over the first ``limit`` items of its list (a new input holds them)."""
+def _limited(node: Node, limit: int, nodes: dict[str, Node], said: str | None = None) -> Node:
+    """``node`` mapping over the first ``limit`` items of its list (a new input holds them).
+    ``said``: the knob's name where the script set it; a list too short to reach it is noted."""
     over = nodes[node.over] if node.over is not None else None
     if node.op != MAP or over is None or over.op != INPUT or not isinstance(over.literal, tuple):
         raise MurakkabError(f"'{node.id}' can use at most {limit} items only of a list given in the RUN",
                             node.span, "pass the list as an argument of the RUN, or leave the knob unset")
+    if len(over.literal) < limit and said:
+        note = (f"{node.id}: WITH ({said} = {limit}) but '{over.id}' has {counted(len(over.literal), 'item')}: "
+                f"it maps over all {len(over.literal)}")
+        return node.with_(notes=node.notes + (note,))
     if len(over.literal) <= limit:
         return node
     items = over.literal[:limit]

@@ -34,7 +34,7 @@ from .accuracy import QualityModel, agent_quality, job_quality_models
 from ..units import counted
 from .candidates import baseline_candidate, enumerate_candidates
 from .cost import plan_totals
-from .exact import Pool, solve_exact
+from .exact import Pool, check_exhaustive, solve_exact
 from .greedy import greedy_search, standalone_keyer
 from .knobs import KnobConfig, KnobSpace, knob_space, with_knobs
 from .objective import Bound, Objective
@@ -115,6 +115,9 @@ def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalP
     else:
         objective = Objective(_bounds(job, tiers, catalog, variants, frozenset(disabled)), job.goals)
         solver, why = pick_solver(job.settings.solver or DEFAULT_SOLVER, variants[0].cands)
+        if solver == "exhaustive":
+            for v in variants:  # before any search: the error points at what chose it
+                check_exhaustive(v.cands, job.settings.solver_span or job.span)
         if job.settings.solver is None:
             why = "the default (SET solver = auto picks an exact solver for a small job)"
         # The exact solvers share the time limit over the variants.
