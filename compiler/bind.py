@@ -787,6 +787,8 @@ def _literal_data(value: ast.Value) -> object:
         return value.value
     if isinstance(value, ast.Quantity):
         return value.value
+    if value.name.lower() in BOOL_WORDS:
+        return value.name.lower() == "true"
     return value.name
 
 
@@ -798,10 +800,17 @@ def _word_or_string(value: ast.Value) -> str | None:
     return None
 
 
+BOOL_WORDS = ("true", "false")
+
+
 def _check_literal(item: ast.Value, elem: Type, param: str) -> None:
     if elem.name == "NUMBER":
         if not isinstance(item, ast.Quantity):
             raise MurakkabError(f"'{param}' takes numbers", item.span)
+        return
+    if elem.name == "BOOL":
+        if not (isinstance(item, ast.Word) and item.name.lower() in BOOL_WORDS):
+            raise MurakkabError(f"'{param}' takes TRUE or FALSE", item.span, f"write {param} => TRUE")
         return
     if not isinstance(item, ast.StringLit):
         what = "a path in quotes" if elem.name in MEDIA_TYPES | {"IMAGE", "DOCUMENT"} else "quoted text"

@@ -56,6 +56,7 @@ from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
 from ..compiler.probe import input_file_problem
+from ..compiler.units import counted
 from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, Lookup, call_key, default_cache_dir, usable_cache_dir
 from .executor import RunResult, ShardRun
@@ -728,7 +729,8 @@ class LocalExecutor:
                 changes.append(f"{task_id} {before} -> {after}")
         run.replanned = new.plan
         relaxed = "".join(f"; {r}" for r in new.relaxed)
-        self.notes.append(f"{failed.task}: gave up on {failed.agent} after {self.retries} retries; re-planned the "
+        tries = counted(self.retries, 'retry', 'retries')
+        self.notes.append(f"{failed.task}: gave up on {failed.agent} after {tries}; re-planned the "
                           f"rest without {', '.join(sorted(run.dropped))}: {', '.join(changes) or 'no change'}"
                           f"{relaxed}")
         return True
@@ -747,7 +749,8 @@ class LocalExecutor:
         if not options:
             return False
         replacement = min(options)[1]
-        self.notes.append(f"{state.node.id}: replaced {state.agent} by {replacement} after {self.retries} retries")
+        tries = counted(self.retries, 'retry', 'retries')
+        self.notes.append(f"{state.node.id}: replaced {state.agent} by {replacement} after {tries}")
         state.tried.append(state.agent)
         # A registered agent the catalog has no profile for runs on one core.
         state.agent, state.hardware, state.units = replacement, LOCAL_CORE, 1

@@ -286,3 +286,13 @@ def test_the_exhaustive_limit_points_at_the_set_that_chose_it(default_catalog) -
         murakkab.explain("SET solver = exhaustive;\n" + script, catalog=default_catalog)
     assert "exhaustive oracle would evaluate" in err.value.message, err.value.message
     assert err.value.span is not None and err.value.span.text == "SET solver = exhaustive"
+
+
+def test_a_bool_input_takes_true_or_false(tiny_catalog) -> None:
+    wf = "CREATE WORKFLOW b (q TEXT, flag BOOL, flags LIST<BOOL>) AS (a := question_answering (q, flag)) RETURNS a;\n"
+    j = job(wf + "RUN b (q => 'why?', flag => TRUE, flags => [false, True]);", tiny_catalog)
+    assert j.plan.node("flag").literal is True and j.plan.node("flags").literal == (False, True)
+    for bad in ("'banana'", "1", "maybe"):
+        with pytest.raises(MurakkabError) as err:
+            job(wf + f"RUN b (q => 'why?', flag => {bad}, flags => [TRUE]);", tiny_catalog)
+        assert err.value.message == "'flag' takes TRUE or FALSE" and err.value.span.text == bad

@@ -234,3 +234,30 @@ def test_highs_banner_stays_off_stdout(tiny_catalog, capfd) -> None:
     murakkab.optimize(WF.format(solver="cpsat", q=0.3, goal="energy"), catalog=tiny_catalog)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_stopped_knob_configurations_report_the_bound_over_all_of_them() -> None:
+    """Where a configuration's search stops at the time limit, the note gives the bound
+    over every configuration (an open one's bound, a closed one's optimum) and the gap;
+    one without a bound means none is proven."""
+    from murakkab.compiler.physical.planner import _exact_note
+    from murakkab.compiler.scheduling.benders import ExactResult
+
+    class Est:
+        def __init__(self, latency: float) -> None:
+            self.latency = latency
+
+        def metric(self, name: str) -> float:
+            return self.latency
+
+    closed = ExactResult("cpsat", {}, Est(90.0), True, 90.0, 0.5, 10, 2)
+    stopped = ExactResult("cpsat", {}, Est(85.0), False, 80.0, 1.5, 50, 30)
+    note = _exact_note([closed, stopped], "latency", 85.0)
+    assert "1 proven (optimal or infeasible)" in note
+    assert "best 85 s, proven bound 80 s over all of them on the reported totals, gap 5.9% (2.00 s)" in note
+    # A closed configuration's optimum below an open one's bound is the bound.
+    assert "proven bound 70 s" in _exact_note([replace(closed, estimate=Est(70.0)), stopped], "latency", 70.0)
+    blind = replace(stopped, bound=None)
+    assert "none is proven over all of them" in _exact_note([closed, blind], "latency", 85.0)
+    assert "no bound proven yet" in blind.note("latency") and "proven bound" not in blind.note("latency")
+    assert "proven optimal on the reported totals over all of them" in _exact_note([closed, closed], "latency", 90.0)

@@ -36,6 +36,16 @@ RUN s (notes => ['one', 'two', 'three']);
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def ray_stopped_after() -> Iterator[None]:
+    """The Ray tests here share one local Ray; it stops with the module, so a later module
+    in this worker (tests/test_serve.py starts its own) does not find it running."""
+    yield
+    from murakkab.runtime.ray_executor import shutdown
+
+    shutdown()
+
+
 @pytest.fixture
 def agent_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "my_agents.py"
@@ -245,3 +255,44 @@ def test_a_secret_an_agent_quotes_in_its_error_is_blanked_everywhere(tmp_path: P
     failing.write_text(LEAKY)
     code, out, err = _cli(capsys, "run", str(job), "--agents", str(failing))
     assert code == 2 and "cannot log in with ***" in err and SERVICE_KEY not in out + err
+
+
+WRONG_TYPE = '''
+from murakkab.runtime.agents import agent
+
+
+@agent("counting-summary", interface="summarization", version="1")
+def count(text):
+    return len(text)
+'''
+
+
+def test_an_agent_returning_the_wrong_type_is_named_and_replaced(tmp_path: Path) -> None:
+    """An int where the interface returns TEXT fails at the agent that returned it (then
+    the agent is replaced), not as a puzzle in the task that reads it."""
+    path = tmp_path / "wrong_type.py"
+    path.write_text(WRONG_TYPE)
+    load_agents(str(path))
+    try:
+        with pytest.raises(AgentError) as err:
+            registry.get("counting-summary")("some text")
+        assert err.value.message == ("agent 'counting-summary' (summarization) returned an int, not str or Document: "
+                                     "summarization returns TEXT")
+        job = JOB.replace("shouty-summary", "counting-summary")
+        (outcome,) = murakkab.run(job, backend="local", catalog=Catalog(), use_cache=False, retries=1)
+    finally:
+        registry.unregister("counting-summary")
+    notes = "\n".join(outcome.result.notes)
+    assert "counting-summary failed: AgentError: agent 'counting-summary' (summarization) returned an int" in notes
+    assert "gave up on counting-summary after 1 retry; re-planned the rest" in notes
+    assert dict(outcome.result.outputs)["loud"].startswith("[one")
+
+
+@pytest.mark.parametrize("value, typ, why", [
+    ("text", "TEXT", None), (["a", "b"], "LIST<CHUNK>", None), (3, "NUMBER", None), (True, "NUMBER", "a bool, not int or float"),
+    ("x", "LIST<TEXT>", "a str, not a list"), (["a", 2], "LIST<TEXT>", "a list whose item 1 is an int, not str or Document"),
+    (object(), "ANY", None), ("a.mp4", "VIDEO", "a str, not Clip")])
+def test_values_are_checked_against_the_job_types(value: object, typ: str, why: str | None) -> None:
+    from murakkab.runtime.agents.values import mismatch
+
+    assert mismatch(value, typ) == why

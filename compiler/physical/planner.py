@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
@@ -120,13 +121,28 @@ def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalP
                 check_exhaustive(v.cands, job.settings.solver_span or job.span)
         if job.settings.solver is None:
             why = "the default (SET solver = auto picks an exact solver for a small job)"
-        # The exact solvers share the time limit over the variants.
-        limit = job.settings.solver_time_limit_s / len(variants)
+        # The exact solvers share the time limit over the variants: each gets an equal
+        # share of what is left, so the time a quickly proven one leaves goes to the rest.
         searches = [_Search(v, catalog, cluster, sequential) for v in variants]
-        proofs = []
+        proofs: list[ExactResult | None] = []
+        started = time.perf_counter()
         for i, search in enumerate(searches):
             report(f"{job.name}: {solver} search, knob configuration", i + 1, len(searches))
-            proofs.append(search.run(solver, objective, limit))
+            left = job.settings.solver_time_limit_s - (time.perf_counter() - started)
+            proofs.append(search.run(solver, objective, max(left, 0.0) / (len(searches) - i)))
+        # What is left of the limit goes to the configurations not proven yet: their search
+        # resumes (its pool's plans are forbidden to the relaxation) with equal shares.
+        open_ = [i for i, p in enumerate(proofs) if p is not None and not (p.optimal or p.infeasible)]
+        for k, i in enumerate(open_):
+            left = job.settings.solver_time_limit_s - (time.perf_counter() - started)
+            if left <= 0.01:
+                break
+            more = searches[i].run(solver, objective, left / (len(open_) - k))
+            before = proofs[i]
+            assert more is not None and before is not None
+            # (``evaluations`` counts the pool's plans, the first run's among them.)
+            proofs[i] = replace(more, seconds=before.seconds + more.seconds,
+                                master_solves=before.master_solves + more.master_solves)
         best, choice, estimate = _best_search(searches, objective)
         if not objective.feasible(estimate) and any(b.slo.floor for b in objective.bounds):
             # The floor is the planner's default, not the user's: where it conflicts with
@@ -143,7 +159,7 @@ def _plan_job(job: BoundJob, catalog: Catalog, tiers: Tiers | None) -> PhysicalP
         proof = proofs[0] if all(p is not None and p.infeasible for p in proofs) else None
         if solver in EXACT_SOLVERS:
             first = objective.goals[0].metric if objective.goals else "latency"
-            note = f"{why}; {_exact_note(proofs, first)}"
+            note = f"{why}; {_exact_note(proofs, first, estimate.metric(first))}"
         else:
             note = f"{why}; HEFT list scheduling + per-task improvement, critical path first"
         if space.free:
@@ -252,8 +268,10 @@ def _best_search(searches: list[_Search], objective: Objective
     return winner
 
 
-def _exact_note(proofs: list[ExactResult | None], first: str) -> str:
-    """The exact solver's note: one variant's own, or how many variants were proven."""
+def _exact_note(proofs: list[ExactResult | None], first: str, best: float | None = None) -> str:
+    """The exact solver's note: one variant's own, or how many variants were proven and,
+    where some were not, the bound over all of them beside ``best`` (the chosen plan's
+    value of the ``first`` goal)."""
     results = [p for p in proofs if p is not None]
     if len(results) == 1:
         return results[0].note(first)
@@ -264,8 +282,18 @@ def _exact_note(proofs: list[ExactResult | None], first: str) -> str:
             f"{counted(len(results), 'knob configuration')}")
     if closed == len(results):
         return f"{what}; proven optimal on the reported totals over all of them ({seconds:.2f} s)"
-    return (f"{what}; {closed} proven (optimal or infeasible), the others stopped at their share of "
-            f"the time limit ({seconds:.2f} s)")
+    stopped = (f"{what}; {closed} proven (optimal or infeasible), the others stopped at their share of "
+               f"the time limit")
+    # The bound over all configurations: an open one's proven bound, a closed one's optimum.
+    open_ = [p for p in results if not (p.optimal or p.infeasible)]
+    if best is None or any(p.bound is None for p in open_):
+        return f"{stopped}, one before it proved a bound, so none is proven over all of them ({seconds:.2f} s)"
+    m = metric(first)
+    bound = min([p.bound for p in open_ if p.bound is not None]
+                + [p.estimate.metric(first) for p in results if p.optimal and p.estimate is not None], key=m.to_min)
+    gap = abs(best - bound) / max(abs(best), 1e-12)
+    return (f"{stopped}: best {m.format(best)}, proven bound {m.format(bound)} over all of them on the reported "
+            f"totals, gap {100 * gap:.1f}% ({seconds:.2f} s)")
 
 
 def _no_candidate(job: BoundJob, missing: list[Node], catalog: Catalog, cluster: Cluster) -> MurakkabError:

@@ -25,7 +25,9 @@ program, or by :func:`load_agents`, which ``murakkab ... --agents my_agents.py``
 Registration checks the function against the interface: that it takes the interface's
 parameters positionally (``*args`` for a variadic ``ANY...`` one), that it accepts the
 interface's knobs as keywords, and that every other keyword has a default; a mistake is an
-:class:`AgentError` at import time, not at run time. Interfaces are the catalog seed's
+:class:`AgentError` at import time, not at run time. Each call's return value is checked
+against the interface's output type (``values.mismatch``): a wrong type fails that call,
+naming the agent, and an executor retries or replaces it as it does any failing agent. Interfaces are the catalog seed's
 (``catalog/seed/interfaces.csv``); for an interface of your own catalog, pass its inputs as
 ``signature="text TEXT; style TEXT"``. ``version`` is part of the cache key an executor
 derives: bump it when the agent's output for the same input changes.
@@ -51,6 +53,7 @@ from typing import Any, Callable, TypeVar
 
 from ...grammar.diagnostics import suggestion
 from .errors import AgentError, UnknownAgentError
+from .values import mismatch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,6 +94,7 @@ class InterfaceSignature:
     name: str
     params: tuple[Param, ...]
     knobs: tuple[str, ...] = ()
+    output: str | None = None  # the type one call returns ('LIST<SCENE>'); None: unchecked
 
     def render(self) -> str:
         inner = "; ".join(f"{p.name} {p.type}{'...' if p.variadic else ''}" for p in self.params)
@@ -131,7 +135,7 @@ def seed_interfaces() -> dict[str, InterfaceSignature]:
         if row.get("effect", "value") == "value":
             knobs.setdefault(row["interface"], []).append(row["knob"])
     return {row["name"]: InterfaceSignature(row["name"], parse_params(row["inputs"]),
-                                            tuple(knobs.get(row["name"], ())))
+                                            tuple(knobs.get(row["name"], ())), row["output"])
             for row in rows("interfaces.csv")}
 
 
@@ -151,6 +155,8 @@ class AgentSpec:
     environment: tuple[str, ...] = ()
     # It runs only where one of these variables is set (an endpoint agent's URL).
     needs_env: tuple[str, ...] = ()
+    # The type a call returns, checked after each call (None: not known, not checked).
+    output: str | None = None
 
     def settings(self) -> dict[str, str | None]:
         """The values of the agent's ``environment`` variables here, for the cache key."""
@@ -174,7 +180,13 @@ class AgentSpec:
         except TypeError as e:
             raise AgentError(f"agent '{self.name}' ({self.interface}) called with {len(args)} "
                              f"argument{'s' if len(args) != 1 else ''}: {e}") from None
-        return self.fn(*args, **knobs)
+        value = self.fn(*args, **knobs)
+        why = mismatch(value, self.output) if self.output else None
+        if why is not None:
+            # Caught here, where the agent is named, not as a confusing failure downstream.
+            raise AgentError(f"agent '{self.name}' ({self.interface}) returned {why}: {self.interface} returns "
+                             f"{self.output}", hint="return the interface's output type (runtime/agents/values.py)")
+        return value
 
 
 _REGISTRY: dict[str, AgentSpec] = {}
@@ -252,7 +264,7 @@ def agent(name: str, *, interface: str, version: str = "1", signature: str | Non
         knobs, var_kw = _check_signature(name, fn, iface)
         doc = inspect.getdoc(fn) or ""
         spec = AgentSpec(name, interface, version, fn, knobs, doc.split("\n\n")[0].replace("\n", " "), var_kw,
-                         tuple(environment), tuple(needs_env))
+                         tuple(environment), tuple(needs_env), iface.output)
         builtin = BUILTIN_AGENTS.get(name)
         is_builtin = builtin is not None and getattr(fn, "__module__", None) == f"{__package__}.{builtin}"
         with _LOCK:

@@ -247,6 +247,37 @@ def _encode(value: Any, out: list[bytes]) -> None:
                         f"bytes, numbers, None, numpy arrays and lists/tuples/dicts of them")
 
 
+# The Python classes each base type's values are (the table in the module docstring);
+# ANY and a type not named here take anything.
+_PYTHON: dict[str, tuple[type, ...]] = {
+    "TEXT": (str, Document), "CHUNK": (str,), "CODE": (str,), "DOCUMENT": (Document,),
+    "NUMBER": (int, float), "BOOL": (bool,), "IMAGE": (Frame,),
+    "MEDIA": (Clip,), "VIDEO": (Clip,), "SCENE": (Clip,), "AUDIO": (Clip,),
+}
+
+
+def mismatch(value: Any, type_text: str) -> str | None:
+    """Why ``value`` is not a value of the job type ``type_text`` (``'LIST<TEXT>'``), in
+    words; None when it is. Checks the item of a list up to its first mismatch."""
+    if type_text.startswith("LIST<") and type_text.endswith(">"):
+        if not isinstance(value, (list, tuple)):
+            return f"{_a(type(value).__name__)}, not a list"
+        elem = type_text[5:-1]
+        for i, item in enumerate(value):
+            why = mismatch(item, elem)
+            if why is not None:
+                return f"a list whose item {i} is {why}"
+        return None
+    allowed = _PYTHON.get(type_text)
+    if allowed is None or (isinstance(value, allowed) and not (type_text == "NUMBER" and isinstance(value, bool))):
+        return None
+    return f"{_a(type(value).__name__)}, not {' or '.join(t.__name__ for t in allowed)}"
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def fingerprint(value: Any) -> str:
     """A stable hex SHA-256 of ``value``'s content (see the module docstring)."""
     parts: list[bytes] = [FINGERPRINT_VERSION]
