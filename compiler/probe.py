@@ -102,9 +102,7 @@ def unreadable_input(path: str, type_name: str) -> tuple[str, str] | None:
             with open(path, "rb") as f:
                 f.read().decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            return (f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})",
-                    "convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
-                    "PDF and word-processor files need converting to text")
+            return not_utf8(path, e)
         except OSError as e:
             return f"cannot read {path}: {e.strerror or e}", "check the file's permissions"
         return None
@@ -115,8 +113,18 @@ def unreadable_input(path: str, type_name: str) -> tuple[str, str] | None:
             return None
     except Exception as e:  # noqa: BLE001 - PyAV raises FFmpeg's many error types; each means "not media"
         why = getattr(e, "strerror", None) or e  # FFmpeg's words, without its errno and the path again
-        return (f"{path} is not a media file this machine can read: {why}",
-                "pass a video or audio file (anything PyAV/FFmpeg opens)")
+        return f"{path} is not a media file this machine can read: {why}", MEDIA_HINT
+
+
+# What to pass instead of a file that is not media (here and where a run opens inputs).
+MEDIA_HINT = "pass a video or audio file (anything PyAV/FFmpeg opens)"
+
+
+def not_utf8(path: str, e: UnicodeDecodeError) -> tuple[str, str]:
+    """(message, hint) for a document that is not UTF-8: the first bad byte and its offset."""
+    return (f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})",
+            "convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
+            "PDF and word-processor files need converting to text")
 
 
 def probe_media(path: str) -> dict[str, float] | None:

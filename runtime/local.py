@@ -55,7 +55,7 @@ from ..compiler.physical.accuracy import quality_function
 from ..compiler.physical.cost import timeline_totals
 from ..compiler.physical.plan import PhysicalPlan
 from ..compiler.physical.replan import Replan
-from ..compiler.probe import input_file_problem
+from ..compiler.probe import MEDIA_HINT, input_file_problem, unreadable_input
 from ..compiler.units import counted
 from ..grammar.diagnostics import MurakkabError
 from .cache import Cache, Lookup, call_key, default_cache_dir, usable_cache_dir
@@ -375,8 +375,7 @@ class LocalExecutor:
 
     # -- values ---------------------------------------------------------------------
     def _input_value(self, node: Node) -> Any:
-        from .agents.text import read_document
-        from .agents.errors import AgentError, MediaError
+        from .agents.errors import MediaError
         from .agents.values import Clip, Document, Frame
 
         literal = node.literal
@@ -384,16 +383,13 @@ class LocalExecutor:
 
         def convert(v: Any) -> Any:
             if elem.name in MEDIA | {"IMAGE", "DOCUMENT"} and isinstance(v, str):
-                problem = input_file_problem(v)
+                # Checked here, where the error can point at the input, rather than by each
+                # agent that reads it (after retries, as if the agent were at fault); the
+                # binder checks the same for EXPLAIN (``compiler/probe.unreadable_input``).
+                problem = input_file_problem(v) or (unreadable_input(v, elem.name) if elem.name != "IMAGE" else None)
                 if problem is not None:
                     raise MurakkabError(problem[0], node.span, problem[1])
                 if elem.name == "DOCUMENT":
-                    # Checked here, where the error can point at the input, rather than by
-                    # each agent that reads it (after retries, as if the agent were at fault).
-                    try:
-                        read_document(v, who=None)
-                    except AgentError as exc:
-                        raise MurakkabError(exc.message, node.span, exc.hint) from None
                     return Document(os.path.abspath(v))
                 try:
                     if elem.name == "IMAGE":
@@ -403,7 +399,7 @@ class LocalExecutor:
                     kind = "an image" if elem.name == "IMAGE" else "a media file"
                     raise MurakkabError(f"{v} is not {kind} this machine can read: {exc.message}", node.span,
                                         "pass an image file (PNG, JPEG, ...)" if elem.name == "IMAGE" else
-                                        "pass a video or audio file (anything PyAV/FFmpeg opens)") from None
+                                        MEDIA_HINT) from None
             return v
 
         if node.type.is_list:

@@ -114,7 +114,7 @@ class ExactResult:
         if self.bound is None:  # stopped before the first relaxation solve finished
             return f"{what}; time limit: best {m.format(value)}, no bound proven yet ({self.seconds:.2f} s)"
         gap = abs(value - self.bound) / max(abs(value), 1e-12)
-        return (f"{what}; time limit: best {m.format(value)}, proven bound {m.format(self.bound or 0.0)} "
+        return (f"{what}; time limit: best {m.format(value)}, proven bound {m.format(self.bound)} "
                 f"on the reported totals, gap {100 * gap:.1f}% ({self.seconds:.2f} s)")
 
 

@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from typing import Any, Iterable
 
+from ...compiler.probe import not_utf8
 from .errors import AgentError
 from .registry import agent
 from .values import Document
@@ -98,9 +99,8 @@ def read_document(document: Any, who: str | None = "text-chunker") -> str:
         raise AgentError(f"{said}document not found: {document}",
                          hint="pass the path of a UTF-8 text file, relative to the directory you run from") from None
     except UnicodeDecodeError as e:
-        raise AgentError(f"{said}{document} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
-                         f"{e.start})", hint="convert it to UTF-8 plain text first (e.g. iconv -f latin1 -t utf-8); "
-                                             "PDF and word-processor files need converting to text") from None
+        message, hint = not_utf8(document, e)
+        raise AgentError(f"{said}{message}", hint=hint) from None
     except OSError as e:
         raise AgentError(f"{said}cannot read {document}: {e.strerror or e}") from None
 
