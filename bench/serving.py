@@ -53,9 +53,9 @@ from murakkab.catalog.catalog import default_catalog
 from murakkab.runtime.loadgen import LoadReport
 from murakkab.runtime.serve import ServePlan
 from murakkab.compiler.fleet.workload import InstanceProfile
-from murakkab.runtime.fleet_sim import (POLICIES, Arrival, FleetSimulator, SimSettings, _pick, arrivals,
-                                        critical_path_s, linear_power_w, measure_stages, metered_kwh, simulate,
-                                        simulate_served)
+from murakkab.runtime.fleet_sim import (POLICIES, Arrival, FleetSimulator, PolicyResult, SimSettings, _pick,
+                                        arrivals, critical_path_s, interval_joules, measure_stages, metered_kwh,
+                                        simulate, simulate_served)
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "samples" / "traces" / "azure_llm_2023"
@@ -72,29 +72,31 @@ def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str 
     return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f" MINIMIZE {goal}"
 
 
-# Power of an LLM instance against the share of its saturation throughput it serves, as
-# a fraction of its GPUs' board power, measured rather than assumed linear: ML.ENERGY
-# leaderboard v3.0 (github.com/ml-energy/leaderboard, public/data/models @0cd52da;
-# lm-arena-chat, vLLM, BF16; ../shared/data/profiles/public_profiles.csv), average power
-# of all GPUs at each max_num_seqs, over the instance's board power, against output
-# throughput over the largest measured. Llama-3.1-70B on 4 x H100 (TP4) for multi-GPU
-# instances, Llama-3.1-8B on 1 x H100 for one GPU. Only H100s were measured; the A100's
-# curve is taken to have the same shape (stated in bench/RESULTS.md).
-DECODE_CURVES: dict[str, tuple[tuple[float, float], ...]] = {
-    "tp4": ((470 / 6827, 1765 / 2800), (2511 / 6827, 2002 / 2800), (4915 / 6827, 2354 / 2800), (1.0, 2548 / 2800)),
-    "tp1": ((1070 / 9806, 486 / 700), (5147 / 9806, 610 / 700), (9010 / 9806, 691 / 700), (1.0, 688 / 700)),
-}
+def planner_line_w(profile: InstanceProfile, share: float) -> float:
+    """One instance's watts by the planner's linear model (the least-squares line through
+    the measured power curve), where the simulator meters the curve itself."""
+    return profile.held_w + profile.busy_j_per_work * share * profile.saturation
 
 
-def decode_power_w(profile: InstanceProfile, share: float) -> float:
-    """One instance's watts at ``share`` of its saturation throughput: an LLM on GPUs by
-    the measured curve (from its idle power at no work, linearly between the measured
-    points, flat beyond saturation); anything else as the simulator meters it."""
-    if profile.kind != "llm" or not profile.gpu:
-        return linear_power_w(profile, share)
-    board = profile.idle_w + profile.busy_j_per_work * profile.saturation  # the GPUs' active power
-    points = ((0.0, profile.idle_w / board),) + DECODE_CURVES["tp1" if profile.units == 1 else "tp4"]
-    return board * float(np.interp(min(share, 1.0), [x for x, _ in points], [y for _, y in points]))
+def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
+    """(kWh, GPU-hours) of a run by what held them: LLM instances (and those of them in
+    intervals below the lowest measured load, where the power curve is interpolated from
+    idle), tools on GPUs, tools on CPUs."""
+    out: dict[str, list[float]] = {}
+    for dt, profile, n, work in result.usage:
+        if profile.kind == "api":
+            continue
+        kinds = [f"{'llm' if profile.kind == 'llm' else 'tools'} on {'GPUs' if profile.gpu else 'CPUs'}"]
+        low = profile.power[1][0] if len(profile.power) > 2 else 0.0
+        if profile.kind == "llm" and n and dt and work / (n * dt * profile.saturation) < low:
+            kinds.append(f"  of which below {low:.0%} load")
+        for kind in kinds:
+            acc = out.setdefault(kind, [0.0, 0.0])
+            acc[0] += interval_joules(profile, n, dt, work) / 3.6e6
+            acc[1] += n * dt * profile.gpus() / 3600.0
+    # The "of which" line right after the LLMs on GPUs it is part of.
+    order = sorted(out, key=lambda k: "llm on GPUs~" if k.startswith("  of which") else k)
+    return {k: (out[k][0], out[k][1]) for k in order}
 
 
 # The joint policy planned for each of Table 2's other metrics too (the rows above are all
@@ -119,7 +121,8 @@ def policies(stretch: int) -> list[dict[str, object]]:
     (paper,) = simulate(fleet, catalog, ("joint",), SimSettings(forecast="peaks"), stretch,
                         progress=lambda line: print(line, file=sys.stderr))
     results.append(replace(paper, policy="joint, peaks fc."))
-    out = [{**r.to_dict(), "energy_kwh_decode_curve": metered_kwh(r, decode_power_w)} for r in results]
+    out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, planner_line_w),
+            "energy_by_kind": energy_by_kind(r)} for r in results]
     for r in out:
         # Table 2's "GPUs" is a count of GPUs, not GPU-hours: the most held at once
         # (``plan``: the most any one plan provisioned, without the auto-scaler's spikes).
@@ -413,13 +416,16 @@ def main() -> int:
     print(f"  static / joint planned for that metric: GPU-h {base['gpu_hours'] / best['gpu_hours']['gpu_hours']:.2f}x "
           f"(OSDI 2.82x GPUs), energy {base['energy_kwh'] / best['energy_kwh']['energy_kwh']:.2f}x (OSDI 3.71x), "
           f"cost {base['cost_usd'] / best['cost_usd']['cost_usd']:.2f}x (OSDI 4.49x)")
-    print("energy metered with the measured decode power curve (ML.ENERGY, H100, vLLM) instead of linear in "
-          "throughput, on the same runs:")
-    print(f"  {'policy':17} {'MWh':>7} {'linear':>7}   {'static / policy':>15}  (linear)")
-    e0 = base["energy_kwh_decode_curve"]
+    print("energy metered (the measured power curves) against the planner's linear model of them, on the same runs:")
+    print(f"  {'policy':17} {'MWh':>7} {'line':>7}  {'line / metered':>14}")
     for r in rows:
-        print(f"  {r['policy']:17} {r['energy_kwh_decode_curve'] / 1000:7.2f} {r['energy_kwh'] / 1000:7.2f}   "
-              f"{e0 / r['energy_kwh_decode_curve']:14.2f}x  ({base['energy_kwh'] / r['energy_kwh']:.2f}x)")
+        print(f"  {r['policy']:17} {r['energy_kwh'] / 1000:7.2f} {r['energy_kwh_planner_line'] / 1000:7.2f}  "
+              f"{r['energy_kwh_planner_line'] / r['energy_kwh']:13.3f}x")
+    print("where the energy goes (metered; kWh over GPU-hours held):")
+    for r in rows:
+        if r["policy"] in ("static", "joint"):
+            print(f"  {r['policy']:17} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
+                                                     for k, (kwh, gpu_h) in r["energy_by_kind"].items()))
     sp = result["speed"]
     print(f"simulator speed, static fleet, {sp['requests']:,} requests ({sp['events']:,} events): murakkab "
           f"{sp['murakkab_s']:.2f} s ({sp['murakkab_requests_per_s']:,.0f} requests/s), SimPy {sp['simpy_s']:.2f} s "

@@ -29,7 +29,7 @@ from ..grammar.diagnostics import MurakkabError
 from . import expressions
 from .types import Type, parse_type
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 LOCAL_CLUSTER = "local"
 
 # Seed files in load order (parents before children, for the foreign keys).
@@ -228,6 +228,19 @@ class WorkflowTokens:
     model: str
     config: str
     tokens: float
+    source: str
+
+
+@dataclass(frozen=True)
+class PowerPoint:
+    """An LLM serving instance's measured power at one load (``energy_per_token``: joules
+    per output token times the output tokens/s they were measured at)."""
+
+    model: str
+    hardware: str
+    units: int
+    output_tps: float
+    watts: float  # all the instance's GPUs together
     source: str
 
 
@@ -776,6 +789,12 @@ class Catalog:
             point = CurvePoint(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), float(r[5]), r[6])
             key = (point.model, point.hardware, point.tp)
             self._curves[key] = self._curves.get(key, ()) + (point,)
+        self._power: dict[tuple[str, str, int], tuple[PowerPoint, ...]] = {}
+        for r in self._rows("SELECT model, hardware, units, output_tps, joules_per_token, source FROM energy_per_token "
+                            "WHERE output_tps > 0 ORDER BY model, hardware, units, output_tps"):
+            pp = PowerPoint(r[0], r[1], int(r[2]), float(r[3]), float(r[3]) * float(r[4]), r[5])
+            key = (pp.model, pp.hardware, pp.units)
+            self._power[key] = self._power.get(key, ()) + (pp,)
         self._workflow_quality = tuple(
             WorkflowQuality(r[0], r[1], r[2], r[3], float(r[4]), r[5])
             for r in self._rows("SELECT workflow, model, config, metric, value, source FROM workflow_quality "
@@ -867,6 +886,11 @@ class Catalog:
 
     def llm_apis(self) -> tuple[LlmApi, ...]:
         return self._llm_apis
+
+    def serving_power(self) -> dict[tuple[str, str, int], tuple[PowerPoint, ...]]:
+        """Measured power against load of LLM serving instances, by (model, hardware,
+        units), each curve by throughput ascending (rows without a throughput left out)."""
+        return dict(self._power)
 
     def llm_curve_keys(self) -> tuple[tuple[str, str, int], ...]:
         """(model, hardware, tp) of every load curve, sorted."""

@@ -490,12 +490,11 @@ class FleetSimulator:
                 heapq.heappush(heap, (finish, seq, _DONE, ri, name))
                 seq += 1
         end = max([last, *end_at])
-        self._account(last, end, totals)
+        self._account(last, end, totals, final=True)
         timeline.append((end, self._gpus()))
-        busy_j = sum(p.profile.busy_j_per_work * p.work_total for p in self.pools.values())
         api_usd = sum(p.profile.usd_per_work * p.work_total for p in self.pools.values())
         every = WorkflowStats([x for st in stats.values() for x in st.latencies], sum(st.met for st in stats.values()))
-        return PolicyResult(self.policy, totals[0] / 3600.0, (totals[1] + busy_j) / 3.6e6, totals[2] + api_usd,
+        return PolicyResult(self.policy, totals[0] / 3600.0, totals[1] / 3.6e6, totals[2] + api_usd,
                             {w: st.summary() for w, st in stats.items()}, every.summary(), timeline,
                             self.replans, events, self.notes, self.largest_plan_gpus, self.usage)
 
@@ -549,16 +548,18 @@ class FleetSimulator:
     def _gpus(self) -> int:
         return sum(len(p.instances) * p.profile.gpus() for p in self.pools.values())
 
-    def _account(self, t0: float, t1: float, totals: list[float]) -> None:
-        """Add the instances held from t0 to t1: GPU-seconds, idle joules, their price."""
+    def _account(self, t0: float, t1: float, totals: list[float], final: bool = False) -> None:
+        """Add the instances held from t0 to t1: GPU-seconds, joules (by
+        :func:`interval_joules`), their price. Work started in an empty interval waits
+        for the next one, unless this is the run's last."""
         dt = max(0.0, t1 - t0)
         for pool in self.pools.values():
-            n = len(pool.instances)
-            if dt > 0 and (n or pool.work_interval):
-                self.usage.append((dt, pool.profile, n, pool.work_interval))
+            n, work = len(pool.instances), pool.work_interval
+            if (dt > 0 and (n or work)) or (final and work):
+                self.usage.append((dt, pool.profile, n, work))
+                totals[1] += interval_joules(pool.profile, n, dt, work)
                 pool.work_interval = 0.0
             totals[0] += n * pool.profile.gpus() * dt
-            totals[1] += n * pool.profile.idle_w * dt
             totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
 
     def _forecast(self, previous: list[float], observed: list[float], n: int) -> list[float]:
@@ -626,26 +627,25 @@ def _peak_and_mean(peak: float, mean: float, n: int) -> list[float]:
     return [peak] + [max(0.0, (n * mean - peak) / (n - 1))] * (n - 1)
 
 
-def linear_power_w(profile: InstanceProfile, share: float) -> float:
-    """The simulator's power model for one instance whose work is ``share`` of what it
-    serves at saturation: idle, plus the busy energy of that work (linear in it)."""
-    return profile.idle_w + profile.busy_j_per_work * share * profile.saturation
+def interval_joules(profile: InstanceProfile, n: int, dt: float, work: float,
+                    power_w: Callable[[InstanceProfile, float], float] = InstanceProfile.watts) -> float:
+    """The energy of ``n`` instances of ``profile`` held for ``dt`` seconds while ``work``
+    started on them: ``power_w(profile, share)`` each, where ``share`` is that work over
+    what they serve at saturation in the interval (the router spreads it over them).
+    Work on a pool with no instance held (or in no time) costs only its busy energy."""
+    if profile.kind == "api":
+        return 0.0
+    if n == 0 or dt <= 0 or profile.saturation <= 0:
+        return profile.busy_j_per_work * work
+    return n * dt * power_w(profile, work / (n * dt * profile.saturation))
 
 
-def metered_kwh(result: PolicyResult, power_w: Callable[[InstanceProfile, float], float] = linear_power_w) -> float:
-    """The energy of a simulated run under a power model: per accounting interval and
-    profile, ``power_w(profile, share)`` per instance held, where ``share`` is the work
-    started in the interval over what the instances serve at saturation in it. With the
-    default (the simulator's own model) this is the run's ``energy_kwh``."""
-    joules = 0.0
-    for dt, profile, n, work in result.usage:
-        if profile.kind == "api":
-            continue
-        if n == 0:  # work started on a pool with no instance held: only its busy energy
-            joules += profile.busy_j_per_work * work
-            continue
-        joules += n * dt * power_w(profile, work / (n * dt * profile.saturation) if profile.saturation > 0 else 0.0)
-    return joules / 3.6e6
+def metered_kwh(result: PolicyResult,
+                power_w: Callable[[InstanceProfile, float], float] = InstanceProfile.watts) -> float:
+    """The energy of a simulated run under a power model, interval by interval (see
+    :func:`interval_joules`). With the default (the simulator's own) this is the run's
+    ``energy_kwh``."""
+    return sum(interval_joules(profile, n, dt, work, power_w) for dt, profile, n, work in result.usage) / 3.6e6
 
 
 def _pick(rng: random.Random, weighted: list[tuple[int, float]]) -> int:

@@ -283,6 +283,7 @@ def test_a_version_7_catalog_gains_the_plan_shaping_knobs_and_keeps_its_edits(tm
     cat._db.execute("DELETE FROM interface_knobs WHERE knob IN ('enabled', 'rounds', 'debaters')")
     cat._db.execute("ALTER TABLE interface_knobs DROP COLUMN effect")
     cat._db.execute("ALTER TABLE profiles DROP COLUMN media_fps")  # migration 0009's
+    cat._db.execute("ALTER TABLE energy_per_token DROP COLUMN output_tps")  # migration 0010's
     cat._db.execute("UPDATE interface_knobs SET default_value = 10 WHERE knob = 'frames_per_scene'")
     cat._db.execute("DELETE FROM profiles WHERE agent LIKE 'gemma-3-27b-%er' AND agent <> 'gemma-3-27b-captioner'")
     cat._db.execute("DELETE FROM agents WHERE name IN ('gemma-3-27b-coder', 'gemma-3-27b-debater')")
@@ -302,6 +303,7 @@ def test_a_version_8_catalog_learns_which_profiles_decode_every_frame(tmp_path: 
     path = tmp_path / "old.duckdb"
     cat = Catalog(path)
     cat._db.execute("ALTER TABLE profiles DROP COLUMN media_fps")
+    cat._db.execute("ALTER TABLE energy_per_token DROP COLUMN output_tps")  # migration 0010's
     cat._db.execute("UPDATE profiles SET source = 'measured:my laptop' WHERE agent = 'pyav-decode' AND units = 4")
     cat._db.execute("UPDATE catalog_meta SET value = '8' WHERE key = 'schema_version'")
     close(cat)
@@ -332,3 +334,20 @@ def test_a_duckdb_file_of_someone_elses_is_never_written_into(tmp_path: Path) ->
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("foo",)]
     con.close()
+
+
+def test_a_version_9_catalog_learns_the_throughput_of_its_power_rows(tmp_path: Path) -> None:
+    """Migration 0010: the seed's energy_per_token rows get the throughput they were
+    measured at, so they give the same power curves as a new catalog's; a row of the
+    user's (another source) is kept without one and enters no curve."""
+    path = tmp_path / "old.duckdb"
+    cat = Catalog(path)
+    cat._db.execute("ALTER TABLE energy_per_token DROP COLUMN output_tps")
+    cat._db.execute("INSERT INTO energy_per_token VALUES ('My-LLM', 'A100-80GB', 2, 32, 0.5, 'measured:my rack')")
+    cat._db.execute("UPDATE catalog_meta SET value = '9' WHERE key = 'schema_version'")
+    close(cat)
+    migrated = Catalog(path)
+    assert migrated.serving_power() == Catalog().serving_power()
+    assert sorted(k[0] for k in migrated.serving_power()) == ["Llama-3.1-70B", "Llama-3.1-8B"]
+    row = migrated._db.execute("SELECT output_tps FROM energy_per_token WHERE model = 'My-LLM'").fetchone()
+    assert row == (None,)

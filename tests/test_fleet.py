@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ENERGY = (("energy", "minimize"),)
 
 
-def gpu(key: str, hw: str, capacity: float, idle_w: float, busy: float, usd: float = 1.0,
+def gpu(key: str, hw: str, capacity: float, held_w: float, busy: float, usd: float = 1.0,
         units: int = 1) -> InstanceProfile:
-    return InstanceProfile(key, "llm", key, hw, units, True, capacity, idle_w, busy, usd)
+    return InstanceProfile(key, "llm", key, hw, units, True, capacity, held_w, busy, usd)
 
 
 def config(workflow: str, name: str, work: dict[str, float], accuracy: float = 0.9, latency: float = 1.0) -> Config:
@@ -150,7 +150,7 @@ def _oracle(problem: Problem) -> float:
         res = linprog(cost, A_ub=np.array(a_ub), b_ub=np.array(b_ub), A_eq=a_eq, b_eq=np.ones(len(problem.pairs)),
                       bounds=(0, 1), method="highs")
         if res.status == 0:
-            best = min(best, res.fun + sum(n[ki] * cat.profiles[k].idle_w for ki, k in enumerate(keys)))
+            best = min(best, res.fun + sum(n[ki] * cat.profiles[k].held_w for ki, k in enumerate(keys)))
     return best
 
 

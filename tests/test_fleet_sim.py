@@ -172,7 +172,7 @@ def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalo
     # Re-metering the run's usage with the simulator's own power model gives its energy;
     # a model that draws more at every load gives more.
     assert metered_kwh(result) == pytest.approx(result.energy_kwh, rel=1e-9, abs=1e-12)
-    assert metered_kwh(result, lambda p, share: p.idle_w + 1.0) > metered_kwh(result, lambda p, share: p.idle_w)
+    assert metered_kwh(result, lambda p, share: p.held_w + 1.0) > metered_kwh(result, lambda p, share: p.held_w)
 
 
 def _video_plans(sim: FleetSimulator):  # noqa: ANN202

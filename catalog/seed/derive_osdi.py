@@ -50,6 +50,9 @@ def curves(rows: list[dict[str, str]]) -> list[list[object]]:
 
 
 def energy(rows: list[dict[str, str]]) -> list[list[object]]:
+    """Joules per output token and the output tokens/s they were measured at, per
+    (model, GPU, units, batch cap): together, an instance's power at that load."""
+    tps = {(r["name"], r["condition"]): float(r["value"]) for r in rows if r["metric"] == "output_throughput"}
     out = []
     for r in rows:
         if r["metric"] != "energy_per_output_token":
@@ -59,7 +62,7 @@ def energy(rows: list[dict[str, str]]) -> list[list[object]]:
             continue  # B200 rows: not a hardware type of the catalog
         model = r["name"].split(":")[1].replace("-Instruct", "")
         out.append([model, GPU[m.group(2)], int(m.group(1)), int(m.group(3)), float(r["value"]),
-                    f"published:{r['source'].removeprefix('read | ')}"])
+                    f"published:{r['source'].removeprefix('read | ')}", tps.get((r["name"], r["condition"]), "")])
     return out
 
 
@@ -94,7 +97,8 @@ def main(folder: str) -> None:
     with open(src / "public_profiles.csv", encoding="utf-8") as f:
         public = list(csv.DictReader(f))
     _write("llm_curves.csv", ["model", "hardware", "tp", "offered_tps", "ttft_s", "tpot_s", "source"], curves(osdi))
-    _write("energy_per_token.csv", ["model", "hardware", "units", "max_num_seqs", "joules_per_token", "source"],
+    _write("energy_per_token.csv", ["model", "hardware", "units", "max_num_seqs", "joules_per_token", "source",
+                                     "output_tps"],
            energy(public))
     _write("workflow_quality.csv", ["workflow", "model", "config", "metric", "value", "source"], quality(osdi))
     _write("workflow_tokens.csv", ["workflow", "model", "config", "metric", "value", "unit", "source"], tokens(osdi))

@@ -164,7 +164,7 @@ def static_config(problem: Problem, workflow: str) -> Config | None:
 
     def energy(c: Config) -> float:
         return sum(w * problem.catalogue.profiles[k].busy_j_per_work +
-                   w / problem.catalogue.profiles[k].capacity * problem.catalogue.profiles[k].idle_w
+                   w / problem.catalogue.profiles[k].capacity * problem.catalogue.profiles[k].held_w
                    for k, w in c.work)
 
     return min((c for c in cands if c.accuracy >= best - 1e-12), key=lambda c: (energy(c), c.stages))
@@ -184,7 +184,7 @@ def static_baseline(problem: Problem) -> Baseline | None:
             prof = problem.catalogue.profiles[key]
             n = math.ceil(problem.buffer * demand.peak * work / prof.capacity - 1e-9)
             instances[f"{key} [{workflow}]"] = n
-            totals["energy"] += n * prof.idle_w + prof.busy_j_per_work * work * demand.mean
+            totals["energy"] += n * prof.held_w + prof.busy_j_per_work * work * demand.mean
             totals["cost"] += n * prof.usd_per_hour + 3600 * prof.usd_per_work * work * demand.mean
             totals["gpus"] += n * prof.gpus()
         weight = demand.mean / total_rate if total_rate else 0.0

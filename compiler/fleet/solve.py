@@ -7,8 +7,9 @@ latency meet the SLO and the quality floor); instance profiles m; rate windows t
 
 Data: r_w(t) requests/s of workflow w in window t, r̄_w their mean; work_cm the work one
 request of configuration c puts on profile m (tokens or busy seconds); capacity θ_m of one
-instance at its operating point; buffer β = 1.15; per instance idle power I_m, price P_m
-and GPUs g_m; busy energy e_m and API price q_m per unit of work.
+instance at its operating point; buffer β = 1.15; per instance held power I_m, price P_m
+and GPUs g_m; energy e_m and API price q_m per unit of work (I_m and e_m: the line through
+the profile's measured power curve, ``workload.held_and_busy``).
 
 Variables: x_pc ≥ 0 the share of p's requests routed to c; u_wm ≥ 0 the instances of m
 one request per second of w keeps busy, routing included; integer n_m ≥ 0 instances.
@@ -325,7 +326,7 @@ class _Model:
         p = self.p
         if metric in ("energy", "cost", "gpus"):
             for mi, prof in enumerate(self.profiles):
-                v[self.n0 + mi] = {"energy": prof.idle_w, "cost": prof.usd_per_hour, "gpus": prof.gpus()}[metric]
+                v[self.n0 + mi] = {"energy": prof.held_w, "cost": prof.usd_per_hour, "gpus": prof.gpus()}[metric]
             if metric != "gpus":
                 for (w, mi), u in self.u_index.items():
                     prof = self.profiles[mi]
@@ -473,7 +474,7 @@ def solve(problem: Problem) -> Solution:
         mean = prof.capacity * sum(problem.demands[w].mean * x[u] for w, u in us)
         if prof.key in instances:
             load[prof.key] = (peak, mean)
-            if peak <= 0 and prof.usd_per_hour == 0 and prof.idle_w == 0 and prof.gpus() == 0:
+            if peak <= 0 and prof.usd_per_hour == 0 and prof.held_w == 0 and prof.gpus() == 0:
                 # A free instance nothing is routed to (an API endpoint the solver was
                 # indifferent about) changes no total: not part of the fleet.
                 del instances[prof.key], load[prof.key]

@@ -9,8 +9,15 @@ workflows; its profile fixes everything that decides its speed and price:
   is read at :data:`OPERATING_POINTS` along it, linearly between the published points.
   At an operating point the instance serves ``offered_tps`` output tokens/s and each of
   its calls decodes at that point's TPOT: a lighter point is faster per call and needs
-  more instances. Power: the GPUs' idle power always, plus (active - idle) x the share
-  of the saturation throughput the instance serves on average (``busy_j_per_work``).
+  more instances. Power: the catalog's measured power of a serving instance against its
+  load (``energy_per_token`` rows with their throughput; :func:`power_curve`), from the
+  GPUs' idle power at no load. Measured serving power is concave in load (ML.ENERGY:
+  Llama-3.1-70B on 4 x H100 draws 63% of the GPUs' active power at 7% of its top
+  throughput), so an instance held to serve costs most of its power whatever its load.
+  The simulator meters the curve itself (``power``); the planner, whose MILP is linear,
+  takes the least-squares line through the measured points: ``held_w`` per instance
+  held plus ``busy_j_per_work`` per token (within 4% of the active power of every
+  measured point).
 * a tool stage's agent (scene detection, speech-to-text, test execution, ...) on
   ``units`` units of a GPU or CPU type, from the catalog's ``profiles`` (the job
   planner's cost model: ``per_item_s + per_media_s x media seconds`` per call (at the
@@ -42,7 +49,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -66,7 +73,7 @@ class InstanceProfile:
     units: int  # GPUs or cores per instance (0 for an API)
     gpu: bool
     capacity: float
-    idle_w: float
+    held_w: float  # watts per instance held, whatever its load (a tool's: its units' idle power)
     busy_j_per_work: float
     usd_per_hour: float
     usd_per_work: float = 0.0
@@ -75,6 +82,9 @@ class InstanceProfile:
     tpot_s: float = 0.0
     load: float = 1.0  # operating point: the share of the saturation throughput served
     source: str = ""
+    # Measured watts per instance against the share of the saturation throughput served,
+    # from (0, idle) up; empty: linear, ``held_w + busy_j_per_work x work per second``.
+    power: tuple[tuple[float, float], ...] = ()
 
     @property
     def work_unit(self) -> str:
@@ -88,6 +98,13 @@ class InstanceProfile:
 
     def gpus(self) -> int:
         return self.units if self.gpu else 0
+
+    def watts(self, share: float) -> float:
+        """One instance's power when it serves ``share`` of its saturation throughput:
+        the measured curve where there is one (flat beyond its last point), else linear."""
+        if self.power:
+            return float(np.interp(share, [x for x, _ in self.power], [w for _, w in self.power]))
+        return self.held_w + self.busy_j_per_work * share * self.saturation
 
 
 # A configuration's latency is planned at this percentile of its requests' token load
@@ -214,7 +231,7 @@ def llm_profiles(catalog: Catalog, model: str, hardware: tuple[str, ...]) -> lis
             continue
         hw = catalog.hardware(hw_name)
         assert hw is not None
-        out.extend(_curve_profiles(catalog.llm_curve(m, hw_name, tp), hw))
+        out.extend(_curve_profiles(catalog.llm_curve(m, hw_name, tp), hw, power_curve(catalog, hw, tp)))
     for api in catalog.llm_apis():
         if api.model == model:
             out.append(InstanceProfile(
@@ -224,8 +241,50 @@ def llm_profiles(catalog: Catalog, model: str, hardware: tuple[str, ...]) -> lis
     return out
 
 
-def _curve_profiles(curve: tuple[CurvePoint, ...], hw: Hardware) -> list[InstanceProfile]:
+def power_curve(catalog: Catalog, hw: Hardware, units: int) -> tuple[tuple[tuple[float, float], ...], str]:
+    """An LLM instance's power on ``units`` x ``hw`` against its load: (share of the top
+    throughput, watts) from (0, the GPUs' idle power), and where it comes from. The
+    catalog's measured curve of the same hardware if it has one, else of the nearest
+    unit count (ties: the larger), read as fractions of the GPUs' active power and of the
+    measured top throughput; OSDI's load curves carry no power, so a model is taken to
+    draw what the measured model draws at the same share of its own saturation. No
+    measured curve: linear from idle to the active power at saturation."""
+    idle, active = units * hw.idle_w, units * hw.active_w
+    curves = [(k, pts) for k, pts in sorted(catalog.serving_power().items()) if len(pts) >= 2
+              and catalog.hardware(k[1]) is not None]
+    if not curves or active <= 0:
+        return ((0.0, idle), (1.0, active)), "linear from the GPUs' idle to their active power (no measured curve)"
+
+    def nearness(item: tuple[tuple[str, str, int], tuple[Any, ...]]) -> tuple[bool, float, int]:
+        (_, hardware, n), _ = item
+        return hardware != hw.name, abs(math.log2(n / units)), -n
+
+    (model, hardware, n), points = min(curves, key=nearness)
+    board = n * catalog.hardware(hardware).active_w  # type: ignore[union-attr]
+    top = points[-1].output_tps
+    curve = ((0.0, idle),) + tuple((p.output_tps / top, active * p.watts / board) for p in points)
+    said = (f"power: measured {model} on {n} x {hardware} at {len(points)} loads, as fractions of its "
+            f"GPUs' active power and top throughput ({points[0].source})")
+    return curve, said
+
+
+def held_and_busy(curve: tuple[tuple[float, float], ...], saturation: float) -> tuple[float, float]:
+    """The planner's linear power model from a measured curve: the least-squares line
+    through the measured points (not the idle point: a planned instance serves), as
+    watts per instance held and joules per unit of work."""
+    measured = curve[1:] if len(curve) > 2 else curve
+    xs, ys = [x for x, _ in measured], [w for _, w in measured]
+    slope, held = np.polyfit(xs, ys, 1) if len(set(xs)) > 1 else (0.0, ys[0])
+    slope = max(0.0, float(slope))
+    held = max(curve[0][1], float(held))
+    return held, slope / saturation if saturation > 0 else 0.0
+
+
+def _curve_profiles(curve: tuple[CurvePoint, ...], hw: Hardware, power: tuple[tuple[tuple[float, float], ...], str]
+                    ) -> list[InstanceProfile]:
     lo, hi = curve[0], curve[-1]
+    watts, said = power
+    held, busy = held_and_busy(watts, hi.offered_tps)
     out = []
     for frac in OPERATING_POINTS:
         tps = lo.offered_tps + frac * (hi.offered_tps - lo.offered_tps)
@@ -234,11 +293,9 @@ def _curve_profiles(curve: tuple[CurvePoint, ...], hw: Hardware) -> list[Instanc
         out.append(InstanceProfile(
             key=f"{lo.model} {hw.name} x{units} @{tps:.0f} tok/s",
             kind="llm", model=lo.model, hardware=hw.name, units=units, gpu=hw.is_gpu, capacity=tps,
-            idle_w=units * hw.idle_w,
-            # At saturation the GPUs draw their active power; power rises linearly with load.
-            busy_j_per_work=units * (hw.active_w - hw.idle_w) / hi.offered_tps,
+            held_w=held, busy_j_per_work=busy,
             usd_per_hour=units * hw.usd_per_hour, ttft_s=lo.ttft_s, tpot_s=tpot,
-            load=tps / hi.offered_tps, source=lo.source))
+            load=tps / hi.offered_tps, source=f"{lo.source}; {said}", power=watts))
     return out
 
 
@@ -264,7 +321,7 @@ def tool_profiles(catalog: Catalog, stage: ToolStage, request: Request, features
             busy_w = p.units * (hw.idle_w + p.utilisation * (hw.active_w - hw.idle_w))
             prof = InstanceProfile(
                 key=f"{agent.name} {hw.name} x{p.units}", kind="tool", model=agent.name, hardware=hw.name,
-                units=p.units, gpu=hw.is_gpu, capacity=1.0, idle_w=p.units * hw.idle_w,
+                units=p.units, gpu=hw.is_gpu, capacity=1.0, held_w=p.units * hw.idle_w,
                 busy_j_per_work=busy_w - p.units * hw.idle_w, usd_per_hour=p.units * hw.usd_per_hour,
                 source=p.source)
             found.append((prof, seconds, seconds * busy_w, agent.quality / best))
@@ -384,7 +441,7 @@ def tool_bundles(stages: list[ToolStage], options: list[list[Pick]]) -> list[tup
             return finish[n]
 
         latency = max(done(n) for n in secs)
-        energy = sum(sec * (p.idle_w + p.busy_j_per_work) for p, sec, _ in picks)
+        energy = sum(sec * (p.held_w + p.busy_j_per_work) for p, sec, _ in picks)
         cost = sum(sec * p.usd_per_hour for p, sec, _ in picks)
         gpu_s = sum(sec * p.units for p, sec, _ in picks if p.gpu)
         return latency, energy, cost, gpu_s, -math.prod(q for _, _, q in picks)
