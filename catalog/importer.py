@@ -216,6 +216,17 @@ SEMANTIC_CHECKS: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {
                                 "holds the name, never the key)", _check_env_name),
 }
 
+# Rules between columns of one row that the schema cannot state: a column added by a
+# migration (DuckDB's ALTER TABLE takes no CHECK), or a table created before the rule.
+# (table, columns, whether a row keeps it, what the row must do).
+ROW_RULES: tuple[tuple[str, tuple[str, ...], Callable[..., bool], str], ...] = (
+    ("hardware", ("idle_w", "active_w"), lambda idle, active: idle <= active,
+     "idle_w {idle_w} W is above active_w {active_w} W (a unit draws its idle power at no work, at most its "
+     "active power)"),
+    ("energy_per_token", ("output_tps",), lambda tps: tps > 0,
+     "output_tps {output_tps}: the throughput a row was measured at is above 0 (or empty: not known)"),
+)
+
 
 # -- the schema, read from DuckDB ---------------------------------------------------
 @dataclass(frozen=True)
@@ -456,6 +467,11 @@ def import_csv(catalog: Catalog, path: Path | str, table: str | None = None) -> 
                     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad value
                         problem(line, f"{col_name}: {semantic[0]}: {exc}")
                         row.bad.add(col_name)
+            for table, cols, keeps, says in ROW_RULES:
+                args = [row.values.get(c) for c in cols]
+                if table == name and not row.bad & set(cols) and None not in args and not keeps(*args):
+                    problem(line, says.format(**dict(zip(cols, args))))
+                    row.bad.update(cols)
             rows.append(row)
     except _CsvError as exc:
         problem(exc.line, f"not a CSV file: {exc}")

@@ -324,3 +324,26 @@ def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(MurakkabError) as err:
         import_csv(Catalog(seed_dir=TINY), path, "profiles")
     assert err.value.message == f"{path}:3: byte 0xe9 is not UTF-8 text" and "UTF-8" in (err.value.hint or "")
+
+
+def test_rules_between_columns_the_schema_cannot_state(tmp_path: Path) -> None:
+    """Hardware whose idle power is above its active power, and a power row measured at
+    no throughput, are refused at their line (the schema has no CHECK for either)."""
+    cat = Catalog()
+    hw = tmp_path / "hardware.csv"
+    hw.write_text("name,kind,description,memory_gb,active_w,idle_w,usd_per_hour,source\n"
+                  "GPU-X,gpu,x,80,300 W,50 W,1.0,measured:x\n"
+                  "GPU-Y,gpu,y,80,300 W,400 W,1.0,measured:y\n")
+    power = tmp_path / "energy_per_token.csv"
+    power.write_text("model,hardware,units,max_num_seqs,joules_per_token,source,output_tps\n"
+                     "M,H100-80GB,1,8,0.5,measured:m,0\n"
+                     "M,H100-80GB,1,16,0.4,measured:m,\n")
+    with pytest.raises(ImportRejected) as info:
+        import_csv(cat, hw, "hardware")
+    assert info.value.problems == (f"{hw}:3: idle_w 400.0 W is above active_w 300.0 W (a unit draws its idle "
+                                   "power at no work, at most its active power)",)
+    with pytest.raises(ImportRejected) as info:
+        import_csv(cat, power, "energy_per_token")
+    assert info.value.problems == (f"{power}:2: output_tps 0.0: the throughput a row was measured at is above 0 "
+                                   "(or empty: not known)",)
+    assert cat.hardware("GPU-X") is None and cat.serving_power() == Catalog().serving_power()
