@@ -132,3 +132,24 @@ def test_processors_and_cores_are_bounded_on_the_command_line() -> None:
     out = subprocess.run([sys.executable, "-m", "murakkab", "schedule", "--stg", str(STG), "--processors",
                           "1000000000"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "1,000,000,000 is more than 10,000" in out.stderr
+
+
+def test_wfformat_edges_named_on_either_side_are_dependencies(tmp_path: Path) -> None:
+    """A file that lists only children (or forgets a parent) keeps the order it states:
+    the schedule with those edges is longer than without them."""
+    path = tmp_path / "wf.json"
+    tasks = ('{"id": "a", "runtimeInSeconds": 5, "children": ["b"]}, '
+             '{"id": "b", "runtimeInSeconds": 5, "parents": [], "children": ["c"]}, '
+             '{"id": "c", "runtimeInSeconds": 5, "parents": ["b"]}')
+    path.write_text('{"workflow": {"tasks": [' + tasks + ']}}')
+    problem = read_wfformat(path, 4)
+    assert sorted((e.src, e.dst) for e in problem.edges) == [("a", "b"), ("b", "c")]
+    # Every edge of the published instance is named on both sides: nothing changes there.
+    published = read_wfformat(WF, 4)
+    assert len({(e.src, e.dst) for e in published.edges}) == len(published.edges)
+    path.write_text('{"workflow": {"tasks": [{"id": "a", "runtimeInSeconds": 1, "children": ["zz"]}]}}')
+    assert "task 'a' names unknown child 'zz'" in _error(read_wfformat, path, 1).message
+    path.write_text('{"workflow": {"tasks": [{"id": "a", "runtimeInSeconds": 1, "children": ["a"]}]}}')
+    assert "names itself" in _error(read_wfformat, path, 1).message
+    path.write_text('{"workflow": {"tasks": [{"id": "a", "runtimeInSeconds": 1, "children": "b"}]}}')
+    assert "'children' must be a list of task ids" in _error(read_wfformat, path, 1).message

@@ -11,7 +11,8 @@
   capacity 1; an edge costs ``data / bandwidth`` seconds between different processors and
   nothing on the same one. Without a bandwidth file, bandwidth is 1.
 - WfFormat JSON (WfCommons 1.5, and 1.4's flat ``workflow.tasks``): tasks with
-  ``runtimeInSeconds`` and ``parents``, on one pool of ``cores`` cores; a task holds its
+  ``runtimeInSeconds``, ``parents`` and ``children`` (an edge named on either side is a
+  dependency), on one pool of ``cores`` cores; a task holds its
   ``coreCount`` (1.5) or ``cores`` (1.4) cores, 1 if absent. File transfers are not
   modelled.
 
@@ -270,14 +271,23 @@ def read_wfformat(path: str | Path, cores: int) -> Problem:
                                 record(tid), hint="raise --cores")
         tasks.append(Task(tid, (Option("cores", float(runtime), units=int(need), label="cores"),)))
         ids.add(tid)
-        parents = entry.get("parents", [])
-        if not isinstance(parents, list):
-            raise MurakkabError(f"task '{tid}': 'parents' must be a list", at(json.dumps(tid)))
-        for p in dict.fromkeys(parents):
-            edges.append((p, tid))
-    for p, tid in edges:
-        if p not in ids:
-            raise MurakkabError(f"task '{tid}' names unknown parent '{p}'", at(json.dumps(p)))
+        for side in ("parents", "children"):
+            named = entry.get(side, [])
+            if not isinstance(named, list) or not all(isinstance(x, str) for x in named):
+                raise MurakkabError(f"task '{tid}': '{side}' must be a list of task ids", at(json.dumps(tid)))
+            for other in named:
+                edges.append((other, tid, side) if side == "parents" else (tid, other, side))
+    # An edge is a dependency whichever side names it: generators list both, but a file
+    # that names only children (or forgets one parent) must not lose the order it states.
+    unique: dict[tuple[str, str], None] = {}
+    for p, c, side in edges:
+        named, by = (p, c) if side == "parents" else (c, p)
+        if named not in ids:
+            kind = "parent" if side == "parents" else "child"
+            raise MurakkabError(f"task '{by}' names unknown {kind} '{named}'", at(json.dumps(named)))
+        if p == c:
+            raise MurakkabError(f"task '{p}' names itself among its {side}", record(p))
+        unique[(p, c)] = None
     name = doc.get("name") if isinstance(doc.get("name"), str) else Path(path).stem
     return Problem(f"{name} on {cores} cores", (Pool("cores", cores),), tuple(tasks),
-                   tuple(Edge(p, t) for p, t in edges), source=str(path))
+                   tuple(Edge(p, c) for p, c in unique), source=str(path))
