@@ -37,7 +37,7 @@ from .compiler.scheduling.cli import add_schedule_parser, schedule_command, sche
 from .compiler.scheduling.quiet import write_stderr
 from .grammar.diagnostics import MurakkabError
 from .runtime.executor import RunResult
-from .runtime.fleet_sim import FORECASTS
+from .runtime.fleet_sim import FLOORS, FORECASTS
 from .runtime.fleet_sim import POLICIES as FLEET_POLICIES
 from .runtime.local import RunInterrupted, Terminated, sigterm_interrupts
 from .runtime.secrets import scrub
@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
                           "same window of the last, so shared instances are sized for the combined stream's "
                           "peak (default); or each workflow's peak and mean rate, as OSDI, sized for the sum "
                           "of the peaks")
+    sim.add_argument("--floor", choices=FLOORS, default=FLOORS[0],
+                     help="what the auto-scaler keeps of a planned fleet: the plan's instances all epoch "
+                          "(default), or what each window's forecast load needs of them")
     sim.add_argument("--stretch", type=positive_int, default=1, metavar="K",
                      help="replay each trace K times slower at the same rate (K=24: a day from an hour)")
     sim.add_argument("--duration", type=positive_float, default=None, metavar="MIN",
@@ -518,7 +521,7 @@ def _simulate(args: argparse.Namespace, script: Path, catalog: Catalog) -> int:
 
     settings = SimSettings(epoch_s=60 * args.epoch, provision_s=60 * args.provision, window_s=args.window,
                            autoscale=not args.no_autoscale, scale_delay_s=args.scale_delay, seed=args.seed,
-                           forecast=args.forecast)
+                           forecast=args.forecast, floor=args.floor)
     policies = tuple(dict.fromkeys(args.policy or FLEET_POLICIES))
     plot = Path(args.plot) if args.plot else None
     _drawing("--plot", args.plot, "the GPUs over time")  # before the simulation, not after it

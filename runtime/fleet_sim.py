@@ -32,7 +32,11 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
 * **Auto-scaler**: every ``window_s``, a profile whose instances were busier than
   ``high`` of their capacity gets instances (ready ``scale_delay_s`` later); one below
   ``low`` loses the extra ones, never going under the plan (or under one instance, for
-  the static policy).
+  the static policy). With ``floor`` "forecast", a planned policy's floor follows the
+  forecast within the epoch instead: each window, what the forecast load of that window
+  and the next (a new instance takes ``scale_delay_s``) needs of each profile under the
+  plan's routing, with the 1.15 buffer, at most the plan's count; a profile under it gets
+  instances then. The plan is still sized for the epoch's peak window.
 
 Reports per policy and per workflow: GPU-hours, energy, cost, p50 / p99 end-to-end
 latency, SLO attainment (the request's latency SLO met by its latency, its quality SLO
@@ -69,6 +73,9 @@ from .serve import Option, ServePlan, pick_option, pick_route
 
 POLICIES = ("static", "static+autoscale", "per-pair", "joint")
 FORECASTS = ("windows", "peaks")
+# What the auto-scaler keeps of a planned fleet (per-pair and joint): the plan's count all
+# epoch, or what each window's forecast load needs of it (the module docstring says more).
+FLOORS = ("plan", "forecast")
 _ARRIVE, _DONE = 0, 1
 
 
@@ -101,6 +108,7 @@ class SimSettings:
     seed: int = 0
     time_limit_s: float = 30.0
     forecast: str = "windows"  # one of FORECASTS (the module docstring says how each plans)
+    floor: str = "plan"  # one of FLOORS: what the auto-scaler keeps of a planned fleet
 
 
 def arrivals(fleet: BoundFleet, stretch: int = 1, seed: int = 0, duration_s: float | None = None) -> list[Arrival]:
@@ -153,6 +161,10 @@ class _Pool:
     work_total: float = 0.0
     work_interval: float = 0.0  # since the last accounting (see FleetSimulator.usage)
     floor: int = 0  # the auto-scaler never removes below this
+    # With SimSettings.floor "forecast": instances each window of the epoch needs for its
+    # forecast load (from window ``floors_from`` on); the floor follows them.
+    floors: list[int] = field(default_factory=list)
+    floors_from: int = 0
     # (time it can start new work, index, instance): the next free instance in O(log n).
     heap: list[tuple[float, int, _Instance]] = field(default_factory=list)
     first_ready: float = math.inf  # when its first instance is (or was) ready
@@ -215,6 +227,8 @@ class FleetSimulator:
             raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
         if settings.forecast not in FORECASTS:
             raise ValueError(f"unknown forecast {settings.forecast!r}: one of {', '.join(FORECASTS)}")
+        if settings.floor not in FLOORS:
+            raise ValueError(f"unknown floor {settings.floor!r}: one of {', '.join(FLOORS)}")
         self.fleet, self.policy, self.s = fleet, policy, settings
         self.catalogue = catalogue or build(catalog, {i.workflow: i.request for i in fleet.items}, fleet.hardware)
         tiers = {i.workflow: tiers_of(self.catalogue, i.workflow, published_quality_tiers(catalog, i.workflow),
@@ -413,10 +427,13 @@ class FleetSimulator:
         # static: a hand-built deployment sized for the whole trace's peak; the others
         # start from the first epoch's own load.
         first = {w: rates(w, 0, nwin) for w in workflows} if self.policy == "static" else forecast
-        self._apply(*self._plan(first), now=0.0, delay=0.0)
+        plan = self._plan(first)
+        self._apply(*plan, now=0.0, delay=0.0)
+        if s.floor == "forecast" and self.policy in ("per-pair", "joint"):
+            self._follow(plan[0], plan[1], first, 0)
         shares = {w: [(pi, p.share) for pi, p in enumerate(self.pairs) if p.workflow == w] for w in workflows}
         stats = {w: WorkflowStats() for w in workflows}
-        totals = [0.0, 0.0, 0.0]  # GPU-seconds, idle joules, instance cost
+        totals = [0.0, 0.0, 0.0]  # GPU-seconds, joules, instance cost
         timeline: list[tuple[float, int]] = [(0.0, self._gpus())]
         next_window, next_epoch, epoch_start, last, planned_at = s.window_s, s.epoch_s, 0, 0.0, 0.0
         heap: list[tuple[float, int, int, int, str]] = [(a.t, i, _ARRIVE, i, "") for i, a in enumerate(stream)]
@@ -448,7 +465,10 @@ class FleetSimulator:
                         observed = {w: rates(w, epoch_start, here) for w in workflows}
                         forecast = {w: self._forecast(forecast[w], observed[w], per_epoch) for w in workflows}
                         try:
-                            self._apply(*self._plan(forecast), now=t, delay=s.provision_s)
+                            plan = self._plan(forecast)
+                            self._apply(*plan, now=t, delay=s.provision_s)
+                            if s.floor == "forecast":
+                                self._follow(plan[0], plan[1], forecast, here)
                             self.replans += 1
                         except (Infeasible, SolveTimeout) as exc:
                             self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc.message}")
@@ -562,6 +582,26 @@ class FleetSimulator:
             totals[0] += n * pool.profile.gpus() * dt
             totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
 
+    def _follow(self, instances: dict[str, int], routing: dict[int, list[tuple[Config, float]]],
+                forecast: dict[str, list[float]], start: int) -> None:
+        """Floors that follow the forecast window by window within the epoch: what each
+        window's forecast load needs of a profile (with the 1.15 buffer), at most the plan."""
+        demands = self._demands(forecast)
+        n = max(len(d.rates) for d in demands.values())
+        for key, planned in instances.items():
+            prof = self.catalogue.profiles[key]
+            need = []
+            for t in range(n):
+                work = sum(demands[self.pairs[pi].workflow].rates[t] * self.pairs[pi].share * share * dict(c.work).get(key, 0.0)
+                           for pi, options in routing.items() for c, share in options)
+                need.append(min(planned, max(1, math.ceil(1.15 * work / prof.capacity - 1e-9))) if prof.capacity > 0
+                            else planned)
+            pool = self.pools[key]
+            pool.floors, pool.floors_from = need, start
+        for key, pool in self.pools.items():
+            if key not in instances:  # dropped by the plan: nothing to follow
+                pool.floors, pool.floor = [], 0
+
     def _forecast(self, previous: list[float], observed: list[float], n: int) -> list[float]:
         """The next epoch's ``n`` windows of one workflow, from the last forecast and what
         was seen since it (``settings.forecast``)."""
@@ -584,6 +624,14 @@ class FleetSimulator:
             pool.work_window = 0.0
             if not s.autoscale or self.policy == "static":
                 continue
+            if pool.floors:
+                # The next two windows' forecast (a new instance takes scale_delay_s).
+                pos = index + 1 - pool.floors_from
+                ahead = pool.floors[max(0, pos):pos + 2] or pool.floors[-1:]
+                pool.floor = max(ahead)
+                if len(pool.instances) < pool.floor:
+                    pool.reset(pool.instances + [_Instance(t + s.scale_delay_s)
+                                                 for _ in range(pool.floor - len(pool.instances))])
             if n and used > s.high * n:
                 add = math.ceil(used / s.high - n)
                 pool.reset(pool.instances + [_Instance(t + s.scale_delay_s) for _ in range(add)])

@@ -135,7 +135,8 @@ def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
                       " video_qa AT 1 PER second ASSUMING (duration = 10 s);\n")
     plot = tmp_path / "gpus.svg"
     out = subprocess.run([sys.executable, "-m", "murakkab", "simulate", str(script), "--epoch", "5", "--provision",
-                          "1", "--duration", "10", "--format", "json", "--plot", str(plot), "--forecast", "peaks"],
+                          "1", "--duration", "10", "--format", "json", "--plot", str(plot), "--forecast", "peaks",
+                          "--floor", "forecast"],
                          cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -150,17 +151,18 @@ def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rate=st.sampled_from([0.2, 1.0, 3.0]), policy=st.sampled_from(["static", "static+autoscale", "per-pair", "joint"]),
        epoch=st.sampled_from([300.0, 600.0]), provision=st.sampled_from([0.0, 120.0, 1200.0]),
-       autoscale=st.booleans(), step=st.sampled_from([1.0, 4.0]), seed=st.integers(0, 3))
+       autoscale=st.booleans(), step=st.sampled_from([1.0, 4.0]), seed=st.integers(0, 3),
+       floor=st.sampled_from(["plan", "forecast"]))
 def test_every_request_is_served_and_gpu_hours_are_what_was_held(catalog: Catalog, rate: float, policy: str,
                                                                  epoch: float, provision: float, autoscale: bool,
-                                                                 step: float, seed: int) -> None:
+                                                                 step: float, seed: int, floor: str) -> None:
     # Whatever the policy, epochs, provisioning and load step: every request ends, after it
     # arrived, and the GPU-hours reported are the GPUs held over time (the timeline's area).
     fleet = _fleet(catalog, f"PLAN FLEET FOR code_gen AT {rate} PER second WITH SLO (70% quality >= FAIR, "
                             "30% latency <= BASIC)")
     stream = _step(rate, rate * step, minutes=20, step_at=8)
     sim = FleetSimulator(fleet, catalog, policy, SimSettings(epoch_s=epoch, provision_s=provision,
-                                                             autoscale=autoscale, seed=seed))
+                                                             autoscale=autoscale, seed=seed, floor=floor))
     result = sim.run(stream)
     assert result.overall["requests"] == len(stream)
     assert 0 < result.overall["p50_s"] <= result.overall["p99_s"] < math.inf
@@ -302,3 +304,22 @@ def test_simulate_refuses_settings_that_would_run_for_days(tmp_path: Path, flags
         return
     assert out.returncode == 2 and out.stderr.startswith("error: ") and says in out.stderr, out.stderr
     assert "hint:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_forecast_floor_follows_the_load_within_the_epoch(catalog: Catalog) -> None:
+    """Three requests a second for 10 minutes, then one: the plan is sized for the busy
+    part all epoch; with floor "forecast" the quiet part keeps only what its load needs
+    (and the busy part its plan), so the run holds fewer GPU-hours at no later p50."""
+    stream = _step(3.0, 1.0, minutes=20, step_at=10)
+    runs = {}
+    for floor in ("plan", "forecast"):
+        sim = FleetSimulator(_fleet(catalog), catalog, "joint",
+                             SimSettings(epoch_s=1200, provision_s=1200, deviation=10.0, floor=floor))
+        runs[floor] = sim.run(stream)
+        gpus = dict(runs[floor].gpus_over_time)
+        if floor == "forecast":
+            assert gpus[1140.0] < gpus[300.0] == dict(runs["plan"].gpus_over_time)[300.0]
+    assert runs["forecast"].gpu_hours < runs["plan"].gpu_hours
+    assert runs["forecast"].energy_kwh < runs["plan"].energy_kwh
+    with pytest.raises(ValueError, match="unknown floor"):
+        FleetSimulator(_fleet(catalog), catalog, "joint", SimSettings(floor="zero"))
