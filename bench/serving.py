@@ -28,7 +28,7 @@ configuration and stage: the simulation held to the 25% target). Beside it, the 
 simulation on the stage seconds measured in this process before Ray starts
 (``fleet_sim.measure_stages``), and, as a diagnostic, on the replay's own stage seconds.
 
-Run:  python bench/serving.py [--stretch 24] [--json]
+Run:  python bench/serving.py [--stretch 24] [--cost-budget USD] [--json]
       python bench/serving.py --compare-real [--requests 20] [--speedup 0.15] [--json]
 """
 
@@ -63,13 +63,15 @@ TABLE2 = {"static": (2568, 82.1, 211.7), "static+autoscale": (2472, 80.6, 112.3)
           "joint": (912, 22.1, 47.2)}
 
 
-def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str = "energy") -> str:
+def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str = "energy",
+               cost_budget: float | None = None) -> str:
     items = {
         "video_qa": f"video_qa FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_conv.csv'}' "
                     "WITH SLO (70% quality >= GOOD, 30% latency <= GOOD) ASSUMING (duration = 30 s)",
         "code_gen": f"code_gen FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_code.csv'}' "
                     "WITH SLO (70% quality >= GOOD, 30% latency <= GOOD)"}
-    return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f" MINIMIZE {goal}"
+    budget = f" BUDGET (cost = {cost_budget:g} USD)" if cost_budget is not None else ""
+    return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{budget} MINIMIZE {goal}"
 
 
 def planner_line_w(profile: InstanceProfile, share: float) -> float:
@@ -104,7 +106,7 @@ def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
 OTHER_GOALS = ("cost", "gpus")
 
 
-def policies(stretch: int) -> list[dict[str, object]]:
+def policies(stretch: int, cost_budget: float | None = None) -> list[dict[str, object]]:
     catalog = default_catalog()
     (fleet,) = murakkab.compile(fleet_text(), catalog=catalog).fleets
     start = time.perf_counter()
@@ -128,6 +130,11 @@ def policies(stretch: int) -> list[dict[str, object]]:
         (follow,) = simulate(other, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
                              progress=lambda line: print(line, file=sys.stderr))
         results.append(replace(follow, policy=f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}"))
+    if cost_budget is not None:  # min energy within a cost per hour (each plan's, at its instance counts)
+        (within,) = murakkab.compile(fleet_text(cost_budget=cost_budget), catalog=catalog).fleets
+        (budgeted,) = simulate(within, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
+                               progress=lambda line: print(line, file=sys.stderr))
+        results.append(replace(budgeted, policy=f"joint, fc. floor, <= ${cost_budget:g}/h"))
     out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, planner_line_w),
             "energy_by_kind": energy_by_kind(r)} for r in results]
     for r in out:
@@ -382,6 +389,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stretch", type=int, default=24, help="hours the one-hour traces are stretched to (default 24)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cost-budget", type=float, metavar="USD",
+                    help="add the joint policy with the forecast floor, min energy within this cost per hour")
     ap.add_argument("--compare-real", action="store_true",
                     help="instead: a served plan, simulated and on Ray Serve, on the same trace slice")
     ap.add_argument("--requests", type=int, default=COMPARE_REQUESTS,
@@ -396,14 +405,14 @@ def main() -> int:
         compared = compare_real(args.requests, args.speedup, args.max_replicas, args.seed)
         print(json.dumps(compared, indent=2) if args.json else compare_text(compared), end="" if not args.json else "\n")
         return 0
-    result = {"policies": policies(args.stretch), "speed": speed(), "stretch": args.stretch}
+    result = {"policies": policies(args.stretch, args.cost_budget), "speed": speed(), "stretch": args.stretch}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     rows = [r for r in result["policies"] if "policy" in r]
     base = next(r for r in rows if r["policy"] == "static")
     print(f"fleet policies over {args.stretch} h of the Azure traces (stretched), side by side:")
-    print(f"  {'policy':26} {'GPU-h':>8} {'peak':>5} {'plan':>5} {'MWh':>7} {'k$':>7} {'p50 s':>7} {'p99 s':>8} {'SLOs met':>9} "
+    print(f"  {'policy':28} {'GPU-h':>8} {'peak':>5} {'plan':>5} {'MWh':>7} {'k$':>7} {'p50 s':>7} {'p99 s':>8} {'SLOs met':>9} "
           f"{'re-plans':>8}   {'GPU-h':>6} {'peak':>6} {'energy':>7} {'cost':>6} (static / policy)   "
           "OSDI static / policy (GPUs, energy, cost)")
     g0, e0, c0 = TABLE2["static"]
@@ -411,7 +420,7 @@ def main() -> int:
         o = r["overall"]
         osdi = TABLE2.get(r["policy"])
         paper = f"{g0 / osdi[0]:5.2f}x {e0 / osdi[1]:5.2f}x {c0 / osdi[2]:5.2f}x" if osdi else ""
-        print(f"  {r['policy']:26} {r['gpu_hours']:8.0f} {r['peak_gpus']:5d} {r['largest_plan_gpus']:5d} "
+        print(f"  {r['policy']:28} {r['gpu_hours']:8.0f} {r['peak_gpus']:5d} {r['largest_plan_gpus']:5d} "
               f"{r['energy_kwh'] / 1000:7.2f} "
               f"{r['cost_usd'] / 1000:7.2f} {o['p50_s']:7.1f} {o['p99_s']:8.1f} {100 * o['slo_attainment']:8.1f}% "
               f"{r['replans']:8d}   {base['gpu_hours'] / r['gpu_hours']:5.2f}x "
@@ -426,14 +435,14 @@ def main() -> int:
               f"{base['energy_kwh'] / best['energy_kwh']['energy_kwh']:.2f}x (OSDI 3.71x), "
               f"cost {base['cost_usd'] / best['cost_usd']['cost_usd']:.2f}x (OSDI 4.49x)")
     print("energy metered (the measured power curves) against the planner's linear model of them, on the same runs:")
-    print(f"  {'policy':26} {'MWh':>7} {'line':>7}  {'line / metered':>14}")
+    print(f"  {'policy':28} {'MWh':>7} {'line':>7}  {'line / metered':>14}")
     for r in rows:
-        print(f"  {r['policy']:26} {r['energy_kwh'] / 1000:7.2f} {r['energy_kwh_planner_line'] / 1000:7.2f}  "
+        print(f"  {r['policy']:28} {r['energy_kwh'] / 1000:7.2f} {r['energy_kwh_planner_line'] / 1000:7.2f}  "
               f"{r['energy_kwh_planner_line'] / r['energy_kwh']:13.3f}x")
     print("where the energy goes (metered; kWh over GPU-hours held):")
     for r in rows:
         if r["policy"] in ("static", "joint"):
-            print(f"  {r['policy']:26} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
+            print(f"  {r['policy']:28} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
                                                      for k, (kwh, gpu_h) in r["energy_by_kind"].items()))
     sp = result["speed"]
     print(f"simulator speed, static fleet, {sp['requests']:,} requests ({sp['events']:,} events): murakkab "
