@@ -73,7 +73,8 @@ def render_text(plan: FleetPlan, verbose: bool = False, width: int | None = None
         rows.append((key, p.kind, n, n * p.gpus(), f"{peak:,.1f} {p.work_unit}/s ({100 * peak / cap:.0f}%)",
                      f"{mean:,.1f} {p.work_unit}/s", f"{n * p.held_w + p.busy_j_per_work * mean:,.0f} W",
                      f"{n * p.usd_per_hour + 3600 * p.usd_per_work * mean:,.2f} USD/h"))
-    lines.append("instances (peak load includes the 1.15 buffer):")
+    lines.append("instances (peak load includes the 1.15 buffer; power: per instance held, plus per unit of mean load; "
+                 "an LLM's from the line through its measured serving power, a tool's from its idle and busy power):")
     lines.append(_tab(["profile", "kind", "count", "GPUs", "peak load", "mean load", "power", "cost"], rows, width))
     lines.append("routing:")
     for pi, pair in enumerate(plan.pairs):
