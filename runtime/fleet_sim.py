@@ -63,7 +63,7 @@ import numpy as np
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.explain import ratio
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
-from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
+from ..compiler.fleet.solve import BUFFER, Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
 from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
@@ -279,7 +279,8 @@ class FleetSimulator:
                 config = routing[next(pi for pi, p in enumerate(self.pairs) if p.workflow == w)][0][0]
                 for key, work in config.work:
                     prof = self.catalogue.profiles[key]
-                    instances[key] = instances.get(key, 0) + max(1, math.ceil(1.15 * d.peak * work / prof.capacity - 1e-9))
+                    instances[key] = instances.get(key, 0) + max(1, math.ceil(BUFFER * d.peak * work / prof.capacity
+                                                                              - 1e-9))
             return instances, routing
         if self.policy == "joint":
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
@@ -592,10 +593,10 @@ class FleetSimulator:
             prof = self.catalogue.profiles[key]
             need = []
             for t in range(n):
-                work = sum(demands[self.pairs[pi].workflow].rates[t] * self.pairs[pi].share * share * dict(c.work).get(key, 0.0)
-                           for pi, options in routing.items() for c, share in options)
-                need.append(min(planned, max(1, math.ceil(1.15 * work / prof.capacity - 1e-9))) if prof.capacity > 0
-                            else planned)
+                work = sum(demands[self.pairs[pi].workflow].rates[t] * self.pairs[pi].share * share
+                           * dict(c.work).get(key, 0.0) for pi, options in routing.items() for c, share in options)
+                need.append(min(planned, max(1, math.ceil(BUFFER * work / prof.capacity - 1e-9)))
+                            if prof.capacity > 0 else planned)
             pool = self.pools[key]
             pool.floors, pool.floors_from = need, start
         for key, pool in self.pools.items():
