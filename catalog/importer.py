@@ -589,24 +589,54 @@ def _check_keys(catalog: Catalog, schema: _Schema, rows: list[_Row],
                         "an import adds rows, it never overwrites")
 
 
-def _write(catalog: Catalog, schema: _Schema, columns: list[str], rows: list[_Row], where: str) -> None:
-    """Insert every row in one transaction, and check that the catalog still loads."""
-    line = 0
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    sql = f'INSERT INTO "{schema.table}" ({names}) VALUES ({marks})'
+# Rows per INSERT: one statement per row took 0.7 ms a row (70 s for 100,000).
+INSERT_BATCH = 500
+
+
+class _Located(Exception):
+    """Raised inside a transaction to roll it back once the refused row is found."""
+
+    def __init__(self, line: int, text: str) -> None:
+        super().__init__(text)
+        self.line, self.text = line, text
+
+
+def _refused_row(catalog: Catalog, sql: str, columns: list[str], rows: list[_Row]) -> tuple[int, str] | None:
+    """The first row the database refuses on its own, and why, inserting one row at a
+    time in a transaction that is always rolled back (only to name the line)."""
     try:
         with catalog.transaction():
             for row in rows:
-                line = row.line
-                catalog.execute(sql, [row.values.get(c) for c in columns])
-            line = 0
+                try:
+                    catalog.execute(sql, [row.values.get(c) for c in columns])
+                except duckdb.Error as exc:
+                    raise _Located(row.line, _first_line(exc)) from None
+            raise _Located(0, "")
+    except _Located as found:
+        return (found.line, found.text) if found.line else None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _write(catalog: Catalog, schema: _Schema, columns: list[str], rows: list[_Row], where: str) -> None:
+    """Insert every row in one transaction, and check that the catalog still loads."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    sql = f'INSERT INTO "{schema.table}" ({names}) VALUES '
+    try:
+        with catalog.transaction():
+            for start in range(0, len(rows), INSERT_BATCH):
+                part = rows[start:start + INSERT_BATCH]
+                catalog.execute(sql + ", ".join([one] * len(part)), [row.values.get(c) for row in part for c in columns])
             # The catalog's own loader is the last check: a row it cannot read would
             # make every later open fail, so it must not be committed.
             catalog.reload()
     except duckdb.Error as exc:
         catalog.reload()
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        found = _refused_row(catalog, sql + one, columns, rows)
+        line, text = found if found else (0, _first_line(exc))
         at = f"{where}:{line}" if line else where
         raise ImportRejected(f"cannot import {where} into {schema.table}: the database refused it; "
                              "nothing was imported", (f"{at}: {text}",)) from None

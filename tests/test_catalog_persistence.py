@@ -117,6 +117,7 @@ def test_an_import_that_fails_half_way_leaves_the_file_unchanged(tmp_path: Path,
         return real(sql, params)
 
     monkeypatch.setattr(cat, "execute", failing)
+    monkeypatch.setattr(importer, "INSERT_BATCH", 1)  # a statement per row: fail between two
     with pytest.raises(RuntimeError, match="the disk is full"):
         import_csv(cat, profiles_csv(tmp_path))
     monkeypatch.undo()
@@ -192,6 +193,7 @@ CRASH = """
         return out
 
     cat.execute = execute
+    importer.INSERT_BATCH = 1                           # a statement per row: die between two
     importer.import_csv(cat, Path(csv))
     print("not reached")
 """
@@ -351,3 +353,25 @@ def test_a_version_9_catalog_learns_the_throughput_of_its_power_rows(tmp_path: P
     assert sorted(k[0] for k in migrated.serving_power()) == ["Llama-3.1-70B", "Llama-3.1-8B"]
     row = migrated._db.execute("SELECT output_tps FROM energy_per_token WHERE model = 'My-LLM'").fetchone()
     assert row == (None,)
+
+
+def test_a_row_the_database_refuses_is_named_by_its_line_among_batched_inserts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows go in INSERT_BATCH at a time; when the database refuses a batch, the row it
+    refuses is found one row at a time (rolled back) and named by its line."""
+    cat = Catalog(seed_dir=TINY)
+    before = snapshot(cat)
+    monkeypatch.setattr(importer, "INSERT_BATCH", 2)
+    # With the importer's own checks off, the database's CHECK is what refuses line 4.
+    monkeypatch.setattr(importer, "_check_constraints", lambda *args: None)
+    csv = tmp_path / "profiles.csv"
+    csv.write_text("agent,hardware,units,setup_s,per_item_s,per_media_s,utilisation,source\n"
+                   "detect-cpu,CORE,2,0,0.1,0,0.5,measured:x\n"
+                   "detect-cpu,CORE,4,0,0.1,0,0.5,measured:x\n"
+                   "detect-cpu,CORE,8,0,-0.1,0,0.5,measured:x\n")
+    with pytest.raises(ImportRejected) as info:
+        import_csv(cat, csv)
+    assert "the database refused it" in info.value.message
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{csv}:4: ") and "CHECK" in problem.upper(), problem
+    assert snapshot(cat) == before
