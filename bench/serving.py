@@ -54,8 +54,8 @@ from murakkab.runtime.loadgen import LoadReport
 from murakkab.runtime.serve import ServePlan
 from murakkab.compiler.fleet.workload import InstanceProfile
 from murakkab.runtime.fleet_sim import (POLICIES, Arrival, FleetSimulator, PolicyResult, SimSettings, _pick,
-                                        arrivals, critical_path_s, interval_joules, measure_stages, metered_kwh,
-                                        simulate, simulate_served)
+                                        arrivals, critical_path_s, interval_joules, interval_share,
+                                        measure_stages, metered_kwh, simulate, simulate_served)
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "samples" / "traces" / "azure_llm_2023"
@@ -74,12 +74,6 @@ def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str 
     return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{budget} MINIMIZE {goal}"
 
 
-def planner_line_w(profile: InstanceProfile, share: float) -> float:
-    """One instance's watts by the planner's linear model (the least-squares line through
-    the measured power curve), where the simulator meters the curve itself."""
-    return profile.held_w + profile.busy_j_per_work * share * profile.saturation
-
-
 def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
     """(kWh, GPU-hours) of a run by what held them: LLM instances (and those of them in
     intervals below the lowest measured load, where the power curve is interpolated from
@@ -89,9 +83,10 @@ def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
         if profile.kind == "api":
             continue
         kinds = [f"{'llm' if profile.kind == 'llm' else 'tools'} on {'GPUs' if profile.gpu else 'CPUs'}"]
-        low = profile.power[1][0] if len(profile.power) > 2 else 0.0
-        if profile.kind == "llm" and n and dt and work / (n * dt * profile.saturation) < low:
-            kinds.append(f"  of which below {low:.0%} load")
+        low = profile.power[1][0] if len(profile.power) > 2 else 0.0  # the lowest measured load
+        share = interval_share(profile, n, dt, work)
+        if profile.kind == "llm" and share is not None and share < low:
+            kinds.append("  of which below the lowest measured load")
         for kind in kinds:
             acc = out.setdefault(kind, [0.0, 0.0])
             acc[0] += interval_joules(profile, n, dt, work) / 3.6e6
@@ -135,7 +130,7 @@ def policies(stretch: int, cost_budget: float | None = None) -> list[dict[str, o
         (budgeted,) = simulate(within, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
                                progress=lambda line: print(line, file=sys.stderr))
         results.append(replace(budgeted, policy=f"joint, fc. floor, <= ${cost_budget:g}/h"))
-    out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, planner_line_w),
+    out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
             "energy_by_kind": energy_by_kind(r)} for r in results]
     for r in out:
         # Table 2's "GPUs" is a count of GPUs, not GPU-hours: the most held at once

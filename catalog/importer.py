@@ -629,7 +629,8 @@ def _write(catalog: Catalog, schema: _Schema, columns: list[str], rows: list[_Ro
         with catalog.transaction():
             for start in range(0, len(rows), INSERT_BATCH):
                 part = rows[start:start + INSERT_BATCH]
-                catalog.execute(sql + ", ".join([one] * len(part)), [row.values.get(c) for row in part for c in columns])
+                values = [row.values.get(c) for row in part for c in columns]
+                catalog.execute(sql + ", ".join([one] * len(part)), values)
             # The catalog's own loader is the last check: a row it cannot read would
             # make every later open fail, so it must not be committed.
             catalog.reload()

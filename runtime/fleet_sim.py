@@ -63,7 +63,7 @@ import numpy as np
 from ..compiler.fleet.bind import BoundFleet
 from ..compiler.fleet.explain import ratio
 from ..compiler.fleet.plan import pairs_of, published_quality_tiers, static_config, tiers_of
-from ..compiler.fleet.solve import BUFFER, Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
+from ..compiler.fleet.solve import Demand, Infeasible, Pair, Problem, Solution, SolveTimeout, instances_for, solve
 from ..compiler.fleet.traces import arrivals as trace_arrivals
 from ..catalog.catalog import Catalog
 from ..compiler.fleet.workload import SHAPES, Catalogue, Config, InstanceProfile, build
@@ -279,8 +279,7 @@ class FleetSimulator:
                 config = routing[next(pi for pi, p in enumerate(self.pairs) if p.workflow == w)][0][0]
                 for key, work in config.work:
                     prof = self.catalogue.profiles[key]
-                    instances[key] = instances.get(key, 0) + max(1, math.ceil(BUFFER * d.peak * work / prof.capacity
-                                                                              - 1e-9))
+                    instances[key] = instances.get(key, 0) + max(1, instances_for(d.peak * work, prof.capacity))
             return instances, routing
         if self.policy == "joint":
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
@@ -595,8 +594,8 @@ class FleetSimulator:
             for t in range(n):
                 work = sum(demands[self.pairs[pi].workflow].rates[t] * self.pairs[pi].share * share
                            * dict(c.work).get(key, 0.0) for pi, options in routing.items() for c, share in options)
-                need.append(min(planned, max(1, math.ceil(BUFFER * work / prof.capacity - 1e-9)))
-                            if prof.capacity > 0 else planned)
+                need.append(min(planned, max(1, instances_for(work, prof.capacity))) if prof.capacity > 0
+                            else planned)
             pool = self.pools[key]
             pool.floors, pool.floors_from = need, start
         for key, pool in self.pools.items():
@@ -684,9 +683,18 @@ def interval_joules(profile: InstanceProfile, n: int, dt: float, work: float,
     Work on a pool with no instance held (or in no time) costs only its busy energy."""
     if profile.kind == "api":
         return 0.0
-    if n == 0 or dt <= 0 or profile.saturation <= 0:
+    share = interval_share(profile, n, dt, work)
+    if share is None:
         return profile.busy_j_per_work * work
-    return n * dt * power_w(profile, work / (n * dt * profile.saturation))
+    return n * dt * power_w(profile, share)
+
+
+def interval_share(profile: InstanceProfile, n: int, dt: float, work: float) -> float | None:
+    """The work started on ``n`` instances in ``dt`` seconds over what they serve at
+    saturation in that time; None when nothing was held (or for no time)."""
+    if n == 0 or dt <= 0 or profile.saturation <= 0:
+        return None
+    return work / (n * dt * profile.saturation)
 
 
 def metered_kwh(result: PolicyResult,

@@ -33,7 +33,7 @@ from ...catalog.catalog import Catalog
 from ...grammar.diagnostics import MurakkabError
 from ..job import TIER_PERCENTILE, TIERS
 from .bind import BoundFleet
-from .solve import METRICS, Infeasible, Pair, Problem, Solution, SolveTimeout, solve
+from .solve import METRICS, Infeasible, Pair, Problem, Solution, SolveTimeout, instances_for, solve
 from .workload import Catalogue, Config, build, fleet_hardware
 
 STATIC_MODEL = "Gemma-3-27B"
@@ -182,7 +182,7 @@ def static_baseline(problem: Problem) -> Baseline | None:
             return None
         for key, work in config.work:
             prof = problem.catalogue.profiles[key]
-            n = math.ceil(problem.buffer * demand.peak * work / prof.capacity - 1e-9)
+            n = instances_for(demand.peak * work, prof.capacity, problem.buffer)
             instances[f"{key} [{workflow}]"] = n
             totals["energy"] += n * prof.held_w + prof.busy_j_per_work * work * demand.mean
             totals["cost"] += n * prof.usd_per_hour + 3600 * prof.usd_per_work * work * demand.mean

@@ -58,6 +58,12 @@ BUFFER = 1.15
 GAP = 1e-6
 LINK_TOL = 1e-9  # instances per request/s below which a profile carries no load
 TIE_SHARE = 0.2
+
+
+def instances_for(work_per_s: float, capacity: float, buffer: float = BUFFER) -> int:
+    """Instances of ``capacity`` work/s that carry ``work_per_s`` with the buffer (the
+    MILP's capacity row, for a fixed load; a hair over a whole count is not one more)."""
+    return math.ceil(buffer * work_per_s / capacity - 1e-9)
 METRICS = {"energy": "minimize", "cost": "minimize", "gpus": "minimize", "quality": "maximize",
            "latency": "minimize"}
 UNITS = {"energy": "Wh/h", "cost": "USD/h", "gpus": "GPUs", "quality": "", "latency": "s"}

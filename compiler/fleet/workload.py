@@ -104,6 +104,11 @@ class InstanceProfile:
         the measured curve where there is one (flat beyond its last point), else linear."""
         if self.power:
             return float(np.interp(share, [x for x, _ in self.power], [w for _, w in self.power]))
+        return self.line_w(share)
+
+    def line_w(self, share: float) -> float:
+        """One instance's power by the planner's linear model: held, plus the energy of
+        the work it serves at ``share`` of its saturation throughput."""
         return self.held_w + self.busy_j_per_work * share * self.saturation
 
 
