@@ -24,8 +24,10 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   request, so a workflow forecast at no load keeps instances. Instances a plan adds are
   ready ``provision_s`` later, and the change is made before break: the instances the
   plan drops serve until then, and a request whose configuration has a profile with no
-  instance ready yet is routed by the previous plan. The first epoch is planned on its
-  own load (as if forecast from the day before). A window whose rate exceeds the forecast
+  instance ready yet is routed by the previous plan. A joint re-plan is told the fleet
+  it holds: the MILP charges an instance it drops the share of the epoch it stays held
+  (``provision_s`` / ``epoch_s``), so a swap must save more than that. The first epoch
+  is planned on its own load (as if forecast from the day before). A window whose rate exceeds the forecast
   (its window's, or the peak) by more than ``deviation`` re-plans early, at most once per
   ``replan_gap_s``. A request stays on the instances it was routed to: a profile a plan
   drops keeps its last instances until the requests routed to it are done.
@@ -282,8 +284,13 @@ class FleetSimulator:
                     instances[key] = instances.get(key, 0) + max(1, instances_for(d.peak * work, prof.capacity))
             return instances, routing
         if self.policy == "joint":
+            # A re-plan knows the fleet it holds: an instance it drops stays held until the
+            # new plan's are ready (make before break), which the MILP charges.
+            current = {k: n for k, pool in self.pools.items()
+                       if (n := sum(1 for i in pool.instances if i.retire == math.inf))}
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
-                                time_limit_s=self.s.time_limit_s, ties=self.fleet.ties))
+                                time_limit_s=self.s.time_limit_s, ties=self.fleet.ties, current=current,
+                                drop_share=min(1.0, self.s.provision_s / self.s.epoch_s)))
             return sol.instances, sol.routing
         instances, routing = {}, {}
         for pi, pair in enumerate(self.pairs):

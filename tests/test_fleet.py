@@ -116,6 +116,22 @@ def test_an_api_profile_has_no_gpu_a_price_per_token_and_its_rate_limit_as_capac
     assert s.totals["cost"] == pytest.approx(3.0 * 2 + 3600 * 2e-6 * (300 - 200 / 1.15))
 
 
+def test_a_re_plan_keeps_its_fleet_unless_a_swap_saves_more_than_the_dropped_instances_cost() -> None:
+    # 1 request/s x 80 tokens: one instance of either profile (1.15 x 80 <= 100). From
+    # nothing, B is best (45 + 80 W against 50 + 80). Holding one A, a swap keeps A held
+    # for a third of the epoch: 45 + 80 + 50 / 3 = 141.7 W against 130 W, so A stays; if
+    # the new instance is ready after 5% of the epoch, the swap pays: 45 + 80 + 2.5 W.
+    cat = catalogue([gpu("A", "A100", 100, 50, 1.0), gpu("B", "A100", 100, 45, 1.0)],
+                    [config("w", "on A", {"A": 80}), config("w", "on B", {"B": 80})])
+    base = Problem((Pair("w", "all", 1.0, 0.0),), {"w": demand("w", 1.0)}, cat, ENERGY)
+    assert solve(base).instances == {"B": 1}
+    kept = solve(Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=1 / 3))
+    assert kept.instances == {"A": 1} and kept.totals["energy"] == pytest.approx(130.0)
+    swapped = solve(Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=0.05))
+    assert swapped.instances == {"B": 1} and swapped.totals["energy"] == pytest.approx(127.5)
+    assert swapped.proven
+
+
 # -- the MILP equals an enumeration on tiny random fleets -------------------------------
 
 def _oracle(problem: Problem) -> float:
@@ -150,7 +166,9 @@ def _oracle(problem: Problem) -> float:
         res = linprog(cost, A_ub=np.array(a_ub), b_ub=np.array(b_ub), A_eq=a_eq, b_eq=np.ones(len(problem.pairs)),
                       bounds=(0, 1), method="highs")
         if res.status == 0:
-            best = min(best, res.fun + sum(n[ki] * cat.profiles[k].held_w for ki, k in enumerate(keys)))
+            held = sum((n[ki] + problem.drop_share * max(0, problem.current.get(k, 0) - n[ki])) * cat.profiles[k].held_w
+                       for ki, k in enumerate(keys))
+            best = min(best, res.fun + held)
     return best
 
 
@@ -172,7 +190,10 @@ def tiny_fleets(draw: st.DrawFn) -> Problem:
         else:
             pairs.append(Pair(w, "any", 1.0, 0.0))
     cat = catalogue(profiles, configs)
-    return Problem(tuple(pairs), demands, cat, ENERGY)
+    # Half of them re-plan a fleet held now, whose dropped instances stay held a while.
+    current = {p.key: draw(st.integers(0, 3)) for p in profiles} if draw(st.booleans()) else {}
+    return Problem(tuple(pairs), demands, cat, ENERGY, current=current,
+                   drop_share=draw(st.sampled_from([0.0, 0.3, 1.0])) if current else 0.0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

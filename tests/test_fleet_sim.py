@@ -68,6 +68,27 @@ def test_epochs_replan_for_the_forecast_and_new_instances_wait_for_provisioning(
     assert max(ready) == pytest.approx(1200.0 + 120.0)
 
 
+def test_a_re_plan_is_told_the_fleet_it_holds_and_what_dropping_an_instance_costs(
+        catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from murakkab.runtime import fleet_sim
+
+    problems, held = [], []
+    real = fleet_sim.solve
+
+    def spy(problem):  # noqa: ANN001, ANN202
+        problems.append(problem)
+        held.append({k: sum(1 for i in pool.instances if i.retire == math.inf) for k, pool in sim.pools.items()})
+        return real(problem)
+
+    monkeypatch.setattr(fleet_sim, "solve", spy)
+    sim = FleetSimulator(_fleet(catalog), catalog, "joint",
+                         SimSettings(epoch_s=600, provision_s=120, autoscale=False, deviation=10.0))
+    sim.run(_step(1.0, 3.0, minutes=20, step_at=10))
+    assert len(problems) == 2 and problems[0].current == {}
+    assert problems[1].current == {k: n for k, n in held[1].items() if n} != {}
+    assert problems[1].drop_share == pytest.approx(120 / 600)
+
+
 def test_the_autoscaler_adds_capacity_within_a_window_and_never_goes_below_the_plan(catalog: Catalog) -> None:
     stream = _step(1.0, 8.0, minutes=20, step_at=5)
     # Epochs of 5 minutes: the first plan sees 1 req/s; the re-plan at 300 s forecasts by

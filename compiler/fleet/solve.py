@@ -12,7 +12,8 @@ and GPUs g_m; energy e_m and API price q_m per unit of work (I_m and e_m: the li
 the profile's measured power curve, ``workload.held_and_busy``).
 
 Variables: x_pc ≥ 0 the share of p's requests routed to c; u_wm ≥ 0 the instances of m
-one request per second of w keeps busy, routing included; integer n_m ≥ 0 instances.
+one request per second of w keeps busy, routing included; integer n_m ≥ 0 instances;
+when re-planning a fleet that holds k_m instances now, d_m ≥ 0 the instances dropped.
 
     Σ_c x_pc = 1                                   every request is routed
     θ_m u_wm = Σ_{p of w} s_p Σ_c x_pc work_cm     (peak and average share one routing)
@@ -22,12 +23,19 @@ one request per second of w keeps busy, routing included; integer n_m ≥ 0 inst
                                                    only for the (w, m) a solution breaks it on
     Σ_{m on type h} units_m n_m ≤ B_h              GPU (or core) budget per type
     cost ≤ budget                                  optional, per hour
+    n_m + d_m ≥ k_m                                re-planning: what the plan drops
 
-    energy (Wh per hour) = Σ_m I_m n_m + Σ_m e_m θ_m Σ_w r̄_w u_wm      (W = Wh per hour)
-    cost ($ per hour)    = Σ_m P_m n_m + 3600 Σ_m q_m θ_m Σ_w r̄_w u_wm
+    energy (Wh per hour) = Σ_m I_m (n_m + δ d_m) + Σ_m e_m θ_m Σ_w r̄_w u_wm   (W = Wh per hour)
+    cost ($ per hour)    = Σ_m P_m (n_m + δ d_m) + 3600 Σ_m q_m θ_m Σ_w r̄_w u_wm
     GPUs                 = Σ_m g_m n_m
     quality              = Σ_p (r̄_w s_p / Σ_w r̄_w) Σ_c x_pc accuracy_c   (request-weighted)
     latency (s)          = Σ_p (r̄_w s_p / Σ_w r̄_w) Σ_c x_pc latency_c
+
+A re-plan makes before it breaks: an instance it drops stays held (and serves) until the
+new plan's instances are ready, a share δ of the epoch (provisioning time / epoch). So a
+plan that swaps instances for others pays δ of their held power and price; without it,
+re-plans of a steady load flip between fleets of nearly equal cost and hold both
+(measured on the day of ``bench/serving.py``). With no fleet held (k = 0) d_m is 0.
 
 Sharing is where the savings come from: an instance of m serves every workflow routed to
 it and is sized for the peak *of the sum* of their loads, max_t Σ_w r_w(t) u_wm, which is
@@ -111,6 +119,10 @@ class Problem:
     # The last ``ties`` objectives only break ties between equally good fleets: each gets
     # at most TIE_SHARE of the time limit, and the fleet is "proven" on the others.
     ties: int = 0
+    # Re-planning: the instances of each profile held now, and the share of the epoch an
+    # instance the plan drops stays held (make before break: until the new ones are ready).
+    current: dict[str, int] = field(default_factory=dict)
+    drop_share: float = 0.0
 
     def eligible(self, pair: Pair) -> list[Config]:
         return [c for c in self.catalogue.configs.get(pair.workflow, ())
@@ -217,7 +229,10 @@ class _Model:
         per_request = {"quality", "latency"} & {m for m, _ in problem.objectives}
         self.eligible = [problem.eligible(pr) if per_request else undominated(problem.eligible(pr))
                          for pr in problem.pairs]
-        used = sorted({k for cs in self.eligible for c in cs for k, _ in c.work})
+        # Profiles held now are in the model even if no pair may use them any more: the
+        # plan drops them, and what that costs is part of its totals.
+        used = sorted({k for cs in self.eligible for c in cs for k, _ in c.work}
+                      | {k for k, n in problem.current.items() if n > 0 and k in cat.profiles})
         self.profiles: list[InstanceProfile] = [cat.profiles[k] for k in used]
         m_index = {k: i for i, k in enumerate(used)}
         # Variable layout: x (per pair and eligible config), u (per workflow and profile it may use), n.
@@ -236,7 +251,11 @@ class _Model:
                         self.u_index[key] = col
                         col += 1
         self.n0 = col
-        self.nvar = col + len(self.profiles)
+        col += len(self.profiles)
+        # d_m, the instances a re-plan drops, for each profile held now.
+        self.d_of = {mi: col + j for j, mi in enumerate(mi for mi, p in enumerate(self.profiles)
+                                                           if problem.current.get(p.key, 0) > 0)}
+        self.nvar = col + len(self.d_of)
         rows, cols, vals, lo, hi = [], [], [], [], []
         r = 0
 
@@ -273,6 +292,8 @@ class _Model:
             entries = [(self.n0 + mi, float(p.units)) for mi, p in enumerate(self.profiles) if p.hardware == hw]
             if entries:
                 row(entries, -np.inf, float(budget))
+        for mi, d in self.d_of.items():
+            row([(self.n0 + mi, 1.0), (d, 1.0)], float(problem.current[self.profiles[mi].key]), np.inf)
         self.base_rows = r
         # A profile anything is routed to holds an instance, however small its load: at a
         # rate of a few requests a day the capacity rows are within the solver's tolerance
@@ -299,7 +320,7 @@ class _Model:
                 upper[self.n0 + mi] = prof.max_instances
         self.bounds = (np.zeros(self.nvar), upper)
         self.integrality = np.zeros(self.nvar)
-        self.integrality[self.n0:] = 1
+        self.integrality[self.n0:self.n0 + len(self.profiles)] = 1
 
     def add_row(self, vec: np.ndarray, low: float, high: float) -> None:
         from scipy import sparse
@@ -333,6 +354,8 @@ class _Model:
         if metric in ("energy", "cost", "gpus"):
             for mi, prof in enumerate(self.profiles):
                 v[self.n0 + mi] = {"energy": prof.held_w, "cost": prof.usd_per_hour, "gpus": prof.gpus()}[metric]
+                if mi in self.d_of and metric != "gpus":
+                    v[self.d_of[mi]] = p.drop_share * v[self.n0 + mi]
             if metric != "gpus":
                 for (w, mi), u in self.u_index.items():
                     prof = self.profiles[mi]
@@ -464,13 +487,15 @@ def solve(problem: Problem) -> Solution:
         x, stages = model.solve(start + problem.time_limit_s)
     except Infeasible:
         raise Infeasible(diagnose_budgets(problem)) from None
-    n = np.round(x[model.n0:]).astype(int)
+    n = np.round(x[model.n0:model.n0 + len(model.profiles)]).astype(int)
     instances = {p.key: int(k) for p, k in zip(model.profiles, n) if k > 0}
     routing: dict[int, list[tuple[Config, float]]] = {}
     for pi, cs in enumerate(model.eligible):
         routing[pi] = [(c, float(x[xc])) for c, xc in zip(cs, model.x_of[pi]) if x[xc] > 1e-7]
     x_int = x.copy()
-    x_int[model.n0:] = n
+    x_int[model.n0:model.n0 + len(model.profiles)] = n
+    for mi, d in model.d_of.items():  # what the rounded counts drop
+        x_int[d] = max(0, problem.current[model.profiles[mi].key] - n[mi])
     totals = {m: float(model.metric_vector(m) @ x_int) for m in METRICS}
     load = {}
     for mi, prof in enumerate(model.profiles):
