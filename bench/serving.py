@@ -28,7 +28,7 @@ configuration and stage: the simulation held to the 25% target). Beside it, the 
 simulation on the stage seconds measured in this process before Ray starts
 (``fleet_sim.measure_stages``), and, as a diagnostic, on the replay's own stage seconds.
 
-Run:  python bench/serving.py [--stretch 24] [--cost-budget USD] [--json]
+Run:  python bench/serving.py [--stretch 24] [--cost-budget USD [USD ...]] [--json]
       python bench/serving.py --compare-real [--requests 20] [--speedup 0.15] [--json]
 """
 
@@ -53,6 +53,7 @@ from murakkab.catalog.catalog import default_catalog
 from murakkab.runtime.loadgen import LoadReport
 from murakkab.runtime.serve import ServePlan
 from murakkab.compiler.fleet.workload import InstanceProfile
+from murakkab.grammar.diagnostics import MurakkabError
 from murakkab.runtime.fleet_sim import (POLICIES, Arrival, FleetSimulator, PolicyResult, SimSettings, _pick,
                                         arrivals, critical_path_s, interval_joules, interval_share,
                                         measure_stages, metered_kwh, simulate, simulate_served)
@@ -101,7 +102,7 @@ def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
 OTHER_GOALS = ("cost", "gpus")
 
 
-def policies(stretch: int, cost_budget: float | None = None) -> list[dict[str, object]]:
+def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[str, object]]:
     catalog = default_catalog()
     (fleet,) = murakkab.compile(fleet_text(), catalog=catalog).fleets
     start = time.perf_counter()
@@ -125,17 +126,24 @@ def policies(stretch: int, cost_budget: float | None = None) -> list[dict[str, o
         (follow,) = simulate(other, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
                              progress=lambda line: print(line, file=sys.stderr))
         results.append(replace(follow, policy=f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}"))
-    if cost_budget is not None:  # min energy within a cost per hour (each plan's, at its instance counts)
+    refused = []
+    for cost_budget in cost_budgets:  # min energy within a cost per hour (each plan's, at its instance counts)
         (within,) = murakkab.compile(fleet_text(cost_budget=cost_budget), catalog=catalog).fleets
-        (budgeted,) = simulate(within, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
-                               progress=lambda line: print(line, file=sys.stderr))
-        results.append(replace(budgeted, policy=f"joint, fc. floor, <= ${cost_budget:g}/h"))
+        name = f"joint, fc. floor, <= ${cost_budget:g}/h"
+        try:
+            (budgeted,) = simulate(within, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
+                                   progress=lambda line: print(line, file=sys.stderr))
+        except MurakkabError as exc:  # the first epoch cannot be served within the budget
+            refused.append({"refused": name, "why": exc.message})
+            continue
+        results.append(replace(budgeted, policy=name))
     out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
             "energy_by_kind": energy_by_kind(r)} for r in results]
     for r in out:
         # Table 2's "GPUs" is a count of GPUs, not GPU-hours: the most held at once
         # (``plan``: the most any one plan provisioned, without the auto-scaler's spikes).
         r["peak_gpus"] = max((g for _, g in r.pop("gpus_over_time")), default=0)
+    out.extend(refused)
     out.append({"wall_s": wall})
     return out
 
@@ -384,8 +392,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stretch", type=int, default=24, help="hours the one-hour traces are stretched to (default 24)")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--cost-budget", type=float, metavar="USD",
-                    help="add the joint policy with the forecast floor, min energy within this cost per hour")
+    ap.add_argument("--cost-budget", type=float, metavar="USD", nargs="+", default=[],
+                    help="add the joint policy with the forecast floor, min energy within each of these costs "
+                         "per hour (a sweep)")
     ap.add_argument("--compare-real", action="store_true",
                     help="instead: a served plan, simulated and on Ray Serve, on the same trace slice")
     ap.add_argument("--requests", type=int, default=COMPARE_REQUESTS,
@@ -400,7 +409,7 @@ def main() -> int:
         compared = compare_real(args.requests, args.speedup, args.max_replicas, args.seed)
         print(json.dumps(compared, indent=2) if args.json else compare_text(compared), end="" if not args.json else "\n")
         return 0
-    result = {"policies": policies(args.stretch, args.cost_budget), "speed": speed(), "stretch": args.stretch}
+    result = {"policies": policies(args.stretch, tuple(args.cost_budget)), "speed": speed(), "stretch": args.stretch}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -421,6 +430,9 @@ def main() -> int:
               f"{r['replans']:8d}   {base['gpu_hours'] / r['gpu_hours']:5.2f}x "
               f"{base['peak_gpus'] / r['peak_gpus']:5.2f}x {base['energy_kwh'] / r['energy_kwh']:6.2f}x "
               f"{base['cost_usd'] / r['cost_usd']:5.2f}x   {paper}".rstrip())
+    for r in result["policies"]:
+        if "refused" in r:
+            print(f"  {r['refused']:28} no fleet: {r['why']}")
     by = {r["policy"]: r for r in rows}
     for floor in ("", ", fc. floor"):
         best = {m: by.get(f"joint{floor}, min {goal}", by[f"joint{floor}"])

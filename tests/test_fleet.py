@@ -130,6 +130,10 @@ def test_a_re_plan_keeps_its_fleet_unless_a_swap_saves_more_than_the_dropped_ins
     swapped = solve(Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=0.05))
     assert swapped.instances == {"B": 1} and swapped.totals["energy"] == pytest.approx(127.5)
     assert swapped.proven
+    with pytest.raises(ValueError, match="drop_share"):
+        Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=3.0)
+    with pytest.raises(ValueError, match="none negative"):
+        Problem(base.pairs, base.demands, cat, ENERGY, current={"A": -1})
 
 
 # -- the MILP equals an enumeration on tiny random fleets -------------------------------

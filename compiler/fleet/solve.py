@@ -124,6 +124,12 @@ class Problem:
     current: dict[str, int] = field(default_factory=dict)
     drop_share: float = 0.0
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.drop_share <= 1.0:
+            raise ValueError(f"drop_share is a share of the epoch, in [0, 1]: got {self.drop_share!r}")
+        if any(n < 0 for n in self.current.values()):
+            raise ValueError("current holds instance counts, none negative: " + repr(self.current))
+
     def eligible(self, pair: Pair) -> list[Config]:
         return [c for c in self.catalogue.configs.get(pair.workflow, ())
                 if c.accuracy >= pair.min_accuracy - 1e-12 and c.latency_s <= pair.max_latency_s + 1e-9]
