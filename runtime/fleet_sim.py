@@ -746,7 +746,17 @@ def simulate(fleet: BoundFleet, catalog: Catalog, policies: tuple[str, ...] = PO
     for policy in policies:
         if progress:
             progress(f"simulating {policy}: {len(stream):,} requests")
-        out.append(FleetSimulator(fleet, catalog, policy, settings, catalogue).run(stream))
+        try:
+            out.append(FleetSimulator(fleet, catalog, policy, settings, catalogue).run(stream))
+        except Infeasible as exc:  # the first epoch's plan (a later one keeps the fleet)
+            if exc.span is not None:
+                raise
+            raise Infeasible([f"policy {policy}, first epoch: {exc.diagnosis[0]}", *exc.diagnosis[1:]]
+                             if exc.diagnosis else [f"policy {policy}, first epoch"], fleet.span) from None
+        except SolveTimeout as exc:
+            if exc.span is not None:
+                raise
+            raise SolveTimeout(exc.limit_s, fleet.span) from None
     return out
 
 

@@ -344,3 +344,16 @@ def test_a_forecast_floor_follows_the_load_within_the_epoch(catalog: Catalog) ->
     assert runs["forecast"].energy_kwh < runs["plan"].energy_kwh
     with pytest.raises(ValueError, match="unknown floor"):
         FleetSimulator(_fleet(catalog), catalog, "joint", SimSettings(floor="zero"))
+
+
+def test_simulate_says_where_a_fleet_its_first_epoch_cannot_meet_is(tmp_path: Path) -> None:
+    script = tmp_path / "tight.job"
+    script.write_text("-- a cost budget no fleet fits\nPLAN FLEET FOR code_gen AT 60 PER minute\n"
+                      "  BUDGET (cost = 1 USD) MINIMIZE energy;\n")
+    done = subprocess.run([sys.executable, "-m", "murakkab", "simulate", str(script), "--policy", "joint"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 3 and done.stdout == "", done.stderr
+    assert done.stderr.startswith(f"{script}:2:1: error: no fleet meets every SLO within the budgets: policy joint, "
+                                  "first epoch: budget cost <= 1 USD/h: the SLOs need at least "), done.stderr
+    assert "Traceback" not in done.stderr and "hint: " in done.stderr
+
