@@ -33,9 +33,8 @@ when re-planning a fleet that holds k_m instances now, d_m ≥ 0 the instances d
 
 A re-plan makes before it breaks: an instance it drops stays held (and serves) until the
 new plan's instances are ready, a share δ of the epoch (provisioning time / epoch). So a
-plan that swaps instances for others pays δ of their held power and price; without it,
-re-plans of a steady load flip between fleets of nearly equal cost and hold both
-(measured on the day of ``bench/serving.py``). With no fleet held (k = 0) d_m is 0.
+plan that swaps instances for others pays δ of their held power and price, and swaps
+only when that saves more. With no fleet held, d is empty.
 
 Sharing is where the savings come from: an instance of m serves every workflow routed to
 it and is sized for the peak *of the sum* of their loads, max_t Σ_w r_w(t) u_wm, which is
