@@ -116,39 +116,35 @@ OTHER_GOALS = ("cost", "gpus")
 
 def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[str, object]]:
     catalog = default_catalog()
+
+    def day(text: str, name: str, settings: SimSettings = SimSettings()) -> PolicyResult:
+        """The joint policy over the day for one fleet statement, named ``name``."""
+        (fleet,) = murakkab.compile(text, catalog=catalog).fleets
+        (joint,) = simulate(fleet, catalog, ("joint",), settings, stretch,
+                            progress=lambda line: print(line, file=sys.stderr))
+        return replace(joint, policy=name)
+
     (fleet,) = murakkab.compile(fleet_text(), catalog=catalog).fleets
     start = time.perf_counter()
     results = simulate(fleet, catalog, POLICIES, SimSettings(), stretch,
                        progress=lambda line: print(line, file=sys.stderr))
     wall = time.perf_counter() - start
-    for goal in OTHER_GOALS:
-        (other,) = murakkab.compile(fleet_text(goal=goal), catalog=catalog).fleets
-        (joint,) = simulate(other, catalog, ("joint",), SimSettings(), stretch,
-                            progress=lambda line: print(line, file=sys.stderr))
-        results.append(replace(joint, policy=f"joint, min {goal}"))
+    results += [day(fleet_text(goal=goal), f"joint, min {goal}") for goal in OTHER_GOALS]
     # The joint policy re-planning on OSDI's forecast (each workflow's peak and mean rate,
     # sized for the sum of the peaks) instead of window by window.
-    (paper,) = simulate(fleet, catalog, ("joint",), SimSettings(forecast="peaks"), stretch,
-                        progress=lambda line: print(line, file=sys.stderr))
-    results.append(replace(paper, policy="joint, peaks fc."))
+    results.append(day(fleet_text(), "joint, peaks fc.", SimSettings(forecast="peaks")))
     # The joint policy whose auto-scaler keeps, each window, what that window's forecast
     # needs of the plan, not the plan's count all epoch; planned for each metric too.
     for goal in ("energy", *OTHER_GOALS):
-        (other,) = murakkab.compile(fleet_text(goal=goal), catalog=catalog).fleets
-        (follow,) = simulate(other, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
-                             progress=lambda line: print(line, file=sys.stderr))
-        results.append(replace(follow, policy=f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}"))
+        results.append(day(fleet_text(goal=goal), f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}",
+                           SimSettings(floor="forecast")))
     refused = []
     for cost_budget in cost_budgets:  # min energy within a cost per hour (each plan's, at its instance counts)
-        (within,) = murakkab.compile(fleet_text(cost_budget=cost_budget), catalog=catalog).fleets
         name = f"joint, fc. floor, <= ${cost_budget:g}/h"
         try:
-            (budgeted,) = simulate(within, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
-                                   progress=lambda line: print(line, file=sys.stderr))
+            results.append(day(fleet_text(cost_budget=cost_budget), name, SimSettings(floor="forecast")))
         except MurakkabError as exc:  # the first epoch cannot be served within the budget
             refused.append({"refused": name, "why": exc.message})
-            continue
-        results.append(replace(budgeted, policy=name))
     out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
             "energy_by_kind": energy_by_kind(r), "llm_utilization": llm_utilization(r)} for r in results]
     for r in out:

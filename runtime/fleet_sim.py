@@ -174,6 +174,10 @@ class _Pool:
     def active(self, now: float) -> int:
         return sum(1 for i in self.instances if i.ready <= now)
 
+    def live(self) -> list[_Instance]:
+        """The instances no plan has dropped (a dropped one serves until it retires)."""
+        return [i for i in self.instances if i.retire == math.inf]
+
     def reset(self, instances: list[_Instance]) -> None:
         self.instances = instances
         self.heap = [(max(i.free, i.ready), n, i) for n, i in enumerate(instances)]
@@ -286,8 +290,7 @@ class FleetSimulator:
         if self.policy == "joint":
             # A re-plan knows the fleet it holds: an instance it drops stays held until the
             # new plan's are ready (make before break), which the MILP charges.
-            current = {k: n for k, pool in self.pools.items()
-                       if (n := sum(1 for i in pool.instances if i.retire == math.inf))}
+            current = {k: n for k, pool in self.pools.items() if (n := len(pool.live()))}
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
                                 time_limit_s=self.s.time_limit_s, ties=self.fleet.ties, current=current,
                                 drop_share=min(1.0, self.s.provision_s / self.s.epoch_s)))
@@ -315,7 +318,7 @@ class FleetSimulator:
         self.largest_plan_gpus = max(self.largest_plan_gpus, planned)
         for key, n in instances.items():
             pool = self.pools.setdefault(key, _Pool(self.catalogue.profiles[key]))
-            live = [i for i in pool.instances if i.retire == math.inf]
+            live = pool.live()
             if n > len(live):
                 # Instances on their way out serve again before new ones are provisioned.
                 back = sorted((i for i in pool.instances if i.retire < math.inf), key=lambda i: i.ready)
@@ -434,10 +437,7 @@ class FleetSimulator:
         # static: a hand-built deployment sized for the whole trace's peak; the others
         # start from the first epoch's own load.
         first = {w: rates(w, 0, nwin) for w in workflows} if self.policy == "static" else forecast
-        plan = self._plan(first)
-        self._apply(*plan, now=0.0, delay=0.0)
-        if s.floor == "forecast" and self.policy in ("per-pair", "joint"):
-            self._follow(plan[0], plan[1], first, 0)
+        self._adopt(self._plan(first), first, now=0.0, delay=0.0, window=0)
         shares = {w: [(pi, p.share) for pi, p in enumerate(self.pairs) if p.workflow == w] for w in workflows}
         stats = {w: WorkflowStats() for w in workflows}
         totals = [0.0, 0.0, 0.0]  # GPU-seconds, joules, instance cost
@@ -472,10 +472,7 @@ class FleetSimulator:
                         observed = {w: rates(w, epoch_start, here) for w in workflows}
                         forecast = {w: self._forecast(forecast[w], observed[w], per_epoch) for w in workflows}
                         try:
-                            plan = self._plan(forecast)
-                            self._apply(*plan, now=t, delay=s.provision_s)
-                            if s.floor == "forecast":
-                                self._follow(plan[0], plan[1], forecast, here)
+                            self._adopt(self._plan(forecast), forecast, now=t, delay=s.provision_s, window=here)
                             self.replans += 1
                         except (Infeasible, SolveTimeout) as exc:
                             self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc.message}")
@@ -588,6 +585,14 @@ class FleetSimulator:
                 pool.work_interval = 0.0
             totals[0] += n * pool.profile.gpus() * dt
             totals[2] += n * pool.profile.usd_per_hour * dt / 3600.0
+
+    def _adopt(self, plan: tuple[dict[str, int], dict[int, list[tuple[Config, float]]]],
+               forecast: dict[str, list[float]], now: float, delay: float, window: int) -> None:
+        """Make ``plan`` (made for ``forecast`` from window ``window`` on) current; with the
+        forecast floor, a planned policy's floors follow that forecast."""
+        self._apply(*plan, now=now, delay=delay)
+        if self.s.floor == "forecast" and self.policy in ("per-pair", "joint"):
+            self._follow(*plan, forecast, window)
 
     def _follow(self, instances: dict[str, int], routing: dict[int, list[tuple[Config, float]]],
                 forecast: dict[str, list[float]], start: int) -> None:
