@@ -39,10 +39,19 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   and the next (a new instance takes ``scale_delay_s``) needs of each profile under the
   plan's routing, with the 1.15 buffer, at most the plan's count; a profile under it gets
   instances then. The plan is still sized for the epoch's peak window.
+* **Budgets** bind the planned policies (per-pair and joint) all the time, not only their
+  plans: the auto-scaler adds an instance only while the instances held (those a re-plan
+  dropped and still holds included) stay within the statement's GPU (or core) budget of
+  its type and, with a cost budget, within that budget per hour less what the plan routes
+  to per-token API endpoints at the forecast's mean load. A re-plan's switch fits the GPU
+  budgets (``compiler/fleet/solve.py``). Windows in which the budgets held the auto-scaler
+  back are counted (``budget_capped``). The static baselines are hand-built deployments
+  and ignore the budgets, as their plans do.
 
 Reports per policy and per workflow: GPU-hours, energy, cost, p50 / p99 end-to-end
 latency, SLO attainment (the request's latency SLO met by its latency, its quality SLO
-by its configuration), and the GPUs provisioned over time.
+by its configuration), the GPUs provisioned over time, and the most units of each
+hardware type held at once.
 
 The same engine also replays a trace slice through what ``murakkab serve`` deploys on
 this machine (:func:`simulate_served`: a ``runtime/serve.ServePlan``, its replicas running
@@ -212,6 +221,10 @@ class PolicyResult:
     # The most GPUs any one plan provisioned (without the auto-scaler's additions and
     # the instances a re-plan keeps until its new ones are ready).
     largest_plan_gpus: int = 0
+    # The most units (GPUs or cores) of each hardware type held at once, and the windows
+    # in which the statement's budgets held the auto-scaler back.
+    peak_units: dict[str, int] = field(default_factory=dict)
+    budget_capped: int = 0
     # (seconds, profile, instances held, work started in them) per accounting interval:
     # what :func:`metered_kwh` re-meters under another power model. Not in ``to_dict``.
     usage: list[tuple[float, InstanceProfile, int, float]] = field(default_factory=list, repr=False)
@@ -220,7 +233,8 @@ class PolicyResult:
         return {"policy": self.policy, "gpu_hours": self.gpu_hours, "energy_kwh": self.energy_kwh,
                 "cost_usd": self.cost_usd, "overall": self.overall, "workflows": self.workflows,
                 "replans": self.replans, "events": self.events, "notes": self.notes,
-                "largest_plan_gpus": self.largest_plan_gpus,
+                "largest_plan_gpus": self.largest_plan_gpus, "peak_units": self.peak_units,
+                "budget_capped": self.budget_capped,
                 "gpus_over_time": [[t, g] for t, g in self.gpus_over_time]}
 
 
@@ -250,6 +264,13 @@ class FleetSimulator:
         self.notes: list[str] = []
         self.replans = 0
         self.largest_plan_gpus = 0
+        self.peak_units: dict[str, int] = {}
+        self.budget_capped = 0
+        self.capped_now = False  # this window, the budgets held the auto-scaler back
+        # What the instances held may cost per hour (the cost budget less the plan's
+        # per-token API charges); None: no cost budget binds this policy.
+        self.held_budget: float | None = None
+        self.budgeted = policy in ("per-pair", "joint")
         self.usage: list[tuple[float, InstanceProfile, int, float]] = []
         # Requests routed to a configuration on each profile and not yet finished: a
         # dropped pool drains them before its last instance leaves.
@@ -442,6 +463,7 @@ class FleetSimulator:
         stats = {w: WorkflowStats() for w in workflows}
         totals = [0.0, 0.0, 0.0]  # GPU-seconds, joules, instance cost
         timeline: list[tuple[float, int]] = [(0.0, self._gpus())]
+        self._held_units()
         next_window, next_epoch, epoch_start, last, planned_at = s.window_s, s.epoch_s, 0, 0.0, 0.0
         heap: list[tuple[float, int, int, int, str]] = [(a.t, i, _ARRIVE, i, "") for i, a in enumerate(stream)]
         heapq.heapify(heap)
@@ -478,6 +500,7 @@ class FleetSimulator:
                             self.notes.append(f"re-plan at {t:.0f} s kept the fleet: {exc.message}")
                     epoch_start, next_epoch, planned_at = here, t + s.epoch_s, t
                 timeline.append((t, self._gpus()))
+                self._held_units()
             a = stream[ri]
             if kind == _ARRIVE:
                 pi = _pick(self.rng, shares[a.workflow])
@@ -516,11 +539,15 @@ class FleetSimulator:
         end = max([last, *end_at])
         self._account(last, end, totals, final=True)
         timeline.append((end, self._gpus()))
+        if self.budget_capped:
+            self.notes.insert(0, f"the budgets held the auto-scaler back in {self.budget_capped:,} of "
+                                 f"{nwin:,} windows")
         api_usd = sum(p.profile.usd_per_work * p.work_total for p in self.pools.values())
         every = WorkflowStats([x for st in stats.values() for x in st.latencies], sum(st.met for st in stats.values()))
         return PolicyResult(self.policy, totals[0] / 3600.0, totals[1] / 3.6e6, totals[2] + api_usd,
                             {w: st.summary() for w, st in stats.items()}, every.summary(), timeline,
-                            self.replans, events, self.notes, self.largest_plan_gpus, self.usage)
+                            self.replans, events, self.notes, self.largest_plan_gpus, self.peak_units,
+                            self.budget_capped, self.usage)
 
     def _start(self, key: str, stage: str, now: float, config: Config, a: Arrival) -> float:
         seconds, rounds, calls = self._stage_work(config)
@@ -572,6 +599,33 @@ class FleetSimulator:
     def _gpus(self) -> int:
         return sum(len(p.instances) * p.profile.gpus() for p in self.pools.values())
 
+    def _held_units(self) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for p in self.pools.values():
+            if p.profile.units and p.instances:
+                held[p.profile.hardware] = held.get(p.profile.hardware, 0) + len(p.instances) * p.profile.units
+        for hw, n in held.items():
+            self.peak_units[hw] = max(self.peak_units.get(hw, 0), n)
+        return held
+
+    def _room(self, profile: InstanceProfile, want: int) -> int:
+        """How many of ``want`` more instances of ``profile`` the auto-scaler may add now
+        within the statement's budgets (the module docstring says which)."""
+        if not self.budgeted or want <= 0:
+            return max(0, want)
+        room = want
+        budget = dict(self.fleet.budgets).get(profile.hardware)
+        if budget is not None and profile.units > 0:
+            held = self._held_units().get(profile.hardware, 0)
+            room = min(room, int((budget - held + 1e-9) // profile.units))
+        if self.held_budget is not None and profile.usd_per_hour > 0:
+            price = sum(len(p.instances) * p.profile.usd_per_hour for p in self.pools.values())
+            room = min(room, math.floor((self.held_budget - price) / profile.usd_per_hour + 1e-9))
+        room = max(0, room)
+        if room < want:
+            self.capped_now = True
+        return room
+
     def _account(self, t0: float, t1: float, totals: list[float], final: bool = False) -> None:
         """Add the instances held from t0 to t1: GPU-seconds, joules (by
         :func:`interval_joules`), their price. Work started in an empty interval waits
@@ -591,6 +645,13 @@ class FleetSimulator:
         """Make ``plan`` (made for ``forecast`` from window ``window`` on) current; with the
         forecast floor, a planned policy's floors follow that forecast."""
         self._apply(*plan, now=now, delay=delay)
+        if self.budgeted and self.fleet.cost_budget is not None:
+            instances, routing = plan
+            demands = self._demands(forecast)
+            api = sum(demands[self.pairs[pi].workflow].mean * self.pairs[pi].share * share * work * 3600.0
+                      * self.catalogue.profiles[key].usd_per_work
+                      for pi, options in routing.items() for c, share in options for key, work in c.work)
+            self.held_budget = self.fleet.cost_budget - api
         if self.s.floor == "forecast" and self.policy in ("per-pair", "joint"):
             self._follow(*plan, forecast, window)
 
@@ -630,6 +691,7 @@ class FleetSimulator:
         """End of a window: auto-scale; whether the load left the forecast (re-plan early)."""
         s = self.s
         self._retire(t)
+        self.capped_now = False
         for key, pool in self.pools.items():
             n = pool.active(t)
             used = pool.work_window / (pool.profile.capacity * s.window_s) if pool.profile.capacity > 0 else 0.0
@@ -641,16 +703,17 @@ class FleetSimulator:
                 pos = index + 1 - pool.floors_from
                 ahead = pool.floors[max(0, pos):pos + 2] or pool.floors[-1:]
                 pool.floor = max(ahead)
-                if len(pool.instances) < pool.floor:
-                    pool.reset(pool.instances + [_Instance(t + s.scale_delay_s)
-                                                 for _ in range(pool.floor - len(pool.instances))])
+                add = self._room(pool.profile, pool.floor - len(pool.instances))
+                if add:
+                    pool.reset(pool.instances + [_Instance(t + s.scale_delay_s) for _ in range(add)])
             if n and used > s.high * n:
-                add = math.ceil(used / s.high - n)
+                add = self._room(pool.profile, math.ceil(used / s.high - n))
                 pool.reset(pool.instances + [_Instance(t + s.scale_delay_s) for _ in range(add)])
             elif used < s.low * n and len(pool.instances) > pool.floor:
                 drain = 1 if self.in_flight.get(key) else 0
                 keep = max(pool.floor, drain, math.ceil(used / s.high))
                 pool.reset(sorted(pool.instances, key=lambda i: -i.free)[:keep])
+        self.budget_capped += self.capped_now
         deviated = False
         pos = index - epoch_start
         for w, fc in forecast.items():
@@ -1027,6 +1090,10 @@ def results_text(results: list[PolicyResult]) -> str:
         for w, st in r.workflows.items():
             lines.append(f"  {r.policy:16} {w:10} {st['requests']:8.0f} requests  p50 {st['p50_s']:8.2f} s  "
                          f"p99 {st['p99_s']:8.2f} s  SLOs met {100 * st['slo_attainment']:5.1f}%")
+    lines.append("most held at once (GPUs, or cores of a CPU type):")
+    for r in results:
+        held = ", ".join(f"{hw} {n:,}" for hw, n in sorted(r.peak_units.items()))
+        lines.append(f"  {r.policy:16} {held or 'nothing'}")
     notes = [f"  {r.policy}: {n}" for r in results for n in r.notes[:5]]
     if notes:
         lines.append("notes:")

@@ -130,10 +130,28 @@ def test_a_re_plan_keeps_its_fleet_unless_a_swap_saves_more_than_the_dropped_ins
     swapped = solve(Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=0.05))
     assert swapped.instances == {"B": 1} and swapped.totals["energy"] == pytest.approx(127.5)
     assert swapped.proven
+    # A budget of GPUs holds the switch too: with one A100, A (held) and B (new) cannot
+    # both be held while B is provisioned, so the cheaper swap is out of reach.
+    one = solve(Problem(base.pairs, base.demands, cat, ENERGY, {"A100": 1}, current={"A": 1}, drop_share=0.05))
+    assert one.instances == {"A": 1} and one.totals["energy"] == pytest.approx(130.0)
     with pytest.raises(ValueError, match="drop_share"):
         Problem(base.pairs, base.demands, cat, ENERGY, current={"A": 1}, drop_share=3.0)
     with pytest.raises(ValueError, match="none negative"):
         Problem(base.pairs, base.demands, cat, ENERGY, current={"A": -1})
+
+
+def test_a_re_plan_whose_only_fleets_need_a_switch_beyond_the_budget_blames_the_held_fleet() -> None:
+    # 1 request/s x 80 tokens needs one instance; only B's configuration is accurate
+    # enough, and the held A fills the one-GPU budget until B is ready.
+    cat = catalogue([gpu("A", "A100", 100, 50, 1.0), gpu("B", "A100", 100, 45, 1.0)],
+                    [config("w", "on A", {"A": 80}, accuracy=0.5), config("w", "on B", {"B": 80})])
+    problem = Problem((Pair("w", "good", 1.0, 0.8),), {"w": demand("w", 1.0)}, cat, ENERGY, {"A100": 1},
+                      current={"A": 1}, drop_share=0.2)
+    with pytest.raises(Infeasible) as err:
+        solve(problem)
+    assert err.value.diagnosis == ["the fleet held now (1 x A): every fleet that meets the SLOs within the budgets "
+                                   "means a switch that holds more than the budgets while its new instances are "
+                                   "provisioned (make before break)"]
 
 
 # -- the MILP equals an enumeration on tiny random fleets -------------------------------
@@ -169,7 +187,8 @@ def _oracle(problem: Problem) -> float:
                 b_ub.append(n[ki] * cat.profiles[k].capacity)
         res = linprog(cost, A_ub=np.array(a_ub), b_ub=np.array(b_ub), A_eq=a_eq, b_eq=np.ones(len(problem.pairs)),
                       bounds=(0, 1), method="highs")
-        if res.status == 0:
+        switch = sum(cat.profiles[k].units * max(n[ki], problem.current.get(k, 0)) for ki, k in enumerate(keys))
+        if res.status == 0 and switch <= problem.budgets.get("G", math.inf):
             held = sum((n[ki] + problem.drop_share * max(0, problem.current.get(k, 0) - n[ki])) * cat.profiles[k].held_w
                        for ki, k in enumerate(keys))
             best = min(best, res.fun + held)
@@ -196,7 +215,9 @@ def tiny_fleets(draw: st.DrawFn) -> Problem:
     cat = catalogue(profiles, configs)
     # Half of them re-plan a fleet held now, whose dropped instances stay held a while.
     current = {p.key: draw(st.integers(0, 3)) for p in profiles} if draw(st.booleans()) else {}
-    return Problem(tuple(pairs), demands, cat, ENERGY, current=current,
+    # A third of them have a budget of the one GPU type, which a switch must fit too.
+    budgets = {"G": float(draw(st.integers(1, 5)))} if draw(st.integers(0, 2)) == 0 else {}
+    return Problem(tuple(pairs), demands, cat, ENERGY, budgets, current=current,
                    drop_share=draw(st.sampled_from([0.0, 0.3, 1.0])) if current else 0.0)
 
 

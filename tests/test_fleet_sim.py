@@ -106,6 +106,29 @@ def test_the_autoscaler_adds_capacity_within_a_window_and_never_goes_below_the_p
     assert dict(calm.run(stream).gpus_over_time)[360.0] == planned
 
 
+@pytest.mark.parametrize("budget", ["H100 = 16", "cost = 60 USD"])
+def test_the_autoscaler_stays_within_the_statements_budgets(catalog: Catalog, budget: str) -> None:
+    # A step from 1 to 8 requests/s that the 5-minute epochs' forecast lags: unbudgeted,
+    # the auto-scaler holds 28 H100s at once and spends more than 60 USD an hour.
+    settings = SimSettings(epoch_s=300, provision_s=1200, scale_delay_s=30, deviation=10.0)
+    text = "PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (quality >= FAIR)"
+    free = FleetSimulator(_fleet(catalog, text), catalog, "joint", settings).run(_step(1.0, 8.0, 20, 5))
+    bound = FleetSimulator(_fleet(catalog, f"{text} BUDGET ({budget})"), catalog, "joint",
+                           settings).run(_step(1.0, 8.0, 20, 5))
+
+    def per_hour(r):  # noqa: ANN001, ANN202 - USD per hour held, over the whole run
+        return r.cost_usd / (r.gpus_over_time[-1][0] / 3600)
+
+    if budget.startswith("H100"):
+        assert free.peak_units["H100-80GB"] > 16 >= bound.peak_units["H100-80GB"]
+    else:
+        assert per_hour(free) > 60 >= per_hour(bound)
+    assert free.budget_capped == 0 < bound.budget_capped
+    assert bound.notes[0] == f"the budgets held the auto-scaler back in {bound.budget_capped} of 20 windows"
+    assert bound.to_dict()["budget_capped"] == bound.budget_capped
+    assert bound.overall["requests"] == free.overall["requests"]  # slower, but every request is served
+
+
 def test_a_new_plan_is_made_before_the_old_one_is_broken(catalog: Catalog) -> None:
     # The second plan moves the load onto a profile with no instance: until it is ready
     # (20 minutes), requests keep the first plan's configuration and its instances stay;

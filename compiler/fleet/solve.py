@@ -21,7 +21,7 @@ when re-planning a fleet that holds k_m instances now, d_m ≥ 0 the instances d
     u_wm ≤ M_wm n_m                                a profile in use holds an instance (M_wm: u_wm's
                                                    largest value), however small its load; added
                                                    only for the (w, m) a solution breaks it on
-    Σ_{m on type h} units_m n_m ≤ B_h              GPU (or core) budget per type
+    Σ_{m on type h} units_m (n_m + d_m) ≤ B_h      GPU (or core) budget per type, the switch included
     cost ≤ budget                                  optional, per hour
     n_m + d_m ≥ k_m                                re-planning: what the plan drops
 
@@ -34,7 +34,8 @@ when re-planning a fleet that holds k_m instances now, d_m ≥ 0 the instances d
 A re-plan makes before it breaks: an instance it drops stays held (and serves) until the
 new plan's instances are ready, a share δ of the epoch (provisioning time / epoch). So a
 plan that swaps instances for others pays δ of their held power and price, and swaps
-only when that saves more. With no fleet held, d is empty.
+only when that saves more, and a budget of GPUs (or cores) must hold the dropped
+instances beside the new ones. With no fleet held, d is empty.
 
 Sharing is where the savings come from: an instance of m serves every workflow routed to
 it and is sized for the peak *of the sum* of their loads, max_t Σ_w r_w(t) u_wm, which is
@@ -52,7 +53,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -294,7 +295,10 @@ class _Model:
                            if m == mi]
                 row(entries + [(self.n0 + mi, -1.0)], -np.inf, 0.0)
         for hw, budget in sorted(problem.budgets.items()):
-            entries = [(self.n0 + mi, float(p.units)) for mi, p in enumerate(self.profiles) if p.hardware == hw]
+            # Make before break: while the new instances are provisioned, the dropped ones
+            # are still held, so a switch must fit the budget with both.
+            entries = [(col, float(p.units)) for mi, p in enumerate(self.profiles) if p.hardware == hw
+                       for col in (self.n0 + mi, self.d_of.get(mi)) if col is not None]
             if entries:
                 row(entries, -np.inf, float(budget))
         for mi, d in self.d_of.items():
@@ -537,6 +541,16 @@ def diagnose_pair(problem: Problem, pair: Pair) -> str:
 
 def diagnose_budgets(problem: Problem) -> list[str]:
     """Each budget the SLOs need more of than allowed: the least the fleet needs of it."""
+    if problem.current:
+        try:
+            solve(replace(problem, current={}, drop_share=0.0))
+        except Infeasible:
+            pass
+        else:  # a fleet held nothing before would do: the switch from the held one is the fault
+            held = ", ".join(f"{n} x {k}" for k, n in sorted(problem.current.items()))
+            return [f"the fleet held now ({held}): every fleet that meets the SLOs within the budgets means a "
+                    "switch that holds more than the budgets while its new instances are provisioned "
+                    "(make before break)"]
     free = Problem(problem.pairs, problem.demands, problem.catalogue, (("gpus", "minimize"),), {}, None,
                    problem.buffer, problem.time_limit_s)
     out = []
