@@ -150,7 +150,9 @@ def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[st
     for r in out:
         # Table 2's "GPUs" is a count of GPUs, not GPU-hours: the most held at once
         # (``plan``: the most any one plan provisioned, without the auto-scaler's spikes).
-        r["peak_gpus"] = max((g for _, g in r.pop("gpus_over_time")), default=0)
+        over_time = r.pop("gpus_over_time")
+        r["peak_gpus"] = max((g for _, g in over_time), default=0)
+        r["hours"] = over_time[-1][0] / 3600 if over_time else 0.0
     out.extend(refused)
     out.append({"wall_s": wall})
     return out
@@ -441,6 +443,11 @@ def main() -> int:
     for r in result["policies"]:
         if "refused" in r:
             print(f"  {r['refused']:28} no fleet: {r['why']}")
+    for r in rows:
+        if "<=" in r["policy"]:  # the budget binds the auto-scaler too (runtime/fleet_sim.py)
+            print(f"  {r['policy']:28} {r['cost_usd'] / r['hours']:,.0f} USD/h over its {r['hours']:.1f} h; the "
+                  f"budget held the auto-scaler back in {r['budget_capped']:,} "
+                  f"minute{'' if r['budget_capped'] == 1 else 's'}")
     by = {r["policy"]: r for r in rows}
     for floor in ("", ", fc. floor"):
         best = {m: by.get(f"joint{floor}, min {goal}", by[f"joint{floor}"])
