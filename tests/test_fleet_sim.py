@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import murakkab
 from murakkab.catalog.catalog import Catalog, default_catalog
+from murakkab.grammar.diagnostics import MurakkabError
 from murakkab.runtime.fleet_sim import (Arrival, FleetSimulator, SimSettings, _ewma, _peak_and_mean, arrivals,
                                         metered_kwh)
 
@@ -127,6 +128,37 @@ def test_the_autoscaler_stays_within_the_statements_budgets(catalog: Catalog, bu
     assert bound.notes[0] == f"the budgets held the auto-scaler back in {bound.budget_capped} of 20 windows"
     assert bound.to_dict()["budget_capped"] == bound.budget_capped
     assert bound.overall["requests"] == free.overall["requests"]  # slower, but every request is served
+
+
+@st.composite
+def _budgeted_days(draw: st.DrawFn) -> tuple[str, SimSettings, list[Arrival]]:
+    """A joint fleet with a GPU budget and a stream whose rate steps as a burst would."""
+    stream, t = [], 0.0
+    for rate in draw(st.lists(st.sampled_from([0.2, 1.0, 3.0, 6.0]), min_size=2, max_size=4)):
+        end = t + draw(st.sampled_from([120.0, 300.0]))
+        while t < end:
+            stream.append(Arrival(t, "code_gen", draw(st.sampled_from([0.5, 1.0, 2.0]))))
+            t += 1.0 / rate
+    budget = f"{draw(st.sampled_from(['H100', 'A100']))} = {draw(st.sampled_from([4, 8, 12, 16]))}"
+    settings = SimSettings(epoch_s=draw(st.sampled_from([120.0, 300.0, 600.0])),
+                           provision_s=draw(st.sampled_from([60.0, 300.0])), scale_delay_s=30.0,
+                           floor=draw(st.sampled_from(["plan", "forecast"])))
+    return budget, settings, stream
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_budgeted_days())
+def test_the_joint_policy_never_holds_more_gpus_than_its_budget(day: tuple[str, SimSettings, list[Arrival]]) -> None:
+    budget, settings, stream = day
+    catalog = default_catalog()
+    text = "PLAN FLEET FOR code_gen AT 1 PER second WITH SLO (70% quality >= FAIR, 30% latency <= BASIC)"
+    try:
+        fleet = _fleet(catalog, f"{text} BUDGET ({budget})")
+        result = FleetSimulator(fleet, catalog, "joint", settings).run(stream)
+    except MurakkabError:  # the first epoch cannot be served within the budget
+        return
+    hw, units = budget.split(" = ")
+    assert result.peak_units.get(f"{hw}-80GB", 0) <= int(units)
 
 
 def test_a_new_plan_is_made_before_the_old_one_is_broken(catalog: Catalog) -> None:
