@@ -224,6 +224,24 @@ def test_simulate_command_compares_the_four_policies(tmp_path: Path) -> None:
     assert plot.read_text().startswith("<svg") and "joint" in plot.read_text()
 
 
+def test_simulate_command_says_what_each_policy_held_and_when_the_budget_held_it_back(tmp_path: Path) -> None:
+    # 3 requests/s (Poisson, seed 0) on at most 8 H100s: a burst the auto-scaler would
+    # meet with more H100s is met with A100s instead, and once the budget holds it back.
+    script = tmp_path / "f.job"
+    script.write_text("PLAN FLEET FOR code_gen AT 3 PER second WITH SLO (quality >= FAIR) BUDGET (H100 = 8);\n")
+    base = [sys.executable, "-m", "murakkab", "simulate", str(script), "--policy", "joint", "--epoch", "5",
+            "--duration", "10", "--scale-delay", "30"]
+    text = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert text.returncode == 0, text.stderr
+    held = text.stdout.split("most held at once (GPUs, or cores of a CPU type):\n")[1].splitlines()[0]
+    assert held.startswith("  joint ") and "H100-80GB" in held
+    (result,) = json.loads(subprocess.run(base + ["--format", "json"], cwd=ROOT, capture_output=True, text=True,
+                                          timeout=600).stdout)
+    assert held.endswith(", ".join(f"{hw} {n:,}" for hw, n in sorted(result["peak_units"].items())))
+    assert result["peak_units"]["H100-80GB"] <= 8 and result["budget_capped"] >= 1
+    assert f"joint: the budgets held the auto-scaler back in {result['budget_capped']:,} of" in text.stdout
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rate=st.sampled_from([0.2, 1.0, 3.0]), policy=st.sampled_from(["static", "static+autoscale", "per-pair", "joint"]),
        epoch=st.sampled_from([300.0, 600.0]), provision=st.sampled_from([0.0, 120.0, 1200.0]),
