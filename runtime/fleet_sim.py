@@ -329,10 +329,7 @@ class FleetSimulator:
             for k, n in sol.instances.items():
                 instances[k] = instances.get(k, 0) + n
             routing[pi] = sol.routing[0]
-        used: dict[str, int] = {}
-        for k, n in instances.items():
-            prof = self.catalogue.profiles[k]
-            used[prof.hardware] = used.get(prof.hardware, 0) + n * prof.units
+        used = self._units(instances)
         over = [f"{hw} {used.get(hw, 0):g} > {b:g}" for hw, b in self.fleet.budgets if used.get(hw, 0) > b]
         if over:
             self.notes.append("the pairs' plans, each within the budgets alone, are together over them: "
@@ -609,11 +606,19 @@ class FleetSimulator:
     def _gpus(self) -> int:
         return sum(len(p.instances) * p.profile.gpus() for p in self.pools.values())
 
+    def _units(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """Units (GPUs or cores) per hardware type of ``counts`` instances per profile."""
+        out: dict[str, int] = {}
+        for key, n in counts.items():
+            prof = self.catalogue.profiles[key]
+            if prof.units and n:
+                out[prof.hardware] = out.get(prof.hardware, 0) + n * prof.units
+        return out
+
     def _held_units(self) -> dict[str, int]:
-        held: dict[str, int] = {}
-        for p in self.pools.values():
-            if p.profile.units and p.instances:
-                held[p.profile.hardware] = held.get(p.profile.hardware, 0) + len(p.instances) * p.profile.units
+        """Units held now per hardware type (retiring instances included), kept in
+        ``peak_units`` where it is the most so far."""
+        held = self._units({k: len(p.instances) for k, p in self.pools.items()})
         for hw, n in held.items():
             self.peak_units[hw] = max(self.peak_units.get(hw, 0), n)
         return held
