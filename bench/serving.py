@@ -8,7 +8,10 @@ rate (each request becomes 24, spread over its stretched second): stated, since 
 traces hold one hour. Epochs of 60 min, new instances ready after 20 min (as OSDI),
 the auto-scaler's after 60 s (a warm pool). Ratios against static next to OSDI Table 2.
 Every policy re-plans on a window-by-window EWMA forecast; one more row runs joint on
-OSDI's forecast (each workflow's peak and mean: ``--forecast peaks``).
+OSDI's forecast (each workflow's peak and mean: ``--forecast peaks``). ``--cost-budget``
+adds the joint policy (forecast floor, min energy) within each cost per hour: the budget
+binds the plans and the auto-scaler, and each such row reports what it spent per hour
+and the minutes its budget held the auto-scaler back.
 
 Simulator speed: the static policy (a fixed fleet, so no re-planning time is counted)
 on the one-hour conversation trace (19,366 requests), once with murakkab's event loop
