@@ -31,7 +31,12 @@ configuration and stage: the simulation held to the 25% target). Beside it, the 
 simulation on the stage seconds measured in this process before Ray starts
 (``fleet_sim.measure_stages``), and, as a diagnostic, on the replay's own stage seconds.
 
+Table 3 over the day (``--h100-budget``, instead of the above): the joint policy within
+each H100 budget, A100s unlimited, 30% latency <= FAIR (as bench/fleet.py's sweep), with
+the most A100s and H100s held at once, energy, cost and SLOs met beside OSDI Table 3.
+
 Run:  python bench/serving.py [--stretch 24] [--cost-budget USD [USD ...]] [--json]
+      python bench/serving.py --h100-budget N [N ...] [--stretch 24] [--json]
       python bench/serving.py --compare-real [--requests 20] [--speedup 0.15] [--json]
 """
 
@@ -61,6 +66,8 @@ from murakkab.runtime.fleet_sim import (POLICIES, Arrival, FleetSimulator, Polic
                                         arrivals, critical_path_s, interval_joules, interval_share,
                                         measure_stages, metered_kwh, simulate, simulate_served)
 
+from fleet import TABLE3  # bench/fleet.py: OSDI '26 Table 3, H100 budget -> (A100, H100, MWh)
+
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT / "samples" / "traces" / "azure_llm_2023"
 TABLE2 = {"static": (2568, 82.1, 211.7), "static+autoscale": (2472, 80.6, 112.3), "per-pair": (1164, 27.7, 57.2),
@@ -68,13 +75,15 @@ TABLE2 = {"static": (2568, 82.1, 211.7), "static+autoscale": (2472, 80.6, 112.3)
 
 
 def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str = "energy",
-               cost_budget: float | None = None) -> str:
+               cost_budget: float | None = None, h100_budget: int | None = None, latency: str = "GOOD") -> str:
     items = {
         "video_qa": f"video_qa FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_conv.csv'}' "
-                    "WITH SLO (70% quality >= GOOD, 30% latency <= GOOD) ASSUMING (duration = 30 s)",
+                    f"WITH SLO (70% quality >= GOOD, 30% latency <= {latency}) ASSUMING (duration = 30 s)",
         "code_gen": f"code_gen FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_code.csv'}' "
-                    "WITH SLO (70% quality >= GOOD, 30% latency <= GOOD)"}
-    budget = f" BUDGET (cost = {cost_budget:g} USD)" if cost_budget is not None else ""
+                    f"WITH SLO (70% quality >= GOOD, 30% latency <= {latency})"}
+    budgets = ([f"cost = {cost_budget:g} USD"] if cost_budget is not None else []) + (
+        [f"H100 = {h100_budget}"] if h100_budget is not None else [])
+    budget = f" BUDGET ({', '.join(budgets)})" if budgets else ""
     return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{budget} MINIMIZE {goal}"
 
 
@@ -159,6 +168,53 @@ def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[st
     out.extend(refused)
     out.append({"wall_s": wall})
     return out
+
+
+def h100_sweep(stretch: int, budgets: tuple[int, ...]) -> list[dict[str, object]]:
+    """Table 3 over the day: the joint policy (forecast floor, min energy) within each
+    H100 budget, A100s unlimited (OSDI: 2,000, more than this fleet ever holds), and
+    unbudgeted last. Latency SLO at FAIR, as in bench/fleet.py's sweep: GOOD latency
+    needs H100s for some pairs, so no fleet without H100s meets it."""
+    catalog = default_catalog()
+    out: list[dict[str, object]] = []
+    for h100 in (*budgets, None):
+        text = fleet_text(h100_budget=h100, latency="FAIR")
+        (fleet,) = murakkab.compile(text, catalog=catalog).fleets
+        name = "unbudgeted" if h100 is None else f"H100 <= {h100}"
+        try:
+            (r,) = simulate(fleet, catalog, ("joint",), SimSettings(floor="forecast"), stretch,
+                            progress=lambda line: print(f"{name}: {line}", file=sys.stderr))
+        except MurakkabError as exc:
+            out.append({"h100_budget": h100, "refused": exc.message})
+            continue
+        out.append({"h100_budget": h100, **{k: v for k, v in r.to_dict().items() if k != "gpus_over_time"},
+                    "hours": r.gpus_over_time[-1][0] / 3600 if r.gpus_over_time else 0.0})
+    return out
+
+
+def sweep_text(rows: list[dict[str, Any]], stretch: int) -> str:
+    lines = [f"H100-budget sweep over {stretch} h (joint, forecast floor, min energy; A100 unlimited; "
+             "30% latency <= FAIR), beside OSDI Table 3:",
+             f"  {'H100 budget':>11} {'A100 peak':>9} {'H100 peak':>9} {'GPU-h':>7} {'MWh':>6} {'k$':>6} {'p99 s':>7} "
+             f"{'SLOs met':>8} {'capped min':>10}"]
+    for r in rows:
+        label = "none" if r["h100_budget"] is None else str(r["h100_budget"])
+        if "refused" in r:
+            lines.append(f"  {label:>11} no fleet: {r['refused']}")
+            continue
+        peak = r["peak_units"]
+        lines.append(f"  {label:>11} {peak.get('A100-80GB', 0):9d} {peak.get('H100-80GB', 0):9d} "
+                     f"{r['gpu_hours']:7.0f} {r['energy_kwh'] / 1000:6.3f} {r['cost_usd'] / 1000:6.2f} "
+                     f"{r['overall']['p99_s']:7.0f} {100 * r['overall']['slo_attainment']:7.1f}% "
+                     f"{r['budget_capped']:10d}")
+    served = [r for r in rows if "refused" not in r]
+    if len(served) > 1:
+        first, last = served[0], served[-1]
+        lines.append(f"  energy, fewest H100s / unbudgeted: {first['energy_kwh'] / last['energy_kwh']:.2f}x "
+                     f"(OSDI Table 3, H100 <= 0 / H100 <= 500: {TABLE3[0][2] / TABLE3[500][2]:.2f}x)")
+    lines.append("  OSDI Table 3: " + "; ".join(f"H100<={h}: {a} A100 + {hh} H100, {e} MWh"
+                                              for h, (a, hh, e) in TABLE3.items()))
+    return "\n".join(lines) + "\n"
 
 
 def speed() -> dict[str, float]:
@@ -408,6 +464,9 @@ def main() -> int:
     ap.add_argument("--cost-budget", type=float, metavar="USD", nargs="+", default=[],
                     help="add the joint policy with the forecast floor, min energy within each of these costs "
                          "per hour (a sweep)")
+    ap.add_argument("--h100-budget", type=int, metavar="N", nargs="+", default=None,
+                    help="instead: OSDI Table 3 over the day, the joint policy within each of these H100 budgets "
+                         "(and unbudgeted)")
     ap.add_argument("--compare-real", action="store_true",
                     help="instead: a served plan, simulated and on Ray Serve, on the same trace slice")
     ap.add_argument("--requests", type=int, default=COMPARE_REQUESTS,
@@ -418,6 +477,10 @@ def main() -> int:
     ap.add_argument("--max-replicas", type=int, default=2, help="with --compare-real: as `murakkab serve` (default 2)")
     ap.add_argument("--seed", type=int, default=0, help="with --compare-real: the routing and SLO draws' seed")
     args = ap.parse_args()
+    if args.h100_budget is not None:
+        rows = h100_sweep(args.stretch, tuple(args.h100_budget))
+        print(json.dumps(rows, indent=2) if args.json else sweep_text(rows, args.stretch), end="")
+        return 0
     if args.compare_real:
         compared = compare_real(args.requests, args.speedup, args.max_replicas, args.seed)
         print(json.dumps(compared, indent=2) if args.json else compare_text(compared), end="" if not args.json else "\n")

@@ -430,3 +430,17 @@ def test_simulate_says_where_a_fleet_its_first_epoch_cannot_meet_is(tmp_path: Pa
                                   "first epoch: budget cost <= 1 USD/h: the SLOs need at least "), done.stderr
     assert "Traceback" not in done.stderr and "hint: " in done.stderr
 
+
+
+def test_the_h100_sweep_bench_runs_as_documented_and_keeps_each_budget() -> None:
+    # bench/serving.py --h100-budget (OSDI Table 3 over time) on a one-hour day: every
+    # budgeted row holds at most its H100s at once; the unbudgeted row comes last.
+    done = subprocess.run([sys.executable, "bench/serving.py", "--stretch", "1", "--h100-budget", "0", "8", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [r["h100_budget"] for r in rows] == [0, 8, None]
+    for r in rows[:-1]:
+        assert r["peak_units"].get("H100-80GB", 0) <= r["h100_budget"]
+        assert r["overall"]["requests"] == rows[-1]["overall"]["requests"] > 0
+    assert rows[-1]["peak_units"].get("H100-80GB", 0) > 8  # unbudgeted, the day wants more than 8
