@@ -44,7 +44,8 @@ serving loop, on the same profiles and configurations as ``PLAN FLEET``:
   holds included) stay within the statement's GPU (or core) budget of its type and, with
   a cost budget, within that budget per hour less what the plan routes to per-token API
   endpoints at the forecast's mean load; a re-plan's switch fits the GPU budgets
-  (``compiler/fleet/solve.py``). Windows in which the budgets held the auto-scaler back
+  (``compiler/fleet/solve.py``) beside the instances earlier plans dropped that are
+  still held (until they retire and drain). Windows in which the budgets held the auto-scaler back
   are counted (``budget_capped``). The per-pair policy's auto-scaler is held back the
   same way, but its plans are each within the budgets alone and may together be over
   them (a note says so, as its EXPLAIN baseline does). The static baselines are
@@ -314,6 +315,10 @@ class FleetSimulator:
             # A re-plan knows the fleet it holds: an instance it drops stays held until the
             # new plan's are ready (make before break), which the MILP charges.
             current = {k: n for k, pool in self.pools.items() if (n := len(pool.live()))}
+            # Instances an earlier plan dropped stay held until they retire (and drain): the
+            # switch fits in what they leave of each GPU budget.
+            leaving = self._units({k: len(pool.instances) - current.get(k, 0) for k, pool in self.pools.items()})
+            budgets = {hw: b - leaving.get(hw, 0) for hw, b in budgets.items()}
             sol = solve(Problem(self.pairs, demands, self.catalogue, objectives, budgets, self.fleet.cost_budget,
                                 time_limit_s=self.s.time_limit_s, ties=self.fleet.ties, current=current,
                                 drop_share=min(1.0, self.s.provision_s / self.s.epoch_s)))
