@@ -8,10 +8,11 @@ rate (each request becomes 24, spread over its stretched second): stated, since 
 traces hold one hour. Epochs of 60 min, new instances ready after 20 min (as OSDI),
 the auto-scaler's after 60 s (a warm pool). Ratios against static next to OSDI Table 2.
 Every policy re-plans on a window-by-window EWMA forecast; one more row runs joint on
-OSDI's forecast (each workflow's peak and mean: ``--forecast peaks``). ``--cost-budget``
-adds the joint policy (forecast floor, min energy) within each cost per hour: the budget
-binds the plans and the auto-scaler, and each such row reports what it spent per hour
-and the minutes its budget held the auto-scaler back.
+OSDI's forecast (each workflow's peak and mean: ``--forecast peaks``). ``--budget``
+adds the joint policy (forecast floor, min energy) within each BUDGET clause (GPUs of a
+type held at once, ``cost`` in USD per hour; ``--cost-budget`` is short for a cost
+alone): the budget binds the plans and the auto-scaler, and each such row reports what
+it spent per hour and the minutes its budget held the auto-scaler back.
 
 Simulator speed: the static policy (a fixed fleet, so no re-planning time is counted)
 on the one-hour conversation trace (19,366 requests), once with murakkab's event loop
@@ -35,7 +36,7 @@ Table 3 over the day (``--h100-budget``, instead of the above): the joint policy
 each H100 budget, A100s unlimited, 30% latency <= FAIR (as bench/fleet.py's sweep), with
 the most A100s and H100s held at once, energy, cost and SLOs met beside OSDI Table 3.
 
-Run:  python bench/serving.py [--stretch 24] [--cost-budget USD [USD ...]] [--json]
+Run:  python bench/serving.py [--stretch 24] [--cost-budget USD [USD ...]] [--budget CLAUSE [CLAUSE ...]] [--json]
       python bench/serving.py --h100-budget N [N ...] [--stretch 24] [--json]
       python bench/serving.py --compare-real [--requests 20] [--speedup 0.15] [--json]
 """
@@ -75,16 +76,28 @@ TABLE2 = {"static": (2568, 82.1, 211.7), "static+autoscale": (2472, 80.6, 112.3)
 
 
 def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str = "energy",
-               cost_budget: float | None = None, h100_budget: int | None = None, latency: str = "GOOD") -> str:
+               budget: str = "", latency: str = "GOOD") -> str:
+    """The day's PLAN FLEET statement; ``budget`` is a BUDGET clause's contents, if any."""
     items = {
         "video_qa": f"video_qa FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_conv.csv'}' "
                     f"WITH SLO (70% quality >= GOOD, 30% latency <= {latency}) ASSUMING (duration = 30 s)",
         "code_gen": f"code_gen FROM TRACE '{TRACES / 'AzureLLMInferenceTrace_code.csv'}' "
                     f"WITH SLO (70% quality >= GOOD, 30% latency <= {latency})"}
-    budgets = ([f"cost = {cost_budget:g} USD"] if cost_budget is not None else []) + (
-        [f"H100 = {h100_budget}"] if h100_budget is not None else [])
-    budget = f" BUDGET ({', '.join(budgets)})" if budgets else ""
-    return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{budget} MINIMIZE {goal}"
+    clause = f" BUDGET ({budget})" if budget else ""
+    return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{clause} MINIMIZE {goal}"
+
+
+def budget_label(budget: str) -> str:
+    """A day-table row's name for a BUDGET clause: 'H100 = 128, cost = 650 USD' is
+    'H100 <= 128, <= $650/h'."""
+    parts = []
+    for part in budget.split(","):
+        name, _, value = (x.strip() for x in part.partition("="))
+        if name.lower() == "cost":
+            parts.append(f"<= ${value.split()[0]}/h")
+        else:
+            parts.append(f"{name} <= {value}")
+    return ", ".join(parts)
 
 
 def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
@@ -126,7 +139,7 @@ def llm_utilization(result: PolicyResult) -> float:
 OTHER_GOALS = ("cost", "gpus")
 
 
-def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[str, object]]:
+def policies(stretch: int, budgets: tuple[str, ...] = ()) -> list[dict[str, object]]:
     catalog = default_catalog()
 
     def day(text: str, name: str, settings: SimSettings = SimSettings()) -> PolicyResult:
@@ -151,10 +164,10 @@ def policies(stretch: int, cost_budgets: tuple[float, ...] = ()) -> list[dict[st
         results.append(day(fleet_text(goal=goal), f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}",
                            SimSettings(floor="forecast")))
     refused = []
-    for cost_budget in cost_budgets:  # min energy within a cost per hour (each plan's, at its instance counts)
-        name = f"joint, fc. floor, <= ${cost_budget:g}/h"
+    for budget in budgets:  # min energy within each BUDGET clause (held at once, and USD per hour)
+        name = f"joint, fc. floor, {budget_label(budget)}"
         try:
-            results.append(day(fleet_text(cost_budget=cost_budget), name, SimSettings(floor="forecast")))
+            results.append(day(fleet_text(budget=budget), name, SimSettings(floor="forecast")))
         except MurakkabError as exc:  # the first epoch cannot be served within the budget
             refused.append({"refused": name, "why": exc.message})
     out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
@@ -178,7 +191,7 @@ def h100_sweep(stretch: int, budgets: tuple[int, ...]) -> list[dict[str, object]
     catalog = default_catalog()
     out: list[dict[str, object]] = []
     for h100 in (*budgets, None):
-        text = fleet_text(h100_budget=h100, latency="FAIR")
+        text = fleet_text(budget="" if h100 is None else f"H100 = {h100}", latency="FAIR")
         (fleet,) = murakkab.compile(text, catalog=catalog).fleets
         name = "unbudgeted" if h100 is None else f"H100 <= {h100}"
         try:
@@ -463,7 +476,10 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--cost-budget", type=float, metavar="USD", nargs="+", default=[],
                     help="add the joint policy with the forecast floor, min energy within each of these costs "
-                         "per hour (a sweep)")
+                         "per hour (a sweep; short for --budget 'cost = USD USD')")
+    ap.add_argument("--budget", metavar="CLAUSE", nargs="+", default=[],
+                    help="add the joint policy with the forecast floor, min energy within each of these BUDGET "
+                         "clauses, e.g. 'H100 = 160' 'H100 = 128, cost = 650 USD'")
     ap.add_argument("--h100-budget", type=int, metavar="N", nargs="+", default=None,
                     help="instead: OSDI Table 3 over the day, the joint policy within each of these H100 budgets "
                          "(and unbudgeted)")
@@ -485,14 +501,16 @@ def main() -> int:
         compared = compare_real(args.requests, args.speedup, args.max_replicas, args.seed)
         print(json.dumps(compared, indent=2) if args.json else compare_text(compared), end="" if not args.json else "\n")
         return 0
-    result = {"policies": policies(args.stretch, tuple(args.cost_budget)), "speed": speed(), "stretch": args.stretch}
+    budgets = tuple(f"cost = {usd:g} USD" for usd in args.cost_budget) + tuple(args.budget)
+    result = {"policies": policies(args.stretch, budgets), "speed": speed(), "stretch": args.stretch}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     rows = [r for r in result["policies"] if "policy" in r]
     base = next(r for r in rows if r["policy"] == "static")
+    w = max(28, *(len(str(r.get("policy", r.get("refused", "")))) for r in result["policies"]))
     print(f"fleet policies over {args.stretch} h of the Azure traces (stretched), side by side:")
-    print(f"  {'policy':28} {'GPU-h':>8} {'peak':>5} {'plan':>5} {'MWh':>7} {'k$':>7} {'p50 s':>7} {'p99 s':>8} {'SLOs met':>9} "
+    print(f"  {'policy':{w}} {'GPU-h':>8} {'peak':>5} {'plan':>5} {'MWh':>7} {'k$':>7} {'p50 s':>7} {'p99 s':>8} {'SLOs met':>9} "
           f"{'re-plans':>8}   {'GPU-h':>6} {'peak':>6} {'energy':>7} {'cost':>6} (static / policy)   "
           "OSDI static / policy (GPUs, energy, cost)")
     g0, e0, c0 = TABLE2["static"]
@@ -500,7 +518,7 @@ def main() -> int:
         o = r["overall"]
         osdi = TABLE2.get(r["policy"])
         paper = f"{g0 / osdi[0]:5.2f}x {e0 / osdi[1]:5.2f}x {c0 / osdi[2]:5.2f}x" if osdi else ""
-        print(f"  {r['policy']:28} {r['gpu_hours']:8.0f} {r['peak_gpus']:5d} {r['largest_plan_gpus']:5d} "
+        print(f"  {r['policy']:{w}} {r['gpu_hours']:8.0f} {r['peak_gpus']:5d} {r['largest_plan_gpus']:5d} "
               f"{r['energy_kwh'] / 1000:7.2f} "
               f"{r['cost_usd'] / 1000:7.2f} {o['p50_s']:7.1f} {o['p99_s']:8.1f} {100 * o['slo_attainment']:8.1f}% "
               f"{r['replans']:8d}   {base['gpu_hours'] / r['gpu_hours']:5.2f}x "
@@ -508,10 +526,10 @@ def main() -> int:
               f"{base['cost_usd'] / r['cost_usd']:5.2f}x   {paper}".rstrip())
     for r in result["policies"]:
         if "refused" in r:
-            print(f"  {r['refused']:28} no fleet: {r['why']}")
+            print(f"  {r['refused']:{w}} no fleet: {r['why']}")
     for r in rows:
         if "<=" in r["policy"]:  # the budget binds the auto-scaler too (runtime/fleet_sim.py)
-            print(f"  {r['policy']:28} {r['cost_usd'] / r['hours']:,.0f} USD/h over its {r['hours']:.1f} h; the "
+            print(f"  {r['policy']:{w}} {r['cost_usd'] / r['hours']:,.0f} USD/h over its {r['hours']:.1f} h; the "
                   f"budget held the auto-scaler back in {r['budget_capped']:,} "
                   f"minute{'' if r['budget_capped'] == 1 else 's'}")
     by = {r["policy"]: r for r in rows}
@@ -523,16 +541,16 @@ def main() -> int:
               f"{base['energy_kwh'] / best['energy_kwh']['energy_kwh']:.2f}x (OSDI 3.71x), "
               f"cost {base['cost_usd'] / best['cost_usd']['cost_usd']:.2f}x (OSDI 4.49x)")
     print("energy metered (the measured power curves) against the planner's linear model of them, on the same runs:")
-    print(f"  {'policy':28} {'MWh':>7} {'line':>7}  {'line / metered':>14}")
+    print(f"  {'policy':{w}} {'MWh':>7} {'line':>7}  {'line / metered':>14}")
     for r in rows:
-        print(f"  {r['policy']:28} {r['energy_kwh'] / 1000:7.2f} {r['energy_kwh_planner_line'] / 1000:7.2f}  "
+        print(f"  {r['policy']:{w}} {r['energy_kwh'] / 1000:7.2f} {r['energy_kwh_planner_line'] / 1000:7.2f}  "
               f"{r['energy_kwh_planner_line'] / r['energy_kwh']:13.3f}x")
     print("LLM instances: work given over what the instances held serve at saturation, whole run:")
     print("  " + "; ".join(f"{r['policy']} {100 * r['llm_utilization']:.0f}%" for r in rows))
     print("where the energy goes (metered; kWh over GPU-hours held):")
     for r in rows:
         if r["policy"] in ("static", "joint", "joint, fc. floor") or "<=" in r["policy"]:
-            print(f"  {r['policy']:28} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
+            print(f"  {r['policy']:{w}} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
                                                      for k, (kwh, gpu_h) in r["energy_by_kind"].items()))
     sp = result["speed"]
     print(f"simulator speed, static fleet, {sp['requests']:,} requests ({sp['events']:,} events): murakkab "

@@ -447,3 +447,21 @@ def test_the_h100_sweep_bench_runs_as_documented_and_keeps_each_budget() -> None
         assert r["peak_units"].get("H100-80GB", 0) <= r["h100_budget"]
         assert r["overall"]["requests"] == rows[-1]["overall"]["requests"] > 0
     assert rows[-1]["peak_units"].get("H100-80GB", 0) > 8  # unbudgeted, the day wants more than 8
+
+
+def test_the_day_bench_adds_a_row_per_budget_clause_and_each_keeps_it() -> None:
+    # bench/serving.py --budget (and --cost-budget, its shorthand) on a one-hour day: a
+    # row per clause, named by it, within its GPUs held at once; a budget no fleet fits
+    # is a refused row with the diagnosis, not a crash.
+    done = subprocess.run([sys.executable, "bench/serving.py", "--stretch", "1", "--cost-budget", "60",
+                           "--budget", "H100 = 16", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["policies"]
+    refused = [r for r in rows if "refused" in r]
+    assert [r["refused"] for r in refused] == ["joint, fc. floor, <= $60/h"]
+    assert "budget cost <= 60 USD/h: the SLOs need at least" in refused[0]["why"]
+    by = {r["policy"]: r for r in rows if "policy" in r}
+    capped = by["joint, fc. floor, H100 <= 16"]
+    assert capped["peak_units"]["H100-80GB"] <= 16 < by["joint, fc. floor"]["peak_units"]["H100-80GB"]
+    assert capped["overall"]["requests"] == by["static"]["overall"]["requests"] > 0
