@@ -476,7 +476,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--cost-budget", type=float, metavar="USD", nargs="+", default=[],
                     help="add the joint policy with the forecast floor, min energy within each of these costs "
-                         "per hour (a sweep; short for --budget 'cost = USD USD')")
+                         "per hour (a sweep; each is short for --budget 'cost = N USD')")
     ap.add_argument("--budget", metavar="CLAUSE", nargs="+", default=[],
                     help="add the joint policy with the forecast floor, min energy within each of these BUDGET "
                          "clauses, e.g. 'H100 = 160' 'H100 = 128, cost = 650 USD'")
