@@ -87,19 +87,6 @@ def fleet_text(workflows: tuple[str, ...] = ("video_qa", "code_gen"), goal: str 
     return "PLAN FLEET FOR " + ", ".join(items[w] for w in workflows) + f"{clause} MINIMIZE {goal}"
 
 
-def budget_label(budget: str) -> str:
-    """A day-table row's name for a BUDGET clause: 'H100 = 128, cost = 650 USD' is
-    'H100 <= 128, <= $650/h'."""
-    parts = []
-    for part in budget.split(","):
-        name, _, value = (x.strip() for x in part.partition("="))
-        if name.lower() == "cost":
-            parts.append(f"<= ${value.split()[0]}/h")
-        else:
-            parts.append(f"{name} <= {value}")
-    return ", ".join(parts)
-
-
 def energy_by_kind(result: PolicyResult) -> dict[str, tuple[float, float]]:
     """(kWh, GPU-hours) of a run by what held them: LLM instances (and those of them in
     intervals below the lowest measured load, where the power curve is interpolated from
@@ -164,13 +151,16 @@ def policies(stretch: int, budgets: tuple[str, ...] = ()) -> list[dict[str, obje
         results.append(day(fleet_text(goal=goal), f"joint, fc. floor{'' if goal == 'energy' else ', min ' + goal}",
                            SimSettings(floor="forecast")))
     refused = []
+    budget_of: dict[str, str] = {}  # row name -> its BUDGET clause
     for budget in budgets:  # min energy within each BUDGET clause (held at once, and USD per hour)
-        name = f"joint, fc. floor, {budget_label(budget)}"
+        name = f"joint, fc. floor, {budget}"
         try:
             results.append(day(fleet_text(budget=budget), name, SimSettings(floor="forecast")))
+            budget_of[name] = budget
         except MurakkabError as exc:  # the first epoch cannot be served within the budget
-            refused.append({"refused": name, "why": exc.message})
-    out = [{**r.to_dict(), "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
+            refused.append({"refused": name, "budget": budget, "why": exc.message})
+    out = [{**r.to_dict(), "budget": budget_of.get(r.policy),
+            "energy_kwh_planner_line": metered_kwh(r, InstanceProfile.line_w),
             "energy_by_kind": energy_by_kind(r), "llm_utilization": llm_utilization(r)} for r in results]
     for r in out:
         # Table 2's "GPUs" is a count of GPUs, not GPU-hours: the most held at once
@@ -528,7 +518,7 @@ def main() -> int:
         if "refused" in r:
             print(f"  {r['refused']:{w}} no fleet: {r['why']}")
     for r in rows:
-        if "<=" in r["policy"]:  # the budget binds the auto-scaler too (runtime/fleet_sim.py)
+        if r["budget"]:  # the budget binds the auto-scaler too (runtime/fleet_sim.py)
             print(f"  {r['policy']:{w}} {r['cost_usd'] / r['hours']:,.0f} USD/h over its {r['hours']:.1f} h; the "
                   f"budget held the auto-scaler back in {r['budget_capped']:,} "
                   f"minute{'' if r['budget_capped'] == 1 else 's'}")
@@ -549,7 +539,7 @@ def main() -> int:
     print("  " + "; ".join(f"{r['policy']} {100 * r['llm_utilization']:.0f}%" for r in rows))
     print("where the energy goes (metered; kWh over GPU-hours held):")
     for r in rows:
-        if r["policy"] in ("static", "joint", "joint, fc. floor") or "<=" in r["policy"]:
+        if r["policy"] in ("static", "joint", "joint, fc. floor") or r["budget"]:
             print(f"  {r['policy']:{w}} " + "; ".join(f"{k.strip()} {kwh:,.0f} kWh / {gpu_h:,.0f} GPU-h"
                                                      for k, (kwh, gpu_h) in r["energy_by_kind"].items()))
     sp = result["speed"]

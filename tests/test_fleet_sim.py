@@ -459,9 +459,10 @@ def test_the_day_bench_adds_a_row_per_budget_clause_and_each_keeps_it() -> None:
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)["policies"]
     refused = [r for r in rows if "refused" in r]
-    assert [r["refused"] for r in refused] == ["joint, fc. floor, <= $60/h"]
+    assert [(r["refused"], r["budget"]) for r in refused] == [("joint, fc. floor, cost = 60 USD", "cost = 60 USD")]
     assert "budget cost <= 60 USD/h: the SLOs need at least" in refused[0]["why"]
     by = {r["policy"]: r for r in rows if "policy" in r}
-    capped = by["joint, fc. floor, H100 <= 16"]
+    capped = by["joint, fc. floor, H100 = 16"]
+    assert capped["budget"] == "H100 = 16" and by["joint, fc. floor"]["budget"] is None
     assert capped["peak_units"]["H100-80GB"] <= 16 < by["joint, fc. floor"]["peak_units"]["H100-80GB"]
     assert capped["overall"]["requests"] == by["static"]["overall"]["requests"] > 0
